@@ -1,0 +1,5 @@
+// Op schemas and shape rules: linalg family.
+import type { OpSchema } from './types.js';
+
+export const linalgOps = {
+} satisfies Record<string, OpSchema>;

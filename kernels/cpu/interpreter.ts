@@ -1,0 +1,141 @@
+// A synchronous interpreter of a graph over the CPU kernels. It is the executable spec:
+// control-flow kernels, constant folding and the conformance oracle all run graphs through it.
+import { AttrReader } from '../../graph/attrs.js';
+import { AbortError, GraphError, KernelError, ResourceLimitError, TgraphError, UnsupportedOpError } from '../../graph/errors.js';
+import type { Graph, Node } from '../../graph/ir.js';
+import { opKey } from '../../graph/ops/index.js';
+import { describeValue, type RtValue } from '../../graph/tensor.js';
+import { findCpuKernel } from './index.js';
+import type { CpuContext } from './types.js';
+
+export interface Scope {
+  readonly values: Map<string, RtValue>;
+  readonly parent?: Scope;
+}
+
+export interface InterpretOptions {
+  /** Opset version by domain ('' = ai.onnx). */
+  readonly opsets: Readonly<Record<string, number>>;
+  /** Checked between nodes; a set flag aborts the run. */
+  readonly signal?: { readonly aborted: boolean };
+  /** Called after each node with its wall time in ms (profiling). */
+  readonly onNode?: (node: Node, ms: number) => void;
+}
+
+export function lookup(scope: Scope, name: string): RtValue | undefined {
+  for (let s: Scope | undefined = scope; s; s = s.parent) {
+    const v = s.values.get(name);
+    if (v !== undefined) return v;
+  }
+  return undefined;
+}
+
+/** Index of the last node reading each value (values read by subgraphs count for the node holding them). */
+function lastUses(graph: Graph): Map<string, number> {
+  const last = new Map<string, number>();
+  graph.nodes.forEach((n, i) => {
+    for (const x of n.inputs) if (x) last.set(x, i);
+    for (const a of Object.values(n.attributes)) {
+      const gs = a.kind === 'graph' ? [a.value] : a.kind === 'graphs' ? a.value : [];
+      for (const g of gs) for (const r of readsOf(g)) last.set(r, i);
+    }
+  });
+  return last;
+}
+
+function readsOf(g: Graph): Set<string> {
+  const out = new Set<string>();
+  for (const n of g.nodes) {
+    for (const x of n.inputs) if (x) out.add(x);
+    for (const a of Object.values(n.attributes)) {
+      const gs = a.kind === 'graph' ? [a.value] : a.kind === 'graphs' ? a.value : [];
+      for (const sg of gs) for (const r of readsOf(sg)) out.add(r);
+    }
+  }
+  for (const o of g.outputs) out.add(o.name);
+  return out;
+}
+
+const lastUseCache = new WeakMap<Graph, Map<string, number>>();
+
+/** Run `graph` with `feeds` for its inputs; returns its outputs by name. */
+export function interpret(graph: Graph, feeds: ReadonlyMap<string, RtValue>, opts: InterpretOptions, parent?: Scope): Map<string, RtValue> {
+  const values = new Map<string, RtValue>();
+  for (const [k, v] of graph.initializers) values.set(k, v);
+  for (const [k, v] of feeds) values.set(k, v);
+  const scope: Scope = { values, parent };
+  let last = lastUseCache.get(graph);
+  if (!last) {
+    last = lastUses(graph);
+    lastUseCache.set(graph, last);
+  }
+  const keep = new Set(graph.outputs.map((o) => o.name));
+
+  graph.nodes.forEach((node, index) => {
+    if (opts.signal?.aborted) throw new AbortError();
+    const inputs = node.inputs.map((name) => {
+      if (!name) return undefined;
+      const v = lookup(scope, name);
+      if (v === undefined) throw new GraphError(`node '${node.name}' (${node.opType}) reads '${name}', which no node, input or initializer defines`);
+      return v;
+    });
+    const outs = runNode(node, inputs, scope, opts);
+    node.outputs.forEach((name, i) => {
+      if (name && outs[i] !== undefined) values.set(name, outs[i]!);
+    });
+    for (const name of node.inputs) {
+      if (name && last!.get(name) === index && !keep.has(name) && values.has(name) && !graph.initializers.has(name)) values.delete(name);
+    }
+  });
+
+  const result = new Map<string, RtValue>();
+  for (const o of graph.outputs) {
+    const v = lookup(scope, o.name);
+    if (v === undefined) throw new GraphError(`graph '${graph.name}' output '${o.name}' was not produced`);
+    result.set(o.name, v);
+  }
+  return result;
+}
+
+export function runNode(node: Node, inputs: (RtValue | undefined)[], scope: Scope, opts: InterpretOptions): RtValue[] {
+  const kernel = findCpuKernel(opKey(node.domain, node.opType));
+  const opset = opts.opsets[node.domain] ?? 1;
+  if (!kernel) {
+    throw new UnsupportedOpError([{ op: node.opType, domain: node.domain, opset, nodes: [node.name], reason: 'no CPU kernel' }]);
+  }
+  const ctx: CpuContext = {
+    node,
+    opset,
+    attrs: new AttrReader(node),
+    runGraph(g, args) {
+      const feeds = new Map<string, RtValue>();
+      g.inputs.forEach((inp, i) => {
+        const v = args[i];
+        if (v !== undefined) feeds.set(inp.name, v);
+      });
+      const outs = interpret(g, feeds, opts, scope);
+      return g.outputs.map((o) => outs.get(o.name)!);
+    },
+  };
+  const t0 = opts.onNode ? performance.now() : 0;
+  let outs: RtValue[];
+  try {
+    outs = kernel(inputs, ctx);
+  } catch (e) {
+    throw wrapKernelError(e, node, inputs);
+  }
+  if (opts.onNode) opts.onNode(node, performance.now() - t0);
+  return outs;
+}
+
+/** Give an error from inside a kernel the node's name, op and input shapes. */
+export function wrapKernelError(e: unknown, node: Node, inputs: readonly (RtValue | undefined)[]): Error {
+  if (e instanceof KernelError || e instanceof AbortError || e instanceof UnsupportedOpError || e instanceof GraphError) return e;
+  const shapes = inputs.map((v) => (v && v.kind === 'tensor' ? v.dims : describeValue(v)));
+  const msg = e instanceof Error ? e.message : String(e);
+  if (e instanceof ResourceLimitError) {
+    return new ResourceLimitError(`node '${node.name}' (${node.opType}): ${msg}`);
+  }
+  if (e instanceof TgraphError || e instanceof Error) return new KernelError(node.name, node.opType, shapes, msg, { cause: e });
+  return new KernelError(node.name, node.opType, shapes, msg);
+}

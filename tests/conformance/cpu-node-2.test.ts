@@ -1,0 +1,2 @@
+import { defineShard } from './shard.js';
+defineShard('cpu', 'node', 2, 4);
