@@ -4,7 +4,7 @@ import type { Graph, Model } from './ir.js';
 import { findSchema, opKey } from './ops/index.js';
 
 /** The newest ai.onnx opset tgraph knows. */
-export const MAX_ONNX_OPSET = 24;
+export const MAX_ONNX_OPSET = 28;
 
 export function* allNodes(g: Graph): Generator<{ node: Graph['nodes'][number]; graph: Graph }> {
   for (const node of g.nodes) {
