@@ -1,8 +1,11 @@
 // InferenceSession: onnxruntime-web/-node compatible entry point.
-import { AbortError, InputError, SessionReleasedError, TimeoutError, UnsupportedOpError } from '../graph/errors.js';
+import { AbortError, InputError, ModelLoadError, type ShapeError, SessionReleasedError, TimeoutError, UnsupportedOpError } from '../graph/errors.js';
+import { inferGraph } from '../graph/infer.js';
+import { findProblems } from '../graph/verify.js';
+import { evaluateConstantNode } from '../kernels/cpu/evaluate.js';
 import { formatType, type Model, type ValueInfo } from '../graph/ir.js';
 import { findUnsupported } from '../graph/support.js';
-import { type RtValue, setMaxElements, DEFAULT_MAX_ELEMENTS } from '../graph/tensor.js';
+import { type RtValue, setMaxElements, DEFAULT_MAX_ELEMENTS, checkedSize } from '../graph/tensor.js';
 import { cpuBackend } from './backends/cpu.js';
 import type { Backend, BackendName, CompiledModel } from './backends/types.js';
 import { loadModel, type ModelSource } from './model-loader.js';
@@ -59,6 +62,8 @@ export class InferenceSession {
     private readonly options: SessionOptions,
     /** Why each backend that was tried before the chosen one was passed over. */
     readonly backendNotes: readonly string[],
+    /** Shape-rule errors found at creation (the run may still fail on them). */
+    readonly shapeWarnings: readonly ShapeError[],
   ) {}
 
   static async create(src: ModelSource, options: SessionOptions = {}): Promise<InferenceSession> {
@@ -69,8 +74,22 @@ export class InferenceSession {
   static async fromModel(model: Model, options: SessionOptions = {}): Promise<InferenceSession> {
     const eps = (options.executionProviders ?? ['cpu']).map(epName);
     const notes: string[] = [];
+    const problems = findProblems(model.graph);
+    if (problems.length) throw new ModelLoadError(`the graph is not well formed: ${problems.slice(0, 5).join('; ')}`, model.source);
     const registryGaps = findUnsupported(model, () => true);
     if (registryGaps.length) throw new UnsupportedOpError(registryGaps, model.source);
+    const limit = options.maxTensorElements ?? DEFAULT_MAX_ELEMENTS;
+    const prevMax = setMaxElements(limit);
+    let shapeWarnings: ShapeError[];
+    try {
+      shapeWarnings = inferGraph(model.graph, { opsets: model.opsets, evaluate: evaluateConstantNode }).errors;
+      // Static shapes over the element limit are refused now, before anything is allocated.
+      for (const [name, t] of model.graph.valueInfo) {
+        if (t.kind === 'tensor' && t.shape && t.shape.every((d) => typeof d === 'number')) checkedSize(t.shape as number[], `value '${name}'`);
+      }
+    } finally {
+      setMaxElements(prevMax);
+    }
     for (const name of eps) {
       const load = BACKENDS[name];
       if (!load) {
@@ -87,7 +106,7 @@ export class InferenceSession {
       const gaps = findUnsupported(model, (k) => backend.hasKernel(k));
       if (gaps.length && name === eps[eps.length - 1]) throw new UnsupportedOpError(gaps, model.source);
       const compiled = await backend.compile(model);
-      return new InferenceSession(model, compiled, options, notes);
+      return new InferenceSession(model, compiled, options, notes, shapeWarnings);
     }
     throw new InputError(`no execution provider could be used: ${notes.join('; ')}`);
   }
@@ -164,7 +183,6 @@ export class InferenceSession {
   }
 
   private checkFeeds(feeds: FeedsType): Map<string, RtValue> {
-    const infos = this.feedInfos();
     const known = new Set(this.model.graph.inputs.map((i) => i.name));
     for (const name of Object.keys(feeds)) {
       if (!known.has(name)) throw new InputError(`'${name}' is not an input of the model (inputs: ${this.inputNames.join(', ')})`, name);
@@ -193,7 +211,6 @@ export class InferenceSession {
       }
       out.set(info.name, t.toHost());
     }
-    void infos;
     return out;
   }
 

@@ -30,7 +30,7 @@ export const OP_SCHEMAS = {
 } satisfies Record<string, OpSchema>;
 
 /** Registry key of an op: its name, prefixed by its domain outside ai.onnx ('ai.onnx.ml:Scaler'). */
-export type OpType = keyof typeof OP_SCHEMAS;
+export type OpType = Extract<keyof typeof OP_SCHEMAS, string>;
 
 export function opKey(domain: string, opType: string): string {
   return domain ? `${domain}:${opType}` : opType;
