@@ -1,0 +1,188 @@
+// Shared pieces of the RNN/GRU/LSTM kernels: activations, attribute and input handling, matmul.
+import type { HostTensor, RtValue } from '../../graph/tensor.js';
+import { KernelInputError } from './errors.js';
+import type { CpuContext } from './types.js';
+import { optTensorArg, tensorArg } from './util.js';
+
+export type Arr = Float32Array | Float64Array;
+export type Act = (x: number) => number;
+
+/** Activation names (case-insensitive) with their alpha/beta use and the ONNX op defaults. */
+const ACTS: Record<string, { alpha?: number; beta?: number; make: (a: number, b: number) => Act }> = {
+  relu: { make: () => (x) => (x > 0 ? x : 0) },
+  tanh: { make: () => Math.tanh },
+  sigmoid: { make: () => (x) => 1 / (1 + Math.exp(-x)) },
+  affine: { alpha: 1, beta: 0, make: (a, b) => (x) => a * x + b },
+  leakyrelu: { alpha: 0.01, make: (a) => (x) => (x >= 0 ? x : a * x) },
+  thresholdedrelu: { alpha: 1, make: (a) => (x) => (x > a ? x : 0) },
+  scaledtanh: { alpha: 1, beta: 1, make: (a, b) => (x) => a * Math.tanh(b * x) },
+  hardsigmoid: { alpha: 0.2, beta: 0.5, make: (a, b) => (x) => Math.max(0, Math.min(1, a * x + b)) },
+  elu: { alpha: 1, make: (a) => (x) => (x >= 0 ? x : a * (Math.exp(x) - 1)) },
+  softsign: { make: () => (x) => x / (1 + Math.abs(x)) },
+  softplus: { make: () => (x) => (x > 30 ? x : Math.log1p(Math.exp(x))) },
+};
+
+/**
+ * The activations of each direction: `perDir` functions per direction, from the `activations`
+ * attribute or the defaults. alpha/beta values are consumed in order by the functions that use them
+ * (as onnxruntime does); a function finding none left gets its op's default.
+ */
+export function activations(ctx: CpuContext, defaults: string[], numDirections: number): Act[][] {
+  const names = ctx.attrs.strings('activations') ?? Array.from({ length: numDirections }, () => defaults).flat();
+  const perDir = defaults.length;
+  // A unidirectional list given to a bidirectional op applies to both directions.
+  const all = names.length === perDir && numDirections === 2 ? [...names, ...names] : names;
+  if (all.length !== perDir * numDirections) {
+    throw new KernelInputError(ctx, `activations lists ${names.length} functions, expected ${perDir * numDirections}`);
+  }
+  const alphas = ctx.attrs.floats('activation_alpha', []);
+  const betas = ctx.attrs.floats('activation_beta', []);
+  let ai = 0;
+  let bi = 0;
+  const fns = all.map((name) => {
+    const spec = ACTS[name.toLowerCase()];
+    if (!spec) throw new KernelInputError(ctx, `activation '${name}' is not supported`);
+    const a = spec.alpha !== undefined ? (ai < alphas.length ? alphas[ai++]! : spec.alpha) : 0;
+    const b = spec.beta !== undefined ? (bi < betas.length ? betas[bi++]! : spec.beta) : 0;
+    return spec.make(a, b);
+  });
+  return Array.from({ length: numDirections }, (_, d) => fns.slice(d * perDir, (d + 1) * perDir));
+}
+
+export interface RnnSetup {
+  X: Arr;
+  W: Arr;
+  R: Arr;
+  B?: Arr;
+  lens?: number[];
+  initH?: Arr;
+  seqLen: number;
+  batch: number;
+  inputSize: number;
+  hidden: number;
+  dirs: number;
+  /** Directions to run: 0 forward, 1 reverse. */
+  dirKinds: number[];
+  layout: number;
+  clip: number;
+  dtype: 'float32' | 'float64';
+}
+
+function floatArg(t: HostTensor, what: string, ctx: CpuContext): Arr {
+  if (t.dtype !== 'float32' && t.dtype !== 'float64') throw new KernelInputError(ctx, `${what} should be float32, float16 or float64, got ${t.dtype}`);
+  return t.data as Arr;
+}
+
+function checkDims(t: HostTensor | undefined, want: number[], what: string, ctx: CpuContext): void {
+  if (t && (t.dims.length !== want.length || t.dims.some((d, i) => d !== want[i]))) {
+    throw new KernelInputError(ctx, `${what} has shape [${t.dims.join(',')}], expected [${want.join(',')}]`);
+  }
+}
+
+/** Inputs 0..5 (X, W, R, B, sequence_lens, initial_h) and the common attributes, checked. */
+export function rnnSetup(inputs: readonly (RtValue | undefined)[], ctx: CpuContext, gates: number): RnnSetup {
+  const xT = tensorArg(inputs, 0, ctx);
+  const wT = tensorArg(inputs, 1, ctx);
+  const rT = tensorArg(inputs, 2, ctx);
+  const bT = optTensorArg(inputs, 3, ctx);
+  const lT = optTensorArg(inputs, 4, ctx);
+  const hT = optTensorArg(inputs, 5, ctx);
+  const layout = ctx.opset >= 14 ? ctx.attrs.int('layout', 0) : 0;
+  if (layout !== 0 && layout !== 1) throw new KernelInputError(ctx, `layout ${layout} should be 0 or 1`);
+  const direction = ctx.attrs.string('direction', 'forward');
+  const dirKinds = direction === 'forward' ? [0] : direction === 'reverse' ? [1] : direction === 'bidirectional' ? [0, 1] : undefined;
+  if (!dirKinds) throw new KernelInputError(ctx, `direction '${direction}' should be forward, reverse or bidirectional`);
+  const dirs = dirKinds.length;
+  if (xT.dims.length !== 3) throw new KernelInputError(ctx, `X should be 3-D, got shape [${xT.dims.join(',')}]`);
+  const [seqLen, batch] = layout === 0 ? [xT.dims[0]!, xT.dims[1]!] : [xT.dims[1]!, xT.dims[0]!];
+  const inputSize = xT.dims[2]!;
+  if (wT.dims.length !== 3) throw new KernelInputError(ctx, `W should be 3-D, got shape [${wT.dims.join(',')}]`);
+  const hidden = ctx.attrs.int('hidden_size', wT.dims[1]! / gates);
+  if (!Number.isInteger(hidden) || hidden <= 0) throw new KernelInputError(ctx, `hidden_size ${hidden} is not valid for W of shape [${wT.dims.join(',')}]`);
+  checkDims(wT, [dirs, gates * hidden, inputSize], 'W', ctx);
+  checkDims(rT, [dirs, gates * hidden, hidden], 'R', ctx);
+  checkDims(bT, [dirs, 2 * gates * hidden], 'B', ctx);
+  checkDims(lT, [batch], 'sequence_lens', ctx);
+  checkDims(hT, layout === 0 ? [dirs, batch, hidden] : [batch, dirs, hidden], 'initial_h', ctx);
+  for (const [t, what] of [[wT, 'W'], [rT, 'R'], [bT, 'B'], [hT, 'initial_h']] as const) {
+    if (t && t.dtype !== xT.dtype) throw new KernelInputError(ctx, `${what} has dtype ${t.dtype}, X has ${xT.dtype}`);
+  }
+  let lens: number[] | undefined;
+  if (lT) {
+    if (lT.dtype !== 'int32' && lT.dtype !== 'int64') throw new KernelInputError(ctx, `sequence_lens should be int32, got ${lT.dtype}`);
+    lens = Array.from(lT.data as ArrayLike<number | bigint>, Number);
+    for (const [b, l] of lens.entries()) if (l < 0 || l > seqLen) throw new KernelInputError(ctx, `sequence_lens[${b}] = ${l} is outside [0, ${seqLen}]`);
+  }
+  const clip = ctx.attrs.float('clip', Infinity);
+  if (!(clip > 0)) throw new KernelInputError(ctx, `clip ${clip} should be positive`);
+  return {
+    X: floatArg(xT, 'X', ctx), W: floatArg(wT, 'W', ctx), R: floatArg(rT, 'R', ctx),
+    B: bT && floatArg(bT, 'B', ctx), lens, initH: hT && floatArg(hT, 'initial_h', ctx),
+    seqLen, batch, inputSize, hidden, dirs, dirKinds, layout, clip,
+    dtype: xT.dtype as 'float32' | 'float64',
+  };
+}
+
+/** out[m, n] = bias[n] + sum_k A[m, k] * B[n, k] over rows of A (row stride K) and B (offset bOff). */
+export function matmulBt(A: Arr, aOff: number, M: number, K: number, B: Arr, bOff: number, N: number, out: Float64Array, bias?: Float64Array): void {
+  for (let m = 0; m < M; m++) {
+    const a0 = aOff + m * K;
+    const o0 = m * N;
+    for (let n = 0; n < N; n++) {
+      const b0 = bOff + n * K;
+      let s = bias ? bias[n]! : 0;
+      for (let k = 0; k < K; k++) s += A[a0 + k]! * B[b0 + k]!;
+      out[o0 + n] = s;
+    }
+  }
+}
+
+/** Row-major offset of X[t, b, :] (layout 0: [seq, batch, in]; layout 1: [batch, seq, in]). */
+export function xOffset(s: RnnSetup, t: number, b: number): number {
+  return (s.layout === 0 ? t * s.batch + b : b * s.seqLen + t) * s.inputSize;
+}
+
+/** Offset of Y[t, d, b, :] (layout 0: [seq, dirs, batch, h]; layout 1: [batch, seq, dirs, h]). */
+export function yOffset(s: RnnSetup, t: number, d: number, b: number): number {
+  return (s.layout === 0 ? (t * s.dirs + d) * s.batch + b : (b * s.seqLen + t) * s.dirs + d) * s.hidden;
+}
+
+/** Offset of a state (initial_h/c, Y_h/c) [d, b, :] (layout 0: [dirs, batch, h]; layout 1: [batch, dirs, h]). */
+export function stateOffset(s: RnnSetup, d: number, b: number): number {
+  return (s.layout === 0 ? d * s.batch + b : b * s.dirs + d) * s.hidden;
+}
+
+/** Output dims: Y and the final state(s). */
+export function outDims(s: RnnSetup): { y: number[]; state: number[] } {
+  return s.layout === 0
+    ? { y: [s.seqLen, s.dirs, s.batch, s.hidden], state: [s.dirs, s.batch, s.hidden] }
+    : { y: [s.batch, s.seqLen, s.dirs, s.hidden], state: [s.batch, s.dirs, s.hidden] };
+}
+
+/**
+ * The input projection of one direction for all steps: XW[(t * batch + b) * G*H + g] = X[t, b] . W[g] + bias[g].
+ * Done as one pass over the whole sequence since it does not depend on the recurrence.
+ */
+export function projectInputs(s: RnnSetup, d: number, gh: number, bias: Float64Array): Float64Array {
+  const xw = new Float64Array(s.seqLen * s.batch * gh);
+  const row = new Float64Array(gh);
+  const wOff = d * gh * s.inputSize;
+  for (let t = 0; t < s.seqLen; t++) {
+    for (let b = 0; b < s.batch; b++) {
+      matmulBt(s.X, xOffset(s, t, b), 1, s.inputSize, s.W, wOff, gh, row, bias);
+      xw.set(row, (t * s.batch + b) * gh);
+    }
+  }
+  return xw;
+}
+
+/** Wb + Rb per gate row of one direction (or zeros); `skipR` gates keep only Wb (GRU linear_before_reset). */
+export function combinedBias(s: RnnSetup, d: number, gh: number, skipRFrom = gh): Float64Array {
+  const out = new Float64Array(gh);
+  if (!s.B) return out;
+  const o = d * 2 * gh;
+  for (let g = 0; g < gh; g++) out[g] = s.B[o + g]! + (g < skipRFrom ? s.B[o + gh + g]! : 0);
+  return out;
+}
+
+export const clamp = (x: number, c: number): number => (x > c ? c : x < -c ? -c : x);
