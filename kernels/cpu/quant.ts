@@ -1,6 +1,172 @@
 // CPU kernels: quant family. Keys match graph/ops/quant.ts; TypeScript checks none is missing.
 import type { quantOps } from '../../graph/ops/quant.js';
-import type { CpuKernel } from './types.js';
+import { quantizeOutDType } from '../../graph/ops/quant.js';
+import { type DType, dtypeFromOnnx, onnxTypeName } from '../../graph/dtype.js';
+import { type HostTensor, allocTensor, setElement, toNumbers } from '../../graph/tensor.js';
+import { KernelInputError } from './errors.js';
+import type { CpuContext, CpuKernel } from './types.js';
+import { optTensorArg, tensorArg } from './util.js';
+
+/** Saturation range of each integer type quantization writes. */
+const QRANGE: Partial<Record<DType, [number, number]>> = {
+  uint8: [0, 255], int8: [-128, 127], uint16: [0, 65535], int16: [-32768, 32767],
+  int32: [-2147483648, 2147483647], uint32: [0, 4294967295],
+};
+
+/** Round half to even, the rounding of ONNX quantization. */
+function roundEven(v: number): number {
+  const r = Math.round(v);
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * How scale/zero point map onto x: for x viewed as [outer, len (the axis), inner], the parameter
+ * index of element (o, a, j). Per tensor: 0; per axis: a; blocked: (o * blocks + a / block) * inner + j.
+ */
+interface ParamLayout {
+  outer: number;
+  len: number;
+  inner: number;
+  kind: 'tensor' | 'axis' | 'block';
+  block: number;
+  blocks: number;
+}
+
+function paramLayout(ctx: CpuContext, x: HostTensor, scale: HostTensor, zp: HostTensor | undefined): ParamLayout {
+  const rank = x.dims.length;
+  const blockSize = ctx.opset >= 21 ? ctx.attrs.int('block_size', 0) : 0;
+  if (zp && (zp.dims.length !== scale.dims.length || zp.dims.some((d, i) => d !== scale.dims[i]))) {
+    throw new KernelInputError(ctx, `zero point shape [${zp.dims.join(',')}] differs from scale shape [${scale.dims.join(',')}]`);
+  }
+  const whole = { outer: 1, len: x.data.length, inner: 1, block: 0, blocks: 0 };
+  if (scale.dims.length === 0 || (scale.data.length === 1 && blockSize === 0 && (scale.dims.length <= 1))) {
+    return { ...whole, kind: 'tensor' };
+  }
+  const axisAttr = ctx.opset >= 13 ? ctx.attrs.int('axis', 1) : 1;
+  const axis = axisAttr < 0 ? axisAttr + rank : axisAttr;
+  if (axis < 0 || axis >= rank) throw new KernelInputError(ctx, `axis ${axisAttr} is out of range for rank ${rank}`);
+  let outer = 1;
+  for (let i = 0; i < axis; i++) outer *= x.dims[i]!;
+  let inner = 1;
+  for (let i = axis + 1; i < rank; i++) inner *= x.dims[i]!;
+  const len = x.dims[axis]!;
+  if (blockSize <= 0) {
+    if (scale.dims.length !== 1 || scale.dims[0] !== len) {
+      throw new KernelInputError(ctx, `per-axis scale must be 1-D of length ${len} (axis ${axis}), got [${scale.dims.join(',')}]`);
+    }
+    return { outer, len, inner, kind: 'axis', block: 0, blocks: 0 };
+  }
+  const blocks = Math.ceil(len / blockSize);
+  const ok = scale.dims.length === rank && scale.dims.every((d, i) => (i === axis ? d === blocks : d === x.dims[i]));
+  if (!ok) throw new KernelInputError(ctx, `blocked scale must be x's shape with axis ${axis} = ceil(${len} / ${blockSize}) = ${blocks}, got [${scale.dims.join(',')}]`);
+  return { outer, len, inner, kind: 'block', block: blockSize, blocks };
+}
+
+/** Calls f(element index, parameter index) over x in order. */
+function forEachParam(l: ParamLayout, f: (i: number, p: number) => void): void {
+  if (l.kind === 'tensor') {
+    for (let i = 0; i < l.len; i++) f(i, 0);
+    return;
+  }
+  let i = 0;
+  for (let o = 0; o < l.outer; o++) {
+    for (let a = 0; a < l.len; a++) {
+      if (l.kind === 'axis') for (let j = 0; j < l.inner; j++) f(i++, a);
+      else {
+        const pb = (o * l.blocks + Math.floor(a / l.block)) * l.inner;
+        for (let j = 0; j < l.inner; j++) f(i++, pb + j);
+      }
+    }
+  }
+}
+
+const quantizeLinear: CpuKernel = (inputs, ctx) => {
+  const x = tensorArg(inputs, 0, ctx);
+  const scale = tensorArg(inputs, 1, ctx);
+  const zp = optTensorArg(inputs, 2, ctx);
+  const code = ctx.opset >= 21 ? ctx.attrs.int('output_dtype', 0) : 0;
+  if (code && !dtypeFromOnnx(code)) throw new KernelInputError(ctx, `output_dtype ${onnxTypeName(code)} is not supported`);
+  if (zp && code && dtypeFromOnnx(code) !== zp.dtype) throw new KernelInputError(ctx, `output_dtype ${onnxTypeName(code)} differs from the zero point's ${zp.dtype}`);
+  const outType = quantizeOutDType(zp?.dtype, code)!;
+  const range = QRANGE[outType];
+  if (!range) throw new KernelInputError(ctx, `cannot quantize to ${outType}`);
+  const layout = paramLayout(ctx, x, scale, zp);
+  const out = allocTensor(outType, x.dims);
+  const xs = x.dtype === 'float32' || x.dtype === 'float64' ? (x.data as Float32Array) : Float64Array.from(toNumbers(x));
+  const ss = toNumbers(scale);
+  const zs = zp ? toNumbers(zp) : undefined;
+  // float32 division is x / scale rounded to float32; the double quotient rounded once gives exactly that.
+  const f32 = x.dtype !== 'float64';
+  const [lo, hi] = range;
+  const d = out.data as Int32Array;
+  forEachParam(layout, (i, p) => {
+    const q = f32 ? Math.fround(xs[i]! / ss[p]!) : xs[i]! / ss[p]!;
+    let v = roundEven(q) + (zs ? zs[p]! : 0);
+    if (Number.isNaN(v)) v = 0;
+    d[i] = v < lo ? lo : v > hi ? hi : v;
+  });
+  return [out];
+};
+
+const dequantizeLinear: CpuKernel = (inputs, ctx) => {
+  const x = tensorArg(inputs, 0, ctx);
+  const scale = tensorArg(inputs, 1, ctx);
+  const zp = optTensorArg(inputs, 2, ctx);
+  if (zp && zp.dtype !== x.dtype) throw new KernelInputError(ctx, `zero point type ${zp.dtype} differs from x's ${x.dtype}`);
+  if (!QRANGE[x.dtype]) throw new KernelInputError(ctx, `cannot dequantize ${x.dtype}`);
+  const code = ctx.opset >= 23 ? ctx.attrs.int('output_dtype', 0) : 0;
+  const outType = code ? dtypeFromOnnx(code) : scale.dtype;
+  if (outType !== 'float32' && outType !== 'float16' && outType !== 'bfloat16' && outType !== 'float64') {
+    throw new KernelInputError(ctx, `output type must be a float type, got ${code ? onnxTypeName(code) : scale.dtype}`);
+  }
+  const layout = paramLayout(ctx, x, scale, zp);
+  const out = allocTensor(outType, x.dims);
+  const xs = x.data as Int32Array;
+  const ss = toNumbers(scale);
+  const zs = zp ? toNumbers(zp) : undefined;
+  if (outType === 'float32' || outType === 'float64') {
+    const d = out.data as Float32Array;
+    forEachParam(layout, (i, p) => { d[i] = (xs[i]! - (zs ? zs[p]! : 0)) * ss[p]!; });
+  } else {
+    // Half outputs: the product rounded through float32, as the reference computes in the scale's type.
+    forEachParam(layout, (i, p) => { setElement(out, i, Math.fround((xs[i]! - (zs ? zs[p]! : 0)) * ss[p]!)); });
+  }
+  return [out];
+};
+
+const dynamicQuantizeLinear: CpuKernel = (inputs, ctx) => {
+  const x = tensorArg(inputs, 0, ctx);
+  if (x.dtype !== 'float32') throw new KernelInputError(ctx, `x must be float32, got ${x.dtype}`);
+  const xs = x.data as Float32Array;
+  // The range always includes 0 so that 0 is exactly representable.
+  let min = 0;
+  let max = 0;
+  for (let i = 0; i < xs.length; i++) {
+    const v = xs[i]!;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  const scale = Math.fround((max - min) / 255);
+  const zpv = scale === 0 ? 0 : Math.min(255, Math.max(0, roundEven(Math.fround(0 - min / scale))));
+  const y = allocTensor('uint8', x.dims);
+  const d = y.data as Uint8Array;
+  if (scale !== 0) {
+    for (let i = 0; i < xs.length; i++) {
+      const v = roundEven(Math.fround(xs[i]! / scale)) + zpv;
+      d[i] = v < 0 ? 0 : v > 255 ? 255 : v;
+    }
+  }
+  const s = allocTensor('float32', []);
+  (s.data as Float32Array)[0] = scale;
+  const z = allocTensor('uint8', []);
+  (z.data as Uint8Array)[0] = zpv;
+  return [y, s, z];
+};
 
 export const quantKernels = {
+  QuantizeLinear: quantizeLinear,
+  DequantizeLinear: dequantizeLinear,
+  DynamicQuantizeLinear: dynamicQuantizeLinear,
 } satisfies Record<keyof typeof quantOps, CpuKernel>;
+
+
