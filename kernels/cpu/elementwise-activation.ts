@@ -1,0 +1,63 @@
+// CPU kernels: activation functions, each a scalar function of the element and the node's attributes.
+import { type UnaryDef, binaryKernel, unaryKernel } from './elementwise-kernel.js';
+import { erf, sigmoid, softplus } from './elementwise-scalar.js';
+import type { CpuContext, CpuKernel } from './types.js';
+
+/** A float activation whose scalar function is built once per run from the attributes. */
+const act = (make: (ctx: CpuContext) => (x: number) => number): CpuKernel =>
+  unaryKernel((ctx): UnaryDef => ({ types: 'float', num: make(ctx) }));
+
+const SELU_ALPHA = 1.67326319217681884765625;
+const SELU_GAMMA = 1.05070102214813232421875;
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+export const activationKernels = {
+  // NaN passes through (x < 0 is false), as with max(x, 0) in NumPy.
+  Relu: unaryKernel({ types: 'signed', num: (x) => (x < 0 ? 0 : x), big: (x) => (x < 0n ? 0n : x) }),
+  LeakyRelu: act((ctx) => {
+    const alpha = ctx.attrs.float('alpha', 0.01);
+    return (x) => (x < 0 ? alpha * x : x);
+  }),
+  PRelu: binaryKernel({ types: 'numeric', num: (x, s) => (x < 0 ? s * x : x), big: (x, s) => (x < 0n ? s * x : x) }),
+  Elu: act((ctx) => {
+    const alpha = ctx.attrs.float('alpha', 1);
+    return (x) => (x < 0 ? alpha * Math.expm1(x) : x);
+  }),
+  Selu: act((ctx) => {
+    const alpha = ctx.attrs.float('alpha', SELU_ALPHA);
+    const gamma = ctx.attrs.float('gamma', SELU_GAMMA);
+    return (x) => (x > 0 ? gamma * x : gamma * alpha * Math.expm1(x));
+  }),
+  Celu: act((ctx) => {
+    const alpha = ctx.attrs.float('alpha', 1);
+    return (x) => (x > 0 ? x : alpha * Math.expm1(x / alpha));
+  }),
+  Gelu: act((ctx) => {
+    const mode = ctx.attrs.string('approximate', 'none');
+    if (mode === 'tanh') return (x) => 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)));
+    return (x) => 0.5 * x * (1 + erf(x * Math.SQRT1_2));
+  }),
+  HardSigmoid: act((ctx) => {
+    const alpha = ctx.attrs.float('alpha', 0.2);
+    const beta = ctx.attrs.float('beta', 0.5);
+    return (x) => Math.max(0, Math.min(1, alpha * x + beta));
+  }),
+  HardSwish: act(() => (x) => x * Math.max(0, Math.min(1, x / 6 + 0.5))),
+  Mish: act(() => (x) => x * Math.tanh(softplus(x))),
+  Softplus: act(() => softplus),
+  Softsign: act(() => (x) => x / (1 + Math.abs(x))),
+  ThresholdedRelu: act((ctx) => {
+    const alpha = ctx.attrs.float('alpha', 1);
+    return (x) => (x > alpha ? x : 0);
+  }),
+  Sigmoid: act(() => sigmoid),
+  Swish: act((ctx) => {
+    const alpha = ctx.attrs.float('alpha', 1);
+    return (x) => x * sigmoid(alpha * x);
+  }),
+  Shrink: unaryKernel((ctx): UnaryDef => {
+    const bias = ctx.attrs.float('bias', 0);
+    const lambd = ctx.attrs.float('lambd', 0.5);
+    return { types: 'numeric', num: (x) => (x < -lambd ? x + bias : x > lambd ? x - bias : 0) };
+  }),
+} satisfies Record<string, CpuKernel>;
