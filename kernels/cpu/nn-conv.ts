@@ -1,0 +1,378 @@
+// CPU kernels: Conv, ConvTranspose, ConvInteger, QLinearConv, DeformConv, Col2Im.
+// Conv is im2col + blocked GEMM per (batch, group), with direct paths for 1x1 kernels and 2-D depthwise.
+import { allocTensor, type HostTensor, toIntList } from '../../graph/tensor.js';
+import { convTransposeGeometry, readWindowAttrs, windowGeometry, type WindowAttrs } from '../../graph/ops/nn-window.js';
+import { KernelInputError } from './errors.js';
+import type { CpuContext, CpuKernel } from './types.js';
+import { optTensorArg, tensorArg, viaF32 } from './util.js';
+import { gemmF32, gemmF64 } from './nn-gemm.js';
+import { col2im, type FloatArray, type Grid, im2col, prod } from './nn-im2col.js';
+
+export function windowAttrsOf(ctx: CpuContext, nSpatial: number, kernelFallback?: readonly number[]): WindowAttrs {
+  try {
+    return readWindowAttrs(ctx.attrs, nSpatial, kernelFallback);
+  } catch (e) {
+    throw new KernelInputError(ctx, (e as Error).message);
+  }
+}
+
+export function floatData(t: HostTensor, ctx: CpuContext, what: string): FloatArray {
+  if (t.dtype === 'float32' || t.dtype === 'float64') return t.data as FloatArray;
+  throw new KernelInputError(ctx, `${what} should be float32, float64 or float16, got ${t.dtype}`);
+}
+
+function gemm(M: number, N: number, K: number, A: FloatArray, aOff: number, aRow: number, aCol: number,
+  B: FloatArray, bOff: number, ldb: number, C: FloatArray, cOff: number, ldc: number, acc: boolean): void {
+  if (C instanceof Float32Array) gemmF32(M, N, K, A as Float32Array, aOff, aRow, aCol, B as Float32Array, bOff, ldb, C, cOff, ldc, acc);
+  else gemmF64(M, N, K, A as Float64Array, aOff, aRow, aCol, B as Float64Array, bOff, ldb, C, cOff, ldc, acc);
+}
+
+function checkConvShapes(ctx: CpuContext, x: readonly number[], w: readonly number[], group: number): void {
+  if (x.length < 3) throw new KernelInputError(ctx, `input should have rank >= 3 (N, C, spatial...), got [${x.join(',')}]`);
+  if (w.length !== x.length) throw new KernelInputError(ctx, `weight rank ${w.length} differs from input rank ${x.length}`);
+  if (!(group >= 1) || x[1]! % group !== 0 || w[0]! % group !== 0) {
+    throw new KernelInputError(ctx, `group ${group} does not divide input channels ${x[1]} and output channels ${w[0]}`);
+  }
+  if (w[1]! * group !== x[1]) throw new KernelInputError(ctx, `input has ${x[1]} channels but weight expects ${w[1]} x group ${group}`);
+}
+
+/**
+ * Forward convolution of float data: Y[N, M, out...] = W (*) X + bias. X and W hold the same array type.
+ * Shared by Conv (float) and the integer convs (which feed zero-point-shifted float64 data).
+ */
+export function convForward(ctx: CpuContext, x: FloatArray, xd: readonly number[], w: FloatArray, wd: readonly number[],
+  bias: FloatArray | undefined, group: number, a: WindowAttrs, out: FloatArray | undefined): { data: FloatArray; dims: number[] } {
+  checkConvShapes(ctx, xd, wd, group);
+  const nd = xd.length - 2;
+  const N = xd[0]!, C = xd[1]!, M = wd[0]!;
+  const inSp = xd.slice(2);
+  const geo = windowGeometry(inSp, a);
+  if (geo.out.some((o) => o < 1)) throw new KernelInputError(ctx, `output spatial dims [${geo.out.join(',')}] are empty`);
+  if (bias && bias.length !== M) throw new KernelInputError(ctx, `bias has ${bias.length} values for ${M} output channels`);
+  const dims = [N, M, ...geo.out];
+  const outSize = prod(geo.out);
+  const inSize = prod(inSp);
+  const kSize = prod(a.kernel);
+  const Cg = C / group, Mg = M / group;
+  const y = out ?? (x instanceof Float32Array ? allocTensor('float32', dims).data : allocTensor('float64', dims).data);
+  const g: Grid = { img: inSp, out: geo.out, kernel: a.kernel, strides: a.strides, dilations: a.dilations, padHead: geo.padHead };
+  const pointwise = a.kernel.every((k) => k === 1) && a.strides.every((s) => s === 1) && geo.padHead.every((p) => p === 0) && geo.padTail.every((p) => p === 0);
+  if (Cg === 1 && Mg === 1 && nd === 2 && !pointwise) {
+    depthwise2d(x, w, y, N * C, inSp, geo.out, a, geo.padHead);
+  } else {
+    const col = pointwise ? undefined : (x instanceof Float32Array ? new Float32Array(Cg * kSize * outSize) : new Float64Array(Cg * kSize * outSize));
+    for (let n = 0; n < N; n++) {
+      for (let gi = 0; gi < group; gi++) {
+        const xOff = (n * C + gi * Cg) * inSize;
+        const yOff = (n * M + gi * Mg) * outSize;
+        const wOff = gi * Mg * Cg * kSize;
+        if (col) {
+          im2col(x, xOff, Cg, g, col, 0);
+          gemm(Mg, outSize, Cg * kSize, w, wOff, Cg * kSize, 1, col, 0, outSize, y, yOff, outSize, false);
+        } else {
+          gemm(Mg, outSize, Cg, w, wOff, Cg, 1, x, xOff, inSize, y, yOff, outSize, false);
+        }
+      }
+    }
+  }
+  if (bias) addChannelBias(y, bias, N, M, outSize);
+  return { data: y, dims };
+}
+
+function addChannelBias(y: FloatArray, bias: ArrayLike<number>, N: number, M: number, size: number): void {
+  for (let n = 0; n < N; n++) {
+    for (let m = 0; m < M; m++) {
+      const b = bias[m]!;
+      if (b === 0) continue;
+      const o = (n * M + m) * size;
+      for (let i = 0; i < size; i++) y[o + i] = y[o + i]! + b;
+    }
+  }
+}
+
+/** One filter per channel: accumulate each kernel tap over the whole output plane (contiguous rows). */
+function depthwise2d(x: FloatArray, w: FloatArray, y: FloatArray, planes: number, inSp: readonly number[], outSp: readonly number[], a: WindowAttrs, padHead: readonly number[]): void {
+  const [IH, IW] = inSp as [number, number];
+  const [OH, OW] = outSp as [number, number];
+  const [KH, KW] = a.kernel as [number, number];
+  const [SH, SW] = a.strides as [number, number];
+  const [DH, DW] = a.dilations as [number, number];
+  const [PH, PW] = padHead as [number, number];
+  const C = planes;
+  const M = w.length / (KH * KW);
+  for (let p = 0; p < planes; p++) {
+    const c = p % M;
+    const xo = p * IH * IW;
+    const yo = p * OH * OW;
+    void C;
+    for (let kh = 0; kh < KH; kh++) {
+      for (let kw = 0; kw < KW; kw++) {
+        const wv = w[(c * KH + kh) * KW + kw]!;
+        const offW = kw * DW - PW;
+        const lo = offW >= 0 ? 0 : Math.ceil(-offW / SW);
+        const hi = IW - 1 - offW < 0 ? 0 : Math.min(OW, Math.floor((IW - 1 - offW) / SW) + 1);
+        if (lo >= hi) continue;
+        for (let oh = 0; oh < OH; oh++) {
+          const ih = oh * SH - PH + kh * DH;
+          if (ih < 0 || ih >= IH) continue;
+          let s = xo + ih * IW + lo * SW + offW;
+          const d = yo + oh * OW;
+          if (SW === 1) for (let ow = lo; ow < hi; ow++, s++) y[d + ow] = y[d + ow]! + wv * x[s]!;
+          else for (let ow = lo; ow < hi; ow++, s += SW) y[d + ow] = y[d + ow]! + wv * x[s]!;
+        }
+      }
+    }
+  }
+}
+
+const conv: CpuKernel = (inputs, ctx) => {
+  const X = tensorArg(inputs, 0, ctx);
+  const W = tensorArg(inputs, 1, ctx);
+  const B = optTensorArg(inputs, 2, ctx);
+  if (W.dtype !== X.dtype) throw new KernelInputError(ctx, `weight dtype ${W.dtype} differs from input dtype ${X.dtype}`);
+  if (X.dims.length < 3) throw new KernelInputError(ctx, `input should have rank >= 3 (N, C, spatial...), got [${X.dims.join(',')}]`);
+  const a = windowAttrsOf(ctx, X.dims.length - 2, W.dims.slice(2));
+  const r = convForward(ctx, floatData(X, ctx, 'input'), X.dims, floatData(W, ctx, 'weight'), W.dims,
+    B ? floatData(B, ctx, 'bias') : undefined, ctx.attrs.int('group', 1), a, undefined);
+  return [{ kind: 'tensor', dtype: X.dtype, dims: r.dims, data: r.data } as HostTensor];
+};
+
+const convTranspose: CpuKernel = (inputs, ctx) => {
+  const X = tensorArg(inputs, 0, ctx);
+  const W = tensorArg(inputs, 1, ctx);
+  const B = optTensorArg(inputs, 2, ctx);
+  if (W.dtype !== X.dtype) throw new KernelInputError(ctx, `weight dtype ${W.dtype} differs from input dtype ${X.dtype}`);
+  const xd = X.dims, wd = W.dims;
+  if (xd.length < 3) throw new KernelInputError(ctx, `input should have rank >= 3 (N, C, spatial...), got [${xd.join(',')}]`);
+  if (wd.length !== xd.length) throw new KernelInputError(ctx, `weight rank ${wd.length} differs from input rank ${xd.length}`);
+  const group = ctx.attrs.int('group', 1);
+  const N = xd[0]!, C = xd[1]!;
+  if (wd[0] !== C) throw new KernelInputError(ctx, `weight dim 0 (${wd[0]}) should equal the input channels ${C}`);
+  if (!(group >= 1) || C % group !== 0) throw new KernelInputError(ctx, `group ${group} does not divide input channels ${C}`);
+  const a = windowAttrsOf(ctx, xd.length - 2, wd.slice(2));
+  const inSp = xd.slice(2);
+  let geo;
+  try {
+    geo = convTransposeGeometry(inSp, a, ctx.attrs.ints('output_padding'), ctx.attrs.ints('output_shape'));
+  } catch (e) {
+    throw new KernelInputError(ctx, (e as Error).message);
+  }
+  if (geo.out.some((o) => o < 1)) throw new KernelInputError(ctx, `output spatial dims [${geo.out.join(',')}] are empty`);
+  const Mg = wd[1]!, M = Mg * group, Cg = C / group;
+  const x = floatData(X, ctx, 'input');
+  const w = floatData(W, ctx, 'weight');
+  const bias = B ? floatData(B, ctx, 'bias') : undefined;
+  if (bias && bias.length !== M) throw new KernelInputError(ctx, `bias has ${bias.length} values for ${M} output channels`);
+  const dims = [N, M, ...geo.out];
+  const Y = allocTensor(X.dtype === 'float64' ? 'float64' : 'float32', dims);
+  const y = Y.data;
+  const inSize = prod(inSp), outSize = prod(geo.out), kSize = prod(a.kernel);
+  const col = y instanceof Float32Array ? new Float32Array(Mg * kSize * inSize) : new Float64Array(Mg * kSize * inSize);
+  // The block grid of col2im is the input grid; the image is the output.
+  const g: Grid = { img: geo.out, out: inSp, kernel: a.kernel, strides: a.strides, dilations: a.dilations, padHead: geo.padHead };
+  for (let n = 0; n < N; n++) {
+    for (let gi = 0; gi < group; gi++) {
+      // col[Mg*kSize, inSize] = W_g^T [Mg*kSize, Cg] * X_g [Cg, inSize]
+      gemm(Mg * kSize, inSize, Cg, w, gi * Cg * Mg * kSize, 1, Mg * kSize, x, (n * C + gi * Cg) * inSize, inSize, col, 0, inSize, false);
+      col2im(col, 0, Mg, g, y, (n * M + gi * Mg) * outSize);
+    }
+  }
+  if (bias) addChannelBias(y, bias, N, M, outSize);
+  return [{ ...Y, dtype: X.dtype } as HostTensor];
+};
+
+/** Integer values of a quantized tensor, shifted by a zero point (scalar or per channel along axis 0). */
+function shifted(ctx: CpuContext, t: HostTensor, zp: HostTensor | undefined, what: string, perChannel: number): Float64Array {
+  if (t.dtype !== 'uint8' && t.dtype !== 'int8') throw new KernelInputError(ctx, `${what} should be uint8 or int8, got ${t.dtype}`);
+  const src = t.data as Uint8Array | Int8Array;
+  const out = new Float64Array(src.length);
+  if (!zp || zp.data.length === 0) {
+    for (let i = 0; i < src.length; i++) out[i] = src[i]!;
+    return out;
+  }
+  if (zp.dtype !== t.dtype) throw new KernelInputError(ctx, `${what} zero point dtype ${zp.dtype} differs from ${t.dtype}`);
+  const z = zp.data as Uint8Array | Int8Array;
+  if (z.length === 1) {
+    const zv = z[0]!;
+    for (let i = 0; i < src.length; i++) out[i] = src[i]! - zv;
+    return out;
+  }
+  if (z.length !== perChannel) throw new KernelInputError(ctx, `${what} zero point has ${z.length} values, expected 1 or ${perChannel}`);
+  const inner = src.length / perChannel;
+  for (let c = 0; c < perChannel; c++) {
+    const zv = z[c]!;
+    for (let i = c * inner; i < (c + 1) * inner; i++) out[i] = src[i]! - zv;
+  }
+  return out;
+}
+
+const convInteger: CpuKernel = (inputs, ctx) => {
+  const X = tensorArg(inputs, 0, ctx);
+  const W = tensorArg(inputs, 1, ctx);
+  if (X.dims.length < 3) throw new KernelInputError(ctx, `input should have rank >= 3 (N, C, spatial...), got [${X.dims.join(',')}]`);
+  const x = shifted(ctx, X, optTensorArg(inputs, 2, ctx), 'input', 1);
+  const w = shifted(ctx, W, optTensorArg(inputs, 3, ctx), 'weight', W.dims[0]!);
+  const a = windowAttrsOf(ctx, X.dims.length - 2, W.dims.slice(2));
+  const r = convForward(ctx, x, X.dims, w, W.dims, undefined, ctx.attrs.int('group', 1), a, undefined);
+  const Y = allocTensor('int32', r.dims);
+  for (let i = 0; i < Y.data.length; i++) Y.data[i] = r.data[i]!; // exact: integer sums well below 2^53
+  return [Y];
+};
+
+function scalesOf(ctx: CpuContext, t: HostTensor, what: string): Float32Array {
+  if (t.dtype !== 'float32') throw new KernelInputError(ctx, `${what} should be float32, got ${t.dtype}`);
+  return t.data as Float32Array;
+}
+
+const qlinearConv: CpuKernel = (inputs, ctx) => {
+  const X = tensorArg(inputs, 0, ctx);
+  const xs = scalesOf(ctx, tensorArg(inputs, 1, ctx), 'x_scale');
+  const W = tensorArg(inputs, 3, ctx);
+  const ws = scalesOf(ctx, tensorArg(inputs, 4, ctx), 'w_scale');
+  const ys = scalesOf(ctx, tensorArg(inputs, 6, ctx), 'y_scale');
+  const YZ = optTensorArg(inputs, 7, ctx);
+  const B = optTensorArg(inputs, 8, ctx);
+  if (X.dims.length < 3) throw new KernelInputError(ctx, `input should have rank >= 3 (N, C, spatial...), got [${X.dims.join(',')}]`);
+  const M = W.dims[0]!;
+  const x = shifted(ctx, X, optTensorArg(inputs, 2, ctx), 'input', 1);
+  const w = shifted(ctx, W, optTensorArg(inputs, 5, ctx), 'weight', M);
+  if (ws.length !== 1 && ws.length !== M) throw new KernelInputError(ctx, `w_scale has ${ws.length} values, expected 1 or ${M}`);
+  if (B && B.dtype !== 'int32') throw new KernelInputError(ctx, `bias should be int32, got ${B.dtype}`);
+  const bias = B ? Float64Array.from(B.data as Int32Array) : undefined;
+  const a = windowAttrsOf(ctx, X.dims.length - 2, W.dims.slice(2));
+  const r = convForward(ctx, x, X.dims, w, W.dims, bias, ctx.attrs.int('group', 1), a, undefined);
+  const outType = YZ ? YZ.dtype : X.dtype;
+  if (outType !== 'uint8' && outType !== 'int8') throw new KernelInputError(ctx, `y_zero_point should be uint8 or int8, got ${outType}`);
+  const yzp = YZ && YZ.data.length > 0 ? Number((YZ.data as Uint8Array)[0]) : 0;
+  const [lo, hi] = outType === 'uint8' ? [0, 255] : [-128, 127];
+  const Y = allocTensor(outType, r.dims);
+  const out = Y.data as Uint8Array | Int8Array;
+  const size = prod(r.dims.slice(2));
+  const N = r.dims[0]!;
+  for (let m = 0; m < M; m++) {
+    // The requantization scale is formed in float32, as onnxruntime does.
+    const scale = Math.fround(Math.fround(xs[0]! * ws[ws.length === 1 ? 0 : m]!) / ys[0]!);
+    for (let n = 0; n < N; n++) {
+      const o = (n * M + m) * size;
+      for (let i = o; i < o + size; i++) {
+        const v = roundHalfEven(Math.fround(r.data[i]! * scale)) + yzp;
+        out[i] = v < lo ? lo : v > hi ? hi : v;
+      }
+    }
+  }
+  return [Y];
+};
+
+export function roundHalfEven(v: number): number {
+  const f = Math.floor(v);
+  const d = v - f;
+  if (d > 0.5) return f + 1;
+  if (d < 0.5) return f;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+/** Bilinear sample of one plane; corners outside the plane count as 0. */
+function bilinear(x: FloatArray, off: number, H: number, W: number, h: number, w: number): number {
+  if (h <= -1 || h >= H || w <= -1 || w >= W) return 0;
+  const h0 = Math.floor(h), w0 = Math.floor(w);
+  const lh = h - h0, lw = w - w0;
+  const hh = 1 - lh, hw = 1 - lw;
+  const in0 = h0 >= 0, in1 = h0 + 1 < H, jn0 = w0 >= 0, jn1 = w0 + 1 < W;
+  let v = 0;
+  if (in0 && jn0) v += hh * hw * x[off + h0 * W + w0]!;
+  if (in0 && jn1) v += hh * lw * x[off + h0 * W + w0 + 1]!;
+  if (in1 && jn0) v += lh * hw * x[off + (h0 + 1) * W + w0]!;
+  if (in1 && jn1) v += lh * lw * x[off + (h0 + 1) * W + w0 + 1]!;
+  return v;
+}
+
+const deformConv: CpuKernel = (inputs, ctx) => {
+  const X = tensorArg(inputs, 0, ctx);
+  const Wt = tensorArg(inputs, 1, ctx);
+  const Off = tensorArg(inputs, 2, ctx);
+  const B = optTensorArg(inputs, 3, ctx);
+  const Mask = optTensorArg(inputs, 4, ctx);
+  const xd = X.dims, wd = Wt.dims;
+  if (xd.length !== 4) throw new KernelInputError(ctx, `only 2-D DeformConv is supported (input rank 4), got [${xd.join(',')}]`);
+  const group = ctx.attrs.int('group', 1);
+  checkConvShapes(ctx, xd, wd, group);
+  const og = ctx.attrs.int('offset_group', 1);
+  const a = windowAttrsOf(ctx, 2, wd.slice(2));
+  const [N, C, H, W] = xd as [number, number, number, number];
+  const M = wd[0]!;
+  const geo = windowGeometry([H, W], a);
+  const [OH, OW] = geo.out as [number, number];
+  const [KH, KW] = a.kernel as [number, number];
+  const kSize = KH * KW, outSize = OH * OW;
+  if (C % og !== 0) throw new KernelInputError(ctx, `offset_group ${og} does not divide the ${C} input channels`);
+  const wantOff = [N, og * 2 * kSize, OH, OW];
+  if (Off.dims.join() !== wantOff.join()) throw new KernelInputError(ctx, `offset shape [${Off.dims.join(',')}] should be [${wantOff.join(',')}]`);
+  if (Mask && Mask.dims.join() !== [N, og * kSize, OH, OW].join()) throw new KernelInputError(ctx, `mask shape [${Mask.dims.join(',')}] should be [${[N, og * kSize, OH, OW].join(',')}]`);
+  const x = floatData(X, ctx, 'input'), w = floatData(Wt, ctx, 'weight'), off = floatData(Off, ctx, 'offset');
+  const mask = Mask ? floatData(Mask, ctx, 'mask') : undefined;
+  const bias = B ? floatData(B, ctx, 'bias') : undefined;
+  const dims = [N, M, OH, OW];
+  const Y = allocTensor(X.dtype === 'float64' ? 'float64' : 'float32', dims);
+  const Cg = C / group, Mg = M / group, cPerOg = C / og;
+  const col = Y.data instanceof Float32Array ? new Float32Array(C * kSize * outSize) : new Float64Array(C * kSize * outSize);
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      const g = Math.floor(c / cPerOg);
+      const xo = (n * C + c) * H * W;
+      for (let kh = 0; kh < KH; kh++) {
+        for (let kw = 0; kw < KW; kw++) {
+          const k = kh * KW + kw;
+          const offH = ((n * og + g) * 2 * kSize + 2 * k) * outSize;
+          const offW = offH + outSize;
+          const mo = ((n * og + g) * kSize + k) * outSize;
+          const row = (c * kSize + k) * outSize;
+          for (let oh = 0; oh < OH; oh++) {
+            for (let ow = 0; ow < OW; ow++) {
+              const p = oh * OW + ow;
+              const h = oh * a.strides[0]! - geo.padHead[0]! + kh * a.dilations[0]! + off[offH + p]!;
+              const wv = ow * a.strides[1]! - geo.padHead[1]! + kw * a.dilations[1]! + off[offW + p]!;
+              const v = bilinear(x, xo, H, W, h, wv);
+              col[row + p] = mask ? v * mask[mo + p]! : v;
+            }
+          }
+        }
+      }
+    }
+    for (let gi = 0; gi < group; gi++) {
+      gemm(Mg, outSize, Cg * kSize, w, gi * Mg * Cg * kSize, Cg * kSize, 1, col, gi * Cg * kSize * outSize, outSize, Y.data, (n * M + gi * Mg) * outSize, outSize, false);
+    }
+  }
+  if (bias) addChannelBias(Y.data, bias, N, M, outSize);
+  return [{ ...Y, dtype: X.dtype } as HostTensor];
+};
+
+const col2imKernel: CpuKernel = (inputs, ctx) => {
+  const X = tensorArg(inputs, 0, ctx);
+  const img = toIntList(tensorArg(inputs, 1, ctx));
+  const blk = toIntList(tensorArg(inputs, 2, ctx));
+  if (X.dims.length !== 3) throw new KernelInputError(ctx, `input should have rank 3 (N, C*prod(block), L), got [${X.dims.join(',')}]`);
+  const nd = img.length;
+  if (blk.length !== nd) throw new KernelInputError(ctx, `image_shape has ${nd} dims but block_shape has ${blk.length}`);
+  const a: WindowAttrs = { ...windowAttrsOf(ctx, nd, blk), autoPad: 'NOTSET', ceilMode: false };
+  const geo = windowGeometry(img, a);
+  const kSize = prod(blk);
+  const [N, CK, L] = X.dims as [number, number, number];
+  if (CK % kSize !== 0) throw new KernelInputError(ctx, `input dim 1 (${CK}) is not a multiple of the block size ${kSize}`);
+  if (prod(geo.out) !== L) throw new KernelInputError(ctx, `input dim 2 (${L}) should be the block count ${prod(geo.out)} ([${geo.out.join(',')}])`);
+  const C = CK / kSize;
+  const x = floatData(X, ctx, 'input');
+  const Y = allocTensor(X.dtype === 'float64' ? 'float64' : 'float32', [N, C, ...img]);
+  const g: Grid = { img, out: geo.out, kernel: blk, strides: a.strides, dilations: a.dilations, padHead: geo.padHead };
+  const imgSize = prod(img);
+  for (let n = 0; n < N; n++) col2im(x, n * CK * L, C, g, Y.data, n * C * imgSize);
+  return [{ ...Y, dtype: X.dtype } as HostTensor];
+};
+
+export const convKernels = {
+  Conv: viaF32(conv),
+  ConvTranspose: viaF32(convTranspose),
+  ConvInteger: convInteger,
+  QLinearConv: qlinearConv,
+  DeformConv: viaF32(deformConv),
+  Col2Im: viaF32(col2imKernel),
+} satisfies Record<string, CpuKernel>;

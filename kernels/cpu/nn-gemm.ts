@@ -1,0 +1,156 @@
+// A cache-blocked float32 GEMM for the conv kernels (private to the nn family until a shared one exists).
+// GotoBLAS layout: B is packed in KC x NC blocks of 4-column panels, A in MC x KC blocks of 4-row panels,
+// and a 4x4 register tile accumulates over KC, so the inner loop reads two sequential streams.
+
+const MC = 64;
+const KC = 256;
+const NC = 512;
+
+let packA = new Float32Array(MC * KC);
+let packB = new Float32Array(KC * NC);
+
+/**
+ * C[M,N] = (accumulate ? C : 0) + A[M,K] * B[K,N].
+ * A element (i,k) is A[aOff + i*aRow + k*aCol] (so a transposed A costs nothing); B and C are row-major
+ * with leading dims ldb and ldc.
+ */
+export function gemmF32(
+  M: number, N: number, K: number,
+  A: Float32Array, aOff: number, aRow: number, aCol: number,
+  B: Float32Array, bOff: number, ldb: number,
+  C: Float32Array, cOff: number, ldc: number,
+  accumulate: boolean,
+): void {
+  if (!accumulate) for (let i = 0; i < M; i++) C.fill(0, cOff + i * ldc, cOff + i * ldc + N);
+  if (M === 0 || N === 0 || K === 0) return;
+  if (M * N * K < 4096) {
+    gemmSmall(M, N, K, A, aOff, aRow, aCol, B, bOff, ldb, C, cOff, ldc);
+    return;
+  }
+  for (let j0 = 0; j0 < N; j0 += NC) {
+    const nc = Math.min(NC, N - j0);
+    const npan = (nc + 3) >> 2;
+    for (let k0 = 0; k0 < K; k0 += KC) {
+      const kc = Math.min(KC, K - k0);
+      packPanelsB(B, bOff + k0 * ldb + j0, ldb, kc, nc, npan);
+      for (let i0 = 0; i0 < M; i0 += MC) {
+        const mc = Math.min(MC, M - i0);
+        const mpan = (mc + 3) >> 2;
+        packPanelsA(A, aOff + i0 * aRow + k0 * aCol, aRow, aCol, mc, kc, mpan);
+        for (let jp = 0; jp < npan; jp++) {
+          const jw = Math.min(4, nc - jp * 4);
+          for (let ip = 0; ip < mpan; ip++) {
+            const iw = Math.min(4, mc - ip * 4);
+            micro4x4(kc, ip * kc * 4, jp * kc * 4, C, cOff + (i0 + ip * 4) * ldc + j0 + jp * 4, ldc, iw, jw);
+          }
+        }
+      }
+    }
+  }
+}
+
+function packPanelsB(B: Float32Array, off: number, ldb: number, kc: number, nc: number, npan: number): void {
+  if (packB.length < npan * 4 * kc) packB = new Float32Array(npan * 4 * kc);
+  const p = packB;
+  for (let jp = 0; jp < npan; jp++) {
+    const jb = jp * 4;
+    const base = jp * kc * 4;
+    if (jb + 4 <= nc) {
+      for (let k = 0; k < kc; k++) {
+        const s = off + k * ldb + jb;
+        const d = base + k * 4;
+        p[d] = B[s]!;
+        p[d + 1] = B[s + 1]!;
+        p[d + 2] = B[s + 2]!;
+        p[d + 3] = B[s + 3]!;
+      }
+    } else {
+      for (let k = 0; k < kc; k++) {
+        const s = off + k * ldb + jb;
+        const d = base + k * 4;
+        for (let c = 0; c < 4; c++) p[d + c] = jb + c < nc ? B[s + c]! : 0;
+      }
+    }
+  }
+}
+
+function packPanelsA(A: Float32Array, off: number, aRow: number, aCol: number, mc: number, kc: number, mpan: number): void {
+  if (packA.length < mpan * 4 * kc) packA = new Float32Array(mpan * 4 * kc);
+  const p = packA;
+  for (let ip = 0; ip < mpan; ip++) {
+    const base = ip * kc * 4;
+    for (let r = 0; r < 4; r++) {
+      const i = ip * 4 + r;
+      if (i < mc) {
+        let s = off + i * aRow;
+        for (let k = 0; k < kc; k++, s += aCol) p[base + k * 4 + r] = A[s]!;
+      } else {
+        for (let k = 0; k < kc; k++) p[base + k * 4 + r] = 0;
+      }
+    }
+  }
+}
+
+function micro4x4(kc: number, ao: number, bo: number, C: Float32Array, co: number, ldc: number, iw: number, jw: number): void {
+  const a = packA;
+  const b = packB;
+  let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
+  let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+  let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
+  let c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+  for (let k = 0; k < kc; k++) {
+    const ak = ao + k * 4;
+    const bk = bo + k * 4;
+    const a0 = a[ak]!, a1 = a[ak + 1]!, a2 = a[ak + 2]!, a3 = a[ak + 3]!;
+    const b0 = b[bk]!, b1 = b[bk + 1]!, b2 = b[bk + 2]!, b3 = b[bk + 3]!;
+    c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+    c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+    c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+    c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+  }
+  if (iw === 4 && jw === 4) {
+    let o = co;
+    C[o] = C[o]! + c00; C[o + 1] = C[o + 1]! + c01; C[o + 2] = C[o + 2]! + c02; C[o + 3] = C[o + 3]! + c03; o += ldc;
+    C[o] = C[o]! + c10; C[o + 1] = C[o + 1]! + c11; C[o + 2] = C[o + 2]! + c12; C[o + 3] = C[o + 3]! + c13; o += ldc;
+    C[o] = C[o]! + c20; C[o + 1] = C[o + 1]! + c21; C[o + 2] = C[o + 2]! + c22; C[o + 3] = C[o + 3]! + c23; o += ldc;
+    C[o] = C[o]! + c30; C[o + 1] = C[o + 1]! + c31; C[o + 2] = C[o + 2]! + c32; C[o + 3] = C[o + 3]! + c33;
+    return;
+  }
+  const t = [c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33];
+  for (let r = 0; r < iw; r++) for (let c = 0; c < jw; c++) C[co + r * ldc + c] = C[co + r * ldc + c]! + t[r * 4 + c]!;
+}
+
+function gemmSmall(
+  M: number, N: number, K: number,
+  A: Float32Array, aOff: number, aRow: number, aCol: number,
+  B: Float32Array, bOff: number, ldb: number,
+  C: Float32Array, cOff: number, ldc: number,
+): void {
+  for (let i = 0; i < M; i++) {
+    const c = cOff + i * ldc;
+    for (let k = 0; k < K; k++) {
+      const av = A[aOff + i * aRow + k * aCol]!;
+      const b = bOff + k * ldb;
+      for (let j = 0; j < N; j++) C[c + j] = C[c + j]! + av * B[b + j]!;
+    }
+  }
+}
+
+/** Float64 GEMM for exact integer convolutions and float64 models (plain i-k-j order; rare path). */
+export function gemmF64(
+  M: number, N: number, K: number,
+  A: Float64Array, aOff: number, aRow: number, aCol: number,
+  B: Float64Array, bOff: number, ldb: number,
+  C: Float64Array, cOff: number, ldc: number,
+  accumulate: boolean,
+): void {
+  if (!accumulate) for (let i = 0; i < M; i++) C.fill(0, cOff + i * ldc, cOff + i * ldc + N);
+  for (let i = 0; i < M; i++) {
+    const c = cOff + i * ldc;
+    for (let k = 0; k < K; k++) {
+      const av = A[aOff + i * aRow + k * aCol]!;
+      const b = bOff + k * ldb;
+      for (let j = 0; j < N; j++) C[c + j] = C[c + j]! + av * B[b + j]!;
+    }
+  }
+}

@@ -1,0 +1,99 @@
+// im2col / col2im over any number of spatial dims. The innermost spatial dim is a contiguous run whose
+// in-bounds range is computed once per (channel, kernel tap), so the copy loop has no bounds checks.
+
+export type FloatArray = Float32Array | Float64Array;
+
+export interface Grid {
+  /** Image (input for im2col, output for col2im) spatial dims. */
+  img: readonly number[];
+  /** Block grid (conv output positions) spatial dims. */
+  out: readonly number[];
+  kernel: readonly number[];
+  strides: readonly number[];
+  dilations: readonly number[];
+  padHead: readonly number[];
+}
+
+export function prod(a: readonly number[]): number {
+  let p = 1;
+  for (const v of a) p *= v;
+  return p;
+}
+
+/** Range [lo, hi) of block positions o along one dim with 0 <= o*s + off < size. */
+function validRange(size: number, outLen: number, s: number, off: number): [number, number] {
+  const lo = off >= 0 ? 0 : Math.ceil(-off / s);
+  const hi = size - 1 - off < 0 ? 0 : Math.min(outLen, Math.floor((size - 1 - off) / s) + 1);
+  return [Math.min(lo, outLen), Math.max(hi, Math.min(lo, outLen))];
+}
+
+/**
+ * For each channel c < C and kernel tap kk, walk the block grid; `visit(rowOff, srcBase, lo, hi)` is called
+ * per row of the innermost dim with the col offset of the row and the image offset of position 0
+ * (srcBase = -1 when the row lies in padding).
+ */
+function walk(C: number, g: Grid, visit: (row: number, srcBase: number, lo: number, hi: number, s: number) => void): void {
+  const nd = g.img.length;
+  const outSize = prod(g.out);
+  const kSize = prod(g.kernel);
+  const imgSize = prod(g.img);
+  const last = nd - 1;
+  const lastO = g.out[last]!;
+  const lastI = g.img[last]!;
+  const sL = g.strides[last]!;
+  const outer = lastO === 0 ? 0 : outSize / lastO;
+  const kidx = new Array<number>(nd).fill(0);
+  const oidx = new Array<number>(nd).fill(0);
+  const imgStrides = new Array<number>(nd);
+  for (let d = nd - 1, acc = 1; d >= 0; d--) { imgStrides[d] = acc; acc *= g.img[d]!; }
+  for (let c = 0; c < C; c++) {
+    kidx.fill(0);
+    for (let kk = 0; kk < kSize; kk++) {
+      const rowBase = (c * kSize + kk) * outSize;
+      const offL = kidx[last]! * g.dilations[last]! - g.padHead[last]!;
+      const [lo, hi] = validRange(lastI, lastO, sL, offL);
+      oidx.fill(0);
+      for (let r = 0; r < outer; r++) {
+        let base = c * imgSize + offL;
+        for (let d = 0; d < last; d++) {
+          const i = oidx[d]! * g.strides[d]! - g.padHead[d]! + kidx[d]! * g.dilations[d]!;
+          if (i < 0 || i >= g.img[d]!) { base = -1; break; }
+          base += i * imgStrides[d]!;
+        }
+        visit(rowBase + r * lastO, base, lo, hi, sL);
+        for (let d = last - 1; d >= 0; d--) {
+          if (++oidx[d]! < g.out[d]!) break;
+          oidx[d] = 0;
+        }
+      }
+      for (let d = last; d >= 0; d--) {
+        if (++kidx[d]! < g.kernel[d]!) break;
+        kidx[d] = 0;
+      }
+    }
+  }
+}
+
+/** col[(c*kSize + kk), o] = image value under kernel tap kk at block position o (0 in padding). */
+export function im2col(src: FloatArray, srcOff: number, C: number, g: Grid, col: FloatArray, colOff: number): void {
+  const lastO = g.out[g.out.length - 1]!;
+  walk(C, g, (row, base, lo, hi, s) => {
+    const dst = colOff + row;
+    if (base < 0) { col.fill(0, dst, dst + lastO); return; }
+    if (lo > 0) col.fill(0, dst, dst + lo);
+    let p = srcOff + base + lo * s;
+    if (s === 1) col.set(src.subarray(p, p + (hi - lo)), dst + lo);
+    else for (let o = lo; o < hi; o++, p += s) col[dst + o] = src[p]!;
+    if (hi < lastO) col.fill(0, dst + hi, dst + lastO);
+  });
+}
+
+/** The adjoint of im2col: image[c, pos] += col[(c*kSize + kk), o] for every tap landing inside the image. */
+export function col2im(col: FloatArray, colOff: number, C: number, g: Grid, dst: FloatArray, dstOff: number): void {
+  walk(C, g, (row, base, lo, hi, s) => {
+    if (base < 0) return;
+    let p = dstOff + base + lo * s;
+    const src = colOff + row;
+    for (let o = lo; o < hi; o++, p += s) dst[p] = dst[p]! + col[src + o]!;
+  });
+}
