@@ -1,5 +1,7 @@
-// Op schemas and shape rules: misc family.
+// Op schemas and shape rules: misc family (signal, strings, ai.onnx.ml, training, random).
 import type { OpSchema } from './types.js';
+import { signalOps } from './misc-signal.js';
 
 export const miscOps = {
+  ...signalOps,
 } satisfies Record<string, OpSchema>;

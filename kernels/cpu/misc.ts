@@ -1,6 +1,8 @@
 // CPU kernels: misc family. Keys match graph/ops/misc.ts; TypeScript checks none is missing.
 import type { miscOps } from '../../graph/ops/misc.js';
 import type { CpuKernel } from './types.js';
+import { signalKernels } from './misc-signal.js';
 
 export const miscKernels = {
+  ...signalKernels,
 } satisfies Record<keyof typeof miscOps, CpuKernel>;
