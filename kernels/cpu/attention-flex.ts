@@ -6,7 +6,7 @@ import { allocTensor, type HostTensor, widenHalf } from '../../graph/tensor.js';
 import { KernelInputError } from './errors.js';
 import type { CpuContext, CpuKernel } from './types.js';
 import { tensorArg, viaF32 } from './util.js';
-import { type FloatArray, floatData, rankIs } from './attention-util.js';
+import { axpy, dot, type FloatArray, floatData, rankIs } from './attention-util.js';
 
 /** Run a mod subgraph on a [B,H,L,S] tensor and check it returns a float tensor of the same shape. */
 function applyMod(name: string, t: HostTensor, ctx: CpuContext): FloatArray {
@@ -47,10 +47,7 @@ const flexF: CpuKernel = (inputs, ctx) => {
         const qOff = ((b * hq + h) * L + i) * D;
         const row = ((b * hq + h) * L + i) * S;
         for (let j = 0; j < S; j++) {
-          const kOff = kBase + j * D;
-          let dot = 0;
-          for (let d = 0; d < D; d++) dot += q[qOff + d]! * k[kOff + d]!;
-          sc[row + j] = dot * scale;
+          sc[row + j] = dot(q, qOff, k, kBase + j * D, D) * scale;
         }
       }
     }
@@ -85,8 +82,7 @@ const flexF: CpuKernel = (inputs, ctx) => {
         for (let j = 0; j < S; j++) {
           const w = p[row + j]!;
           if (w === 0) continue;
-          const vOff = vBase + j * Dv;
-          for (let d = 0; d < Dv; d++) acc[d]! += w * v[vOff + d]!;
+          axpy(acc, w, v, vBase + j * Dv, Dv);
         }
         y.set(acc, ((b * hq + h) * L + i) * Dv);
       }

@@ -5,7 +5,7 @@ import { allocTensor, type HostTensor } from '../../graph/tensor.js';
 import { KernelInputError } from './errors.js';
 import type { CpuContext, CpuKernel } from './types.js';
 import { broadcastStrides, optTensorArg, tensorArg, viaF32 } from './util.js';
-import { type FloatArray, floatData, headStrides, intValues, rankIs, wantsOutput } from './attention-util.js';
+import { axpy, dot, type FloatArray, floatData, headStrides, intValues, rankIs, wantsOutput } from './attention-util.js';
 
 /** Concatenate past [B,H,P,D] and new (strided) keys/values into a [B,H,P+S,D] cache. */
 function buildPresent(
@@ -143,6 +143,7 @@ const attentionF: CpuKernel = (inputs, ctx) => {
   const QK = wantQk ? allocTensor(dtype, [B, hq, L, T]) : undefined;
   const qk = QK?.data as FloatArray | undefined;
 
+  const kStep = kS[2], vStep = vS[2];
   const row = new Float64Array(T);
   const acc = new Float64Array(Dv);
   for (let b = 0; b < B; b++) {
@@ -162,10 +163,7 @@ const attentionF: CpuKernel = (inputs, ctx) => {
         const jEnd = wantQk ? T : limit;
         let max = -Infinity;
         for (let j = 0; j < jEnd; j++) {
-          const kOff = kBase + j * kS[2];
-          let dot = 0;
-          for (let d = 0; d < D; d++) dot += q[qOff + d]! * kData[kOff + d]!;
-          let x = dot * scale;
+          let x = dot(q, qOff, kData, kBase + j * kStep, D) * scale;
           if (qk && qkMode === 0) qk[qkRow + j] = x;
           if (softcap > 0) x = softcap * Math.tanh(x / softcap);
           if (qk && qkMode === 1) qk[qkRow + j] = x;
@@ -190,8 +188,7 @@ const attentionF: CpuKernel = (inputs, ctx) => {
           const p = sum > 0 ? row[j]! * inv : 0;
           if (qk && qkMode === 3) qk[qkRow + j] = p;
           if (p === 0) continue;
-          const vOff = vBase + j * vS[2];
-          for (let d = 0; d < Dv; d++) acc[d]! += p * vData[vOff + d]!;
+          axpy(acc, p, vData, vBase + j * vStep, Dv);
         }
         const yOff = b * yStr[0] + h * yStr[1] + i * yStr[2];
         for (let d = 0; d < Dv; d++) y[yOff + d] = acc[d]!;

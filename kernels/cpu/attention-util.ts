@@ -39,3 +39,28 @@ export function headStrides(rank: number, heads: number, seq: number, d: number)
 export function sigmoid(x: number): number {
   return 1 / (1 + Math.exp(-x));
 }
+
+/** Dot product of a[ao..ao+n) and b[bo..bo+n); four accumulators let V8 overlap the multiply-adds. */
+export function dot(a: FloatArray, ao: number, b: FloatArray, bo: number, n: number): number {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, d = 0;
+  for (; d + 3 < n; d += 4) {
+    s0 += a[ao + d]! * b[bo + d]!;
+    s1 += a[ao + d + 1]! * b[bo + d + 1]!;
+    s2 += a[ao + d + 2]! * b[bo + d + 2]!;
+    s3 += a[ao + d + 3]! * b[bo + d + 3]!;
+  }
+  for (; d < n; d++) s0 += a[ao + d]! * b[bo + d]!;
+  return s0 + s1 + (s2 + s3);
+}
+
+/** acc[0..n) += w * x[xo..xo+n). */
+export function axpy(acc: Float64Array, w: number, x: FloatArray, xo: number, n: number): void {
+  let d = 0;
+  for (; d + 3 < n; d += 4) {
+    acc[d]! += w * x[xo + d]!;
+    acc[d + 1]! += w * x[xo + d + 1]!;
+    acc[d + 2]! += w * x[xo + d + 2]!;
+    acc[d + 3]! += w * x[xo + d + 3]!;
+  }
+  for (; d < n; d++) acc[d]! += w * x[xo + d]!;
+}
