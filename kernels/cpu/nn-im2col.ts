@@ -30,7 +30,8 @@ function validRange(size: number, outLen: number, s: number, off: number): [numb
 /**
  * For each channel c < C and kernel tap kk, walk the block grid; `visit(rowOff, srcBase, lo, hi)` is called
  * per row of the innermost dim with the col offset of the row and the image offset of position 0
- * (srcBase = -1 when the row lies in padding).
+ * (srcBase = NaN when the row lies in padding;
+ * a valid srcBase may be negative, as the row's first positions can lie left of the image).
  */
 function walk(C: number, g: Grid, visit: (row: number, srcBase: number, lo: number, hi: number, s: number) => void): void {
   const nd = g.img.length;
@@ -57,7 +58,7 @@ function walk(C: number, g: Grid, visit: (row: number, srcBase: number, lo: numb
         let base = c * imgSize + offL;
         for (let d = 0; d < last; d++) {
           const i = oidx[d]! * g.strides[d]! - g.padHead[d]! + kidx[d]! * g.dilations[d]!;
-          if (i < 0 || i >= g.img[d]!) { base = -1; break; }
+          if (i < 0 || i >= g.img[d]!) { base = NaN; break; }
           base += i * imgStrides[d]!;
         }
         visit(rowBase + r * lastO, base, lo, hi, sL);
@@ -79,7 +80,7 @@ export function im2col(src: FloatArray, srcOff: number, C: number, g: Grid, col:
   const lastO = g.out[g.out.length - 1]!;
   walk(C, g, (row, base, lo, hi, s) => {
     const dst = colOff + row;
-    if (base < 0) { col.fill(0, dst, dst + lastO); return; }
+    if (base !== base) { col.fill(0, dst, dst + lastO); return; }
     if (lo > 0) col.fill(0, dst, dst + lo);
     let p = srcOff + base + lo * s;
     if (s === 1) col.set(src.subarray(p, p + (hi - lo)), dst + lo);
@@ -91,7 +92,7 @@ export function im2col(src: FloatArray, srcOff: number, C: number, g: Grid, col:
 /** The adjoint of im2col: image[c, pos] += col[(c*kSize + kk), o] for every tap landing inside the image. */
 export function col2im(col: FloatArray, colOff: number, C: number, g: Grid, dst: FloatArray, dstOff: number): void {
   walk(C, g, (row, base, lo, hi, s) => {
-    if (base < 0) return;
+    if (base !== base) return;
     let p = dstOff + base + lo * s;
     const src = colOff + row;
     for (let o = lo; o < hi; o++, p += s) dst[p] = dst[p]! + col[src + o]!;

@@ -115,10 +115,11 @@ const maxPool: CpuKernel = (inputs, ctx) => {
 function sumPool(kind: 'avg' | 'lp'): CpuKernel {
   return (inputs, ctx) => {
     const X = tensorArg(inputs, 0, ctx);
+    if (X.dtype !== 'float32' && X.dtype !== 'float64') throw new KernelInputError(ctx, `input should be a float tensor, got ${X.dtype}`);
     const a = windowAttrsOf(ctx, X.dims.length - 2);
     const p = plan(ctx, X, a);
     const x = numData(ctx, X);
-    const Y = allocTensor(X.dtype === 'float64' ? 'float64' : 'float32', p.outDims);
+    const Y = allocTensor(X.dtype, p.outDims);
     const y = Y.data;
     const includePad = ctx.attrs.int('count_include_pad', 0) !== 0;
     const pw = ctx.attrs.float('p', 2);
@@ -165,6 +166,7 @@ function globalPool(kind: 'avg' | 'max' | 'lp'): CpuKernel {
     const X = tensorArg(inputs, 0, ctx);
     const xd = X.dims;
     if (xd.length < 2) throw new KernelInputError(ctx, `input should have rank >= 2, got [${xd.join(',')}]`);
+    if (kind !== 'max' && X.dtype !== 'float32' && X.dtype !== 'float64') throw new KernelInputError(ctx, `input should be a float tensor, got ${X.dtype}`);
     const x = numData(ctx, X);
     const planes = xd[0]! * xd[1]!;
     const size = prod(xd.slice(2));
@@ -201,21 +203,37 @@ const maxUnpool: CpuKernel = (inputs, ctx) => {
   if (I.dims.join() !== xd.join()) throw new KernelInputError(ctx, `indices shape [${I.dims.join(',')}] should equal the input shape`);
   const nd = xd.length - 2;
   const a = windowAttrsOf(ctx, nd);
-  let outDims: number[];
+  // Indices address the default unpooled shape; an explicit output_shape keeps each element's coordinates.
+  const inferred = xd.slice(2).map((d, i) => (d - 1) * a.strides[i]! + a.kernel[i]! - a.pads[i]! - a.pads[i + nd]!);
+  let outSp = inferred;
   if (OS) {
-    outDims = toIntList(OS);
-    if (outDims.length !== xd.length) throw new KernelInputError(ctx, `output_shape [${outDims.join(',')}] should have rank ${xd.length}`);
-  } else {
-    outDims = [xd[0]!, xd[1]!, ...xd.slice(2).map((d, i) => (d - 1) * a.strides[i]! + a.kernel[i]! - a.pads[i]! - a.pads[i + nd]!)];
+    const os = toIntList(OS);
+    if (os.length !== xd.length || os[0] !== xd[0] || os[1] !== xd[1]) throw new KernelInputError(ctx, `output_shape [${os.join(',')}] should be [${xd[0]},${xd[1]},...] of rank ${xd.length}`);
+    outSp = os.slice(2);
   }
-  const Y = allocTensor(X.dtype, outDims);
-  const total = Y.data.length;
+  const Y = allocTensor(X.dtype, [xd[0]!, xd[1]!, ...outSp]);
+  const inPlane = prod(inferred), outPlane = prod(outSp);
+  const remap = outSp.some((d, i) => d !== inferred[i]);
+  const total = xd[0]! * xd[1]! * inPlane;
   const idx = I.data as BigInt64Array | Int32Array;
   const x = X.data as unknown as ArrayLike<number | bigint>;
   const y = Y.data as unknown as { [i: number]: number | bigint };
   for (let i = 0; i < x.length; i++) {
-    const j = Number(idx[i]!);
-    if (!(j >= 0 && j < total)) throw new KernelInputError(ctx, `index ${j} at position ${i} is outside the output of ${total} elements`);
+    let j = Number(idx[i]!);
+    if (!(j >= 0 && j < total)) throw new KernelInputError(ctx, `index ${j} at position ${i} is outside [0, ${total})`);
+    if (remap) {
+      const plane = Math.floor(j / inPlane);
+      const r = j - plane * inPlane;
+      let o = 0;
+      for (let d = nd - 1, si = 1, so = 1; d >= 0; d--) {
+        const c = Math.floor(r / si) % inferred[d]!;
+        if (c >= outSp[d]!) throw new KernelInputError(ctx, `index ${j} at position ${i} lands outside output_shape`);
+        o += c * so;
+        si *= inferred[d]!;
+        so *= outSp[d]!;
+      }
+      j = plane * outPlane + o;
+    }
     y[j] = x[i]!;
   }
   return [Y];
