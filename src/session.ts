@@ -41,6 +41,7 @@ export interface IoMetadata {
 
 const BACKENDS: Partial<Record<BackendName, () => Promise<Backend>>> = {
   cpu: async () => cpuBackend,
+  webgpu: async () => (await import('./backends/webgpu/backend.js')).loadWebgpuBackend(),
 };
 
 /** Let a backend module register itself with the session (keeps the session free of backend imports). */

@@ -1,0 +1,25 @@
+// All WebGPU kernels, keyed like the op registry. Partial: ops without a WGSL emitter run on the CPU
+// (the backend records why). Ops here that the registry does not have yet are never reached
+// (the session refuses nodes outside the registry); tests/webgpu/kernels.test.ts lists them.
+import type { OpType } from '../../graph/ops/index.js';
+import type { GpuKernel } from './types.js';
+import { elementwiseGpuKernels } from './elementwise.js';
+import { linalgGpuKernels } from './linalg.js';
+import { manipGpuKernels } from './manip.js';
+
+const ALL = {
+  ...elementwiseGpuKernels,
+  ...linalgGpuKernels,
+  ...manipGpuKernels,
+} satisfies Record<string, GpuKernel>;
+
+export const GPU_KERNELS: Partial<Record<OpType, GpuKernel>> = ALL;
+
+/** Keys with a WGSL emitter (registry keys or not yet). */
+export const GPU_KERNEL_KEYS: readonly string[] = Object.keys(ALL);
+
+export function findGpuKernel(key: string): GpuKernel | undefined {
+  return Object.prototype.hasOwnProperty.call(ALL, key) ? (ALL as Record<string, GpuKernel>)[key] : undefined;
+}
+
+export type { GpuKernel, GpuPlan, GpuKernelContext, Program } from './types.js';

@@ -1,0 +1,208 @@
+// WGSL building blocks shared by every emitter: the dtype table, the uniform block, binding
+// declarations, the offset <-> indices helpers (broadcasting through strides held in uniforms),
+// shader definition and the stable key of a shader spec.
+import type { DType } from '../../graph/dtype.js';
+import type { Shader, ShaderSpec, UniformField, UniformValue, WgslType } from './types.js';
+
+/** How a dtype is stored on the GPU; undefined: it stays on the CPU. bool is one u32 per element. */
+export function wgslType(dtype: DType, f16: boolean): WgslType | undefined {
+  switch (dtype) {
+    case 'float32': return 'f32';
+    case 'int32': return 'i32';
+    case 'uint32': return 'u32';
+    case 'bool': return 'u32';
+    case 'float16': return f16 ? 'f16' : undefined;
+    default: return undefined;
+  }
+}
+
+/** Bytes per element on the GPU for a stored dtype (int64 narrowed to i32: 4). */
+export function gpuElemBytes(t: WgslType): number {
+  return t === 'f16' ? 2 : 4;
+}
+
+const shaders = new Map<string, Shader<never>>();
+
+/** Define a shader by a unique name and its emitter (a pure function of the spec). */
+export function defineShader<P>(name: string, emit: (spec: ShaderSpec<P>) => string): Shader<P> {
+  if (shaders.has(name)) throw new Error(`shader '${name}' is defined twice`);
+  const s: Shader<P> = { name, emit };
+  shaders.set(name, s as Shader<never>);
+  return s;
+}
+
+/** JSON with object keys sorted: the same value always gives the same string. */
+export function stableJson(v: unknown): string {
+  if (v === null || typeof v !== 'object') {
+    if (typeof v === 'number' && !Number.isFinite(v)) return JSON.stringify(String(v));
+    return JSON.stringify(v) ?? 'null';
+  }
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  const o = v as Record<string, unknown>;
+  return `{${Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`).join(',')}}`;
+}
+
+export function uniformLayout(values: readonly UniformValue[]): UniformField[] {
+  return values.map((u) => (typeof u.value === 'number' ? { name: u.name, type: u.type } : { name: u.name, type: u.type, len: u.value.length }));
+}
+
+export function specOf<P>(shader: Shader<P>, params: P, uniforms: readonly UniformValue[]): ShaderSpec<P> {
+  return { shader: shader.name, params, uniforms: uniformLayout(uniforms) };
+}
+
+/** The pipeline cache key of a spec (never written by hand). */
+export function specKey(spec: ShaderSpec<unknown>): string {
+  return stableJson(spec);
+}
+
+/** Words (u32) the uniform block takes, padded to 16 bytes. */
+export function uniformWords(fields: readonly UniformField[]): number {
+  let n = 0;
+  for (const f of fields) n += f.len ?? 1;
+  return Math.max(4, Math.ceil(n / 4) * 4);
+}
+
+/** Write uniform values into a word array in layout order. */
+export function packUniforms(values: readonly UniformValue[], out: DataView, byteOffset: number): void {
+  let w = 0;
+  const put = (type: UniformValue['type'], x: number) => {
+    const at = byteOffset + w * 4;
+    if (type === 'f32') out.setFloat32(at, x, true);
+    else if (type === 'i32') out.setInt32(at, x, true);
+    else out.setUint32(at, x >>> 0, true);
+    w++;
+  };
+  for (const u of values) {
+    if (typeof u.value === 'number') put(u.type, u.value);
+    else for (const x of u.value) put(u.type, x);
+  }
+}
+
+/** The uniform block (binding 0) and one accessor per field: u_name() or u_name(i). */
+export function uniformDecl(fields: readonly UniformField[]): string {
+  const words = uniformWords(fields);
+  const lines = [
+    `struct Uniforms { d: array<vec4<u32>, ${words / 4}> };`,
+    `@group(0) @binding(0) var<uniform> uni: Uniforms;`,
+    `fn u_word(i: u32) -> u32 { return uni.d[i / 4u][i % 4u]; }`,
+  ];
+  let w = 0;
+  for (const f of fields) {
+    const conv = (x: string) => (f.type === 'u32' ? x : `bitcast<${f.type}>(${x})`);
+    if (f.len === undefined) {
+      lines.push(`fn u_${f.name}() -> ${f.type} { return ${conv(`u_word(${w}u)`)}; }`);
+      w++;
+    } else {
+      if (f.len === 0) lines.push(`fn u_${f.name}(i: u32) -> ${f.type} { return ${f.type}(0); }`);
+      else lines.push(`fn u_${f.name}(i: u32) -> ${f.type} { return ${conv(`u_word(${w}u + i)`)}; }`);
+      w += f.len;
+    }
+  }
+  return lines.join('\n');
+}
+
+export interface BindingDecl {
+  readonly name: string;
+  readonly type: string;
+  readonly write?: boolean;
+}
+
+/** Storage bindings 1, 2, ... */
+export function bindingDecls(list: readonly BindingDecl[]): string {
+  return list
+    .map((b, i) => `@group(0) @binding(${i + 1}) var<storage, ${b.write ? 'read_write' : 'read'}> ${b.name}: array<${b.type}>;`)
+    .join('\n');
+}
+
+/** `enable f16;` when any type is f16. */
+export function enables(types: readonly string[]): string {
+  return types.some((t) => t === 'f16' || t.includes('<f16>')) ? 'enable f16;\n' : '';
+}
+
+export const WG = 64;
+
+/** Entry point of a 1-D dispatch of WG threads per workgroup; `gi` is the global index. */
+export function main1d(body: string, wg = WG): string {
+  return `@compute @workgroup_size(${wg})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lidx: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let gi = (wid.y * nwg.x + wid.x) * ${wg}u + lidx;
+${body}
+}`;
+}
+
+/** Workgroup counts for n threads (or n workgroups when wg is 1), split over x and y past 65535. */
+export function grid(n: number, wg = WG): [number, number, number] {
+  const groups = Math.max(1, Math.ceil(n / wg));
+  if (groups <= 65535) return [groups, 1, 1];
+  const y = Math.ceil(groups / 65535);
+  return [Math.ceil(groups / y), y, 1];
+}
+
+/**
+ * A WGSL function mapping a flat index over an iteration space to an offset in a strided tensor:
+ * `fn name(o: u32) -> T { index d = o / iterStrides[d] ...; return base + sum index_d * strides[d]; }`.
+ * Broadcasting is a stride of 0; Transpose, Slice (negative steps: i32 strides) and Expand are strides.
+ */
+export function stridedOffsetFn(name: string, rank: number, iterStrides: string, strides: string, opts: { signed?: boolean; base?: string } = {}): string {
+  const T = opts.signed ? 'i32' : 'u32';
+  const lines = [`fn ${name}(o: u32) -> ${T} {`, `  var rem = o;`, `  var r: ${T} = ${opts.base ? `u_${opts.base}()` : `${T}(0)`};`];
+  for (let d = 0; d < rank; d++) {
+    lines.push(`  { let c = rem / u_${iterStrides}(${d}u); rem = rem - c * u_${iterStrides}(${d}u); r = r + ${T}(c) * u_${strides}(${d}u); }`);
+  }
+  lines.push('  return r;', '}');
+  return lines.join('\n');
+}
+
+/** Row-major strides. */
+export function stridesOf(dims: readonly number[]): number[] {
+  const s = new Array<number>(dims.length);
+  let acc = 1;
+  for (let i = dims.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= dims[i]!;
+  }
+  return s;
+}
+
+export function sizeOf(dims: readonly number[]): number {
+  let n = 1;
+  for (const d of dims) n *= d;
+  return n;
+}
+
+/** Strides of `dims` aligned right to an output of rank `rank`, 0 where the input broadcasts. */
+export function broadcastStrides(dims: readonly number[], outDims: readonly number[]): number[] {
+  const s = stridesOf(dims);
+  const out = new Array<number>(outDims.length).fill(0);
+  const off = outDims.length - dims.length;
+  for (let i = 0; i < dims.length; i++) out[off + i] = dims[i] === 1 && outDims[off + i] !== 1 ? 0 : s[i]!;
+  return out;
+}
+
+/** Numpy-style broadcast of several shapes; undefined when they do not broadcast. */
+export function broadcastShapes(shapes: readonly (readonly number[])[]): number[] | undefined {
+  const rank = Math.max(0, ...shapes.map((s) => s.length));
+  const out = new Array<number>(rank).fill(1);
+  for (const s of shapes) {
+    const off = rank - s.length;
+    for (let i = 0; i < s.length; i++) {
+      const d = s[i]!;
+      const o = out[off + i]!;
+      if (o === 1) out[off + i] = d;
+      else if (d !== 1 && d !== o) return undefined;
+    }
+  }
+  return out;
+}
+
+/** An exact f32 literal (NaN and infinities included). */
+export function flit(v: number): string {
+  const b = new DataView(new ArrayBuffer(4));
+  b.setFloat32(0, v, true);
+  return `bitcast<f32>(${b.getUint32(0, true)}u)`;
+}
+
+/** Zero of a WGSL type. */
+export function zero(t: string): string {
+  return `${t}(0)`;
+}

@@ -1,0 +1,545 @@
+/// <reference types="@webgpu/types" />
+// The WebGPU backend. Each node runs on the GPU when kernels/webgpu has a kernel whose plan
+// accepts its inputs' dtypes and shapes, else on the CPU (the reason is recorded per node).
+// Intermediates stay on the GPU; a value is read back only when it is an output or a CPU node
+// needs it. Dispatches are encoded into few command buffers and never awaited one by one.
+import { AttrReader } from '../../../graph/attrs.js';
+import type { DType } from '../../../graph/dtype.js';
+import { AbortError, DeviceError, DeviceLostError, GraphError } from '../../../graph/errors.js';
+import { type Graph, type Model, type Node, outerReferences, subgraphsOf } from '../../../graph/ir.js';
+import { opKey } from '../../../graph/ops/index.js';
+import { type HostTensor, type RtValue, checkedSize } from '../../../graph/tensor.js';
+import { findCpuKernel } from '../../../kernels/cpu/index.js';
+import { runNode, type Scope } from '../../../kernels/cpu/interpreter.js';
+import { findGpuKernel } from '../../../kernels/webgpu/index.js';
+import type { GpuKernel, GpuKernelContext, GpuPlan, Program } from '../../../kernels/webgpu/types.js';
+import { packUniforms, uniformWords, wgslType } from '../../../kernels/webgpu/wgsl.js';
+import type { Backend, CompiledModel, RunContext } from '../types.js';
+import { BufferPool, type BufferStats } from './buffers.js';
+import { acquireGpu, type GpuContext } from './device.js';
+import { type BindingKind, type CachedPipeline, PipelineCache } from './pipelines.js';
+
+export interface Placement {
+  readonly node: string;
+  readonly op: string;
+  readonly device: 'gpu' | 'cpu';
+  /** Why a node runs on the CPU; for GPU nodes, 'alias' when it only renames its input. */
+  readonly reason?: string;
+}
+
+export interface WebgpuRunStats {
+  dispatches: number;
+  submits: number;
+  /** Values read back from the GPU (outputs included). */
+  downloads: number;
+  /** Names of the values read back, in order. */
+  downloaded: string[];
+  uploads: number;
+}
+
+export interface WebgpuCompiledModel extends CompiledModel {
+  /** Where each node ran in the latest run (before a run: empty). */
+  readonly placements: ReadonlyMap<string, Placement>;
+  readonly lastRun: WebgpuRunStats | undefined;
+  bufferStats(): BufferStats | undefined;
+  /** WGSL of the pipelines built for this model's device, by cache key. */
+  pipelineSources(): ReadonlyMap<string, string>;
+}
+
+// GPUBufferUsage / GPUMapMode values (the `webgpu` package does not install them as globals).
+const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 } as const;
+const MAP_READ_MODE = 0x1;
+const STORAGE = USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST;
+const UNIFORM = USAGE.UNIFORM | USAGE.COPY_DST;
+const READBACK = USAGE.MAP_READ | USAGE.COPY_DST;
+/** Dispatches per command buffer before it is submitted (buffers released in it become reusable). */
+const DISPATCHES_PER_SUBMIT = 128;
+const UNIFORM_CHUNK = 64 * 1024;
+
+/** A GPU buffer shared by a value and its aliases. */
+interface GpuBuf {
+  readonly buffer: GPUBuffer;
+  /** Bytes of data (the buffer may be larger). */
+  readonly bytes: number;
+  refs: number;
+  /** Initializer copies live as long as the compiled model. */
+  readonly pinned: boolean;
+}
+
+interface Slot {
+  readonly dtype?: DType;
+  readonly dims?: readonly number[];
+  host?: RtValue;
+  gpu?: GpuBuf;
+}
+
+/** Per-device state of a compiled model (rebuilt after a device loss). */
+interface DeviceState {
+  readonly gpu: GpuContext;
+  readonly pool: BufferPool;
+  readonly pipelines: PipelineCache;
+  readonly initializers: Map<string, GpuBuf>;
+}
+
+const pipelineCaches = new WeakMap<GPUDevice, PipelineCache>();
+const pools = new WeakMap<GPUDevice, BufferPool>();
+
+function deviceState(gpu: GpuContext): DeviceState {
+  let pipelines = pipelineCaches.get(gpu.device);
+  if (!pipelines) pipelineCaches.set(gpu.device, (pipelines = new PipelineCache(gpu.device)));
+  let pool = pools.get(gpu.device);
+  if (!pool) pools.set(gpu.device, (pool = new BufferPool(gpu.device)));
+  return { gpu, pool, pipelines, initializers: new Map() };
+}
+
+/** Runs on one device are serialized (error scopes are per device). */
+let deviceQueue: Promise<unknown> = Promise.resolve();
+
+function gpuBytes(dtype: DType, n: number): number {
+  const t = wgslType(dtype, true);
+  return n * (t === 'f16' ? 2 : 4);
+}
+
+/** Host data as the GPU stores it; undefined when it cannot be (int64 out of i32 range...). */
+function toGpuData(t: HostTensor, f16: boolean, narrow: boolean): ArrayBufferView | undefined {
+  const d = t.data;
+  switch (t.dtype) {
+    case 'float32': case 'int32': case 'uint32': return d as Float32Array;
+    case 'float16': return f16 ? (d as Uint16Array) : undefined;
+    case 'bool': return Uint32Array.from(d as Uint8Array);
+    case 'int64': {
+      if (!narrow) return undefined;
+      const src = d as BigInt64Array;
+      const out = new Int32Array(src.length);
+      for (let i = 0; i < src.length; i++) {
+        const v = src[i]!;
+        if (v > 2147483647n || v < -2147483648n) return undefined;
+        out[i] = Number(v);
+      }
+      return out;
+    }
+    default: return undefined;
+  }
+}
+
+function fromGpuData(dtype: DType, dims: readonly number[], bytes: ArrayBuffer): HostTensor {
+  const n = checkedSize(dims);
+  switch (dtype) {
+    case 'float32': return { kind: 'tensor', dtype, dims: [...dims], data: new Float32Array(bytes, 0, n).slice() };
+    case 'int32': return { kind: 'tensor', dtype, dims: [...dims], data: new Int32Array(bytes, 0, n).slice() };
+    case 'uint32': return { kind: 'tensor', dtype, dims: [...dims], data: new Uint32Array(bytes, 0, n).slice() };
+    case 'float16': return { kind: 'tensor', dtype, dims: [...dims], data: new Uint16Array(bytes, 0, n).slice() };
+    case 'bool': return { kind: 'tensor', dtype, dims: [...dims], data: Uint8Array.from(new Uint32Array(bytes, 0, n)) };
+    default: throw new DeviceError(`cannot read ${dtype} back from the GPU`);
+  }
+}
+
+function lastUses(graph: Graph): Map<string, number> {
+  const last = new Map<string, number>();
+  graph.nodes.forEach((n, i) => {
+    for (const x of n.inputs) if (x) last.set(x, i);
+    for (const g of subgraphsOf(n)) for (const r of outerReferences(g)) last.set(r, i);
+  });
+  return last;
+}
+
+/** One run: its values, the command encoder being filled, and what it read back. */
+class Run {
+  readonly values = new Map<string, Slot>();
+  private encoder: GPUCommandEncoder | undefined;
+  private pass: GPUComputePassEncoder | undefined;
+  private dispatchesInEncoder = 0;
+  private uniformChunk: { buffer: GPUBuffer; data: ArrayBuffer; used: number } | undefined;
+  private readonly chunksToWrite: { buffer: GPUBuffer; data: ArrayBuffer; used: number }[] = [];
+  private readonly uniformBuffers: GPUBuffer[] = [];
+  readonly stats: WebgpuRunStats = { dispatches: 0, submits: 0, downloads: 0, downloaded: [], uploads: 0 };
+  private readonly device: GPUDevice;
+  private readonly align: number;
+
+  constructor(readonly st: DeviceState, readonly lost: Promise<never>) {
+    this.device = st.gpu.device;
+    this.align = st.gpu.device.limits.minUniformBufferOffsetAlignment ?? 256;
+  }
+
+  newBuf(bytes: number, pinned = false): GpuBuf {
+    return { buffer: this.st.pool.acquire(Math.max(bytes, 4), STORAGE), bytes, refs: 1, pinned };
+  }
+
+  release(b: GpuBuf | undefined): void {
+    if (!b || b.pinned) return;
+    if (--b.refs === 0) this.st.pool.release(b.buffer);
+  }
+
+  upload(t: HostTensor, narrow: boolean, pinned = false): GpuBuf | undefined {
+    const data = toGpuData(t, this.st.gpu.features.f16, narrow);
+    if (!data) return undefined;
+    const buf = this.newBuf(data.byteLength, pinned);
+    const padded = data.byteLength % 4 === 0 ? data : (() => {
+      const c = new Uint8Array(Math.ceil(data.byteLength / 4) * 4);
+      c.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      return c;
+    })();
+    if (padded.byteLength > 0) this.device.queue.writeBuffer(buf.buffer, 0, padded.buffer, padded.byteOffset, padded.byteLength);
+    this.stats.uploads++;
+    return buf;
+  }
+
+  private enc(): GPUComputePassEncoder {
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder({ label: 'tgraph run' });
+    if (!this.pass) this.pass = this.encoder.beginComputePass({ label: 'tgraph' });
+    return this.pass;
+  }
+
+  private uniformSlot(words: number): { buffer: GPUBuffer; offset: number; view: DataView } {
+    const bytes = words * 4;
+    let c = this.uniformChunk;
+    if (!c || Math.ceil(c.used / this.align) * this.align + bytes > c.data.byteLength) {
+      const size = Math.max(UNIFORM_CHUNK, bytes);
+      c = { buffer: this.st.pool.acquire(size, UNIFORM, 'tgraph uniforms'), data: new ArrayBuffer(size), used: 0 };
+      this.uniformBuffers.push(c.buffer);
+      this.chunksToWrite.push(c);
+      this.uniformChunk = c;
+    }
+    const offset = Math.ceil(c.used / this.align) * this.align;
+    c.used = offset + bytes;
+    return { buffer: c.buffer, offset, view: new DataView(c.data, offset, bytes) };
+  }
+
+  dispatch(program: Program, pipeline: { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }, buffers: readonly GpuBuf[]): void {
+    const words = uniformWords(program.uniforms.map((u) => (typeof u.value === 'number' ? { name: u.name, type: u.type } : { name: u.name, type: u.type, len: u.value.length })));
+    const u = this.uniformSlot(words);
+    packUniforms(program.uniforms, u.view, 0);
+    const bindGroup = this.device.createBindGroup({
+      layout: pipeline.layout,
+      entries: [
+        { binding: 0, resource: { buffer: u.buffer, offset: u.offset, size: words * 4 } },
+        ...buffers.map((b, i) => ({ binding: i + 1, resource: { buffer: b.buffer } })),
+      ],
+    });
+    const pass = this.enc();
+    pass.setPipeline(pipeline.pipeline);
+    pass.setBindGroup(0, bindGroup);
+    const [x, y, z] = program.workgroups;
+    pass.dispatchWorkgroups(x, y, z);
+    this.stats.dispatches++;
+    if (++this.dispatchesInEncoder >= DISPATCHES_PER_SUBMIT) this.flush();
+  }
+
+  /** Submit what is encoded; buffers released so far become reusable. */
+  flush(): void {
+    if (this.pass) this.pass.end();
+    this.pass = undefined;
+    for (const c of this.chunksToWrite) this.device.queue.writeBuffer(c.buffer, 0, c.data, 0, Math.ceil(c.used / 4) * 4);
+    this.chunksToWrite.length = 0;
+    this.uniformChunk = undefined;
+    if (this.encoder) {
+      this.device.queue.submit([this.encoder.finish()]);
+      this.stats.submits++;
+    }
+    this.encoder = undefined;
+    this.dispatchesInEncoder = 0;
+    for (const b of this.uniformBuffers) this.st.pool.release(b);
+    this.uniformBuffers.length = 0;
+    this.st.pool.afterSubmit();
+  }
+
+  /** Read GPU-only values back (one submit, all maps awaited together). */
+  async download(names: readonly string[]): Promise<void> {
+    const todo = [...new Set(names)].filter((n) => {
+      const s = this.values.get(n);
+      return s && !s.host && s.gpu;
+    });
+    if (!todo.length) return;
+    if (this.pass) this.pass.end();
+    this.pass = undefined;
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder({ label: 'tgraph readback' });
+    const staging = todo.map((n) => {
+      const s = this.values.get(n)!;
+      const size = Math.ceil(Math.max(s.gpu!.bytes, 4) / 4) * 4;
+      const buf = this.st.pool.acquire(size, READBACK, 'tgraph readback');
+      this.encoder!.copyBufferToBuffer(s.gpu!.buffer, 0, buf, 0, size);
+      return { n, s, buf, size };
+    });
+    this.flush();
+    await Promise.race([Promise.all(staging.map((x) => x.buf.mapAsync(MAP_READ_MODE, 0, x.size))), this.lost]);
+    for (const x of staging) {
+      const bytes = x.buf.getMappedRange(0, x.size).slice(0);
+      x.buf.unmap();
+      this.st.pool.release(x.buf);
+      x.s.host = fromGpuData(x.s.dtype!, x.s.dims!, bytes);
+      this.stats.downloads++;
+      this.stats.downloaded.push(x.n);
+    }
+    this.st.pool.afterSubmit();
+  }
+
+  /** Release every GPU buffer still held by values of this run. */
+  releaseAll(): void {
+    for (const s of this.values.values()) this.release(s.gpu);
+    this.values.clear();
+  }
+}
+
+class WebgpuModel implements WebgpuCompiledModel {
+  readonly backend = 'webgpu' as const;
+  readonly placements = new Map<string, Placement>();
+  lastRun: WebgpuRunStats | undefined;
+  private state: DeviceState | undefined;
+  private readonly last: Map<string, number>;
+  private released = false;
+
+  constructor(readonly model: Model) {
+    this.last = lastUses(model.graph);
+  }
+
+  bufferStats(): BufferStats | undefined {
+    return this.state?.pool.stats();
+  }
+
+  pipelineSources(): ReadonlyMap<string, string> {
+    return this.state?.pipelines.sources ?? new Map();
+  }
+
+  async run(feeds: ReadonlyMap<string, RtValue>, ctx: RunContext): Promise<Map<string, RtValue>> {
+    const job = deviceQueue.then(() => this.runNow(feeds, ctx));
+    deviceQueue = job.catch(() => undefined);
+    return job;
+  }
+
+  private async runNow(feeds: ReadonlyMap<string, RtValue>, ctx: RunContext): Promise<Map<string, RtValue>> {
+    if (this.released) throw new DeviceError('the compiled model has been released');
+    const gpu = await acquireGpu();
+    if (!this.state || this.state.gpu !== gpu) this.state = deviceState(gpu);
+    const st = this.state;
+    let onLost!: (e: DeviceLostError) => void;
+    const lost = new Promise<never>((_, reject) => {
+      onLost = reject;
+    });
+    lost.catch(() => undefined);
+    gpu.onLost.add(onLost);
+    const run = new Run(st, lost);
+    gpu.device.pushErrorScope('validation');
+    let scopeOpen = true;
+    try {
+      const out = await this.execute(run, feeds, ctx);
+      run.flush();
+      scopeOpen = false;
+      const err = await Promise.race([gpu.device.popErrorScope(), lost]);
+      if (err) throw new DeviceError(`WebGPU validation error: ${err.message}`);
+      if (gpu.lost) throw gpu.lost;
+      return out;
+    } catch (e) {
+      if (gpu.lost) throw gpu.lost;
+      throw e;
+    } finally {
+      if (scopeOpen && !gpu.lost) {
+        run.flush();
+        await gpu.device.popErrorScope().catch(() => null);
+      }
+      gpu.onLost.delete(onLost);
+      if (!gpu.lost) {
+        run.releaseAll();
+        st.pool.afterSubmit();
+      }
+      this.lastRun = run.stats;
+    }
+  }
+
+  private async execute(run: Run, feeds: ReadonlyMap<string, RtValue>, ctx: RunContext): Promise<Map<string, RtValue>> {
+    const g = this.model.graph;
+    for (const [name, t] of g.initializers) {
+      if (!feeds.has(name)) run.values.set(name, { dtype: t.dtype, dims: t.dims, host: t, gpu: this.state!.initializers.get(name) });
+    }
+    for (const [name, v] of feeds) run.values.set(name, v.kind === 'tensor' ? { dtype: v.dtype, dims: v.dims, host: v } : { host: v });
+    const keep = new Set(ctx.fetches);
+    const opts = { opsets: this.model.opsets, signal: ctx.signal };
+    for (let index = 0; index < g.nodes.length; index++) {
+      const node = g.nodes[index]!;
+      if (ctx.signal?.aborted) throw new AbortError();
+      const t0 = ctx.onNode ? performance.now() : 0;
+      for (const name of node.inputs) {
+        if (name && !run.values.has(name)) throw new GraphError(`node '${node.name}' (${node.opType}) reads '${name}', which no node, input or initializer defines`);
+      }
+      const key = opKey(node.domain, node.opType);
+      const kernel = findGpuKernel(key);
+      let reason: string | undefined = kernel ? undefined : 'no WebGPU kernel';
+      if (kernel) reason = await this.tryGpu(run, node, kernel);
+      if (reason !== undefined) {
+        if (!(await this.metaNode(run, node))) await this.cpuNode(run, node, opts);
+        const prev = this.placements.get(node.name);
+        if (prev?.device !== 'cpu' || prev.reason !== reason) this.placements.set(node.name, { node: node.name, op: node.opType, device: 'cpu', reason });
+      }
+      for (const name of node.inputs) {
+        if (name && this.last.get(name) === index && !keep.has(name)) {
+          const s = run.values.get(name);
+          if (s && !g.initializers.has(name)) {
+            run.release(s.gpu);
+            run.values.delete(name);
+          }
+        }
+      }
+      if (ctx.onNode) ctx.onNode(node, performance.now() - t0);
+    }
+    const missing = ctx.fetches.filter((f) => !run.values.has(f));
+    if (missing.length) throw new GraphError(`graph '${g.name}' output '${missing[0]}' was not produced`);
+    await run.download(ctx.fetches);
+    const out = new Map<string, RtValue>();
+    for (const f of ctx.fetches) out.set(f, run.values.get(f)!.host!);
+    return out;
+  }
+
+  /** Shape and Size need only dims: no read back. */
+  private async metaNode(run: Run, node: Node): Promise<boolean> {
+    if (node.domain !== '' || (node.opType !== 'Shape' && node.opType !== 'Size')) return false;
+    const s = run.values.get(node.inputs[0]!);
+    if (!s?.dims || s.host) return false;
+    const attrs = new AttrReader(node);
+    let out: HostTensor;
+    if (node.opType === 'Size') {
+      out = { kind: 'tensor', dtype: 'int64', dims: [], data: BigInt64Array.of(BigInt(s.dims.reduce((a, b) => a * b, 1))) };
+    } else {
+      const r = s.dims.length;
+      const clamp = (a: number) => Math.min(Math.max(a < 0 ? a + r : a, 0), r);
+      const start = clamp(attrs.int('start', 0));
+      const end = clamp(attrs.int('end', r));
+      const dims = s.dims.slice(start, Math.max(start, end));
+      out = { kind: 'tensor', dtype: 'int64', dims: [dims.length], data: BigInt64Array.from(dims.map(BigInt)) };
+    }
+    run.values.set(node.outputs[0]!, { dtype: 'int64', dims: out.dims, host: out });
+    return true;
+  }
+
+  private async cpuNode(run: Run, node: Node, opts: { opsets: Record<string, number>; signal?: { readonly aborted: boolean } }): Promise<void> {
+    const refs = new Set<string>();
+    for (const sg of subgraphsOf(node)) for (const r of outerReferences(sg)) if (run.values.has(r)) refs.add(r);
+    await run.download([...node.inputs.filter(Boolean), ...refs]);
+    const inputs = node.inputs.map((name) => (name ? run.values.get(name)!.host : undefined));
+    const scopeValues = new Map<string, RtValue>();
+    for (const r of refs) scopeValues.set(r, run.values.get(r)!.host!);
+    const scope: Scope = { values: scopeValues };
+    const outs = runNode(node, inputs, scope, opts);
+    node.outputs.forEach((name, i) => {
+      const v = outs[i];
+      if (!name || v === undefined) return;
+      run.values.set(name, v.kind === 'tensor' ? { dtype: v.dtype, dims: v.dims, host: v } : { host: v });
+    });
+  }
+
+  /** Run `node` on the GPU; returns why not (the node then runs on the CPU). */
+  private async tryGpu(run: Run, node: Node, kernel: GpuKernel): Promise<string | undefined> {
+    const st = this.state!;
+    const opset = this.model.opsets[node.domain] ?? 1;
+    const hostIdx = new Set(kernel.hostInputs?.(node, opset) ?? []);
+    const metaIdx = new Set(kernel.metaInputs ?? []);
+    const narrowIdx = new Set(kernel.narrowInt64 ?? []);
+    const slots = node.inputs.map((n) => (n ? run.values.get(n) : undefined));
+    for (let i = 0; i < slots.length; i++) {
+      const s = slots[i];
+      if (s && !s.dims) return `input ${i} is a ${s.host?.kind ?? 'value'}, not a tensor`;
+    }
+    const needHost = node.inputs.filter((n, i) => n && hostIdx.has(i));
+    if (needHost.length) await run.download(needHost);
+    const f16 = st.gpu.features.f16;
+    const kctx: GpuKernelContext = {
+      node,
+      opset,
+      attrs: new AttrReader(node),
+      inputs: slots.map((s) => (s ? { dtype: s.dtype!, dims: s.dims! } : undefined)),
+      outputsUsed: node.outputs.map((o) => o !== ''),
+      host: (i) => {
+        const h = slots[i]?.host;
+        return h && h.kind === 'tensor' ? h : undefined;
+      },
+      f16,
+    };
+    let plan: GpuPlan;
+    try {
+      plan = kernel.plan(kctx);
+    } catch (e) {
+      return `the WebGPU kernel refused it: ${(e as Error).message}`;
+    }
+    if (plan.kind === 'unsupported') return plan.reason;
+    if (plan.kind === 'alias') {
+      const s = slots[plan.input]!;
+      const host = s.host && s.host.kind === 'tensor' ? { ...s.host, dims: [...plan.dims] } : undefined;
+      if (s.gpu && !s.gpu.pinned) s.gpu.refs++;
+      run.values.set(node.outputs[0]!, { dtype: s.dtype, dims: plan.dims, host, gpu: s.gpu });
+      this.place(node, 'gpu', 'alias');
+      return undefined;
+    }
+    for (const o of plan.outputs) if (!wgslType(o.dtype, f16)) return `output is ${o.dtype}`;
+    // Device inputs: those the programs bind.
+    const bound = new Set<number>();
+    for (const p of plan.programs) for (const b of p.bindings) if ('input' in b) bound.add(b.input);
+    for (const i of bound) {
+      const s = slots[i]!;
+      if (hostIdx.has(i) || metaIdx.has(i)) return `kernel bug: input ${i} is bound but host-only`;
+      if (!wgslType(s.dtype!, f16) && !(s.dtype === 'int64' && narrowIdx.has(i))) return `input ${i} is ${s.dtype}`;
+    }
+    const inBufs = new Map<number, GpuBuf>();
+    for (const i of bound) {
+      const s = slots[i]!;
+      if (!s.gpu) {
+        const name = node.inputs[i]!;
+        const isInit = this.model.graph.initializers.has(name) && s.host === this.model.graph.initializers.get(name);
+        const b = run.upload(s.host as HostTensor, narrowIdx.has(i), isInit);
+        if (!b) return `input ${i} (${s.dtype}) cannot be stored on the GPU`;
+        s.gpu = b;
+        if (isInit) st.initializers.set(name, b);
+      }
+      inBufs.set(i, s.gpu);
+    }
+    // Pipelines first (awaited only when not yet built), then encode.
+    const pipes: CachedPipeline[] = [];
+    for (const p of plan.programs) {
+      const kinds: BindingKind[] = p.bindings.map((b) => ('input' in b ? 'read' : 'write'));
+      const c = st.pipelines.get(p, kinds);
+      pipes.push(c instanceof Promise ? await Promise.race([c, run.lost]) : c);
+    }
+    const outBufs = plan.outputs.map((o) => run.newBuf(gpuBytes(o.dtype, o.dims.reduce((a, b) => a * b, 1))));
+    const temps = (plan.temps ?? []).map((words) => run.newBuf(words * 4));
+    plan.programs.forEach((p, k) => {
+      const bufs = p.bindings.map((b) => ('input' in b ? inBufs.get(b.input)! : 'output' in b ? outBufs[b.output]! : temps[b.temp]!));
+      run.dispatch(p, pipes[k]!, bufs);
+    });
+    for (const t of temps) run.release(t);
+    plan.outputs.forEach((o, k) => {
+      const name = node.outputs[k];
+      if (name) run.values.set(name, { dtype: o.dtype, dims: o.dims, gpu: outBufs[k] });
+      else run.release(outBufs[k]);
+    });
+    this.place(node, 'gpu');
+    return undefined;
+  }
+
+  private place(node: Node, device: 'gpu' | 'cpu', reason?: string): void {
+    const prev = this.placements.get(node.name);
+    if (prev && prev.device === device && prev.reason === reason) return;
+    this.placements.set(node.name, reason ? { node: node.name, op: node.opType, device, reason } : { node: node.name, op: node.opType, device });
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    const st = this.state;
+    if (st && !st.gpu.lost) {
+      for (const b of st.initializers.values()) st.pool.release(b.buffer);
+      st.initializers.clear();
+    }
+  }
+}
+
+export const webgpuBackend: Backend = {
+  name: 'webgpu',
+  hasKernel: (key) => findGpuKernel(key) !== undefined || findCpuKernel(key) !== undefined,
+  async compile(model: Model): Promise<WebgpuCompiledModel> {
+    await acquireGpu();
+    return new WebgpuModel(model);
+  },
+};
+
+/** Acquire the device (throws DeviceError when there is none) and give the backend. */
+export async function loadWebgpuBackend(): Promise<Backend> {
+  await acquireGpu();
+  return webgpuBackend;
+}
