@@ -1,0 +1,71 @@
+// Shape rules of the manip family with symbolic dims and constant shape inputs (the ONNX test data
+// only has concrete shapes).
+import { describe, expect, it } from 'vitest';
+import type { DType } from '../../graph/dtype.js';
+import type { Attr, Dim, Graph, ValueType } from '../../graph/ir.js';
+import { inferGraph } from '../../graph/infer.js';
+import type { HostTensor } from '../../graph/tensor.js';
+import { int, ints, t } from './manip-helpers.js';
+
+function infer(opType: string, x: { dtype: DType; shape?: Dim[] }, consts: (HostTensor | undefined)[], attrs: Record<string, Attr> = {}, opset = 18, outputs = ['y']): (ValueType | undefined)[] {
+  const names = ['x', ...consts.map((c, i) => (c ? `c${i}` : ''))];
+  const g: Graph = {
+    name: 'g',
+    inputs: [{ name: 'x', type: { kind: 'tensor', ...x } }],
+    outputs: outputs.map((name) => ({ name })),
+    initializers: new Map(consts.flatMap((c, i) => (c ? [[`c${i}`, c] as const] : []))),
+    nodes: [{ name: 'n', opType, domain: '', inputs: names, outputs, attributes: attrs }],
+    valueInfo: new Map(),
+  };
+  const r = inferGraph(g, { opsets: { '': opset }, strict: true });
+  return outputs.map((o) => r.types.get(o));
+}
+const shape = (v: ValueType | undefined) => (v?.kind === 'tensor' ? v.shape : undefined);
+const i64 = (v: number[]) => t('int64', [v.length], v);
+
+describe('manip shape rules with symbolic dims', () => {
+  it('Reshape copies dims (0), solves -1 by cancelling symbols', () => {
+    expect(shape(infer('Reshape', { dtype: 'float32', shape: ['N', 3, 4] }, [i64([0, -1])])[0])).toEqual(['N', 12]);
+    expect(shape(infer('Reshape', { dtype: 'float32', shape: ['N', 12] }, [i64([-1, 3, 4])])[0])).toEqual(['N', 3, 4]);
+    expect(shape(infer('Reshape', { dtype: 'float32', shape: ['B', 'S', 64] }, [i64([0, 0, 8, 8])])[0])).toEqual(['B', 'S', 8, 8]);
+    const [y] = infer('Reshape', { dtype: 'float32', shape: ['N', 3, 4] }, [i64([-1, 4])]);
+    expect(shape(y)![1]).toBe(4);
+    expect(typeof shape(y)![0]).toBe('string');
+    expect(() => infer('Reshape', { dtype: 'float32', shape: [2, 3] }, [i64([4, -1])])).toThrow(/cannot reshape/);
+  });
+
+  it('Squeeze, Unsqueeze (attribute and input forms), Flatten', () => {
+    expect(shape(infer('Squeeze', { dtype: 'int64', shape: ['N', 1, 3] }, [i64([1])])[0])).toEqual(['N', 3]);
+    expect(shape(infer('Squeeze', { dtype: 'int64', shape: ['N', 1, 3] }, [], { axes: ints([-2]) }, 11)[0])).toEqual(['N', 3]);
+    expect(shape(infer('Squeeze', { dtype: 'int64', shape: ['N', 1, 3] }, [])[0])).toBeUndefined();
+    expect(shape(infer('Unsqueeze', { dtype: 'int64', shape: ['N', 3] }, [i64([0, -1])])[0])).toEqual([1, 'N', 3, 1]);
+    expect(shape(infer('Flatten', { dtype: 'int64', shape: ['N', 3, 4] }, [], { axis: int(1) })[0])).toEqual(['N', 12]);
+  });
+
+  it('Slice keeps untouched and full-range symbolic dims', () => {
+    const [y] = infer('Slice', { dtype: 'float32', shape: ['N', 10] }, [i64([0, 2]), i64([2 ** 62, -1])]);
+    expect(shape(y)).toEqual(['N', 7]);
+    const [z] = infer('Slice', { dtype: 'float32', shape: ['N', 10] }, [i64([1]), i64([3])]);
+    expect(shape(z)![1]).toBe(10);
+    expect(typeof shape(z)![0]).toBe('string');
+  });
+
+  it('Concat, Split, Gather, Transpose, Expand, Pad, Tile', () => {
+    expect(shape(infer('Concat', { dtype: 'float32', shape: ['N', 3] }, [t('float32', [1, 5], [1, 2, 3, 4, 5])], { axis: int(1) })[0])).toEqual([1, 8]); // a concrete dim pins the symbol
+    const parts = infer('Split', { dtype: 'float32', shape: ['N', 10] }, [i64([3, 7])], { axis: int(1) }, 18, ['a', 'b']);
+    expect(parts.map(shape)).toEqual([['N', 3], ['N', 7]]);
+    expect(shape(infer('Gather', { dtype: 'float32', shape: ['N', 5, 7] }, [t('int64', [2, 3], [0, 1, 2, 3, 4, 0])], { axis: int(1) })[0])).toEqual(['N', 2, 3, 7]);
+    expect(shape(infer('Transpose', { dtype: 'float32', shape: ['B', 'S', 8] }, [], { perm: ints([1, 0, 2]) })[0])).toEqual(['S', 'B', 8]);
+    expect(shape(infer('Expand', { dtype: 'float32', shape: ['N', 1] }, [i64([1, 4])])[0])).toEqual(['N', 4]);
+    expect(shape(infer('Pad', { dtype: 'float32', shape: ['N', 3] }, [i64([0, 1, 0, 2])])[0])).toEqual(['N', 6]);
+    expect(shape(infer('Tile', { dtype: 'float32', shape: ['N', 3] }, [i64([1, 2])])[0])).toEqual(['N', 6]);
+  });
+
+  it('data-dependent outputs get rank and dtype, with distinct symbols', () => {
+    const [nz] = infer('NonZero', { dtype: 'float32', shape: ['N', 3] }, []);
+    expect(nz).toMatchObject({ dtype: 'int64', shape: [2, expect.any(String)] });
+    const u = infer('Unique', { dtype: 'float32', shape: [6] }, [], {}, 18, ['u', 'i', 'inv', 'c']);
+    expect(u.map(shape).map((s) => s?.length)).toEqual([1, 1, 1, 1]);
+    expect(shape(u[2])).toEqual([6]);
+  });
+});
