@@ -1,7 +1,9 @@
 // Op schemas and shape rules: misc family (signal, strings, ai.onnx.ml, training, random).
 import type { OpSchema } from './types.js';
 import { signalOps } from './misc-signal.js';
+import { stringOps } from './misc-string.js';
 
 export const miscOps = {
   ...signalOps,
+  ...stringOps,
 } satisfies Record<string, OpSchema>;

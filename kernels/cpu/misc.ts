@@ -2,7 +2,9 @@
 import type { miscOps } from '../../graph/ops/misc.js';
 import type { CpuKernel } from './types.js';
 import { signalKernels } from './misc-signal.js';
+import { stringKernels } from './misc-string.js';
 
 export const miscKernels = {
   ...signalKernels,
+  ...stringKernels,
 } satisfies Record<keyof typeof miscOps, CpuKernel>;
