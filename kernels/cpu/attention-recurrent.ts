@@ -80,6 +80,8 @@ const linearAttentionF: CpuKernel = (inputs, ctx) => {
   const Y = allocTensor(Qt.dtype, [B, T, hq * Dv]);
   const y = Y.data as FloatArray;
   const vt = new Float64Array(Dv);
+  const acc = new Float64Array(Dv);
+  // State rows (one per key dim) are contiguous, so every inner loop runs along Dv.
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++) {
       const bt = b * T + t;
@@ -88,35 +90,43 @@ const linearAttentionF: CpuKernel = (inputs, ctx) => {
         const kOff = bt * hkv * Dk + h * Dk;
         if (decay) {
           const dOff = decayPerDim ? bt * hkv * Dk + h * Dk : bt * hkv + h;
+          const gHead = decayPerDim ? 0 : Math.exp(decay[dOff]!);
           for (let i = 0; i < Dk; i++) {
-            const g = Math.exp(decay[decayPerDim ? dOff + i : dOff]!);
-            for (let m = 0; m < Dv; m++) S[st + i * Dv + m]! *= g;
+            const g = decayPerDim ? Math.exp(decay[dOff + i]!) : gHead;
+            const r = st + i * Dv;
+            for (let m = 0; m < Dv; m++) S[r + m]! *= g;
           }
         }
         const vOff = bt * hkv * Dv + h * Dv;
         for (let m = 0; m < Dv; m++) vt[m] = v[vOff + m]!;
         if (beta) {
+          // v_t <- beta * (v_t - S^T k_erase)
           const bv = beta[bt * betaHeads + (betaHeads === 1 ? 0 : h)]!;
-          for (let m = 0; m < Dv; m++) {
-            let r = 0;
-            for (let i = 0; i < Dk; i++) r += S[st + i * Dv + m]! * (erase ? erase[kOff + i]! * k[kOff + i]! : k[kOff + i]!);
-            vt[m] = bv * (vt[m]! - r);
+          acc.fill(0);
+          for (let i = 0; i < Dk; i++) {
+            const ke = erase ? erase[kOff + i]! * k[kOff + i]! : k[kOff + i]!;
+            const r = st + i * Dv;
+            for (let m = 0; m < Dv; m++) acc[m]! += S[r + m]! * ke;
           }
+          for (let m = 0; m < Dv; m++) vt[m] = bv * (vt[m]! - acc[m]!);
         }
         for (let i = 0; i < Dk; i++) {
           const ki = k[kOff + i]!;
-          for (let m = 0; m < Dv; m++) S[st + i * Dv + m]! += ki * vt[m]!;
+          const r = st + i * Dv;
+          for (let m = 0; m < Dv; m++) S[r + m]! += ki * vt[m]!;
         }
-        // Read by the query heads of this KV head's group.
+        // Read by the query heads of this KV head's group: o = scale * S^T q.
         for (let g = 0; g < group; g++) {
           const qh = h * group + g;
           const qOff = bt * hq * Dk + qh * Dk;
           const yOff = bt * hq * Dv + qh * Dv;
-          for (let m = 0; m < Dv; m++) {
-            let o = 0;
-            for (let i = 0; i < Dk; i++) o += q[qOff + i]! * S[st + i * Dv + m]!;
-            y[yOff + m] = scale * o;
+          acc.fill(0);
+          for (let i = 0; i < Dk; i++) {
+            const qi = q[qOff + i]!;
+            const r = st + i * Dv;
+            for (let m = 0; m < Dv; m++) acc[m]! += qi * S[r + m]!;
           }
+          for (let m = 0; m < Dv; m++) y[yOff + m] = scale * acc[m]!;
         }
       }
     }
