@@ -529,7 +529,7 @@ class WebgpuModel implements WebgpuCompiledModel {
   }
 }
 
-export const webgpuBackend: Backend & { compile(model: Model): Promise<WebgpuCompiledModel> } = {
+export const webgpuBackend: Omit<Backend, 'compile'> & { compile(model: Model): Promise<WebgpuCompiledModel> } = {
   name: 'webgpu',
   hasKernel: (key) => findGpuKernel(key) !== undefined || findCpuKernel(key) !== undefined,
   async compile(model: Model): Promise<WebgpuCompiledModel> {
