@@ -2,8 +2,10 @@
 import type { OpSchema } from './types.js';
 import { signalOps } from './misc-signal.js';
 import { stringOps } from './misc-string.js';
+import { mlOps } from './misc-ml.js';
 
 export const miscOps = {
   ...signalOps,
   ...stringOps,
+  ...mlOps,
 } satisfies Record<string, OpSchema>;

@@ -3,8 +3,10 @@ import type { miscOps } from '../../graph/ops/misc.js';
 import type { CpuKernel } from './types.js';
 import { signalKernels } from './misc-signal.js';
 import { stringKernels } from './misc-string.js';
+import { mlKernels } from './misc-ml.js';
 
 export const miscKernels = {
   ...signalKernels,
   ...stringKernels,
+  ...mlKernels,
 } satisfies Record<keyof typeof miscOps, CpuKernel>;
