@@ -136,6 +136,7 @@ export class InferenceSession {
   }
 
   async run(feeds: FeedsType, fetchesOrOptions?: FetchesType | RunOptions, maybeOptions?: RunOptions): Promise<ReturnType> {
+    if (this.released) throw new SessionReleasedError();
     let fetches: string[] = this.outputNames;
     let options: RunOptions = {};
     if (Array.isArray(fetchesOrOptions)) {
