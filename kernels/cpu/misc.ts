@@ -4,9 +4,13 @@ import type { CpuKernel } from './types.js';
 import { signalKernels } from './misc-signal.js';
 import { stringKernels } from './misc-string.js';
 import { mlKernels } from './misc-ml.js';
+import { trainKernels } from './misc-train.js';
+import { randomKernels } from './misc-random.js';
 
 export const miscKernels = {
   ...signalKernels,
   ...stringKernels,
   ...mlKernels,
+  ...trainKernels,
+  ...randomKernels,
 } satisfies Record<keyof typeof miscOps, CpuKernel>;
