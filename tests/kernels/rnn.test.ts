@@ -12,8 +12,8 @@ import { fromOrt, maxRelError, ort, toOrt } from '../helpers/ort.js';
 function permute(t: HostTensor, perm: number[]): HostTensor {
   const dims = perm.map((p) => t.dims[p]!);
   const inStrides = t.dims.map((_, i) => t.dims.slice(i + 1).reduce((a, b) => a * b, 1));
-  const src = t.data as Float32Array;
-  const out = new Float32Array(src.length);
+  const src = t.data as Float32Array | Float64Array;
+  const out = t.dtype === 'float64' ? new Float64Array(src.length) : new Float32Array(src.length);
   const idx = new Array<number>(dims.length).fill(0);
   for (let o = 0; o < out.length; o++) {
     let off = 0;
@@ -49,6 +49,8 @@ interface Case {
   initC?: boolean;
   peepholes?: boolean;
   attrs?: Record<string, Attr>;
+  /** Run in float64 instead of float32. */
+  f64?: boolean;
 }
 
 const GATES = { RNN: 1, GRU: 3, LSTM: 4 };
@@ -58,10 +60,13 @@ async function check(c: Case): Promise<void> {
   const g = GATES[c.op] * c.hidden;
   const layout = c.layout ?? 0;
   const feeds = new Map<string, HostTensor>();
+  // onnxruntime has no float64 RNNs: it always gets the float32 values (float64 runs compare to them).
+  const ortFeeds = new Map<string, HostTensor>();
   const names: string[] = [];
   const add = (name: string, t: HostTensor | undefined) => {
     names.push(t ? name : '');
-    if (t) feeds.set(name, t);
+    if (t) ortFeeds.set(name, t);
+    if (t) feeds.set(name, c.f64 && t.dtype === 'float32' ? { ...t, dtype: 'float64', data: Float64Array.from(t.data as Float32Array) } : t);
   };
   add('X', randT(layout ? [c.batch, c.seq, c.input] : [c.seq, c.batch, c.input], 2));
   add('W', randT([dirs, g, c.input]));
@@ -86,15 +91,16 @@ async function check(c: Case): Promise<void> {
     graph: {
       name: 'g',
       inputs: [...feeds].map(([name, t]) => ({ name, type: { kind: 'tensor', dtype: t.dtype, shape: [...t.dims] } })),
-      outputs: outs.map((name) => ({ name, type: { kind: 'tensor', dtype: 'float32' } })),
+      outputs: outs.map((name) => ({ name, type: { kind: 'tensor', dtype: c.f64 ? 'float64' : 'float32' } })),
       initializers: new Map(), nodes: [node], valueInfo: new Map(),
     },
   };
   // onnxruntime refuses layout 1: its oracle runs layout 0 on transposed inputs, and its outputs are transposed back.
   const toL0 = (name: string, t: HostTensor): HostTensor => (!layout ? t : name === 'X' || name === 'initial_h' || name === 'initial_c' ? permute(t, [1, 0, 2]) : t);
-  const ortModel: Model = { ...model, graph: { ...model.graph, inputs: model.graph.inputs.map((i) => ({ name: i.name, type: { kind: 'tensor', dtype: feeds.get(i.name)!.dtype } })), nodes: [{ ...node, attributes: { ...node.attributes, layout: { kind: 'int', value: 0 } } }] } };
+  const ortModel: Model = { ...model, graph: { ...model.graph, inputs: model.graph.inputs.map((i) => ({ name: i.name, type: { kind: 'tensor' as const, dtype: ortFeeds.get(i.name)!.dtype } })),
+    outputs: outs.map((name) => ({ name, type: { kind: 'tensor' as const, dtype: 'float32' as const } })), nodes: [{ ...node, attributes: { ...node.attributes, layout: { kind: 'int', value: 0 } } }] } };
   const sess = await ort.InferenceSession.create(exportModel(ortModel));
-  const raw = await sess.run(Object.fromEntries([...feeds].map(([k, v]) => [k, toOrt(toL0(k, v))])));
+  const raw = await sess.run(Object.fromEntries([...feeds].map(([k, v]) => [k, toOrt(toL0(k, ortFeeds.get(k)!))])));
   const want: Record<string, { dims: readonly number[]; data: unknown }> = {};
   for (const o of outs) {
     const t = fromOrt(raw[o]!);
@@ -105,7 +111,7 @@ async function check(c: Case): Promise<void> {
     const g1 = got.get(o) as HostTensor;
     const w = want[o]!;
     expect(g1.dims, `${o} dims`).toEqual([...w.dims]);
-    const r = maxRelError(g1.data as Float32Array, w.data as Float32Array, 1e-4, 1e-5);
+    const r = maxRelError(g1.data as Float32Array | Float64Array, w.data as Float32Array, 1e-4, 1e-5);
     expect(r.ok, `${o}: worst ${r.worst} at ${r.at}: ${(g1.data as Float32Array)[r.at]} vs ${(w.data as Float32Array)[r.at]}`).toBe(true);
   }
   await sess.release();
@@ -125,6 +131,8 @@ const cases: Case[] = [
   { name: 'LSTM bidirectional, peepholes, initial states', op: 'LSTM', seq: 5, batch: 3, input: 4, hidden: 3, direction: 'bidirectional', bias: true, initH: true, initC: true, peepholes: true },
   { name: 'LSTM reverse with sequence_lens, layout 1', op: 'LSTM', seq: 4, batch: 3, input: 2, hidden: 3, direction: 'reverse', layout: 1, bias: true, lens: [2, 4, 3], initH: true, initC: true, peepholes: true },
   { name: 'LSTM input_forget and clip', op: 'LSTM', seq: 4, batch: 2, input: 3, hidden: 5, bias: true, attrs: { input_forget: { kind: 'int', value: 1 }, clip: { kind: 'float', value: 0.5 } } },
+  { name: 'GRU float64, bidirectional, sequence_lens', op: 'GRU', seq: 4, batch: 2, input: 3, hidden: 3, direction: 'bidirectional', bias: true, lens: [4, 2], initH: true, f64: true },
+  { name: 'LSTM float64, bidirectional, peepholes', op: 'LSTM', seq: 4, batch: 2, input: 3, hidden: 3, direction: 'bidirectional', bias: true, initH: true, initC: true, peepholes: true, f64: true },
   { name: 'LSTM custom activations', op: 'LSTM', seq: 3, batch: 2, input: 3, hidden: 2, direction: 'bidirectional', bias: true, attrs: { activations: strings(['HardSigmoid', 'Elu', 'Softplus', 'Sigmoid', 'Tanh', 'Relu']), activation_alpha: floats([0.3, 0.9]), activation_beta: floats([0.45]) } },
 ];
 
