@@ -110,6 +110,7 @@ async function check(c: Case): Promise<void> {
   for (const o of outs) {
     const g1 = got.get(o) as HostTensor;
     const w = want[o]!;
+    expect(g1.dtype, `${o} dtype`).toBe(c.f64 ? 'float64' : 'float32');
     expect(g1.dims, `${o} dims`).toEqual([...w.dims]);
     const r = maxRelError(g1.data as Float32Array | Float64Array, w.data as Float32Array, 1e-4, 1e-5);
     expect(r.ok, `${o}: worst ${r.worst} at ${r.at}: ${(g1.data as Float32Array)[r.at]} vs ${(w.data as Float32Array)[r.at]}`).toBe(true);
