@@ -13,7 +13,15 @@ const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
 export const activationKernels = {
   // NaN passes through (x < 0 is false), as with max(x, 0) in NumPy.
-  Relu: unaryKernel({ types: 'signed', num: (x) => (x < 0 ? 0 : x), big: (x) => (x < 0n ? 0n : x) }),
+  Relu: unaryKernel({
+    types: 'signed', num: (x) => (x < 0 ? 0 : x), big: (x) => (x < 0n ? 0n : x),
+    run: (a, out) => {
+      for (let i = 0, n = out.length; i < n; i++) {
+        const x = a[i]!;
+        out[i] = x < 0 ? 0 : x;
+      }
+    },
+  }),
   LeakyRelu: act((ctx) => {
     const alpha = ctx.attrs.float('alpha', 0.01);
     return (x) => (x < 0 ? alpha * x : x);

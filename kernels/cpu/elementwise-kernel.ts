@@ -4,7 +4,7 @@ import { type DType, isBig } from '../../graph/dtype.js';
 import { type HostTensor, allocTensor, cloneData, narrowHalf, widenHalf } from '../../graph/tensor.js';
 import { type TypeClass, inClass, legacyBroadcastB } from '../../graph/ops/elementwise.js';
 import { KernelInputError } from './errors.js';
-import { map1, map2, type Vec } from './elementwise-loops.js';
+import { type Run2, broadcast2, map1, map2, type Vec } from './elementwise-loops.js';
 import type { CpuContext, CpuKernel } from './types.js';
 import { broadcastShapes, tensorArg } from './util.js';
 
@@ -32,6 +32,8 @@ export interface UnaryDef {
   types: TypeClass;
   /** On floats (float16/bfloat16 computed in float32) and on integers up to 32 bits. */
   num: (x: number) => number;
+  /** `num` over a whole array (no call per element), for hot ops; used wherever `num` would be. */
+  run?: (x: Vec<number>, out: Vec<number>) => void;
   /** On int64/uint64; without it those types are refused. */
   big?: (x: bigint) => bigint;
   /** The output is bool (IsNaN, IsInf). */
@@ -46,6 +48,8 @@ export function unaryOp(ctx: CpuContext, def: UnaryDef, t: HostTensor): HostTens
   if (isBig(x.dtype)) {
     if (!def.big) throw new KernelInputError(ctx, `${ctx.node.opType} does not take ${x.dtype} tensors`);
     map1(x.data as Vec<bigint>, out.data as Vec<bigint>, def.big);
+  } else if (def.run) {
+    def.run(x.data as Vec<number>, out.data as Vec<number>);
   } else {
     map1(x.data as Vec<number>, out.data as Vec<number>, def.num);
   }
@@ -63,6 +67,8 @@ export interface BinaryDef {
   num: (a: number, b: number) => number;
   /** On integers up to 32 bits, where their semantics differ (truncating division, wrapping product). */
   int?: (a: number, b: number) => number;
+  /** `num` as a whole run (no call per element), for hot ops; used wherever `num` would be. */
+  run?: Run2<number, number, number>;
   /** On int64/uint64 (returns a number when the output is bool); without it those types are refused. */
   big?: (a: bigint, b: bigint) => bigint | number;
   /** On strings (Equal); without it strings are refused. */
@@ -97,8 +103,12 @@ export function binaryOp(ctx: CpuContext, def: BinaryDef, a: HostTensor, b: Host
       if (!def.str) throw new KernelInputError(ctx, `${ctx.node.opType} does not take string tensors`);
       map2(x.data as Vec<string>, x.dims, y.data as Vec<string>, yDims, o, outDims, def.str);
     } else {
-      const f = half || x.dtype === 'float32' || x.dtype === 'float64' ? def.num : (def.int ?? def.num);
-      map2(x.data as Vec<number>, x.dims, y.data as Vec<number>, yDims, o, outDims, f);
+      const int = half || x.dtype === 'float32' || x.dtype === 'float64' ? undefined : def.int;
+      const xs = x.data as Vec<number>;
+      const ys = y.data as Vec<number>;
+      if (int) map2(xs, x.dims, ys, yDims, o, outDims, int);
+      else if (def.run) broadcast2(xs, x.dims, ys, yDims, o, outDims, def.run);
+      else map2(xs, x.dims, ys, yDims, o, outDims, def.num);
     }
   });
   return half && !def.bool ? narrowHalf(out, half) : out;

@@ -48,27 +48,24 @@ export function broadcastPlan(outDims: readonly number[], inputs: readonly (read
   return { dims, strides };
 }
 
-/** out[i] = f(a[ia], b[ib]) over the broadcast of a and b to outDims (out is row-major outDims). */
-export function map2<A, B, O>(
+/**
+ * A run of a binary op: out[o], out[o+1], … (n elements) from a[xa], a[xa+sa], … and b[xb], b[xb+sb], ….
+ * Hot ops (Add, Mul, …) give their own run so their loop has no per-element call.
+ */
+export type Run2<A, B, O> = (out: Vec<O>, a: Vec<A>, b: Vec<B>, o: number, xa: number, sa: number, xb: number, sb: number, n: number) => void;
+
+/** Cover the broadcast of a and b to outDims (out row-major) with runs: one run when shapes match or one side is a scalar. */
+export function broadcast2<A, B, O>(
   a: Vec<A>, aDims: readonly number[], b: Vec<B>, bDims: readonly number[],
-  out: Vec<O>, outDims: readonly number[], f: (x: A, y: B) => O,
+  out: Vec<O>, outDims: readonly number[], run: Run2<A, B, O>,
 ): void {
   const n = out.length;
   if (n === 0) return;
   const na = a.length;
   const nb = b.length;
-  if (na === n && nb === n) {
-    for (let i = 0; i < n; i++) out[i] = f(a[i]!, b[i]!);
-    return;
-  }
-  if (na === 1 && nb === n) {
-    const x = a[0]!;
-    for (let i = 0; i < n; i++) out[i] = f(x, b[i]!);
-    return;
-  }
-  if (nb === 1 && na === n) {
-    const y = b[0]!;
-    for (let i = 0; i < n; i++) out[i] = f(a[i]!, y);
+  // An operand with as many elements as the output is laid out like it (only 1-sized dims can differ).
+  if ((na === n || na === 1) && (nb === n || nb === 1)) {
+    run(out, a, b, 0, 0, na === n ? 1 : 0, 0, nb === n ? 1 : 0, n);
     return;
   }
   const { dims, strides } = broadcastPlan(outDims, [aDims, bDims]);
@@ -81,14 +78,8 @@ export function map2<A, B, O>(
   const idx = new Array<number>(r).fill(0);
   let pa = 0;
   let pb = 0;
-  for (let o = 0; o < n;) {
-    let xa = pa;
-    let xb = pb;
-    for (let j = 0; j < inner; j++) {
-      out[o++] = f(a[xa]!, b[xb]!);
-      xa += ia;
-      xb += ib;
-    }
+  for (let o = 0; o < n; o += inner) {
+    run(out, a, b, o, pa, ia, pb, ib, inner);
     for (let d = r - 2; d >= 0; d--) {
       pa += sa[d]!;
       pb += sb[d]!;
@@ -98,6 +89,16 @@ export function map2<A, B, O>(
       idx[d] = 0;
     }
   }
+}
+
+/** out[i] = f(a[ia], b[ib]) over the broadcast of a and b to outDims (out is row-major outDims). */
+export function map2<A, B, O>(
+  a: Vec<A>, aDims: readonly number[], b: Vec<B>, bDims: readonly number[],
+  out: Vec<O>, outDims: readonly number[], f: (x: A, y: B) => O,
+): void {
+  broadcast2(a, aDims, b, bDims, out, outDims, (dst, x, y, o, xa, sa, xb, sb, n) => {
+    for (const e = o + n; o < e; o++, xa += sa, xb += sb) dst[o] = f(x[xa]!, y[xb]!);
+  });
 }
 
 /** out[i] = f(a[ia], b[ib], c[ic]) over the broadcast of three operands (Where). */
