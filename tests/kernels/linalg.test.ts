@@ -79,7 +79,7 @@ describe('MatMul', () => {
 });
 
 describe('Gemm', () => {
-  for (const [tA, tB] of [[0, 0], [1, 0], [0, 1], [1, 1]]) {
+  for (const [tA, tB] of [[0, 0], [1, 0], [0, 1], [1, 1]] as const) {
     it(`transA=${tA} transB=${tB} with alpha, beta and broadcast C`, async () => {
       const [M, N, K] = [9, 13, 300];
       const a = F(tA ? [K, M] : [M, K], 1);
