@@ -205,10 +205,11 @@ export const elementwiseOps = {
   // ---- activations ----
   Relu: op(signed, { since: 1 }),
   LeakyRelu: op(float, { since: 1 }),
+  // The slope broadcasts to X (unidirectionally); before opset 7 a 1-D slope may be per channel.
   PRelu: op((ctx) => {
     const d = checkClass(ctx, 0, 'numeric');
     sameType(ctx, [0, 1]);
-    return [tensorOut(d, broadcastShape(ctx, [0, 1]))];
+    return [tensorOut(d, shapeOf(ctx, 0))];
   }, { since: 1 }),
   Elu: op(float, { since: 1 }),
   Selu: op(float, { since: 1 }),

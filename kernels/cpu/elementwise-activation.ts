@@ -1,11 +1,14 @@
 // CPU kernels: activation functions, each a scalar function of the element and the node's attributes.
-import { type UnaryDef, binaryKernel, unaryKernel } from './elementwise-kernel.js';
+import { type BinaryDef, type UnaryDef, binaryOp, unaryKernel } from './elementwise-kernel.js';
 import { erf, sigmoid, softplus } from './elementwise-scalar.js';
 import type { CpuContext, CpuKernel } from './types.js';
+import { tensorArg } from './util.js';
 
 /** A float activation whose scalar function is built once per run from the attributes. */
 const act = (make: (ctx: CpuContext) => (x: number) => number): CpuKernel =>
   unaryKernel((ctx): UnaryDef => ({ types: 'float', num: make(ctx) }));
+
+const prelu: BinaryDef = { types: 'numeric', num: (x, s) => (x < 0 ? s * x : x), big: (x, s) => (x < 0n ? s * x : x) };
 
 const SELU_ALPHA = 1.67326319217681884765625;
 const SELU_GAMMA = 1.05070102214813232421875;
@@ -26,7 +29,15 @@ export const activationKernels = {
     const alpha = ctx.attrs.float('alpha', 0.01);
     return (x) => (x < 0 ? alpha * x : x);
   }),
-  PRelu: binaryKernel({ types: 'numeric', num: (x, s) => (x < 0 ? s * x : x), big: (x, s) => (x < 0n ? s * x : x) }),
+  PRelu: (inputs, ctx) => {
+    const x = tensorArg(inputs, 0, ctx);
+    let slope = tensorArg(inputs, 1, ctx);
+    // Before opset 7 a 1-D slope of size C is per channel (axis 1), not aligned to the last axis.
+    if (ctx.opset < 7 && slope.dims.length === 1 && x.dims.length > 2 && slope.dims[0] === x.dims[1]) {
+      slope = { ...slope, dims: [slope.dims[0]!, ...new Array<number>(x.dims.length - 2).fill(1)] };
+    }
+    return [binaryOp(ctx, prelu, x, slope)];
+  },
   Elu: act((ctx) => {
     const alpha = ctx.attrs.float('alpha', 1);
     return (x) => (x < 0 ? alpha * Math.expm1(x) : x);
