@@ -23,21 +23,13 @@ export function mergeTypes(a: ValueType | undefined, b: ValueType | undefined, s
   return undefined;
 }
 
-/** A declared subgraph type with its symbolic dims renamed, so they do not alias outer symbols. */
-function freshen(t: ValueType | undefined, sym: string): ValueType | undefined {
-  if (!t) return undefined;
-  if (t.kind === 'tensor') return t.shape ? { ...t, shape: t.shape.map((d, i) => (typeof d === 'number' ? d : `${sym}_d${i}`)) } : t;
-  if (t.kind === 'sequence' || t.kind === 'optional') return { kind: t.kind, elem: freshen(t.elem, sym) };
-  return t;
-}
-
 const ifRule = (ctx: InferContext): (ValueType | undefined)[] => {
   const thenG = graphOf(ctx, 'then_branch');
   const elseG = graphOf(ctx, 'else_branch');
   if (thenG.outputs.length !== elseG.outputs.length) fail(ctx, `then_branch has ${thenG.outputs.length} outputs, else_branch ${elseG.outputs.length}`);
   return thenG.outputs.map((o, i) => {
     const sym = `${ctx.node.name}_out${i}`;
-    return mergeTypes(freshen(o.type, sym), freshen(elseG.outputs[i]!.type, sym), sym);
+    return mergeTypes(o.type, elseG.outputs[i]!.type, sym);
   });
 };
 
@@ -63,11 +55,13 @@ const loopRule = (ctx: InferContext): (ValueType | undefined)[] => {
   for (let i = 0; i < N; i++) {
     const sym = `${ctx.node.name}_v${i}`;
     // A carried value keeps its initial type when the body agrees; an optional may turn into its element.
-    const body_t = freshen(body.outputs[1 + i]!.type, sym);
+    const body_t = body.outputs[1 + i]!.type;
     const init = ctx.inputs[2 + i];
     out.push(init && body_t && init.kind === body_t.kind ? mergeTypes(init, body_t, sym) : body_t ?? init);
   }
-  for (let k = 0; k < K; k++) out.push(stacked(freshen(body.outputs[1 + N + k]!.type, `${ctx.node.name}_s${k}`), 0, `${ctx.node.name}_trips`));
+  // The trip count stays symbolic: even without a cond input, onnxruntime stops when the body's cond turns false.
+  const trips: Dim = `${ctx.node.name}_trips`;
+  for (let k = 0; k < K; k++) out.push(stacked(body.outputs[1 + N + k]!.type, 0, trips));
   return out;
 };
 
@@ -97,7 +91,7 @@ const scanRule = (ctx: InferContext): (ValueType | undefined)[] => {
   }
   const axes = ctx.opset >= 9 ? ctx.attrs.ints('scan_output_axes') : undefined;
   for (let k = 0; k < K; k++) {
-    const per = freshen(body.outputs[N + k]!.type, `${ctx.node.name}_s${k}`);
+    const per = body.outputs[N + k]!.type;
     const t = stacked(per, axes?.[k] ?? 0, len);
     out.push(batch !== undefined ? stacked(t, 0, batch) : ctx.opset >= 9 ? t : t && t.kind === 'tensor' ? { kind: 'tensor', dtype: t.dtype } : undefined);
   }

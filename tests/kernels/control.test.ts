@@ -49,6 +49,17 @@ describe('control ops vs onnxruntime-node', () => {
     await compareWithOrt(g, { x: f32([2, 3]), w: f32([2, 3]), limit: i64([], [3]) }, 13);
   });
 
+  it('Loop with M and no cond input still stops when the body condition turns false (as onnxruntime)', async () => {
+    const g = graph(
+      [vi('x', T('float32', [2, 3])), vi('w', T('float32', [2, 3])), vi('limit', T('int64', []))],
+      [vi('y', T('float32', [2, 3])), vi('s', T('float32'))],
+      [node('Loop', ['m', '', 'x'], ['y', 's'], { body: sub(loopBody()) })],
+      { m: i64([], [6]) },
+    );
+    const got = await compareWithOrt(g, { x: f32([2, 3]), w: f32([2, 3]), limit: i64([], [2]) }, 13);
+    expect((got.get('s') as HostTensor).dims).toEqual([3, 2, 3]);
+  });
+
   it('Scan 9+ with input axes and directions, output axes and directions', async () => {
     const body = graph(
       [vi('acc', T('float32', [2])), vi('a', T('float32', [2])), vi('b', T('float32', [2]))],
