@@ -8,6 +8,7 @@ const NC = 512;
 
 let packA = new Float32Array(MC * KC);
 let packB = new Float32Array(KC * NC);
+const edge = new Float64Array(16);
 
 /**
  * C[M,N] = (accumulate ? C : 0) + A[M,K] * B[K,N].
@@ -23,6 +24,10 @@ export function gemmF32(
 ): void {
   if (!accumulate) for (let i = 0; i < M; i++) C.fill(0, cOff + i * ldc, cOff + i * ldc + N);
   if (M === 0 || N === 0 || K === 0) return;
+  if (N < 4) {
+    gemvCols(M, N, K, A, aOff, aRow, aCol, B, bOff, ldb, C, cOff, ldc);
+    return;
+  }
   if (M * N * K < 4096) {
     gemmSmall(M, N, K, A, aOff, aRow, aCol, B, bOff, ldb, C, cOff, ldc);
     return;
@@ -116,7 +121,10 @@ function micro4x4(kc: number, ao: number, bo: number, C: Float32Array, co: numbe
     C[o] = C[o]! + c30; C[o + 1] = C[o + 1]! + c31; C[o + 2] = C[o + 2]! + c32; C[o + 3] = C[o + 3]! + c33;
     return;
   }
-  const t = [c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33];
+  // Edge tile: write through a scratch buffer (rows/columns past iw/jw are padding).
+  const t = edge;
+  t[0] = c00; t[1] = c01; t[2] = c02; t[3] = c03; t[4] = c10; t[5] = c11; t[6] = c12; t[7] = c13;
+  t[8] = c20; t[9] = c21; t[10] = c22; t[11] = c23; t[12] = c30; t[13] = c31; t[14] = c32; t[15] = c33;
   for (let r = 0; r < iw; r++) for (let c = 0; c < jw; c++) C[co + r * ldc + c] = C[co + r * ldc + c]! + t[r * 4 + c]!;
 }
 
@@ -132,6 +140,24 @@ function gemmSmall(
       const av = A[aOff + i * aRow + k * aCol]!;
       const b = bOff + k * ldb;
       for (let j = 0; j < N; j++) C[c + j] = C[c + j]! + av * B[b + j]!;
+    }
+  }
+}
+
+/** Few output columns (matrix-vector shapes): one dot product per output, no packing. */
+function gemvCols(
+  M: number, N: number, K: number,
+  A: Float32Array, aOff: number, aRow: number, aCol: number,
+  B: Float32Array, bOff: number, ldb: number,
+  C: Float32Array, cOff: number, ldc: number,
+): void {
+  for (let j = 0; j < N; j++) {
+    for (let i = 0; i < M; i++) {
+      let acc = 0;
+      let a = aOff + i * aRow;
+      let b = bOff + j;
+      for (let k = 0; k < K; k++, a += aCol, b += ldb) acc += A[a]! * B[b]!;
+      C[cOff + i * ldc + j] = C[cOff + i * ldc + j]! + acc;
     }
   }
 }

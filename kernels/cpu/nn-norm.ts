@@ -146,11 +146,15 @@ const groupNorm: CpuKernel = (inputs, ctx) => {
 /** Offsets of a parameter broadcast (unidirectionally) over the trailing dims `inner`. */
 function innerParam(ctx: CpuContext, t: HostTensor, inner: readonly number[], what: string): { d: FloatArray; off: Int32Array | undefined } {
   const d = floatData(t, ctx, what);
-  const n = prod(inner);
-  if (d.length === n && t.dims.length <= inner.length) return { d, off: undefined };
-  const pd = t.dims;
-  if (pd.length > inner.length || pd.some((v, i) => v !== 1 && v !== inner[inner.length - pd.length + i])) {
-    throw new KernelInputError(ctx, `${what} shape [${pd.join(',')}] does not broadcast to the normalized shape [${inner.join(',')}]`);
+  // Leading 1s beyond the normalized rank broadcast away (onnxruntime accepts them too).
+  let pd = t.dims;
+  while (pd.length > inner.length && pd[0] === 1) pd = pd.slice(1);
+  const full = inner.slice(inner.length - pd.length);
+  const core = (a: readonly number[]) => a.slice(Math.max(0, a.findIndex((v) => v !== 1)));
+  // Same element order as the normalized shape: index directly.
+  if (d.length === prod(inner) && core(pd).join() === core(inner).join()) return { d, off: undefined };
+  if (pd.length > inner.length || pd.some((v, i) => v !== 1 && v !== full[i])) {
+    throw new KernelInputError(ctx, `${what} shape [${t.dims.join(',')}] does not broadcast to the normalized shape [${inner.join(',')}]`);
   }
   return { d, off: broadcastOffsets(inner, [pd])[0]! };
 }

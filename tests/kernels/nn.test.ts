@@ -1,0 +1,282 @@
+// nn kernels on what the ONNX node tests miss (GEMM blocking edges, groups/depthwise with multipliers,
+// 3-D and asymmetric pads, ConvTranspose output_shape/auto_pad, MaxPool indices in column-major order,
+// ceil_mode with count_include_pad, per-channel integer convs, RoI pooling), against onnxruntime-node.
+import { describe, expect, it } from 'vitest';
+import type { DType } from '../../graph/dtype.js';
+import { numberToF16Bits } from '../../graph/dtype.js';
+import type { Attr, Model, Node } from '../../graph/ir.js';
+import { exportModel } from '../../graph/onnx/export.js';
+import { type HostTensor, makeTensor } from '../../graph/tensor.js';
+import { AttrReader } from '../../graph/attrs.js';
+import { CPU_KERNELS } from '../../kernels/cpu/index.js';
+import { KernelInputError } from '../../kernels/cpu/errors.js';
+import { interpret } from '../../kernels/cpu/interpreter.js';
+import type { CpuContext } from '../../kernels/cpu/types.js';
+import { gemmF32 } from '../../kernels/cpu/nn-gemm.js';
+import { fromOrt, ort, toOrt } from '../helpers/ort.js';
+
+let seed = 12345;
+function rnd(): number {
+  seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+  return seed / 0x7fffffff;
+}
+const prod = (d: number[]) => d.reduce((a, b) => a * b, 1);
+
+function T(dtype: DType, dims: number[], values: readonly (number | bigint)[]): HostTensor {
+  const data = dtype === 'int64' ? BigInt64Array.from(values, (v) => BigInt(v))
+    : dtype === 'float32' ? Float32Array.from(values as number[])
+      : dtype === 'float64' ? Float64Array.from(values as number[])
+        : dtype === 'int32' ? Int32Array.from(values as number[])
+          : dtype === 'int8' ? Int8Array.from(values as number[])
+            : dtype === 'uint8' ? Uint8Array.from(values as number[])
+              : dtype === 'float16' ? Uint16Array.from(values as number[], (v) => numberToF16Bits(v))
+                : Uint16Array.from(values as number[]);
+  return makeTensor(dtype, dims, data as never);
+}
+const R = (dims: number[], lo = -1, hi = 1, dtype: DType = 'float32') => T(dtype, dims, Array.from({ length: prod(dims) }, () => lo + (hi - lo) * rnd()));
+const I = (dims: number[], lo: number, hi: number, dtype: DType) => T(dtype, dims, Array.from({ length: prod(dims) }, () => Math.floor(lo + (hi - lo + 1) * rnd())));
+
+const ints = (v: number[]): Attr => ({ kind: 'ints', value: v });
+const int = (v: number): Attr => ({ kind: 'int', value: v });
+const flt = (v: number): Attr => ({ kind: 'float', value: v });
+const str = (v: string): Attr => ({ kind: 'string', value: v });
+
+/** Run one node on tgraph and on onnxruntime-node; every output must agree (floats to rtol). */
+async function vsOrt(op: string, inputs: (HostTensor | undefined)[], attributes: Record<string, Attr> = {}, opts: { opset?: number; outputs?: number; rtol?: number } = {}): Promise<HostTensor[]> {
+  const opset = opts.opset ?? 21;
+  const nOut = opts.outputs ?? 1;
+  const names = inputs.map((t, i) => (t ? `x${i}` : ''));
+  const outs = Array.from({ length: nOut }, (_, i) => `y${i}`);
+  const node: Node = { name: 'n', opType: op, domain: '', inputs: names, outputs: outs, attributes };
+  const given = inputs.map((t, i) => [names[i]!, t] as const).filter((e): e is readonly [string, HostTensor] => e[1] !== undefined);
+  const model: Model = {
+    irVersion: 10, opsets: { '': opset },
+    graph: {
+      name: 'g', nodes: [node], initializers: new Map(), valueInfo: new Map(),
+      inputs: given.map(([n, t]) => ({ name: n, type: { kind: 'tensor', dtype: t.dtype, shape: [...t.dims] } })),
+      outputs: outs.map((name) => ({ name })),
+    },
+  };
+  const res = interpret(model.graph, new Map(given), { opsets: model.opsets });
+  const got = outs.map((o) => res.get(o) as HostTensor);
+  model.graph.outputs = outs.map((name, i) => ({ name, type: { kind: 'tensor', dtype: got[i]!.dtype } }));
+  const sess = await ort.InferenceSession.create(exportModel(model));
+  const r = await sess.run(Object.fromEntries(given.map(([n, t]) => [n, toOrt(t)])));
+  await sess.release();
+  const rtol = opts.rtol ?? 1e-4;
+  outs.forEach((o, k) => {
+    const want = fromOrt(r[o]!);
+    const g = got[k]!;
+    expect(g.dtype, `output ${k} dtype`).toBe(want.dtype);
+    expect([...g.dims], `output ${k} dims`).toEqual([...want.dims]);
+    const gv = Array.from(g.data as ArrayLike<number | bigint>, Number);
+    const wv = Array.from(want.data as ArrayLike<number | bigint>, Number);
+    let maxAbs = 0;
+    for (const v of wv) if (Number.isFinite(v)) maxAbs = Math.max(maxAbs, Math.abs(v));
+    if (g.dtype === 'float32' || g.dtype === 'float64' || g.dtype === 'float16') {
+      gv.forEach((a, i) => {
+        const b = wv[i]!;
+        if (Number.isNaN(b)) expect(a, `y${k}[${i}]`).toBeNaN();
+        else expect(Math.abs(a - b), `y${k}[${i}] ${a} vs ${b}`).toBeLessThanOrEqual(rtol * (Math.abs(b) + maxAbs * 0.01) + 1e-6);
+      });
+    } else {
+      expect(gv).toEqual(wv);
+    }
+  });
+  return got;
+}
+
+function ctxOf(op: string, attributes: Record<string, Attr> = {}, opset = 21, outputs = 1): CpuContext {
+  const node: Node = { name: `${op}_node`, opType: op, domain: '', inputs: [], outputs: Array.from({ length: outputs }, (_, i) => `y${i}`), attributes };
+  return { node, opset, attrs: new AttrReader(node), runGraph: () => [] };
+}
+function run(op: string, inputs: (HostTensor | undefined)[], attributes: Record<string, Attr> = {}, opset = 21): HostTensor[] {
+  const k = (CPU_KERNELS as Record<string, (i: typeof inputs, c: CpuContext) => HostTensor[]>)[op]!;
+  return k(inputs, ctxOf(op, attributes, opset));
+}
+
+describe('gemmF32', () => {
+  for (const [M, N, K] of [[1, 1, 1], [5, 7, 3], [67, 517, 259], [3, 2, 300], [130, 9, 20]] as const) {
+    it(`${M}x${N}x${K} matches a float64 reference, transposed A and accumulate included`, () => {
+      const A = Float32Array.from({ length: M * K }, () => rnd() - 0.5);
+      const B = Float32Array.from({ length: K * N }, () => rnd() - 0.5);
+      const C0 = Float32Array.from({ length: M * N }, () => rnd());
+      for (const trans of [false, true]) {
+        // Transposed: A stored as [K, M].
+        const At = trans ? Float32Array.from({ length: M * K }, (_, p) => A[(p % M) * K + Math.floor(p / M)]!) : A;
+        const C = C0.slice();
+        gemmF32(M, N, K, At, 0, trans ? 1 : K, trans ? M : 1, B, 0, N, C, 0, N, true);
+        let worst = 0;
+        for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
+          let acc = C0[i * N + j]!;
+          for (let k = 0; k < K; k++) acc += A[i * K + k]! * B[k * N + j]!;
+          worst = Math.max(worst, Math.abs(C[i * N + j]! - acc) / (1 + Math.abs(acc)));
+        }
+        expect(worst).toBeLessThan(1e-5);
+      }
+    });
+  }
+});
+
+describe('Conv', () => {
+  const cases: [string, number[], number[], Record<string, Attr>, boolean][] = [
+    ['1-D dilated strided asymmetric pads', [2, 3, 17], [4, 3, 3], { dilations: ints([2]), strides: ints([2]), pads: ints([1, 3]) }, true],
+    ['2-D groups=2 through the GEMM blocks', [1, 40, 21, 19], [70, 20, 3, 3], { group: int(2), pads: ints([1, 1, 1, 1]) }, true],
+    ['2-D K beyond one block', [1, 64, 9, 9], [8, 64, 3, 3], {}, false],
+    ['depthwise with multiplier', [1, 4, 9, 8], [8, 1, 3, 3], { group: int(4), pads: ints([1, 0, 2, 1]) }, true],
+    ['depthwise strided dilated', [2, 6, 13, 11], [6, 1, 3, 3], { group: int(6), strides: ints([2, 3]), dilations: ints([2, 1]), pads: ints([2, 1, 0, 2]) }, true],
+    ['depthwise SAME_LOWER', [1, 3, 10, 7], [3, 1, 4, 4], { group: int(3), auto_pad: str('SAME_LOWER'), strides: ints([2, 2]) }, false],
+    ['1x1 pointwise', [2, 16, 7, 5], [12, 16, 1, 1], {}, true],
+    ['1x1 strided', [1, 8, 9, 9], [4, 8, 1, 1], { strides: ints([2, 2]) }, true],
+    ['3-D SAME_UPPER strided', [1, 2, 7, 6, 5], [3, 2, 3, 2, 3], { auto_pad: str('SAME_UPPER'), strides: ints([2, 1, 2]) }, true],
+    ['3-D VALID dilated', [1, 2, 8, 7, 6], [2, 2, 2, 3, 2], { auto_pad: str('VALID'), dilations: ints([2, 1, 2]) }, false],
+  ];
+  for (const [name, xs, ws, attrs, bias] of cases) {
+    it(name, async () => {
+      await vsOrt('Conv', [R(xs), R(ws), bias ? R([ws[0]!]) : undefined], attrs);
+    });
+  }
+  it('float16', async () => {
+    await vsOrt('Conv', [R([1, 3, 6, 6], -1, 1, 'float16'), R([4, 3, 3, 3], -1, 1, 'float16')], { pads: ints([1, 1, 1, 1]) }, { rtol: 3e-3 });
+  });
+  it('float64 against float32 onnxruntime', () => {
+    const x = R([1, 3, 8, 8]), w = R([5, 3, 3, 3]);
+    const a = run('Conv', [x, w], { pads: ints([1, 1, 1, 1]) })[0]!;
+    const x64 = T('float64', [1, 3, 8, 8], Array.from(x.data as Float32Array));
+    const w64 = T('float64', [5, 3, 3, 3], Array.from(w.data as Float32Array));
+    const b = run('Conv', [x64, w64], { pads: ints([1, 1, 1, 1]) })[0]!;
+    expect(b.dtype).toBe('float64');
+    (a.data as Float32Array).forEach((v, i) => expect(Math.abs(v - (b.data as Float64Array)[i]!)).toBeLessThan(1e-5));
+  });
+  it('rejects mismatched channels with a KernelInputError', () => {
+    expect(() => run('Conv', [R([1, 3, 5, 5]), R([2, 4, 3, 3])])).toThrow(KernelInputError);
+    expect(() => run('Conv', [R([1, 4, 5, 5]), R([3, 2, 3, 3])], { group: int(2) })).toThrow(KernelInputError);
+  });
+});
+
+describe('ConvTranspose', () => {
+  const cases: [string, number[], number[], Record<string, Attr>][] = [
+    ['stride 2 output_padding', [1, 3, 5, 4], [3, 2, 3, 3], { strides: ints([2, 2]), output_padding: ints([1, 0]), pads: ints([1, 0, 0, 1]) }],
+    ['output_shape', [1, 2, 4, 4], [2, 3, 3, 3], { strides: ints([2, 2]), output_shape: ints([9, 10]) }],
+    ['SAME_UPPER', [1, 2, 3, 5], [2, 2, 4, 3], { strides: ints([2, 2]), auto_pad: str('SAME_UPPER') }],
+    ['SAME_LOWER', [1, 2, 3, 5], [2, 2, 4, 3], { strides: ints([2, 2]), auto_pad: str('SAME_LOWER') }],
+    ['groups and dilations', [2, 4, 5, 5], [4, 3, 3, 2], { group: int(2), dilations: ints([2, 1]), strides: ints([1, 2]) }],
+    ['1-D', [1, 3, 7], [3, 2, 4], { strides: ints([3]), pads: ints([1, 2]) }],
+    ['3-D', [1, 2, 3, 4, 3], [2, 2, 2, 3, 2], { strides: ints([2, 1, 2]) }],
+  ];
+  for (const [name, xs, ws, attrs] of cases) {
+    it(name, async () => {
+      const g = (attrs.group?.value as number | undefined) ?? 1;
+      await vsOrt('ConvTranspose', [R(xs), R(ws), R([ws[1]! * g])], attrs);
+    });
+  }
+});
+
+describe('pooling', () => {
+  it('MaxPool indices, row- and column-major, ceil_mode and dilations', async () => {
+    const x = R([2, 3, 9, 8]);
+    for (const order of [0, 1]) {
+      await vsOrt('MaxPool', [x], { kernel_shape: ints([3, 2]), strides: ints([2, 2]), pads: ints([1, 0, 1, 1]), ceil_mode: int(1), storage_order: int(order) }, { outputs: 2 });
+    }
+    await vsOrt('MaxPool', [x], { kernel_shape: ints([2, 2]), dilations: ints([2, 3]), ceil_mode: int(1) }, { outputs: 2 });
+  });
+  it('MaxPool int8 and 3-D', async () => {
+    await vsOrt('MaxPool', [I([1, 2, 7, 7], -128, 127, 'int8')], { kernel_shape: ints([3, 3]), strides: ints([2, 2]), pads: ints([1, 1, 1, 1]) });
+    await vsOrt('MaxPool', [R([1, 2, 5, 6, 7])], { kernel_shape: ints([2, 3, 2]), auto_pad: str('SAME_UPPER'), strides: ints([2, 2, 3]) });
+  });
+  it('AveragePool count_include_pad with ceil_mode', async () => {
+    const x = R([1, 2, 10, 9]);
+    for (const cip of [0, 1]) {
+      await vsOrt('AveragePool', [x], { kernel_shape: ints([3, 3]), strides: ints([2, 2]), pads: ints([1, 1, 0, 1]), ceil_mode: int(1), count_include_pad: int(cip) });
+      await vsOrt('AveragePool', [x], { kernel_shape: ints([2, 3]), auto_pad: str('SAME_LOWER'), count_include_pad: int(cip) });
+    }
+  });
+  it('LpPool p=3 and GlobalLpPool', async () => {
+    await vsOrt('LpPool', [R([1, 2, 7, 6])], { kernel_shape: ints([3, 2]), p: int(3), pads: ints([1, 1, 1, 1]) }, { opset: 18 });
+    await vsOrt('GlobalLpPool', [R([2, 3, 4, 5])], { p: int(3) });
+    await vsOrt('GlobalMaxPool', [R([2, 3, 4, 5, 2])]);
+    await vsOrt('GlobalAveragePool', [R([2, 3, 7])]);
+  });
+  it('MaxUnpool inverts MaxPool; with output_shape each element keeps its coordinates', async () => {
+    const k = (CPU_KERNELS as Record<string, (i: HostTensor[], c: CpuContext) => HostTensor[]>).MaxPool!;
+    const [y, idx] = k([R([1, 2, 6, 6])], ctxOf('MaxPool', { kernel_shape: ints([2, 2]), strides: ints([2, 2]) }, 12, 2));
+    const plain = (await vsOrt('MaxUnpool', [y!, idx!], { kernel_shape: ints([2, 2]), strides: ints([2, 2]) }, { opset: 11 }))[0]!;
+    // As the ONNX test data (test_maxunpool_export_with_output_shape) expects; onnxruntime places indices
+    // as flat offsets into the larger output instead.
+    const big = run('MaxUnpool', [y!, idx!, T('int64', [4], [1, 2, 7, 7])], { kernel_shape: ints([2, 2]), strides: ints([2, 2]) }, 11)[0]!;
+    expect([...big.dims]).toEqual([1, 2, 7, 7]);
+    for (let c = 0; c < 2; c++) for (let h = 0; h < 6; h++) for (let w = 0; w < 6; w++) {
+      expect((big.data as Float32Array)[(c * 7 + h) * 7 + w]).toBe((plain.data as Float32Array)[(c * 6 + h) * 6 + w]);
+    }
+  });
+});
+
+describe('normalization', () => {
+  it('BatchNormalization inference with 1-D and 3-D inputs', async () => {
+    for (const xs of [[4, 3], [2, 3, 4, 5, 2]]) {
+      await vsOrt('BatchNormalization', [R(xs), R([3]), R([3]), R([3]), R([3], 0.5, 2)], { epsilon: flt(1e-3) }, { opset: 15 });
+    }
+  });
+  it('InstanceNormalization and LRN', async () => {
+    await vsOrt('InstanceNormalization', [R([2, 3, 5, 4]), R([3]), R([3])], { epsilon: flt(1e-4) });
+    await vsOrt('LRN', [R([2, 7, 3, 3])], { size: int(5), alpha: flt(0.01), beta: flt(0.6), bias: flt(2) });
+  });
+  it('LayerNormalization with broadcast scale and statistics outputs', async () => {
+    await vsOrt('LayerNormalization', [R([2, 3, 4, 5]), R([4, 5]), R([5])], { axis: int(-2) }, { opset: 17, outputs: 3 });
+    await vsOrt('LayerNormalization', [R([6, 8]), R([1, 8])], { axis: int(1), epsilon: flt(1e-2) }, { opset: 17, outputs: 3 });
+  });
+  it('LayerNormalization float16 keeps float32 statistics', () => {
+    const k = (CPU_KERNELS as Record<string, (i: HostTensor[], c: CpuContext) => HostTensor[]>).LayerNormalization!;
+    const outs = k([R([2, 4], -1, 1, 'float16'), R([4], -1, 1, 'float16')], ctxOf('LayerNormalization', {}, 17, 3));
+    expect(outs.map((o) => o.dtype)).toEqual(['float16', 'float32', 'float32']);
+    expect([...outs[1]!.dims]).toEqual([2, 1]);
+  });
+  it('GroupNormalization opset 21 (per channel) and 18 (per group)', async () => {
+    await vsOrt('GroupNormalization', [R([2, 6, 3, 2]), R([6]), R([6])], { num_groups: int(3) }, { opset: 21 });
+    const x = R([2, 6, 5]);
+    const s = R([3]), b = R([3]);
+    const got = run('GroupNormalization', [x, s, b], { num_groups: int(3) }, 18)[0]!;
+    // Opset 18 = opset 21 with each group's value repeated over its channels.
+    const rep = (t: HostTensor) => T('float32', [6], [0, 0, 1, 1, 2, 2].map((g) => (t.data as Float32Array)[g]!));
+    const want = run('GroupNormalization', [x, rep(s), rep(b)], { num_groups: int(3) }, 21)[0]!;
+    expect(Array.from(got.data as Float32Array)).toEqual(Array.from(want.data as Float32Array));
+  });
+  it('LpNormalization and MeanVarianceNormalization', async () => {
+    await vsOrt('LpNormalization', [R([3, 4, 5])], { axis: int(0), p: int(1) });
+    await vsOrt('LpNormalization', [R([3, 4, 5])], { axis: int(1) });
+    await vsOrt('MeanVarianceNormalization', [R([2, 3, 4])], { axes: ints([1]) });
+    await vsOrt('MeanVarianceNormalization', [R([2, 3, 4, 2])]);
+  });
+});
+
+describe('integer convolutions', () => {
+  it('ConvInteger uint8 x int8 weights, padded with the zero point', async () => {
+    await vsOrt('ConvInteger', [I([1, 3, 6, 5], 0, 255, 'uint8'), I([4, 3, 3, 3], -128, 127, 'int8'), T('uint8', [], [120]), T('int8', [], [-3])], { pads: ints([1, 1, 1, 1]) }, { opset: 10 });
+    await vsOrt('ConvInteger', [I([2, 4, 5, 5], 0, 255, 'uint8'), I([6, 2, 2, 2], 0, 255, 'uint8')], { group: int(2), strides: ints([2, 1]) }, { opset: 10 });
+  });
+  it('QLinearConv uint8 with per-channel scales and bias', async () => {
+    await vsOrt('QLinearConv', [
+      I([1, 4, 7, 7], 0, 255, 'uint8'), T('float32', [], [0.02]), T('uint8', [], [128]),
+      I([6, 2, 3, 3], 0, 255, 'uint8'), R([6], 0.001, 0.01), I([6], 128, 128, 'uint8'),
+      T('float32', [], [0.05]), T('uint8', [], [100]), I([6], -500, 500, 'int32'),
+    ], { group: int(2), strides: ints([2, 2]), pads: ints([1, 1, 1, 1]) }, { opset: 10 });
+  });
+});
+
+describe('RoI pooling', () => {
+  it('RoiAlign avg and max, both coordinate modes', async () => {
+    const x = R([2, 3, 10, 12]);
+    const rois = T('float32', [3, 4], [0, 0, 9, 9, 1.5, 2.2, 7.7, 5.1, 3, 3, 20, 8]);
+    const bi = T('int64', [3], [0, 1, 1]);
+    for (const mode of ['avg', 'max']) {
+      for (const ctm of ['half_pixel', 'output_half_pixel']) {
+        await vsOrt('RoiAlign', [x, rois, bi], { mode: str(mode), coordinate_transformation_mode: str(ctm), output_height: int(3), output_width: int(4), spatial_scale: flt(0.8), sampling_ratio: int(0) }, { opset: 16 });
+      }
+    }
+  });
+  it('MaxRoiPool', async () => {
+    const x = R([2, 2, 8, 9]);
+    const rois = T('float32', [2, 5], [0, 1, 1, 6, 5, 1, 0, 2, 8, 7]);
+    await vsOrt('MaxRoiPool', [x, rois], { pooled_shape: ints([2, 3]), spatial_scale: flt(1) }, { opset: 12 });
+  });
+});
