@@ -31,9 +31,26 @@ const HELPERS: Record<string, string> = {
   if (b == 0.0) { return 1.0; }
   let r = pow(abs(a), b);
   if (a >= 0.0) { return r; }
-  if (floor(b) != b) { return bitcast<f32>(0x7fc00000u); }
+  if (floor(b) != b) { return tg_bits(0x7fc00000u); }
   let odd = (abs(b) % 2.0) == 1.0;
   return select(r, -r, odd);
+}`,
+  // WGSL (and Vulkan) allow sin/cos an absolute error of 2^-11; SwiftShader uses it. Cephes' sinf/cosf instead.
+  tg_sincos: `fn tg_sincos(x: f32) -> vec2<f32> {
+  let j = round(x * 0.636619772);
+  let q = i32(j);
+  var r = x - j * 1.5703125;
+  r = r - j * 4.837512969970703125e-4;
+  r = r - j * 7.54978995489188216e-8;
+  let r2 = r * r;
+  let s = r + r * r2 * (-1.6666654611e-1 + r2 * (8.3321608736e-3 + r2 * -1.9515295891e-4));
+  let c = 1.0 - 0.5 * r2 + r2 * r2 * (4.166664568298827e-2 + r2 * (-1.388731625493765e-3 + r2 * 2.443315711809948e-5));
+  switch (q & 3) {
+    case 0: { return vec2<f32>(s, c); }
+    case 1: { return vec2<f32>(c, -s); }
+    case 2: { return vec2<f32>(-s, -c); }
+    default: { return vec2<f32>(-c, s); }
+  }
 }`,
   tg_isnan: `fn tg_isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }`,
   tg_tanh: `fn tg_tanh(x: f32) -> f32 { let c = clamp(x, -15.0, 15.0); let e = exp(2.0 * c); return (e - 1.0) / (e + 1.0); }`,
@@ -220,9 +237,9 @@ export const elementwiseGpuKernels = {
   Reciprocal: unary(() => '1.0 / a0'),
   Exp: unary(() => 'exp(a0)'),
   Log: unary(() => 'log(a0)'),
-  Sin: unary(() => 'sin(a0)'),
-  Cos: unary(() => 'cos(a0)'),
-  Tan: unary(() => 'tan(a0)'),
+  Sin: unary(() => 'tg_sincos(a0).x'),
+  Cos: unary(() => 'tg_sincos(a0).y'),
+  Tan: unary(() => 'tg_sincos(a0).x / tg_sincos(a0).y'),
   Asin: unary(() => 'asin(a0)'),
   Acos: unary(() => 'acos(a0)'),
   Atan: unary(() => 'atan(a0)'),

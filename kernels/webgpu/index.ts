@@ -6,11 +6,15 @@ import type { GpuKernel } from './types.js';
 import { elementwiseGpuKernels } from './elementwise.js';
 import { linalgGpuKernels } from './linalg.js';
 import { manipGpuKernels } from './manip.js';
+import { nnGpuKernels } from './nn.js';
+import { reduceGpuKernels } from './reduce.js';
 
 const ALL = {
   ...elementwiseGpuKernels,
   ...linalgGpuKernels,
   ...manipGpuKernels,
+  ...nnGpuKernels,
+  ...reduceGpuKernels,
 } satisfies Record<string, GpuKernel>;
 
 export const GPU_KERNELS: Partial<Record<OpType, GpuKernel>> = ALL;

@@ -85,6 +85,7 @@ export function uniformDecl(fields: readonly UniformField[]): string {
     `struct Uniforms { d: array<vec4<u32>, ${words / 4}> };`,
     `@group(0) @binding(0) var<uniform> uni: Uniforms;`,
     `fn u_word(i: u32) -> u32 { return uni.d[i / 4u][i % 4u]; }`,
+    `fn tg_bits(b: u32) -> f32 { return bitcast<f32>(b); }`,
   ];
   let w = 0;
   for (const f of fields) {
@@ -195,11 +196,18 @@ export function broadcastShapes(shapes: readonly (readonly number[])[]): number[
   return out;
 }
 
-/** An exact f32 literal (NaN and infinities included). */
+/**
+ * An exact f32 value: a 9-digit literal when finite, else a call of tg_bits (a user function, so not
+ * constant-evaluated: WGSL rejects constant infinities and NaN). Every shader's prelude defines tg_bits.
+ */
 export function flit(v: number): string {
+  if (Number.isFinite(v)) {
+    const f = Math.fround(v);
+    return Number.isInteger(f) && Math.abs(f) < 1e15 ? `${f}.0` : f.toPrecision(9);
+  }
   const b = new DataView(new ArrayBuffer(4));
   b.setFloat32(0, v, true);
-  return `bitcast<f32>(${b.getUint32(0, true)}u)`;
+  return `tg_bits(${b.getUint32(0, true)}u)`;
 }
 
 /** Zero of a WGSL type. */
