@@ -2,6 +2,7 @@
 import { AbortError, InputError, ModelLoadError, type ShapeError, SessionReleasedError, TimeoutError, UnsupportedOpError } from '../graph/errors.js';
 import { inferGraph } from '../graph/infer.js';
 import { findProblems } from '../graph/verify.js';
+import { optimize, type OptimizeReport } from '../graph/passes/index.js';
 import { evaluateConstantNode } from '../kernels/cpu/evaluate.js';
 import { formatType, type Model, type ValueInfo } from '../graph/ir.js';
 import { findUnsupported } from '../graph/support.js';
@@ -16,7 +17,10 @@ export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
 
 export interface SessionOptions {
   executionProviders?: readonly ExecutionProvider[];
+  /** onnxruntime's levels; default 'all'. */
   graphOptimizationLevel?: GraphOptimizationLevel;
+  /** Pass names to skip (see `tgraph optimize --report`). */
+  disabledOptimizers?: readonly string[];
   /** Largest element count of any one tensor; larger shapes are refused before allocating. */
   maxTensorElements?: number;
   enableProfiling?: boolean;
@@ -65,6 +69,8 @@ export class InferenceSession {
     readonly backendNotes: readonly string[],
     /** Shape-rule errors found at creation (the run may still fail on them). */
     readonly shapeWarnings: readonly ShapeError[],
+    /** What the optimizer did (per-pass statistics); undefined at level 'disabled'. */
+    readonly optimizeReport: OptimizeReport | undefined,
   ) {}
 
   static async create(src: ModelSource, options: SessionOptions = {}): Promise<InferenceSession> {
@@ -72,7 +78,8 @@ export class InferenceSession {
     return InferenceSession.fromModel(model, options);
   }
 
-  static async fromModel(model: Model, options: SessionOptions = {}): Promise<InferenceSession> {
+  static async fromModel(original: Model, options: SessionOptions = {}): Promise<InferenceSession> {
+    let model = original;
     const eps = (options.executionProviders ?? ['cpu']).map(epName);
     const notes: string[] = [];
     const problems = findProblems(model.graph);
@@ -82,7 +89,14 @@ export class InferenceSession {
     const limit = options.maxTensorElements ?? DEFAULT_MAX_ELEMENTS;
     const prevMax = setMaxElements(limit);
     let shapeWarnings: ShapeError[];
+    let optimizeReport: OptimizeReport | undefined;
     try {
+      const level = options.graphOptimizationLevel ?? 'all';
+      if (level !== 'disabled') {
+        const r = optimize(model, evaluateConstantNode, { level, disable: options.disabledOptimizers });
+        model = r.model;
+        optimizeReport = r.report;
+      }
       shapeWarnings = inferGraph(model.graph, { opsets: model.opsets, evaluate: evaluateConstantNode }).errors;
       // Static shapes over the element limit are refused now, before anything is allocated.
       for (const [name, t] of model.graph.valueInfo) {
@@ -107,7 +121,7 @@ export class InferenceSession {
       const gaps = findUnsupported(model, (k) => backend.hasKernel(k));
       if (gaps.length && name === eps[eps.length - 1]) throw new UnsupportedOpError(gaps, model.source);
       const compiled = await backend.compile(model);
-      return new InferenceSession(model, compiled, options, notes, shapeWarnings);
+      return new InferenceSession(model, compiled, options, notes, shapeWarnings, optimizeReport);
     }
     throw new InputError(`no execution provider could be used: ${notes.join('; ')}`);
   }
