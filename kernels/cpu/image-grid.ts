@@ -98,7 +98,9 @@ const gridSample: CpuKernel = (inputs, ctx) => {
         let c = align ? ((norm + 1) / 2) * (len - 1) : ((norm + 1) * len - 1) / 2;
         // Round half to even in every rank: the ONNX test data for 3-D uses it too (the reference comment says std::round).
         if (mode === 'nearest') c = rint(c);
-        if (c < lo[d]! || c > hi[d]!) {
+        // Cubic folds each tap instead of the coordinate (as PyTorch and onnxruntime; the ONNX reference
+        // also clamps the coordinate for border, which no node test exercises).
+        if ((c < lo[d]! || c > hi[d]!) && !(mode === 'cubic' && padding === 'border')) {
           if (padding === 'border') c = Math.min(Math.max(c, 0), len - 1);
           else if (padding === 'reflection') c = reflect(c, lo[d]!, hi[d]!);
         }

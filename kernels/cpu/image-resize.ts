@@ -29,28 +29,35 @@ interface AxisTaps {
   identity: boolean;
 }
 
-function sourceCoord(p: ResizeParams, x: number, inLen: number, outLen: number, scale: number, roiStart: number, roiEnd: number): number {
-  const outWidth = scale * inLen;
+/**
+ * Source coordinate of output index x. `f` rounds each step: Math.fround for nearest mode, so that
+ * ties (x.5) break as in onnxruntime, which computes in float32; identity otherwise.
+ */
+function sourceCoord(p: ResizeParams, x: number, inLen: number, outLen: number, scale: number, roiStart: number, roiEnd: number, f: (v: number) => number): number {
+  scale = f(scale);
+  const outWidth = f(scale * inLen);
   switch (p.ctm) {
-    case 'half_pixel': return (x + 0.5) / scale - 0.5;
-    case 'asymmetric': return x / scale;
-    case 'align_corners': return outWidth === 1 ? 0 : (x * (inLen - 1)) / (outWidth - 1);
-    case 'pytorch_half_pixel': return outWidth === 1 ? -0.5 : (x + 0.5) / scale - 0.5;
-    case 'tf_half_pixel_for_nn': return (x + 0.5) / scale;
+    case 'half_pixel': return f(f(f(x + 0.5) / scale) - 0.5);
+    case 'asymmetric': return f(x / scale);
+    case 'align_corners': return outWidth === 1 ? 0 : f(f(x * (inLen - 1)) / f(outWidth - 1));
+    case 'pytorch_half_pixel': return outWidth === 1 ? -0.5 : f(f(f(x + 0.5) / scale) - 0.5);
+    case 'tf_half_pixel_for_nn': return f(f(x + 0.5) / scale);
     case 'half_pixel_symmetric': {
-      const adjustment = outLen / outWidth;
-      const offset = (inLen / 2) * (1 - adjustment);
-      return offset + (x + 0.5) / scale - 0.5;
+      const adjustment = f(outLen / outWidth);
+      const offset = f(f(inLen / 2) * f(1 - adjustment));
+      return f(offset + f(f(f(x + 0.5) / scale) - 0.5));
     }
     case 'tf_crop_and_resize': {
       const c = outWidth === 1
-        ? ((roiEnd - roiStart) * (inLen - 1)) / 2
-        : (x * (roiEnd - roiStart) * (inLen - 1)) / (outWidth - 1);
-      return c + roiStart * (inLen - 1);
+        ? f(f(f(roiEnd - roiStart) * (inLen - 1)) / 2)
+        : f(f(f(x * f(roiEnd - roiStart)) * (inLen - 1)) / f(outWidth - 1));
+      return f(c + f(roiStart * (inLen - 1)));
     }
   }
   throw new Error(`unknown coordinate_transformation_mode '${p.ctm}'`);
 }
+
+const same = (v: number) => v;
 
 function cubicWeight(x: number, a: number): number {
   x = Math.abs(x);
@@ -72,7 +79,7 @@ function axisTaps(p: ResizeParams, inLen: number, outLen: number, scale: number,
   let identity = inLen === outLen;
   const clamp = (i: number) => (i < 0 ? 0 : i >= inLen ? inLen - 1 : i);
   for (let o = 0; o < outLen; o++) {
-    const x = sourceCoord(p, o, inLen, outLen, scale, roiStart, roiEnd);
+    const x = sourceCoord(p, o, inLen, outLen, scale, roiStart, roiEnd, p.mode === 'nearest' ? Math.fround : same);
     if (outside && (x < 0 || x > inLen - 1)) {
       outside[o] = 1;
       identity = false;
