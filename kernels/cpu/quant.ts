@@ -146,15 +146,14 @@ const dynamicQuantizeLinear: CpuKernel = (inputs, ctx) => {
     if (v < min) min = v;
     if (v > max) max = v;
   }
-  const scale = Math.fround((max - min) / 255);
-  const zpv = scale === 0 ? 0 : Math.min(255, Math.max(0, roundEven(Math.fround(0 - min / scale))));
+  // An all-zero input gets scale 1 (as onnxruntime), which quantizes everything to zero point 0.
+  const scale = max === min ? 1 : Math.fround((max - min) / 255);
+  const zpv = Math.min(255, Math.max(0, roundEven(Math.fround(0 - min / scale))));
   const y = allocTensor('uint8', x.dims);
   const d = y.data as Uint8Array;
-  if (scale !== 0) {
-    for (let i = 0; i < xs.length; i++) {
-      const v = roundEven(Math.fround(xs[i]! / scale)) + zpv;
-      d[i] = v < 0 ? 0 : v > 255 ? 255 : v;
-    }
+  for (let i = 0; i < xs.length; i++) {
+    const v = roundEven(Math.fround(xs[i]! / scale)) + zpv;
+    d[i] = v < 0 ? 0 : v > 255 ? 255 : v;
   }
   const s = allocTensor('float32', []);
   (s.data as Float32Array)[0] = scale;
