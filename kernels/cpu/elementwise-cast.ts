@@ -52,20 +52,22 @@ function parseBig(s: string, to: 'int64' | 'uint64'): bigint {
   return to === 'int64' ? toInt64(parseNumber(t)) : toUint64(parseNumber(t));
 }
 
-/** The shortest decimal that reads back to the same value of the source type; INF, -INF and NaN as ONNX writes them. */
+/**
+ * A number as Cast writes it to a string: floats as C's "%.8g" (what onnxruntime writes: "0.1", "1e+20",
+ * "1.2345679e+08", "-0"), INF, -INF and NaN as ONNX spells them; integers and bools in full.
+ */
 export function formatNumber(x: number, dtype: DType): string {
+  if (!isFloat(dtype)) return String(x);
   if (Number.isNaN(x)) return 'NaN';
   if (x === Infinity) return 'INF';
   if (x === -Infinity) return '-INF';
-  if (dtype === 'float64' || !isFloat(dtype)) return String(x);
-  const same = dtype === 'float32' ? (y: number) => Math.fround(y) === x
-    : dtype === 'float16' ? (y: number) => f16BitsToNumber(numberToF16Bits(y)) === x
-      : (y: number) => bf16BitsToNumber(numberToBf16Bits(y)) === x;
-  for (let p = 1; p < 17; p++) {
-    const y = Number(x.toPrecision(p));
-    if (same(y)) return String(y);
-  }
-  return String(x);
+  if (x === 0) return Object.is(x, -0) ? '-0' : '0';
+  const P = 8;
+  const [mant, e] = x.toExponential(P - 1).split('e') as [string, string];
+  const exp = Number(e);
+  const strip = (s: string) => (s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s);
+  if (exp >= -4 && exp < P) return strip(x.toFixed(P - 1 - exp));
+  return `${strip(mant)}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
 }
 
 /** Source values as numbers: float16/bfloat16 decoded, other number-stored types as they are. */
