@@ -5,7 +5,7 @@ import { type HostTensor, allocTensor, cloneData, getNumber, stridesOf } from '.
 import { KernelInputError } from './errors.js';
 import type { CpuContext, CpuKernel } from './types.js';
 import { optTensorArg, tensorArg } from './util.js';
-import { type Elems, copyBlock, indexValues, normAxisK, normIndex, prod } from './manip-util.js';
+import { type Elems, copyElem, copyElems, indexValues, normAxisK, normIndex, prod, words } from './manip-util.js';
 
 const gather: CpuKernel = (inputs, ctx) => {
   const x = tensorArg(inputs, 0, ctx);
@@ -20,8 +20,10 @@ const gather: CpuKernel = (inputs, ctx) => {
   const outer = prod(x.dims, 0, axis);
   const inner = prod(x.dims, axis + 1);
   const K = idx.length;
+  const O = words(out.data);
+  const X = words(x.data);
   for (let o = 0; o < outer; o++) {
-    for (let k = 0; k < K; k++) copyBlock(out.data, (o * K + k) * inner, x.data, (o * n + idx[k]!) * inner, inner);
+    for (let k = 0; k < K; k++) copyElems(O, (o * K + k) * inner, X, (o * n + idx[k]!) * inner, inner);
   }
   return [out];
 };
@@ -63,11 +65,9 @@ const gatherElements: CpuKernel = (inputs, ctx) => {
   const xs = stridesOf(x.dims);
   const n = x.dims[axis]!;
   const sa = xs[axis]!;
-  const D = out.data as Elems;
-  const S = x.data as Elems;
-  forEachAlongAxis(it.dims, xs, axis, (i, base) => {
-    D[i] = S[base + normIndex(idx[i]!, n, ctx) * sa];
-  });
+  const O = words(out.data);
+  const X = words(x.data);
+  forEachAlongAxis(it.dims, xs, axis, (i, base) => copyElem(O, i, X, base + normIndex(idx[i]!, n, ctx) * sa));
   return [out];
 };
 
@@ -91,12 +91,14 @@ const gatherND: CpuKernel = (inputs, ctx) => {
   const perBatch = prod(x.dims, b);
   const nPer = prod(it.dims, b, q - 1);
   const inner = prod(x.dims, b + k);
+  const O = words(out.data);
+  const X = words(x.data);
   for (let bi = 0; bi < B; bi++) {
     for (let m = 0; m < nPer; m++) {
       const row = bi * nPer + m;
       let off = bi * perBatch;
       for (let j = 0; j < k; j++) off += normIndex(idx[row * k + j]!, x.dims[b + j]!, ctx) * xs[b + j]!;
-      copyBlock(out.data, row * inner, x.data, off, inner);
+      copyElems(O, row * inner, X, off, inner);
     }
   }
   return [out];
@@ -145,7 +147,11 @@ const scatterElements: CpuKernel = (inputs, ctx) => {
   const sa = xs[axis]!;
   const D = out.data as Elems;
   const U = u.data as Elems;
-  forEachAlongAxis(it.dims, xs, axis, (i, base) => apply(D, base + normIndex(idx[i]!, n, ctx) * sa, U[i]));
+  if (ctx.attrs.string('reduction', 'none') === 'none') {
+    const O = words(out.data);
+    const W = words(u.data);
+    forEachAlongAxis(it.dims, xs, axis, (i, base) => copyElem(O, base + normIndex(idx[i]!, n, ctx) * sa, W, i));
+  } else forEachAlongAxis(it.dims, xs, axis, (i, base) => apply(D, base + normIndex(idx[i]!, n, ctx) * sa, U[i]));
   return [out];
 };
 
@@ -171,10 +177,12 @@ const scatterND: CpuKernel = (inputs, ctx) => {
   const rows = prod(it.dims, 0, q - 1);
   const D = out.data as Elems;
   const U = u.data as Elems;
+  const O = words(out.data);
+  const W = words(u.data);
   for (let m = 0; m < rows; m++) {
     let off = 0;
     for (let j = 0; j < k; j++) off += normIndex(idx[m * k + j]!, x.dims[j]!, ctx) * xs[j]!;
-    if (reduction === 'none') copyBlock(out.data, off, u.data, m * inner, inner);
+    if (reduction === 'none') copyElems(O, off, W, m * inner, inner);
     else for (let e = 0; e < inner; e++) apply(D, off + e, U[m * inner + e]);
   }
   return [out];
@@ -202,6 +210,8 @@ const tensorScatter: CpuKernel = (inputs, ctx) => {
   const out: HostTensor = { kind: 'tensor', dtype: x.dtype, dims: [...x.dims], data: cloneData(x.dtype, x.data) };
   const mid = prod(x.dims, 1, axis);
   const inner = prod(x.dims, axis + 1);
+  const O = words(out.data);
+  const W = words(u.data);
   for (let b = 0; b < B; b++) {
     const s = starts[b]!;
     if (s < 0 || (mode === 'linear' && s + seq > maxLen) || (mode === 'circular' && s >= maxLen && seq > 0)) {
@@ -211,7 +221,7 @@ const tensorScatter: CpuKernel = (inputs, ctx) => {
       const row = b * mid + m;
       for (let j = 0; j < seq; j++) {
         const t = mode === 'linear' ? s + j : (s + j) % maxLen;
-        copyBlock(out.data, (row * maxLen + t) * inner, u.data, (row * seq + j) * inner, inner);
+        copyElems(O, (row * maxLen + t) * inner, W, (row * seq + j) * inner, inner);
       }
     }
   }
@@ -293,8 +303,10 @@ const compress: CpuKernel = (inputs, ctx) => {
   const out = allocTensor(x.dtype, outDims);
   const outer = prod(dims, 0, axis);
   const inner = prod(dims, axis + 1);
+  const O = words(out.data);
+  const X = words(x.data);
   for (let o = 0; o < outer; o++) {
-    keep.forEach((k, j) => copyBlock(out.data, (o * keep.length + j) * inner, x.data, (o * n + k) * inner, inner));
+    keep.forEach((k, j) => copyElems(O, (o * keep.length + j) * inner, X, (o * n + k) * inner, inner));
   }
   return [out];
 };

@@ -6,7 +6,7 @@ import { type HostTensor, allocTensor, getNumber, setElement, stridesOf } from '
 import { KernelInputError } from './errors.js';
 import type { CpuContext, CpuKernel } from './types.js';
 import { broadcastShapes, broadcastStrides, optTensorArg, tensorArg } from './util.js';
-import { type Elems, copyBlock, intList, normAxesK, normAxisK, prod, stridedCopy, transposeData } from './manip-util.js';
+import { type Elems, type Words, copyElems, copyWords, intList, normAxesK, normAxisK, prod, stridedCopy, transposeData, viaIndexWords, words } from './manip-util.js';
 
 const transpose: CpuKernel = (inputs, ctx) => {
   const x = tensorArg(inputs, 0, ctx);
@@ -40,10 +40,12 @@ const concat: CpuKernel = (inputs, ctx) => {
   const outer = prod(dims, 0, axis);
   const inner = prod(dims, axis + 1);
   let o = 0;
+  const O = words(out.data);
+  const W = xs.map((x) => words(x.data));
   for (let n = 0; n < outer; n++) {
-    for (const x of xs) {
-      const len = x.dims[axis]! * inner;
-      copyBlock(out.data, o, x.data, n * len, len);
+    for (let i = 0; i < xs.length; i++) {
+      const len = xs[i]!.dims[axis]! * inner;
+      copyElems(O, o, W[i]!, n * len, len);
       o += len;
     }
   }
@@ -69,12 +71,14 @@ const split: CpuKernel = (inputs, ctx) => {
   const inner = prod(x.dims, axis + 1);
   const rowLen = x.dims[axis]! * inner;
   let at = 0;
+  const X = words(x.data);
   return parts.map((p) => {
     const dims = [...x.dims];
     dims[axis] = p;
     const out = allocTensor(x.dtype, dims);
     const len = p * inner;
-    for (let n = 0; n < outer; n++) copyBlock(out.data, n * len, x.data, n * rowLen + at, len);
+    const O = words(out.data);
+    for (let n = 0; n < outer; n++) copyElems(O, n * len, X, n * rowLen + at, len);
     at += len;
     return out;
   });
@@ -133,9 +137,24 @@ const expand: CpuKernel = (inputs, ctx) => {
  * (those keep what `dst` already holds: a pad value or zeros).
  */
 function mapGather(dst: HostData, src: HostData, srcDims: readonly number[], outDims: readonly number[], maps: readonly Int32Array[]): void {
+  if (Array.isArray(dst)) return viaIndexWords(dst, src as string[], (D, S) => gatherWords(D, S, srcDims, outDims, maps));
+  const D = words(dst);
+  const S = words(src);
+  if (D.w === 2) {
+    // Two words per element: gather words, with one more dim of 2 mapped to itself.
+    srcDims = [...srcDims, 2];
+    outDims = [...outDims, 2];
+    maps = [...maps, Int32Array.of(0, 1)];
+  }
+  gatherWords(D, S, srcDims, outDims, maps);
+}
+
+function gatherWords(D: Words, S: Words, srcDims: readonly number[], outDims: readonly number[], maps: readonly Int32Array[]): void {
   const r = outDims.length;
+  const da = D.a as Uint32Array;
+  const sa = S.a as Uint32Array;
   if (r === 0) {
-    (dst as Elems)[0] = (src as Elems)[0];
+    da[0] = sa[0]!;
     return;
   }
   const total = prod(outDims);
@@ -145,12 +164,9 @@ function mapGather(dst: HostData, src: HostData, srcDims: readonly number[], out
   const im = maps[r - 1]!;
   const is = strides[r - 1]!;
   // When the inner map is a contiguous run, whole rows are block copies.
-  let contiguous = is === 1;
+  let contiguous = is === 1 && im[0]! >= 0;
   for (let j = 1; j < inner && contiguous; j++) contiguous = im[j] === im[0]! + j;
-  if (contiguous && im[0]! < 0) contiguous = false;
   const idx = new Int32Array(r);
-  const D = dst as Elems;
-  const S = src as Elems;
   for (let o = 0; o < total; o += inner) {
     let off = 0;
     let skip = false;
@@ -163,11 +179,11 @@ function mapGather(dst: HostData, src: HostData, srcDims: readonly number[], out
       off += m * strides[d]!;
     }
     if (!skip) {
-      if (contiguous) copyBlock(dst, o, src, off + im[0]!, inner);
+      if (contiguous) copyWords(da, o, sa, off + im[0]!, inner);
       else {
         for (let j = 0; j < inner; j++) {
           const m = im[j]!;
-          if (m >= 0) D[o + j] = S[off + m * is];
+          if (m >= 0) da[o + j] = sa[off + m * is]!;
         }
       }
     }
@@ -328,13 +344,15 @@ const trilu: CpuKernel = (inputs, ctx) => {
   const cols = x.dims[r - 1]!;
   const out = allocTensor(x.dtype, x.dims);
   const mats = prod(x.dims, 0, r - 2);
+  const O = words(out.data);
+  const X = words(x.data);
   // Kept columns of row i: j - i >= k (upper) or j - i <= k (lower); the rest stay zero.
   for (let m = 0; m < mats; m++) {
     for (let i = 0; i < rows; i++) {
       const lo = upper ? Math.min(Math.max(i + k, 0), cols) : 0;
       const hi = upper ? cols : Math.min(Math.max(i + k + 1, 0), cols);
       const row = (m * rows + i) * cols;
-      if (hi > lo) copyBlock(out.data, row + lo, x.data, row + lo, hi - lo);
+      if (hi > lo) copyElems(O, row + lo, X, row + lo, hi - lo);
     }
   }
   return [out];
@@ -358,12 +376,14 @@ const reverseSequence: CpuKernel = (inputs, ctx) => {
   const bs = s[bAx]!;
   const ts = s[tAx]!;
   const out = allocTensor(x.dtype, x.dims);
+  const O = words(out.data);
+  const X = words(x.data);
   for (let b = 0; b < B; b++) {
     const len = lens[b]!;
     if (len < 0 || len > T) throw new KernelInputError(ctx, `sequence_lens[${b}] = ${len} is outside [0, ${T}]`);
     for (let t = 0; t < T; t++) {
       const from = t < len ? len - 1 - t : t;
-      copyBlock(out.data, b * bs + t * ts, x.data, b * bs + from * ts, inner);
+      copyElems(O, b * bs + t * ts, X, b * bs + from * ts, inner);
     }
   }
   return [out];

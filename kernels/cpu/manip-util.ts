@@ -5,60 +5,137 @@ import { type HostTensor, sizeOf, stridesOf } from '../../graph/tensor.js';
 import { KernelInputError } from './errors.js';
 import type { CpuContext } from './types.js';
 
-/** Element view for generic copies; typed arrays and string[] both index this way. */
+/** Element view for generic single-element access (typed arrays and string[] both index this way). */
 export type Elems = { [i: number]: unknown; readonly length: number };
 
-/** Copy `len` elements from src[s..] to dst[d..] (same storage type). */
-export function copyBlock(dst: HostData, d: number, src: HostData, s: number, len: number): void {
-  if (len < 16 || Array.isArray(dst)) {
-    const D = dst as Elems;
-    const S = src as Elems;
-    for (let i = 0; i < len; i++) D[d + i] = S[s + i];
-    return;
+/**
+ * Storage seen as unsigned words of the element's width, so copy loops see at most four array kinds
+ * (Uint8/16/32Array, string[]) and stay fast in V8 instead of going megamorphic over every dtype.
+ * 8-byte elements (int64, uint64, float64) are two 32-bit words each (w = 2), copied bit-exactly.
+ */
+export interface Words {
+  readonly a: Uint8Array | Uint16Array | Uint32Array | string[];
+  readonly w: 1 | 2;
+}
+
+export function words(data: HostData): Words {
+  if (Array.isArray(data)) return { a: data, w: 1 };
+  const t = data as Exclude<HostData, string[]>;
+  switch (t.BYTES_PER_ELEMENT) {
+    case 1: return { a: t instanceof Uint8Array ? t : new Uint8Array(t.buffer, t.byteOffset, t.length), w: 1 };
+    case 2: return { a: t instanceof Uint16Array ? t : new Uint16Array(t.buffer, t.byteOffset, t.length), w: 1 };
+    case 4: return { a: t instanceof Uint32Array ? t : new Uint32Array(t.buffer, t.byteOffset, t.length), w: 1 };
+    default: return { a: new Uint32Array(t.buffer, t.byteOffset, t.length * 2), w: 2 };
   }
-  // All typed arrays share set/subarray; the cast only quiets the union of signatures.
-  (dst as Uint8Array).set((src as Uint8Array).subarray(s, s + len), d);
+}
+
+export type WordArray = Words['a'];
+
+/** Copy `n` words; short runs loop, long runs use the native set. */
+export function copyWords(D: WordArray, d: number, S: WordArray, s: number, n: number): void {
+  // Strings take their own loop: a JS array reaching the typed loop would make it megamorphic (~20x slower).
+  if (Array.isArray(D)) return copyStrings(D, d, S as string[], s, n);
+  const Dt = D as Uint32Array;
+  const St = S as Uint32Array;
+  if (n < 32) for (let i = 0; i < n; i++) Dt[d + i] = St[s + i]!;
+  else Dt.set(St.subarray(s, s + n), d);
+}
+
+function copyStrings(D: string[], d: number, S: string[], s: number, n: number): void {
+  for (let i = 0; i < n; i++) D[d + i] = S[s + i]!;
+}
+
+/**
+ * Run a word-level copy on string tensors through index words: the copy moves Uint32 indices of the
+ * source strings, then strings are looked up once. Positions the copy skips keep dst's strings.
+ */
+export function viaIndexWords(dst: string[], src: string[], copy: (D: Words, S: Words) => void): void {
+  const S: Words = { a: Uint32Array.from({ length: src.length }, (_, i) => i), w: 1 };
+  const D = new Uint32Array(dst.length).fill(0xffffffff);
+  copy({ a: D, w: 1 }, S);
+  for (let i = 0; i < D.length; i++) if (D[i] !== 0xffffffff) dst[i] = src[D[i]!]!;
+}
+
+/** Copy `len` elements from src[s..] to dst[d..] of prepared word views (same element width). */
+export function copyElems(dst: Words, d: number, src: Words, s: number, len: number): void {
+  const w = dst.w;
+  copyWords(dst.a, d * w, src.a, s * w, len * w);
+}
+
+/** Copy one element. */
+export function copyElem(dst: Words, d: number, src: Words, s: number): void {
+  if (Array.isArray(dst.a)) return copyStrings(dst.a, d, src.a as string[], s, 1);
+  const D = dst.a as Uint32Array;
+  const S = src.a as Uint32Array;
+  if (dst.w === 1) D[d] = S[s]!;
+  else {
+    D[2 * d] = S[2 * s]!;
+    D[2 * d + 1] = S[2 * s + 1]!;
+  }
+}
+
+/** Copy `len` elements from src[s..] to dst[d..] (same storage type); for one-off copies. */
+export function copyBlock(dst: HostData, d: number, src: HostData, s: number, len: number): void {
+  copyElems(words(dst), d, words(src), s, len);
 }
 
 /**
  * dst[i] (row-major over `dims`) = src[base + sum(idx_k * strides_k)]. Strides may be 0 (broadcast)
- * or negative (reversed). Adjacent dims that are contiguous in src are merged so the inner loop is long.
+ * or negative (reversed). Adjacent dims that are contiguous in src are merged so inner loops are long,
+ * and the two innermost dims are looped directly so small inner dims cost little.
  */
 export function stridedCopy(dst: HostData, src: HostData, dims: readonly number[], strides: readonly number[], base: number): void {
-  const total = sizeOf(dims);
-  if (total === 0) return;
+  if (sizeOf(dims) === 0) return;
+  if (Array.isArray(dst)) return viaIndexWords(dst, src as string[], (D, S) => stridedWords(D, S, dims, strides, base));
+  stridedWords(words(dst), words(src), dims, strides, base);
+}
+
+function stridedWords(D: Words, S: Words, dims: readonly number[], strides: readonly number[], base: number): void {
+  let ds = dims;
+  let ss = strides;
+  if (D.w === 2) {
+    // Two words per element: one more dim of 2 contiguous words.
+    ds = [...dims, 2];
+    ss = [...strides.map((x) => x * 2), 1];
+    base *= 2;
+  }
   // Drop size-1 dims and merge dims where stride[i] == stride[i+1] * dim[i+1].
   const dm: number[] = [];
   const st: number[] = [];
-  for (let i = 0; i < dims.length; i++) {
-    if (dims[i] === 1) continue;
+  for (let i = 0; i < ds.length; i++) {
+    if (ds[i] === 1) continue;
     const k = dm.length - 1;
-    if (k >= 0 && st[k] === strides[i]! * dims[i]!) {
-      dm[k] = dm[k]! * dims[i]!;
-      st[k] = strides[i]!;
+    if (k >= 0 && st[k] === ss[i]! * ds[i]!) {
+      dm[k] = dm[k]! * ds[i]!;
+      st[k] = ss[i]!;
     } else {
-      dm.push(dims[i]!);
-      st.push(strides[i]!);
+      dm.push(ds[i]!);
+      st.push(ss[i]!);
     }
   }
+  const da = D.a as Uint32Array;
+  const sa = S.a as Uint32Array;
   if (!dm.length) {
-    (dst as Elems)[0] = (src as Elems)[base];
+    da[0] = sa[base]!;
     return;
   }
+  if (dm.length === 1) dm.unshift(1), st.unshift(0);
   const r = dm.length;
-  const inner = dm[r - 1]!;
-  const is = st[r - 1]!;
-  const outer = total / inner;
+  const n0 = dm[r - 1]!;
+  const s0 = st[r - 1]!;
+  const n1 = dm[r - 2]!;
+  const s1 = st[r - 2]!;
+  const outer = sizeOf(dm) / (n0 * n1);
   const idx = new Int32Array(r);
-  const D = dst as Elems;
-  const S = src as Elems;
   let off = base;
   let o = 0;
   for (let n = 0; n < outer; n++) {
-    if (is === 1) copyBlock(dst, o, src, off, inner);
-    else for (let j = 0, p = off; j < inner; j++, p += is) D[o + j] = S[p];
-    o += inner;
-    for (let d = r - 2; d >= 0; d--) {
+    for (let a = 0, p1 = off; a < n1; a++, p1 += s1) {
+      if (s0 === 1) copyWords(da, o, sa, p1, n0);
+      else for (let j = 0, p = p1; j < n0; j++, p += s0) da[o + j] = sa[p]!;
+      o += n0;
+    }
+    for (let d = r - 3; d >= 0; d--) {
       off += st[d]!;
       if (++idx[d]! < dm[d]!) break;
       off -= st[d]! * dm[d]!;
