@@ -36,6 +36,12 @@ function checkConvShapes(ctx: CpuContext, x: readonly number[], w: readonly numb
   if (w[1]! * group !== x[1]) throw new KernelInputError(ctx, `input has ${x[1]} channels but weight expects ${w[1]} x group ${group}`);
 }
 
+function checkKernel(ctx: CpuContext, a: WindowAttrs, w: readonly number[]): void {
+  if (a.kernel.some((k, i) => k !== w[i + 2])) {
+    throw new KernelInputError(ctx, `kernel_shape [${a.kernel.join(',')}] differs from the weight's spatial dims [${w.slice(2).join(',')}]`);
+  }
+}
+
 /**
  * Forward convolution of float data: Y[N, M, out...] = W (*) X + bias. X and W hold the same array type.
  * Shared by Conv (float) and the integer convs (which feed zero-point-shifted float64 data).
@@ -43,6 +49,7 @@ function checkConvShapes(ctx: CpuContext, x: readonly number[], w: readonly numb
 export function convForward(ctx: CpuContext, x: FloatArray, xd: readonly number[], w: FloatArray, wd: readonly number[],
   bias: FloatArray | undefined, group: number, a: WindowAttrs, out: FloatArray | undefined): { data: FloatArray; dims: number[] } {
   checkConvShapes(ctx, xd, wd, group);
+  checkKernel(ctx, a, wd);
   const nd = xd.length - 2;
   const N = xd[0]!, C = xd[1]!, M = wd[0]!;
   const inSp = xd.slice(2);
@@ -98,13 +105,11 @@ function depthwise2d(x: FloatArray, w: FloatArray, y: FloatArray, planes: number
   const [SH, SW] = a.strides as [number, number];
   const [DH, DW] = a.dilations as [number, number];
   const [PH, PW] = padHead as [number, number];
-  const C = planes;
-  const M = w.length / (KH * KW);
+  const C = w.length / (KH * KW); // channels (one filter each)
   for (let p = 0; p < planes; p++) {
-    const c = p % M;
+    const c = p % C;
     const xo = p * IH * IW;
     const yo = p * OH * OW;
-    void C;
     for (let kh = 0; kh < KH; kh++) {
       for (let kw = 0; kw < KW; kw++) {
         const wv = w[(c * KH + kh) * KW + kw]!;
@@ -150,6 +155,7 @@ const convTranspose: CpuKernel = (inputs, ctx) => {
   if (wd[0] !== C) throw new KernelInputError(ctx, `weight dim 0 (${wd[0]}) should equal the input channels ${C}`);
   if (!(group >= 1) || C % group !== 0) throw new KernelInputError(ctx, `group ${group} does not divide input channels ${C}`);
   const a = windowAttrsOf(ctx, xd.length - 2, wd.slice(2));
+  checkKernel(ctx, a, wd);
   const inSp = xd.slice(2);
   let geo;
   try {
@@ -298,6 +304,7 @@ const deformConv: CpuKernel = (inputs, ctx) => {
   checkConvShapes(ctx, xd, wd, group);
   const og = ctx.attrs.int('offset_group', 1);
   const a = windowAttrsOf(ctx, 2, wd.slice(2));
+  checkKernel(ctx, a, wd);
   const [N, C, H, W] = xd as [number, number, number, number];
   const M = wd[0]!;
   const geo = windowGeometry([H, W], a);
