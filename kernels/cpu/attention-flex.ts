@@ -6,7 +6,7 @@ import { allocTensor, type HostTensor, widenHalf } from '../../graph/tensor.js';
 import { KernelInputError } from './errors.js';
 import type { CpuContext, CpuKernel } from './types.js';
 import { tensorArg, viaF32 } from './util.js';
-import { axpy, dot, type FloatArray, floatData, rankIs } from './attention-util.js';
+import { dot, weightedRows, type FloatArray, floatData, rankIs } from './attention-util.js';
 
 /** Run a mod subgraph on a [B,H,L,S] tensor and check it returns a float tensor of the same shape. */
 function applyMod(name: string, t: HostTensor, ctx: CpuContext): FloatArray {
@@ -78,12 +78,7 @@ const flexF: CpuKernel = (inputs, ctx) => {
       const vBase = (b * hkv + ((h / group) | 0)) * S * Dv;
       for (let i = 0; i < L; i++) {
         const row = ((b * hq + h) * L + i) * S;
-        acc.fill(0);
-        for (let j = 0; j < S; j++) {
-          const w = p[row + j]!;
-          if (w === 0) continue;
-          axpy(acc, w, v, vBase + j * Dv, Dv);
-        }
+        weightedRows(acc, p, row, S, v, vBase, Dv, Dv);
         y.set(acc, ((b * hq + h) * L + i) * Dv);
       }
     }

@@ -5,7 +5,7 @@ import { allocTensor, type HostTensor } from '../../graph/tensor.js';
 import { KernelInputError } from './errors.js';
 import type { CpuContext, CpuKernel } from './types.js';
 import { broadcastStrides, optTensorArg, tensorArg, viaF32 } from './util.js';
-import { axpy, dot, type FloatArray, floatData, headStrides, intValues, rankIs, wantsOutput } from './attention-util.js';
+import { dot, dots4, weightedRows, type FloatArray, floatData, headStrides, intValues, rankIs, wantsOutput } from './attention-util.js';
 
 /** Concatenate past [B,H,P,D] and new (strided) keys/values into a [B,H,P+S,D] cache. */
 function buildPresent(
@@ -161,9 +161,12 @@ const attentionF: CpuKernel = (inputs, ctx) => {
         const mRow = b * mStr[0]! + h * mStr[1]! + i * mStr[2]!;
         const qkRow = ((b * hq + h) * L + i) * T;
         const jEnd = wantQk ? T : limit;
+        let j4 = 0;
+        for (; j4 + 3 < jEnd; j4 += 4) dots4(q, qOff, kData, kBase + j4 * kStep, kStep, D, row, j4);
+        for (; j4 < jEnd; j4++) row[j4] = dot(q, qOff, kData, kBase + j4 * kStep, D);
         let max = -Infinity;
         for (let j = 0; j < jEnd; j++) {
-          let x = dot(q, qOff, kData, kBase + j * kStep, D) * scale;
+          let x = row[j]! * scale;
           if (qk && qkMode === 0) qk[qkRow + j] = x;
           if (softcap > 0) x = softcap * Math.tanh(x / softcap);
           if (qk && qkMode === 1) qk[qkRow + j] = x;
@@ -183,13 +186,9 @@ const attentionF: CpuKernel = (inputs, ctx) => {
           }
         }
         const inv = sum > 0 ? 1 / sum : 0;
-        acc.fill(0);
-        for (let j = 0; j < jEnd; j++) {
-          const p = sum > 0 ? row[j]! * inv : 0;
-          if (qk && qkMode === 3) qk[qkRow + j] = p;
-          if (p === 0) continue;
-          axpy(acc, p, vData, vBase + j * vStep, Dv);
-        }
+        for (let j = 0; j < jEnd; j++) row[j] = sum > 0 ? row[j]! * inv : 0;
+        if (qk && qkMode === 3) qk.set(row.subarray(0, T), qkRow);
+        weightedRows(acc, row, 0, jEnd, vData, vBase, vStep, Dv);
         const yOff = b * yStr[0] + h * yStr[1] + i * yStr[2];
         for (let d = 0; d < Dv; d++) y[yOff + d] = acc[d]!;
       }

@@ -53,14 +53,40 @@ export function dot(a: FloatArray, ao: number, b: FloatArray, bo: number, n: num
   return s0 + s1 + (s2 + s3);
 }
 
-/** acc[0..n) += w * x[xo..xo+n). */
-export function axpy(acc: Float64Array, w: number, x: FloatArray, xo: number, n: number): void {
-  let d = 0;
-  for (; d + 3 < n; d += 4) {
-    acc[d]! += w * x[xo + d]!;
-    acc[d + 1]! += w * x[xo + d + 1]!;
-    acc[d + 2]! += w * x[xo + d + 2]!;
-    acc[d + 3]! += w * x[xo + d + 3]!;
+/** out[oo+c] = dot(a[ao..], b[bo + c*step ..]) for c = 0..3: one pass over a serves four rows of b. */
+export function dots4(a: FloatArray, ao: number, b: FloatArray, bo: number, step: number, n: number, out: Float64Array, oo: number): void {
+  const b1 = bo + step, b2 = b1 + step, b3 = b2 + step;
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  for (let d = 0; d < n; d++) {
+    const x = a[ao + d]!;
+    s0 += x * b[bo + d]!;
+    s1 += x * b[b1 + d]!;
+    s2 += x * b[b2 + d]!;
+    s3 += x * b[b3 + d]!;
   }
-  for (; d < n; d++) acc[d]! += w * x[xo + d]!;
+  out[oo] = s0;
+  out[oo + 1] = s1;
+  out[oo + 2] = s2;
+  out[oo + 3] = s3;
+}
+
+/**
+ * acc[0..dim) = sum over j < n of w[wo+j] * x[base + j*step ..]: a weighted sum of rows, four rows per pass
+ * so each accumulator load/store serves four multiply-adds.
+ */
+export function weightedRows(acc: Float64Array, w: FloatArray, wo: number, n: number, x: FloatArray, base: number, step: number, dim: number): void {
+  acc.fill(0);
+  let j = 0;
+  for (; j + 3 < n; j += 4) {
+    const w0 = w[wo + j]!, w1 = w[wo + j + 1]!, w2 = w[wo + j + 2]!, w3 = w[wo + j + 3]!;
+    if (w0 === 0 && w1 === 0 && w2 === 0 && w3 === 0) continue; // masked keys
+    const o0 = base + j * step, o1 = o0 + step, o2 = o1 + step, o3 = o2 + step;
+    for (let d = 0; d < dim; d++) acc[d]! += w0 * x[o0 + d]! + w1 * x[o1 + d]! + w2 * x[o2 + d]! + w3 * x[o3 + d]!;
+  }
+  for (; j < n; j++) {
+    const wj = w[wo + j]!;
+    if (wj === 0) continue;
+    const o = base + j * step;
+    for (let d = 0; d < dim; d++) acc[d]! += wj * x[o + d]!;
+  }
 }
