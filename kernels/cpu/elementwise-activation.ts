@@ -1,12 +1,17 @@
 // CPU kernels: activation functions, each a scalar function of the element and the node's attributes.
 import { type BinaryDef, type UnaryDef, binaryOp, unaryKernel } from './elementwise-kernel.js';
 import { erf, sigmoid, softplus } from './elementwise-scalar.js';
+import { type UnaryRun, geluRun, hardSigmoidRun, hardSwishRun, leakyReluRun, reluRun, sigmoidRun, swishRun } from './elementwise-runs.js';
 import type { CpuContext, CpuKernel } from './types.js';
 import { tensorArg } from './util.js';
+import { KernelInputError } from './errors.js';
 
-/** A float activation whose scalar function is built once per run from the attributes. */
-const act = (make: (ctx: CpuContext) => (x: number) => number): CpuKernel =>
-  unaryKernel((ctx): UnaryDef => ({ types: 'float', num: make(ctx) }));
+/** A float activation whose scalar function (and optional whole-array loop) is built once per run from the attributes. */
+const act = (make: (ctx: CpuContext) => ((x: number) => number) | [(x: number) => number, UnaryRun]): CpuKernel =>
+  unaryKernel((ctx): UnaryDef => {
+    const m = make(ctx);
+    return Array.isArray(m) ? { types: 'float', num: m[0], run: m[1] } : { types: 'float', num: m };
+  });
 
 const prelu: BinaryDef = { types: 'numeric', num: (x, s) => (x < 0 ? s * x : x), big: (x, s) => (x < 0n ? s * x : x) };
 
@@ -17,17 +22,11 @@ const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 export const activationKernels = {
   // NaN passes through (x < 0 is false), as with max(x, 0) in NumPy.
   Relu: unaryKernel({
-    types: 'signed', num: (x) => (x < 0 ? 0 : x), big: (x) => (x < 0n ? 0n : x),
-    run: (a, out) => {
-      for (let i = 0, n = out.length; i < n; i++) {
-        const x = a[i]!;
-        out[i] = x < 0 ? 0 : x;
-      }
-    },
+    types: 'signed', num: (x) => (x < 0 ? 0 : x), big: (x) => (x < 0n ? 0n : x), run: reluRun,
   }),
   LeakyRelu: act((ctx) => {
     const alpha = ctx.attrs.float('alpha', 0.01);
-    return (x) => (x < 0 ? alpha * x : x);
+    return [(x) => (x < 0 ? alpha * x : x), leakyReluRun(alpha)];
   }),
   PRelu: (inputs, ctx) => {
     const x = tensorArg(inputs, 0, ctx);
@@ -53,15 +52,16 @@ export const activationKernels = {
   }),
   Gelu: act((ctx) => {
     const mode = ctx.attrs.string('approximate', 'none');
-    if (mode === 'tanh') return (x) => 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)));
-    return (x) => 0.5 * x * (1 + erf(x * Math.SQRT1_2));
+    if (mode !== 'none' && mode !== 'tanh') throw new KernelInputError(ctx, `approximate must be 'none' or 'tanh', got '${mode}'`);
+    if (mode === 'tanh') return [(x) => 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))), geluRun(true)];
+    return [(x) => 0.5 * x * (1 + erf(x * Math.SQRT1_2)), geluRun(false)];
   }),
   HardSigmoid: act((ctx) => {
     const alpha = ctx.attrs.float('alpha', 0.2);
     const beta = ctx.attrs.float('beta', 0.5);
-    return (x) => Math.max(0, Math.min(1, alpha * x + beta));
+    return [(x) => Math.max(0, Math.min(1, alpha * x + beta)), hardSigmoidRun(alpha, beta)];
   }),
-  HardSwish: act(() => (x) => x * Math.max(0, Math.min(1, x / 6 + 0.5))),
+  HardSwish: act(() => [(x) => x * Math.max(0, Math.min(1, x / 6 + 0.5)), hardSwishRun]),
   Mish: act(() => (x) => x * Math.tanh(softplus(x))),
   Softplus: act(() => softplus),
   Softsign: act(() => (x) => x / (1 + Math.abs(x))),
@@ -69,10 +69,10 @@ export const activationKernels = {
     const alpha = ctx.attrs.float('alpha', 1);
     return (x) => (x > alpha ? x : 0);
   }),
-  Sigmoid: act(() => sigmoid),
+  Sigmoid: act(() => [sigmoid, sigmoidRun]),
   Swish: act((ctx) => {
     const alpha = ctx.attrs.float('alpha', 1);
-    return (x) => x * sigmoid(alpha * x);
+    return [(x) => x * sigmoid(alpha * x), swishRun(alpha)];
   }),
   Shrink: unaryKernel((ctx): UnaryDef => {
     const bias = ctx.attrs.float('bias', 0);

@@ -5,6 +5,7 @@ import { type HostTensor, allocTensor, cloneData, narrowHalf, widenHalf } from '
 import { type TypeClass, inClass, legacyBroadcastB } from '../../graph/ops/elementwise.js';
 import { KernelInputError } from './errors.js';
 import { type Run2, broadcast2, map1, map2, type Vec } from './elementwise-loops.js';
+import type { UnaryRun } from './elementwise-runs.js';
 import type { CpuContext, CpuKernel } from './types.js';
 import { broadcastShapes, tensorArg } from './util.js';
 
@@ -33,7 +34,7 @@ export interface UnaryDef {
   /** On floats (float16/bfloat16 computed in float32) and on integers up to 32 bits. */
   num: (x: number) => number;
   /** `num` over a whole array (no call per element), for hot ops; used wherever `num` would be. */
-  run?: (x: Vec<number>, out: Vec<number>) => void;
+  run?: UnaryRun;
   /** On int64/uint64; without it those types are refused. */
   big?: (x: bigint) => bigint;
   /** The output is bool (IsNaN, IsInf). */

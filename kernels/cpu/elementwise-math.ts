@@ -8,20 +8,21 @@ import { map1, map2, map3, type Run2, type Vec } from './elementwise-loops.js';
 import {
   divTrunc, erf, modFloor, modFloorBig, modFloorInt, powBig, powC, remTrunc, roundEven, sign, signBig, toInt64, toUint64,
 } from './elementwise-scalar.js';
-import type { CpuContext, CpuKernel } from './types.js';
+import { clipRun, erfRun, expRun, negRun, sqrtRun, tanhRun } from './elementwise-runs.js';
+import type { CpuKernel } from './types.js';
 import { broadcastShapes, optTensorArg, tensorArg } from './util.js';
 
 const float = (num: (x: number) => number): UnaryDef => ({ types: 'float', num });
 
 const unaryDefs = {
   Abs: { types: 'numeric', num: Math.abs, big: (x) => (x < 0n ? -x : x) },
-  Neg: { types: 'signed', num: (x) => -x, big: (x) => -x },
+  Neg: { types: 'signed', num: (x) => -x, run: negRun, big: (x) => -x },
   Reciprocal: float((x) => 1 / x),
   Floor: float(Math.floor),
   Ceil: float(Math.ceil),
   Round: float(roundEven),
-  Sqrt: float(Math.sqrt),
-  Exp: float(Math.exp),
+  Sqrt: { types: 'float', num: Math.sqrt, run: sqrtRun },
+  Exp: { types: 'float', num: Math.exp, run: expRun },
   Log: float(Math.log),
   Sin: float(Math.sin),
   Cos: float(Math.cos),
@@ -31,11 +32,11 @@ const unaryDefs = {
   Atan: float(Math.atan),
   Sinh: float(Math.sinh),
   Cosh: float(Math.cosh),
-  Tanh: float(Math.tanh),
+  Tanh: { types: 'float', num: Math.tanh, run: tanhRun },
   Asinh: float(Math.asinh),
   Acosh: float(Math.acosh),
   Atanh: float(Math.atanh),
-  Erf: { types: 'numeric', num: erf },
+  Erf: { types: 'numeric', num: erf, run: erfRun },
   Sign: { types: 'numeric', num: sign, big: signBig },
   IsNaN: { types: 'float', num: (x) => (x !== x ? 1 : 0), bool: true },
   Not: { types: 'bool', num: (x) => (x ? 0 : 1) },
@@ -190,10 +191,7 @@ const clip: CpuKernel = (inputs, ctx) => {
     if (h) hi = getNumber(h, 0);
   }
   // NaN passes through; with min > max every element becomes max (as the spec says).
-  map1(x.data as Vec<number>, out.data as Vec<number>, (v) => {
-    if (v < lo) v = lo;
-    return v > hi ? hi : v;
-  });
+  clipRun(lo, hi)(x.data as Vec<number>, out.data as Vec<number>);
   return [half ? narrowHalf(out, half) : out];
 };
 
