@@ -7,6 +7,7 @@ import { op, type InferContext, type OpSchema } from './types.js';
 import { addDim, dtypeAttr, fresh, freshDims, given, intsAttrOrInput, normAxes, numProduct, sumDims } from './manip-rules.js';
 import { rangeCount, shapeRange, sliceRange, splitSizes } from './manip-util.js';
 import { gatherOps } from './manip-gather.js';
+import { shapeInput } from './manip-values.js';
 
 function constantRule(ctx: InferContext): (ValueType | undefined)[] {
   const a = ctx.node.attributes;
@@ -51,7 +52,7 @@ function inferMinusOne(ctx: InferContext, inShape: readonly Dim[], others: reado
 function reshapeRule(ctx: InferContext): (ValueType | undefined)[] {
   const dt = dtypeOf(ctx, 0);
   const inShape = shapeOf(ctx, 0);
-  const target = ctx.opset < 5 ? ctx.attrs.ints('shape') : constInts(ctx, 1);
+  const target: Dim[] | undefined = ctx.opset < 5 ? ctx.attrs.ints('shape') : shapeInput(ctx, 1);
   if (!target) {
     const n = shapeOf(ctx, 1)?.[0];
     return [tensorOut(dt, typeof n === 'number' ? freshDims(ctx, 0, n) : undefined)];
@@ -61,7 +62,8 @@ function reshapeRule(ctx: InferContext): (ValueType | undefined)[] {
   const out: Dim[] = [];
   let neg = -1;
   target.forEach((t, i) => {
-    if (t === -1) {
+    if (typeof t === 'string') out.push(t); // a symbolic dim from Shape(...) of another value
+    else if (t === -1) {
       if (neg >= 0) fail(ctx, `shape [${target.join(',')}] has more than one -1`);
       neg = i;
       out.push(0);
@@ -192,6 +194,7 @@ function sliceRule(ctx: InferContext): (ValueType | undefined)[] {
     if (st === 0) fail(ctx, 'slice step is 0');
     const d = s[a]!;
     if (typeof d === 'number') out[a] = sliceRange(d, starts![k]!, ends![k]!, st).len;
+    else if (st === -1 && starts![k]! === -1 && ends![k]! <= -(2 ** 31)) out[a] = d; // full reverse
     else if (!(starts![k] === 0 && st === 1 && ends![k]! >= 2 ** 31 - 1)) out[a] = fresh(ctx, 0, a);
   });
   return [tensorOut(dt, out)];
@@ -242,7 +245,7 @@ function flattenRule(ctx: InferContext): (ValueType | undefined)[] {
 function expandRule(ctx: InferContext): (ValueType | undefined)[] {
   const dt = dtypeOf(ctx, 0);
   const s = shapeOf(ctx, 0);
-  const shape = constInts(ctx, 1);
+  const shape = shapeInput(ctx, 1);
   if (s && shape) return [tensorOut(dt, broadcastDims(s, shape, ctx))];
   const n = shapeOf(ctx, 1)?.[0];
   if (s && typeof n === 'number') return [tensorOut(dt, freshDims(ctx, 0, Math.max(n, s.length)))];
@@ -307,9 +310,9 @@ function rangeRule(ctx: InferContext): (ValueType | undefined)[] {
 function constantOfShapeRule(ctx: InferContext): (ValueType | undefined)[] {
   const v = ctx.attrs.tensor('value');
   const dt = v?.dtype ?? 'float32';
-  const shape = constInts(ctx, 0);
+  const shape = shapeInput(ctx, 0);
   if (shape) {
-    if (shape.some((d) => d < 0)) fail(ctx, `shape [${shape.join(',')}] has a negative dim`);
+    if (shape.some((d) => typeof d === 'number' && d < 0)) fail(ctx, `shape [${shape.join(',')}] has a negative dim`);
     return [tensorOut(dt, shape)];
   }
   const n = shapeOf(ctx, 0)?.[0];

@@ -6,6 +6,10 @@ import type { Attr, Dim, Graph, ValueType } from '../../graph/ir.js';
 import { inferGraph } from '../../graph/infer.js';
 import type { HostTensor } from '../../graph/tensor.js';
 import { int, ints, t } from './manip-helpers.js';
+import { AttrReader } from '../../graph/attrs.js';
+import { manipOps } from '../../graph/ops/manip.js';
+import { manipValueRules } from '../../graph/ops/manip-values.js';
+import type { InferContext } from '../../graph/ops/types.js';
 
 function infer(opType: string, x: { dtype: DType; shape?: Dim[] }, consts: (HostTensor | undefined)[], attrs: Record<string, Attr> = {}, opset = 18, outputs = ['y']): (ValueType | undefined)[] {
   const names = ['x', ...consts.map((c, i) => (c ? `c${i}` : ''))];
@@ -67,5 +71,33 @@ describe('manip shape rules with symbolic dims', () => {
     const u = infer('Unique', { dtype: 'float32', shape: [6] }, [], {}, 18, ['u', 'i', 'inv', 'c']);
     expect(u.map(shape).map((s) => s?.length)).toEqual([1, 1, 1, 1]);
     expect(shape(u[2])).toEqual([6]);
+  });
+});
+
+describe('symbolic values of shape tensors (data propagation)', () => {
+  /** A context over given input types, constants and symbolic values (the proposed InferContext extension). */
+  function ctx(opType: string, inputs: (ValueType | undefined)[], consts: (HostTensor | undefined)[], syms: (Dim[] | undefined)[], attrs: Record<string, Attr> = {}): InferContext {
+    const node = { name: 'n', opType, domain: '', inputs: inputs.map((_, i) => `i${i}`), outputs: ['y'], attributes: attrs };
+    return { node, opset: 18, attrs: new AttrReader(node), inputs, inputCount: inputs.length, constant: (i) => consts[i], symbolicValue: (i: number) => syms[i] } as InferContext;
+  }
+  const T = (dtype: DType, shape: Dim[]): ValueType => ({ kind: 'tensor', dtype, shape });
+
+  it('Shape -> Gather -> Concat -> Reshape keeps the batch symbol', () => {
+    const x = T('float32', ['B', 'S', 512]);
+    const sh = manipValueRules.Shape!(ctx('Shape', [x], [], []));
+    expect(sh).toEqual(['B', 'S', 512]);
+    const g = manipValueRules.Gather!(ctx('Gather', [T('int64', [3]), T('int64', [2])], [undefined, t('int64', [2], [0, 1])], [sh]));
+    expect(g).toEqual(['B', 'S']);
+    const c = manipValueRules.Concat!(ctx('Concat', [T('int64', [2]), T('int64', [2])], [undefined, t('int64', [2], [8, 64])], [g]));
+    expect(c).toEqual(['B', 'S', 8, 64]);
+    const [y] = manipOps.Reshape.infer(ctx('Reshape', [x, T('int64', [4])], [], [undefined, c]));
+    expect(y).toEqual(T('float32', ['B', 'S', 8, 64]));
+    const [z] = manipOps.Reshape.infer(ctx('Reshape', [x, T('int64', [3])], [], [undefined, ['B', -1, 64]]));
+    expect(z).toEqual(T('float32', ['B', '8*S', 64]));
+  });
+
+  it('Expand and ConstantOfShape take symbolic shapes', () => {
+    expect(manipOps.Expand.infer(ctx('Expand', [T('float32', [1, 4]), T('int64', [2])], [], [undefined, ['N', 1]]))[0]).toEqual(T('float32', ['N', 4]));
+    expect(manipOps.ConstantOfShape.infer(ctx('ConstantOfShape', [T('int64', [2])], [], [['N', 3]]))[0]).toEqual(T('float32', ['N', 3]));
   });
 });
