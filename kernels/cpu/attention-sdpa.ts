@@ -143,7 +143,8 @@ const attentionF: CpuKernel = (inputs, ctx) => {
   const QK = wantQk ? allocTensor(dtype, [B, hq, L, T]) : undefined;
   const qk = QK?.data as FloatArray | undefined;
 
-  const kStep = kS[2], vStep = vS[2];
+  // Scores and softmax are computed in float64, at least as precise as any softmax_precision asks for.
+  const kStep = kS[2], vStep = vS[2], mStep = mStr[3]!;
   const row = new Float64Array(T);
   const acc = new Float64Array(Dv);
   for (let b = 0; b < B; b++) {
@@ -171,7 +172,7 @@ const attentionF: CpuKernel = (inputs, ctx) => {
           if (softcap > 0) x = softcap * Math.tanh(x / softcap);
           if (qk && qkMode === 1) qk[qkRow + j] = x;
           if (j >= limit || j >= mLast) x = -Infinity;
-          else if (mData) x = mBool ? (mData[mRow + j * mStr[3]!] ? x : -Infinity) : x + mData[mRow + j * mStr[3]!]!;
+          else if (mData) x = mBool ? (mData[mRow + j * mStep] ? x : -Infinity) : x + mData[mRow + j * mStep]!;
           if (qk && qkMode === 2) qk[qkRow + j] = x;
           row[j] = x;
           if (x > max) max = x;
