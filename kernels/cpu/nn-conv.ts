@@ -66,6 +66,10 @@ export function convForward(ctx: CpuContext, x: FloatArray, xd: readonly number[
   const pointwise = a.kernel.every((k) => k === 1) && a.strides.every((s) => s === 1) && geo.padHead.every((p) => p === 0) && geo.padTail.every((p) => p === 0);
   if (Cg === 1 && Mg === 1 && nd === 2 && !pointwise) {
     depthwise2d(x, w, y, N * C, inSp, geo.out, a, geo.padHead);
+  } else if (Cg === 1 && Mg === 1 && nd === 1 && !pointwise) {
+    // 1-D depthwise (audio/sequence models) runs as 2-D with a height of 1.
+    const a2: WindowAttrs = { ...a, kernel: [1, a.kernel[0]!], strides: [1, a.strides[0]!], dilations: [1, a.dilations[0]!] };
+    depthwise2d(x, w, y, N * C, [1, inSp[0]!], [1, geo.out[0]!], a2, [0, geo.padHead[0]!]);
   } else {
     const col = pointwise ? undefined : (x instanceof Float32Array ? new Float32Array(Cg * kSize * outSize) : new Float64Array(Cg * kSize * outSize));
     for (let n = 0; n < N; n++) {

@@ -28,7 +28,8 @@ export function gemmF32(
     gemvCols(M, N, K, A, aOff, aRow, aCol, B, bOff, ldb, C, cOff, ldc);
     return;
   }
-  if (M * N * K < 4096) {
+  // Few rows (1-D depthwise, tiny output channel counts): packing would pad rows to 4; stream B instead.
+  if (M < 4 || M * N * K < 4096) {
     gemmSmall(M, N, K, A, aOff, aRow, aCol, B, bOff, ldb, C, cOff, ldc);
     return;
   }

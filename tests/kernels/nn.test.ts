@@ -280,3 +280,12 @@ describe('RoI pooling', () => {
     await vsOrt('MaxRoiPool', [x, rois], { pooled_shape: ints([2, 3]), spatial_scale: flt(1) }, { opset: 12 });
   });
 });
+
+describe('Conv 1-D depthwise and single-row GEMM paths', () => {
+  it('1-D depthwise strided, dilated, padded', async () => {
+    await vsOrt('Conv', [R([2, 5, 23]), R([5, 1, 4]), R([5])], { group: int(5), strides: ints([2]), dilations: ints([2]), pads: ints([3, 1]) });
+  });
+  it('one output channel', async () => {
+    await vsOrt('Conv', [R([1, 7, 9, 9]), R([1, 7, 3, 3])], { pads: ints([1, 1, 1, 1]) });
+  });
+});
