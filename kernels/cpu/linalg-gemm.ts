@@ -14,12 +14,15 @@ const NC = 2048;
 let packA = new Float32Array(MC * KC);
 let packB = new Float32Array(KC * NC);
 
-/** C[M,N] = alpha * op(A)[M,K] @ op(B)[K,N] + beta * C, on float32 row-major data with leading dims. */
+/**
+ * C[M,N] = alpha * op(A)[M,K] @ op(B)[K,N] + beta * C, on float32 row-major data with leading dims.
+ * C may be a Float64Array: sums then stay exact for integer data (the quantized products use this).
+ */
 export function sgemm(
   transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
   A: Float32Array, aOff: number, lda: number,
   B: Float32Array, bOff: number, ldb: number,
-  beta: number, C: Float32Array, cOff: number, ldc: number,
+  beta: number, C: Float32Array | Float64Array, cOff: number, ldc: number,
 ): void {
   if (M === 0 || N === 0) return;
   scaleC(M, N, beta, C, cOff, ldc);
@@ -56,7 +59,7 @@ let rowAcc = new Float64Array(256);
 function gemmFewRows(
   transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
   A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number,
-  C: Float32Array, cOff: number, ldc: number,
+  C: Float32Array | Float64Array, cOff: number, ldc: number,
 ): void {
   if (rowAcc.length < N) rowAcc = new Float64Array(N);
   const acc = rowAcc;
@@ -145,7 +148,7 @@ function packPanelsA(A: Float32Array, off: number, ld: number, trans: boolean, i
 }
 
 /** C[0:mr, 0:nr] += alpha * (4 x kc panel of A) @ (kc x 4 panel of B). */
-function micro4x4(kc: number, a: Float32Array, ap: number, b: Float32Array, bp: number, C: Float32Array, c0: number, ldc: number, alpha: number, mr: number, nr: number): void {
+function micro4x4(kc: number, a: Float32Array, ap: number, b: Float32Array, bp: number, C: Float32Array | Float64Array, c0: number, ldc: number, alpha: number, mr: number, nr: number): void {
   let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
   let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
   let c20 = 0, c21 = 0, c22 = 0, c23 = 0;

@@ -3,7 +3,7 @@ import { f16BitsToNumber, numberToF16Bits } from '../../graph/dtype.js';
 import { allocTensor, getNumber, type HostTensor } from '../../graph/tensor.js';
 import { KernelInputError } from './errors.js';
 import type { CpuContext, CpuKernel } from './types.js';
-import { igemm32 } from './linalg-gemm.js';
+import { sgemm } from './linalg-gemm.js';
 import { planMatMul, type MatMulPlan } from './linalg-matmul.js';
 import { optTensorArg, tensorArg } from './util.js';
 
@@ -36,8 +36,12 @@ function integerProduct(a: HostTensor, b: HostTensor, azp: HostTensor | undefine
   const za = perLine(azp, M, aBatches, 'a_zero_point', ctx);
   const zb = perLine(bzp, N, bBatches, 'b_zero_point', ctx);
   const out = new Int32Array(p.aOffs.length * M * N);
-  const aq = new Int32Array(M * K);
-  const bq = new Int32Array(K * N);
+  // Zero-point-shifted operands are small integers, exact in float32; the blocked sgemm sums them
+  // exactly into float64, and `| 0` then wraps to int32 as the spec allows.
+  const aq = new Float32Array(M * K);
+  const bq = new Float32Array(K * N);
+  const acc = new Float64Array(M * N);
+  const zRow = new Float64Array(N);
   const A = a.data as Uint8Array;
   const B = b.data as Uint8Array;
   for (let i = 0; i < p.aOffs.length; i++) {
@@ -47,11 +51,14 @@ function integerProduct(a: HostTensor, b: HostTensor, azp: HostTensor | undefine
       const z = za(ab, r);
       for (let k = 0, s = p.aOffs[i]! + r * K; k < K; k++) aq[r * K + k] = A[s + k]! - z;
     }
+    for (let c = 0; c < N; c++) zRow[c] = zb(bb, c);
     for (let k = 0; k < K; k++) {
       const s = p.bOffs[i]! + k * N;
-      for (let c = 0; c < N; c++) bq[k * N + c] = B[s + c]! - zb(bb, c);
+      for (let c = 0; c < N; c++) bq[k * N + c] = B[s + c]! - zRow[c]!;
     }
-    igemm32(M, N, K, aq, 0, bq, 0, out, i * M * N);
+    sgemm(false, false, M, N, K, 1, aq, 0, K, bq, 0, N, 0, acc, 0, N);
+    const o = i * M * N;
+    for (let j = 0; j < acc.length; j++) out[o + j] = acc[j]! | 0;
   }
   return out;
 }

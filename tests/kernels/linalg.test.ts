@@ -160,6 +160,9 @@ describe('quantized products', () => {
     });
     expect(Array.from(y.data as Int32Array)).toEqual(want);
     await vsOrt('MatMulInteger', [a, T('uint8', [5, 4], rand(20, 2, 256).map((v) => v + 128)), T('uint8', [], [3]), T('uint8', [4], [1, 200, 3, 0])], {}, 10);
+    // Large enough for the blocked GEMM path (several K blocks, edge tiles).
+    const u8 = (dims: number[], seed: number) => T('uint8', dims, rand(n(dims), seed, 256).map((v) => v + 128));
+    await vsOrt('MatMulInteger', [u8([2, 9, 600], 5), u8([600, 13], 6), T('uint8', [], [130]), T('uint8', [], [120])], {}, 10);
   });
   it('QLinearMatMul saturates and rounds half to even', async () => {
     const a = T('uint8', [3, 6], rand(18, 1, 256).map((v) => v + 128));
