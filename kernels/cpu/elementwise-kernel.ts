@@ -79,7 +79,7 @@ export interface BinaryDef {
 }
 
 /** Dims of input 1 as broadcast against input 0: NumPy rules, or the `broadcast`/`axis` attributes before opset 7. */
-function rightDims(ctx: CpuContext, a: HostTensor, b: HostTensor): readonly number[] {
+export function rightDims(ctx: CpuContext, a: HostTensor, b: HostTensor): readonly number[] {
   if (ctx.opset < 7 && ctx.attrs.int('broadcast', 0) === 1) return legacyBroadcastB(a.dims.length, b.dims, ctx.attrs.int('axis')) as number[];
   return b.dims;
 }

@@ -3,7 +3,7 @@
 import { isBig } from '../../graph/dtype.js';
 import { type HostTensor, allocTensor, getNumber, narrowHalf, widenHalf } from '../../graph/tensor.js';
 import { KernelInputError } from './errors.js';
-import { type BinaryDef, type UnaryDef, binaryKernel, checkType, halfOf, unaryKernel, variadicKernel } from './elementwise-kernel.js';
+import { type BinaryDef, type UnaryDef, binaryKernel, checkType, halfOf, rightDims, unaryKernel, variadicKernel } from './elementwise-kernel.js';
 import { map1, map2, map3, type Run2, type Vec } from './elementwise-loops.js';
 import {
   divTrunc, erf, modFloor, modFloorBig, modFloorInt, powBig, powC, remTrunc, roundEven, sign, signBig, toInt64, toUint64,
@@ -114,23 +114,24 @@ const pow: CpuKernel = (inputs, ctx) => {
   const half = halfOf(a0.dtype);
   const a = half ? widenHalf(a0) : a0;
   const b = widenHalf(b0);
-  const outDims = broadcastShapes(a.dims, b.dims);
+  const bDims = rightDims(ctx, a, b);
+  const outDims = broadcastShapes(a.dims, bDims);
   if (!outDims) throw new KernelInputError(ctx, `shapes [${a.dims.join(',')}] and [${b.dims.join(',')}] do not broadcast`);
   const out = allocTensor(a.dtype, outDims);
   const bBig = isBig(b.dtype);
   try {
     if (isBig(a.dtype)) {
       const toOut = a.dtype === 'int64' ? toInt64 : toUint64;
-      if (bBig) map2(a.data as Vec<bigint>, a.dims, b.data as Vec<bigint>, b.dims, out.data as Vec<bigint>, outDims, powBig);
+      if (bBig) map2(a.data as Vec<bigint>, a.dims, b.data as Vec<bigint>, bDims, out.data as Vec<bigint>, outDims, powBig);
       else {
         const bInt = b.dtype !== 'float32' && b.dtype !== 'float64';
-        map2(a.data as Vec<bigint>, a.dims, b.data as Vec<number>, b.dims, out.data as Vec<bigint>, outDims,
+        map2(a.data as Vec<bigint>, a.dims, b.data as Vec<number>, bDims, out.data as Vec<bigint>, outDims,
           bInt ? (x, y) => powBig(x, BigInt(y)) : (x, y) => toOut(powC(Number(x), y)));
       }
     } else {
       // A 64-bit exponent only matters through its double value for a float or 32-bit base.
       const bn = bBig ? Float64Array.from(b.data as BigInt64Array, Number) : (b.data as Vec<number>);
-      map2(a.data as Vec<number>, a.dims, bn, b.dims, out.data as Vec<number>, outDims, powC);
+      map2(a.data as Vec<number>, a.dims, bn, bDims, out.data as Vec<number>, outDims, powC);
     }
   } catch (e) {
     if (e instanceof RangeError) throw new KernelInputError(ctx, e.message);

@@ -116,6 +116,8 @@ describe('broadcasting', () => {
     const b = T('float32', [3], [100, 200, 300]);
     const out = run('Add', [a, b], { broadcast: { kind: 'int', value: 1 }, axis: { kind: 'int', value: 1 } }, 6);
     expect(values(out)).toEqual([100, 101, 202, 203, 304, 305, 106, 107, 208, 209, 310, 311]);
+    const p = run('Pow', [T('float32', [2, 2], [2, 2, 3, 3]), T('float32', [2], [2, 3])], { broadcast: { kind: 'int', value: 1 }, axis: { kind: 'int', value: 0 } }, 6);
+    expect(values(p)).toEqual([4, 4, 27, 27]);
   });
 });
 
