@@ -4,6 +4,7 @@
 import type { OpType } from '../../graph/ops/index.js';
 import type { GpuKernel } from './types.js';
 import { elementwiseGpuKernels } from './elementwise.js';
+import { imageGpuKernels } from './image.js';
 import { linalgGpuKernels } from './linalg.js';
 import { manipGpuKernels } from './manip.js';
 import { nnGpuKernels } from './nn.js';
@@ -15,6 +16,7 @@ const ALL = {
   ...manipGpuKernels,
   ...nnGpuKernels,
   ...reduceGpuKernels,
+  ...imageGpuKernels,
 } satisfies Record<string, GpuKernel>;
 
 export const GPU_KERNELS: Partial<Record<OpType, GpuKernel>> = ALL;

@@ -99,6 +99,19 @@ cases.push({ name: 'Reshape Flatten Squeeze Unsqueeze Identity chain', nodes: [
   { op: 'Reshape', inputs: ['x', 's'] }, { op: 'Unsqueeze', inputs: ['y0', 'ax'] }, { op: 'Squeeze', inputs: ['y1', 'ax'] }, { op: 'Flatten', inputs: ['y2'] }, { op: 'Identity', inputs: ['y3'] }, { op: 'Relu', inputs: ['y4'] },
 ], feeds: { x: f(2, 3, 4) }, consts: { s: ints([3, -1, 0]), ax: ints([0]) } });
 
+// image
+const fl = (v: number[]): HostTensor => ({ kind: 'tensor', dtype: 'float32', dims: [v.length], data: Float32Array.from(v) });
+const empty: HostTensor = { kind: 'tensor', dtype: 'float32', dims: [0], data: new Float32Array(0) };
+for (const mode of ['nearest', 'linear']) {
+  for (const ctm of ['half_pixel', 'pytorch_half_pixel', 'align_corners', 'asymmetric']) {
+    cases.push({ name: `Resize ${mode} ${ctm} scales`, nodes: [{ op: 'Resize', inputs: ['x', '', 's'], attrs: { mode: str(mode), coordinate_transformation_mode: str(ctm) } }], feeds: { x: f(1, 2, 4, 5) }, consts: { s: fl([1, 1, 2, 1.5]) } });
+  }
+  cases.push({ name: `Resize ${mode} sizes downsample`, nodes: [{ op: 'Resize', inputs: ['x', '', '', 'z'], attrs: { mode: str(mode) } }], feeds: { x: f(1, 2, 8, 6) }, consts: { z: ints([1, 2, 3, 4]) } });
+}
+for (const nm of ['round_prefer_ceil', 'floor', 'ceil']) {
+  cases.push({ name: `Resize nearest ${nm}`, nodes: [{ op: 'Resize', inputs: ['x', 'roi', 's'], attrs: { nearest_mode: str(nm) } }], feeds: { x: f(1, 1, 3, 4) }, consts: { roi: empty, s: fl([1, 1, 2.5, 0.75]) } });
+}
+
 describe('webgpu parity with the CPU kernels', () => {
   for (const c of cases) {
     gpuIt(c.name, async () => {
