@@ -13,6 +13,7 @@ const UPDATE_RULES = ['linear', 'gated', 'delta', 'gated_delta'] as const;
  *   gated:  S *= exp(decay_t) (decay per head or per key dim)
  *   delta:  v_t <- beta_t * (v_t - S^T (erase_t * k_t))
  *   S += k_t v_t^T;  o_t = scale * q_t^T S (query heads share KV heads in contiguous groups).
+ * chunk_size is a tuning hint for chunked kernels and does not change the result; it is ignored here.
  */
 const linearAttentionF: CpuKernel = (inputs, ctx) => {
   const Qt = tensorArg(inputs, 0, ctx);

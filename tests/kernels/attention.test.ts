@@ -134,6 +134,53 @@ describe('RotaryEmbedding vs onnxruntime-node', () => {
   });
 });
 
+describe('LinearAttention erase_gate (no ONNX node test covers it)', () => {
+  it('matches a direct float64 reading of the gated delta rule with k_erase = erase * k', () => {
+    const [B, T, hq, hkv, Dk, Dv] = [2, 3, 4, 2, 3, 5];
+    const q = rand([B, T, hq * Dk], 31), k = rand([B, T, hkv * Dk], 32), v = rand([B, T, hkv * Dv], 33);
+    const decay = rand([B, T, hkv], 34, -0.5, 0), beta = rand([B, T, hkv], 35, 0, 1), erase = rand([B, T, hkv * Dk], 36, 0, 1);
+    const [y, st] = runOurs('LinearAttention', 27, [q, k, v, undefined, decay, beta, erase], 2, [true, true], { q_num_heads: hq, kv_num_heads: hkv });
+    const scale = 1 / Math.sqrt(Dk);
+    const S = new Float64Array(B * hkv * Dk * Dv);
+    const want = new Float64Array(B * T * hq * Dv);
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < T; t++) {
+        for (let h = 0; h < hkv; h++) {
+          const s = (i: number, m: number) => ((b * hkv + h) * Dk + i) * Dv + m;
+          const kk = (i: number) => k.data[(b * T + t) * hkv * Dk + h * Dk + i]!;
+          const g = Math.exp(decay.data[(b * T + t) * hkv + h]!);
+          for (let i = 0; i < Dk; i++) for (let m = 0; m < Dv; m++) S[s(i, m)]! *= g;
+          const vt: number[] = [];
+          for (let m = 0; m < Dv; m++) {
+            let r = 0;
+            for (let i = 0; i < Dk; i++) r += S[s(i, m)]! * erase.data[(b * T + t) * hkv * Dk + h * Dk + i]! * kk(i);
+            vt.push(beta.data[(b * T + t) * hkv + h]! * (v.data[(b * T + t) * hkv * Dv + h * Dv + m]! - r));
+          }
+          for (let i = 0; i < Dk; i++) for (let m = 0; m < Dv; m++) S[s(i, m)]! += kk(i) * vt[m]!;
+          for (let qh = h * (hq / hkv); qh < (h + 1) * (hq / hkv); qh++) {
+            for (let m = 0; m < Dv; m++) {
+              let o = 0;
+              for (let i = 0; i < Dk; i++) o += q.data[(b * T + t) * hq * Dk + qh * Dk + i]! * S[s(i, m)]!;
+              want[(b * T + t) * hq * Dv + qh * Dv + m] = scale * o;
+            }
+          }
+        }
+      }
+    }
+    expect(maxRelError(y!.data as Float32Array, want, 1e-5, 1e-6).ok).toBe(true);
+    expect(maxRelError(st!.data as Float32Array, S, 1e-5, 1e-6).ok).toBe(true);
+  });
+});
+
+describe('SwiGLU', () => {
+  it('broadcasts b against a', () => {
+    const a = rand([2, 3], 40), b = rand([3], 41);
+    const [y] = runOurs('SwiGLU', 28, [a, b], 1, [true], { alpha: { float: 1.702 } });
+    const want = Array.from(a.data, (x, i) => (x / (1 + Math.exp(-1.702 * x))) * b.data[i % 3]!);
+    expect(maxRelError(y!.data as Float32Array, want, 1e-6, 0).ok).toBe(true);
+  });
+});
+
 describe('attention kernels reject bad inputs', () => {
   it('Attention: heads that do not group', () => {
     expect(() => runOurs('Attention', 23, [rand([1, 3, 2, 4], 1), rand([1, 2, 2, 4], 2), rand([1, 2, 2, 4], 3)], 1, [true], {})).toThrow(/multiple of kv_num_heads/);
