@@ -1,6 +1,6 @@
 // Op schemas and shape rules: elementwise family (unary math, binary math with broadcasting,
 // comparisons, logic, variadic Min/Max/Sum/Mean, Where, Clip, Cast, activations).
-import { type DType, dtypeFromOnnx, isFloat, isInteger, isSigned, onnxTypeName } from '../dtype.js';
+import { BYTES, type DType, dtypeFromOnnx, isFloat, isInteger, isSigned, onnxTypeName } from '../dtype.js';
 import { UnsupportedOpError } from '../errors.js';
 import type { Dim } from '../ir.js';
 import { op, type InferContext, type OpSchema, type ShapeRule } from './types.js';
@@ -200,7 +200,12 @@ export const elementwiseOps = {
   // ---- casts ----
   Cast: op((ctx) => [tensorOut(castToAttr(ctx), shapeOf(ctx, 0))], { since: 1 }),
   CastLike: op((ctx) => [tensorOut(dtypeOf(ctx, 1), shapeOf(ctx, 0))], { since: 15 }),
-  BitCast: op((ctx) => [tensorOut(castToAttr(ctx), shapeOf(ctx, 0))], { since: 26, doc: 'reinterpret the bits; both types must have the same width' }),
+  BitCast: op((ctx) => {
+    const to = castToAttr(ctx);
+    const from = dtypeOf(ctx, 0);
+    if (from !== undefined && (from === 'string' || to === 'string' || BYTES[from] !== BYTES[to])) fail(ctx, `cannot reinterpret ${from} as ${to}: the types differ in width`);
+    return [tensorOut(to, shapeOf(ctx, 0))];
+  }, { since: 26, doc: 'reinterpret the bits; both types must have the same width' }),
 
   // ---- activations ----
   Relu: op(signed, { since: 1 }),
