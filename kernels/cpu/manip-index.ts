@@ -257,13 +257,23 @@ const oneHot: CpuKernel = (inputs, ctx) => {
   return [out];
 };
 
-/** Whether element i is nonzero (float16 -0 is zero; strings: non-empty). */
+/**
+ * Whether element i is nonzero, tested on the element's bits (word views keep the loop monomorphic-ish):
+ * float sign bits are masked off so -0 is zero and NaN nonzero; strings: non-empty.
+ */
 function nonzeroTest(t: HostTensor): (i: number) => boolean {
-  const d = t.data as Elems;
-  if (t.dtype === 'float16' || t.dtype === 'bfloat16') return (i) => ((d[i] as number) & 0x7fff) !== 0;
-  if (t.dtype === 'int64' || t.dtype === 'uint64') return (i) => d[i] !== 0n;
-  if (t.dtype === 'string') return (i) => d[i] !== '';
-  return (i) => d[i] !== 0; // NaN counts as nonzero, -0 as zero
+  if (t.dtype === 'string') {
+    const d = t.data as string[];
+    return (i) => d[i] !== '';
+  }
+  const { a, w } = words(t.data);
+  const v = a as Uint32Array;
+  if (w === 2) {
+    const hi = t.dtype === 'float64' ? 0x7fffffff : 0xffffffff; // little-endian: the high word holds the sign
+    return (i) => (v[2 * i]! | (v[2 * i + 1]! & hi)) !== 0;
+  }
+  const m = t.dtype === 'float32' ? 0x7fffffff : t.dtype === 'float16' || t.dtype === 'bfloat16' ? 0x7fff : 0xffffffff;
+  return (i) => (v[i]! & m) !== 0;
 }
 
 const nonZero: CpuKernel = (inputs, ctx) => {

@@ -139,3 +139,14 @@ describe('manip kernels: typed errors for bad inputs', () => {
     await bad('GatherND', ['x', 'i'], { x: iota('float32', [2, 3]), i: t('int64', [1, 3], [0, 0, 0]) }, {}, /exceeds data rank/);
   });
 });
+
+describe('NonZero on float bit patterns', () => {
+  it('treats -0 as zero and NaN as nonzero for float16/32/64, int64 high words count', async () => {
+    await runOne('NonZero', ['x'], { x: t('float32', [5], [0, -0, NaN, 1e-45, -2]) }, {}, 13);
+    const nz = async (x: ReturnType<typeof t>) => Array.from((await runOne('NonZero', ['x'], { x }, {}, 13, ['y'], { ort: false }))[0]!.data as BigInt64Array);
+    expect(await nz(t('float64', [4], [-0, 0, 5e-324, NaN]))).toEqual([2n, 3n]);
+    expect(await nz(t('int64', [3], [0, 2 ** 40, -1]))).toEqual([1n, 2n]);
+    const [y] = await runOne('NonZero', ['x'], { x: t('float16', [4], [0x8000, 0x0000, 0x0001, 0x7e00]) }, {}, 13, ['y'], { ort: false });
+    expect(Array.from(y!.data as BigInt64Array)).toEqual([2n, 3n]);
+  });
+});
