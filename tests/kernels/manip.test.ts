@@ -150,3 +150,16 @@ describe('NonZero on float bit patterns', () => {
     expect(Array.from(y!.data as BigInt64Array)).toEqual([2n, 3n]);
   });
 });
+
+describe('manip kernels: opset-1 forms', () => {
+  it('Reshape shape attribute (opset 4), Tile-1 (tiles, axis inputs), Concat-1 default axis, Pad-1 paddings', async () => {
+    await runOne('Reshape', ['x'], { x: iota('float32', [2, 3, 4]) }, { shape: ints([4, 0, -1]) }, 4);
+    const [a] = await runOne('Tile', ['x', 'n', 'ax'], { x: iota('int32', [2, 2]), n: t('int64', [], [3]), ax: t('int64', [], [1]) }, {}, 1, ['y'], { ort: false });
+    expect(a!.dims).toEqual([2, 6]);
+    expect(Array.from(a!.data as Int32Array)).toEqual([0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3]);
+    const [c] = await runOne('Concat', ['x', 'z'], { x: iota('float32', [2, 1]), z: iota('float32', [2, 2]) }, {}, 1, ['y'], { ort: false });
+    expect(c!.dims).toEqual([2, 3]);
+    const [p] = await runOne('Pad', ['x'], { x: iota('float32', [1, 2]) }, { paddings: ints([0, 1, 0, 0]), value: float(-1) }, 1, ['y'], { ort: false });
+    expect(Array.from(p!.data as Float32Array)).toEqual([-1, 0, 1]);
+  });
+});
