@@ -1,5 +1,5 @@
-// Einsum. Two-operand contractions without diagonals or lone summed labels (batch matmuls, bilinear
-// forms, outer products) are transposed into a batched GEMM; everything else (traces, diagonals, sums,
+// Einsum. Two-operand contractions without diagonals (batch matmuls, bilinear forms, outer products;
+// labels only one operand has are summed out first) are transposed into a batched GEMM; everything else (traces, diagonals, sums,
 // three or more operands, integer types) runs a general loop over all label values.
 import { isBig, type DType } from '../../graph/dtype.js';
 import { allocTensor, sizeOf, stridesOf, type HostTensor } from '../../graph/tensor.js';
@@ -7,6 +7,7 @@ import { parseEinsum, type EinsumSpec } from '../../graph/ops/linalg.js';
 import { KernelInputError } from './errors.js';
 import type { CpuContext, CpuKernel } from './types.js';
 import { dgemm, sgemm } from './linalg-gemm.js';
+import { reduceTensor } from './reduce-axes.js';
 import { tensorArg, viaF32 } from './util.js';
 
 /** Copy of row-major `data` with its axes permuted: output axis i is input axis perm[i]. */
@@ -50,10 +51,20 @@ function labelSizes(ts: readonly HostTensor[], spec: EinsumSpec, ctx: CpuContext
 }
 
 /** The batched-GEMM route, or undefined when the equation does not have that form. */
-function einsumAsMatmul(a: HostTensor, b: HostTensor, spec: EinsumSpec, sizes: Map<string, number>): HostTensor | undefined {
-  const [la, lb] = spec.inputs as [string[], string[]];
+function einsumAsMatmul(a0: HostTensor, b0: HostTensor, spec: EinsumSpec, sizes: Map<string, number>, ctx: CpuContext): HostTensor | undefined {
   const out = spec.output;
+  let [la, lb] = spec.inputs as [string[], string[]];
   if (new Set(la).size !== la.length || new Set(lb).size !== lb.length) return undefined;
+  // Labels only one operand has and the output lacks are summed out of that operand first.
+  const sumOut = (t: HostTensor, own: string[], other: string[]): [HostTensor, string[]] => {
+    const axes = own.flatMap((l, i) => (!other.includes(l) && !out.includes(l) ? [i] : []));
+    if (axes.length === 0) return [t, own];
+    return [reduceTensor('sum', t, axes, false, ctx), own.filter((_, i) => !axes.includes(i))];
+  };
+  const [a, la2] = sumOut(a0, la, lb);
+  const [b, lb2] = sumOut(b0, lb, la);
+  la = la2;
+  lb = lb2;
   // Every label must be in two of {A, B, output} with one size (no broadcasting, no lone sums).
   for (const [labels, t] of [[la, a], [lb, b]] as const) {
     for (let i = 0; i < labels.length; i++) {
@@ -152,7 +163,7 @@ export const einsumKernel: CpuKernel = viaF32((inputs, ctx) => {
   }
   const sizes = labelSizes(ts, spec, ctx);
   if (ts.length === 2 && (dtype === 'float32' || dtype === 'float64')) {
-    const r = einsumAsMatmul(ts[0]!, ts[1]!, spec, sizes);
+    const r = einsumAsMatmul(ts[0]!, ts[1]!, spec, sizes, ctx);
     if (r) return [r];
   }
   return [einsumGeneral(ts, spec, sizes, dtype)];

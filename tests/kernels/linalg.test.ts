@@ -117,6 +117,9 @@ describe('Einsum', () => {
     ['iij->ij', [[3, 3, 4]]],
     ['ab,cd->abcd', [[2, 2], [3, 1]]],
     ['bn,anm,bm->ba', [[2, 3], [4, 3, 5], [2, 5]]],
+    ['ij,jk->i', [[4, 5], [5, 6]]],
+    ['ijk,jl->il', [[3, 4, 5], [4, 2]]],
+    ['bij,bjk->b', [[2, 3, 4], [2, 4, 5]]],
   ];
   cases.forEach(([eq, shapes], ci) => {
     it(`'${eq}'`, async () => {
