@@ -9,9 +9,10 @@ function unknownDim(ctx: InferContext, i: number): Dim {
   return `${ctx.node.name}:d${i}`;
 }
 
-function windowAttrs(ctx: InferContext, nSpatial: number, kernelFallback?: readonly Dim[]): WindowAttrs {
+/** The window attributes, or undefined when the kernel size is not known yet (no kernel_shape, weight shape unknown). */
+function windowAttrs(ctx: InferContext, nSpatial: number, kernelFallback?: readonly Dim[]): WindowAttrs | undefined {
   const kf = kernelFallback && kernelFallback.every((d) => typeof d === 'number') ? (kernelFallback as number[]) : undefined;
-  if (!ctx.attrs.has('kernel_shape') && !kf) fail(ctx, 'kernel_shape is not given and the weight shape is unknown');
+  if (!ctx.attrs.has('kernel_shape') && !kf) return undefined;
   try {
     return readWindowAttrs(ctx.attrs, nSpatial, kf);
   } catch (e) {
@@ -20,7 +21,8 @@ function windowAttrs(ctx: InferContext, nSpatial: number, kernelFallback?: reado
 }
 
 /** Spatial output dims of a forward window op; symbolic input dims give fresh symbols (or pass through for identity windows). */
-function spatialOut(ctx: InferContext, spatial: readonly Dim[], a: WindowAttrs): Dim[] {
+function spatialOut(ctx: InferContext, spatial: readonly Dim[], a: WindowAttrs | undefined): Dim[] {
+  if (!a) return spatial.map((_, i) => unknownDim(ctx, i + 2));
   const known = spatial.map((d) => (typeof d === 'number' ? d : 1));
   const g = windowGeometry(known, a);
   return spatial.map((d, i) => {
@@ -63,7 +65,7 @@ const convTransposeRule = (ctx: InferContext): (ValueType | undefined)[] => {
   const a = windowAttrs(ctx, n, w?.slice(2));
   const cout: Dim = w && typeof w[1] === 'number' ? w[1] * group : unknownDim(ctx, 1);
   const spatial = x.slice(2);
-  if (!spatial.every((d) => typeof d === 'number')) {
+  if (!a || !spatial.every((d) => typeof d === 'number')) {
     const os = ctx.attrs.ints('output_shape');
     if (os) return [tensorOut(dtype, [x[0]!, cout, ...(os.length === n + 2 ? os.slice(2) : os)])];
     return [tensorOut(dtype, [x[0]!, cout, ...spatial.map((_, i) => unknownDim(ctx, i + 2))])];
@@ -83,6 +85,7 @@ const poolRule = (withIndices: boolean) => (ctx: InferContext): (ValueType | und
   if (!x) return withIndices ? [tensorOut(dtype), tensorOut('int64')] : [tensorOut(dtype)];
   if (x.length < 3) fail(ctx, `input should have rank >= 3 (N, C, spatial...), got [${x.join(',')}]`);
   const a = windowAttrs(ctx, x.length - 2);
+  if (!a) fail(ctx, 'kernel_shape is required');
   const shape = [x[0]!, x[1]!, ...spatialOut(ctx, x.slice(2), a)];
   return withIndices ? [tensorOut(dtype, shape), tensorOut('int64', shape)] : [tensorOut(dtype, shape)];
 };
@@ -137,6 +140,7 @@ export const nnOps = {
     if (!x) return [tensorOut(dtype)];
     const n = x.length - 2;
     const a = windowAttrs(ctx, n);
+    if (!a) fail(ctx, 'kernel_shape is required');
     return [tensorOut(dtype, [x[0]!, x[1]!, ...x.slice(2).map((d, i) => typeof d === 'number'
       ? (d - 1) * a.strides[i]! + a.kernel[i]! - a.pads[i]! - a.pads[i + n]! : unknownDim(ctx, i + 2))])];
   }, { since: 9 }),

@@ -4,7 +4,9 @@
 import { describe, expect, it } from 'vitest';
 import type { DType } from '../../graph/dtype.js';
 import { numberToF16Bits } from '../../graph/dtype.js';
-import type { Attr, Model, Node } from '../../graph/ir.js';
+import type { Attr, Dim, Model, Node } from '../../graph/ir.js';
+import { nnOps } from '../../graph/ops/nn.js';
+import type { InferContext, OpSchema } from '../../graph/ops/types.js';
 import { exportModel } from '../../graph/onnx/export.js';
 import { type HostTensor, makeTensor } from '../../graph/tensor.js';
 import { AttrReader } from '../../graph/attrs.js';
@@ -287,5 +289,36 @@ describe('Conv 1-D depthwise and single-row GEMM paths', () => {
   });
   it('one output channel', async () => {
     await vsOrt('Conv', [R([1, 7, 9, 9]), R([1, 7, 3, 3])], { pads: ints([1, 1, 1, 1]) });
+  });
+});
+
+describe('nn shape rules', () => {
+  function infer(op: string, inputs: (Dim[] | undefined)[], attributes: Record<string, Attr> = {}, opset = 21, outputs = 1) {
+    const node: Node = { name: 'n', opType: op, domain: '', inputs: inputs.map((_, i) => `x${i}`), outputs: Array.from({ length: outputs }, (_, i) => `y${i}`), attributes };
+    const ctx: InferContext = {
+      node, opset, attrs: new AttrReader(node), inputCount: inputs.length, constant: () => undefined,
+      inputs: inputs.map((s) => (s ? { kind: 'tensor', dtype: 'float32', shape: s } : undefined)),
+    };
+    return (nnOps as Record<string, OpSchema>)[op]!.infer(ctx).map((t) => (t && t.kind === 'tensor' ? t.shape : undefined));
+  }
+  it('Conv keeps symbolic batch, SAME keeps symbolic spatial dims at stride 1', () => {
+    expect(infer('Conv', [['N', 3, 32, 'W'], [8, 3, 3, 3]], { pads: ints([1, 1, 1, 1]) })[0]).toEqual(['N', 8, 32, 'n:d3']);
+    expect(infer('Conv', [['N', 3, 'H', 'W'], [8, 3, 3, 3]], { auto_pad: str('SAME_UPPER') })[0]).toEqual(['N', 8, 'H', 'W']);
+    expect(infer('Conv', [[1, 4, 10, 10], [6, 2, 3, 3]], { group: int(2), strides: ints([2, 2]) })[0]).toEqual([1, 6, 4, 4]);
+  });
+  it('Conv with an unknown weight shape and no kernel_shape leaves spatial dims unknown', () => {
+    expect(infer('Conv', [[1, 3, 8, 8], undefined])[0]).toEqual([1, 'n:d1', 'n:d2', 'n:d3']);
+  });
+  it('ConvTranspose output_shape and pads', () => {
+    expect(infer('ConvTranspose', [[1, 2, 4, 4], [2, 3, 3, 3]], { strides: ints([2, 2]), output_shape: ints([9, 10]) })[0]).toEqual([1, 3, 9, 10]);
+    expect(infer('ConvTranspose', [[1, 2, 4, 4], [2, 3, 3, 3]], { strides: ints([2, 2]), group: int(2), pads: ints([1, 1, 1, 1]) })[0]).toEqual([1, 6, 7, 7]);
+  });
+  it('pools, ceil_mode, indices and statistics outputs', () => {
+    expect(infer('MaxPool', [[1, 3, 9, 8]], { kernel_shape: ints([3, 2]), strides: ints([2, 2]), ceil_mode: int(1) }, 12, 2)).toEqual([[1, 3, 4, 4], [1, 3, 4, 4]]);
+    expect(infer('AveragePool', [[1, 3, 6]], { kernel_shape: ints([3]), strides: ints([2]), ceil_mode: int(1) })[0]).toEqual([1, 3, 3]);
+    // A last window that would start in the tail padding is dropped.
+    expect(infer('AveragePool', [[1, 3, 5]], { kernel_shape: ints([2]), strides: ints([2]), pads: ints([1, 1]), ceil_mode: int(1) })[0]).toEqual([1, 3, 3]);
+    expect(infer('LayerNormalization', [[2, 3, 4], [4]], { axis: int(-1) }, 17, 3)).toEqual([[2, 3, 4], [2, 3, 1], [2, 3, 1]]);
+    expect(() => infer('Conv', [[1, 3, 2, 2], [8, 3, 3, 3]])).toThrow(/empty output/);
   });
 });
