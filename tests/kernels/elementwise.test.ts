@@ -180,6 +180,42 @@ describe('integer semantics', () => {
   });
 });
 
+describe('every integer and float type against onnxruntime', () => {
+  const dtypes: DType[] = ['int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'float32', 'float64'];
+  const ops = ['Add', 'Sub', 'Mul', 'Div', 'Mod', 'Max', 'Min', 'Greater', 'Less', 'Equal', 'LessOrEqual', 'BitwiseAnd', 'BitwiseXor'];
+  let seed = 7;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const sample = (dt: DType, n: number, nonzero: boolean): (number | bigint)[] => range(n, () => {
+    const signed = !dt.startsWith('u');
+    const bits = dt.endsWith('8') ? 8 : dt.endsWith('16') ? 16 : dt.endsWith('32') ? 32 : 64;
+    if (dt.startsWith('float')) return Math.round((rnd() - 0.5) * 2000) / 8 || 1.5;
+    // Mostly small values (so products stay exact in ORT too), some near the type's limits.
+    const span = rnd() < 0.8 ? 200 : 2 ** (bits - 1);
+    let v = Math.floor(rnd() * span) - (signed ? Math.floor(span / 2) : 0);
+    if (nonzero && v === 0) v = 3;
+    return bits === 64 ? BigInt(v) : v;
+  });
+  for (const op of ops) {
+    it(op, async () => {
+      let compared = 0;
+      for (const dt of dtypes) {
+        if (op.startsWith('Bitwise') && dt.startsWith('float')) continue;
+        const a = T(dt, [3, 4], sample(dt, 12, false));
+        const b = T(dt, [4], sample(dt, 4, op === 'Div' || op === 'Mod'));
+        const attrs: Record<string, Attr> = op === 'Mod' && dt.startsWith('float') ? { fmod: { kind: 'int', value: 1 } } : {};
+        try {
+          await vsOrt(op, [a, b], attrs, 18);
+          compared++;
+        } catch (e) {
+          // onnxruntime does not implement every type for every op; anything else is a real failure.
+          if (!/NOT_IMPLEMENTED|Could not find an implementation|type \(tensor\(/i.test(String(e))) throw e;
+        }
+      }
+      expect(compared).toBeGreaterThan(0);
+    });
+  }
+});
+
 describe('Clip', () => {
   it('reads min/max attributes before opset 11', () => {
     const x = T('float32', [4], [-5, 0.5, 3, NaN]);
