@@ -87,10 +87,14 @@ const affineGridRule: ShapeRule = (ctx) => {
 
 const nmsRule: ShapeRule = () => [tensorOut('int64', undefined)];
 
+// Image size comes from the encoded data.
+const imageDecoderRule: ShapeRule = () => [tensorOut('uint8', undefined)];
+
 export const imageOps = {
   Resize: op(resizeRule, { since: 10, doc: 'Resample with nearest, linear or cubic interpolation' }),
   Upsample: op(resizeRule, { since: 7, doc: 'Deprecated nearest/linear upsampling (Resize of opset 9)' }),
   GridSample: op(gridSampleRule, { since: 16, doc: 'Sample X at normalized grid coordinates' }),
   AffineGrid: op(affineGridRule, { since: 20, doc: 'Sampling grid of an affine transform' }),
   NonMaxSuppression: op(nmsRule, { since: 10, doc: 'Greedy box selection by IoU' }),
+  ImageDecoder: op(imageDecoderRule, { since: 20, doc: 'Decode PNG, BMP, PNM or uncompressed TIFF to [H, W, C] uint8' }),
 } satisfies Record<string, OpSchema>;

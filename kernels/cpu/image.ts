@@ -4,6 +4,7 @@ import type { CpuKernel } from './types.js';
 import { resizeKernel, upsampleKernel } from './image-resize.js';
 import { gridKernels } from './image-grid.js';
 import { nonMaxSuppression } from './image-nms.js';
+import { imageDecoder } from './image-decode.js';
 
 export const imageKernels = {
   Resize: resizeKernel,
@@ -11,4 +12,5 @@ export const imageKernels = {
   GridSample: gridKernels.GridSample,
   AffineGrid: gridKernels.AffineGrid,
   NonMaxSuppression: nonMaxSuppression,
+  ImageDecoder: imageDecoder,
 } satisfies Record<keyof typeof imageOps, CpuKernel>;
