@@ -33,7 +33,7 @@ function T(dtype: DType, dims: number[], values: readonly (number | bigint | str
   return makeTensor(dtype, dims, data as never);
 }
 
-const range = (n: number, f: (i: number) => number) => Array.from({ length: n }, (_, i) => f(i));
+const range = <R = number>(n: number, f: (i: number) => R): R[] => Array.from({ length: n }, (_, i) => f(i));
 
 function ctxOf(op: string, attributes: Record<string, Attr> = {}, opset = 21): CpuContext {
   const node: Node = { name: `${op}_node`, opType: op, domain: '', inputs: [], outputs: [], attributes };
