@@ -99,6 +99,17 @@ const quantizeLinear: CpuKernel = (inputs, ctx) => {
   const f32 = x.dtype !== 'float64';
   const [lo, hi] = range;
   const d = out.data as Int32Array;
+  if (layout.kind === 'tensor') {
+    // The common case (one scale), without a call per element.
+    const s = ss[0]!;
+    const z = zs ? zs[0]! : 0;
+    for (let i = 0; i < xs.length; i++) {
+      let v = roundEven(f32 ? Math.fround(xs[i]! / s) : xs[i]! / s) + z;
+      if (Number.isNaN(v)) v = 0;
+      d[i] = v < lo ? lo : v > hi ? hi : v;
+    }
+    return [out];
+  }
   forEachParam(layout, (i, p) => {
     const q = f32 ? Math.fround(xs[i]! / ss[p]!) : xs[i]! / ss[p]!;
     let v = roundEven(q) + (zs ? zs[p]! : 0);
@@ -124,7 +135,12 @@ const dequantizeLinear: CpuKernel = (inputs, ctx) => {
   const xs = x.data as Int32Array;
   const ss = toNumbers(scale);
   const zs = zp ? toNumbers(zp) : undefined;
-  if (outType === 'float32' || outType === 'float64') {
+  if ((outType === 'float32' || outType === 'float64') && layout.kind === 'tensor') {
+    const d = out.data as Float32Array;
+    const s = ss[0]!;
+    const z = zs ? zs[0]! : 0;
+    for (let i = 0; i < xs.length; i++) d[i] = (xs[i]! - z) * s;
+  } else if (outType === 'float32' || outType === 'float64') {
     const d = out.data as Float32Array;
     forEachParam(layout, (i, p) => { d[i] = (xs[i]! - (zs ? zs[p]! : 0)) * ss[p]!; });
   } else {
