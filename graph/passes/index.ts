@@ -10,12 +10,15 @@ import { fuseBatchNorm } from './fuse-bn.js';
 import { fuseMatMulAdd } from './fuse-gemm.js';
 import { eliminateIdentity } from './identity.js';
 import { simplify } from './simplify.js';
+import { foldShapeArithmetic } from './shape-fold.js';
 import { LEVELS, type OptimizeReport, type OptLevel, type Pass, type PassContext, type PassReport } from './types.js';
 import { countValues } from './util.js';
 
 /** In order. Earlier passes expose work for later ones; DCE runs last to sweep. */
 export const PASSES: readonly Pass[] = [
   eliminateIdentity,
+  constantFolding,
+  foldShapeArithmetic,
   constantFolding,
   simplify,
   commonSubexpressionElimination,
@@ -84,6 +87,8 @@ export function optimize(model: Model, evaluate: PassContext['evaluate'], opts: 
     const t = performance.now();
     const rewrites = pass.run(current, ctx);
     const ms = performance.now() - t;
+    // A fresh node list: caches keyed on it (the interpreter's liveness) must not outlive an edit.
+    current.graph.nodes = [...current.graph.nodes];
     if (opts.verify) {
       try {
         verifyGraph(current.graph);

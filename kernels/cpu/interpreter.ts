@@ -56,7 +56,7 @@ function readsOf(g: Graph): Set<string> {
   return out;
 }
 
-const lastUseCache = new WeakMap<Graph, Map<string, number>>();
+const lastUseCache = new WeakMap<readonly Node[], Map<string, number>>();
 
 /** Run `graph` with `feeds` for its inputs; returns its outputs by name. */
 export function interpret(graph: Graph, feeds: ReadonlyMap<string, RtValue>, opts: InterpretOptions, parent?: Scope): Map<string, RtValue> {
@@ -64,10 +64,11 @@ export function interpret(graph: Graph, feeds: ReadonlyMap<string, RtValue>, opt
   for (const [k, v] of graph.initializers) values.set(k, v);
   for (const [k, v] of feeds) values.set(k, v);
   const scope: Scope = { values, parent };
-  let last = lastUseCache.get(graph);
+  // Cached per node list: passes that edit a graph in place must not see stale liveness.
+  let last = lastUseCache.get(graph.nodes);
   if (!last) {
     last = lastUses(graph);
-    lastUseCache.set(graph, last);
+    lastUseCache.set(graph.nodes, last);
   }
   const keep = new Set(graph.outputs.map((o) => o.name));
 

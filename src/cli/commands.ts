@@ -4,6 +4,9 @@ import fs from 'node:fs';
 import { TgraphError } from '../../graph/errors.js';
 import { formatType } from '../../graph/ir.js';
 import { exportModel } from '../../graph/onnx/export.js';
+import { formatReport, optimize } from '../../graph/passes/index.js';
+import { evaluateConstantNode } from '../../kernels/cpu/evaluate.js';
+import { checkOutputs } from '../verify-pass.js';
 import { allNodes, findUnsupported } from '../../graph/support.js';
 import { findCpuKernel } from '../../kernels/cpu/index.js';
 import { type CaseResult, listCases, runCase, summarize } from '../conformance.js';
@@ -119,12 +122,20 @@ export async function optimizeCommand(args: ParsedArgs, out: Out): Promise<void>
   const file = modelArg(args);
   const dest = flag(args, 'output');
   if (!dest) throw new UsageError('optimize needs -o OUT');
-  level(args);
+  const list = (name: string) => (args.flags.get(name) ?? []).flatMap((v) => v.split(',')).filter(Boolean);
   const model = await loadModel(file);
-  const before = model.graph.nodes.length;
-  const bytes = exportModel(model);
+  const verify = args.flags.has('verify');
+  const { model: optimized, report } = optimize(model, evaluateConstantNode, {
+    level: level(args),
+    enable: list('passes'),
+    disable: list('disable'),
+    verify,
+    check: verify ? (a, b) => checkOutputs(a, b, new Map((args.flags.get('input') ?? []).map(parseInputSpec))) : undefined,
+  });
+  const bytes = exportModel(optimized);
   fs.writeFileSync(dest, bytes);
-  out(`wrote ${dest}: ${model.graph.nodes.length} nodes (from ${before}), ${bytes.length} bytes`);
+  if (args.flags.has('report') || verify) out(formatReport(report));
+  out(`wrote ${dest}: ${report.nodesBefore} -> ${report.nodesAfter} nodes, ${bytes.length} bytes${verify ? ' (verified after every pass)' : ''}`);
 }
 
 export async function conformanceCommand(args: ParsedArgs, out: Out): Promise<void> {

@@ -8,7 +8,7 @@ const USAGE = `tgraph: run ONNX models on WebGPU and CPU
 usage:
   tgraph run MODEL [--backend cpu|webgpu] [--input NAME=DIMS ...] [--level L] [--json] [--profile]
   tgraph inspect MODEL [--json]
-  tgraph optimize IN -o OUT [--level disabled|basic|extended|all]
+  tgraph optimize IN -o OUT [--level disabled|basic|extended|all] [--passes P,...] [--disable P,...] [--report] [--verify [--input NAME=DIMS ...]]
   tgraph conformance DIR... [--backend cpu|webgpu] [--json FILE] [--verbose]
 `;
 
