@@ -72,9 +72,17 @@ export function formatNumber(x: number, dtype: DType): string {
 
 /** Source values as numbers: float16/bfloat16 decoded, other number-stored types as they are. */
 function asNumbers(t: HostTensor): Vec<number> {
-  if (t.dtype === 'float16') return Float32Array.from(t.data as Uint16Array, f16BitsToNumber);
-  if (t.dtype === 'bfloat16') return Float32Array.from(t.data as Uint16Array, bf16BitsToNumber);
-  return t.data as Vec<number>;
+  if (t.dtype !== 'float16' && t.dtype !== 'bfloat16') return t.data as Vec<number>;
+  const src = t.data as Uint16Array;
+  const out = new Float32Array(src.length);
+  const conv = t.dtype === 'float16' ? f16BitsToNumber : bf16BitsToNumber;
+  for (let i = 0; i < src.length; i++) out[i] = conv(src[i]!);
+  return out;
+}
+
+/** out[i] = conv(v[i]): a loop of its own, so converters are not called through the shared map1 call site. */
+function convert<T>(v: Vec<number>, out: Vec<T>, conv: (x: number) => T): void {
+  for (let i = 0, n = out.length; i < n; i++) out[i] = conv(v[i]!);
 }
 
 function castFromNumbers(src: HostTensor, out: HostTensor): void {
@@ -82,12 +90,12 @@ function castFromNumbers(src: HostTensor, out: HostTensor): void {
   const o = out.data as Vec<number | bigint>;
   const srcInt = !isFloat(src.dtype);
   switch (out.dtype) {
-    case 'float16': map1(v, o, src.dtype === 'float64' ? f64ToF16Bits : numberToF16Bits); return;
-    case 'bfloat16': map1(v, o, numberToBf16Bits); return;
-    case 'bool': map1(v, o, (x) => (x !== 0 ? 1 : 0)); return;
-    case 'int64': map1(v, o, srcInt ? BigInt : toInt64); return;
+    case 'float16': convert(v, o, src.dtype === 'float64' ? f64ToF16Bits : numberToF16Bits); return;
+    case 'bfloat16': convert(v, o, numberToBf16Bits); return;
+    case 'bool': for (let i = 0; i < v.length; i++) o[i] = v[i] !== 0 ? 1 : 0; return;
+    case 'int64': convert(v, o, srcInt ? BigInt : toInt64); return;
     // Negative ints wrap when stored into the BigUint64Array.
-    case 'uint64': map1(v, o, srcInt ? BigInt : toUint64); return;
+    case 'uint64': convert(v, o, srcInt ? BigInt : toUint64); return;
     case 'string': map1(v, out.data as string[], (x) => formatNumber(x, src.dtype)); return;
     default:
       // Typed-array set converts each element as the target type's store does: truncation and wrapping for ints.
