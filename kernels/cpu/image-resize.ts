@@ -227,12 +227,10 @@ function floatList(t: HostTensor | undefined): number[] | undefined {
 
 function readParams(ctx: CpuContext, legacy: boolean): ResizeParams {
   const a = ctx.attrs;
-  const mode = a.string('mode', 'nearest') as Mode;
-  if (mode !== 'nearest' && mode !== 'linear' && mode !== 'cubic') {
-    // Upsample spells linear 'bilinear' in some exporters.
-    if ((mode as string) === 'bilinear') return { ...readParams(ctx, legacy), mode: 'linear' };
-    throw new KernelInputError(ctx, `mode must be nearest, linear or cubic, got '${mode}'`);
-  }
+  let mode = a.string('mode', 'nearest') as Mode;
+  // Upsample-7 exporters sometimes spell linear 'bilinear'.
+  if ((mode as string) === 'bilinear') mode = 'linear';
+  if (mode !== 'nearest' && mode !== 'linear' && mode !== 'cubic') throw new KernelInputError(ctx, `mode must be nearest, linear or cubic, got '${mode}'`);
   if (legacy) {
     return { mode, ctm: 'asymmetric', nearestMode: 'simple', cubicA: -0.75, excludeOutside: false, extrapolation: 0, antialias: false };
   }
