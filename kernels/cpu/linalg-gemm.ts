@@ -27,9 +27,10 @@ export function sgemm(
   if (M === 0 || N === 0) return;
   scaleC(M, N, beta, C, cOff, ldc);
   if (K === 0 || alpha === 0) return;
-  if (M < MR) {
-    // A few rows (e.g. one token's activations): packing B would cost as much as the product.
-    gemmFewRows(transA, transB, M, N, K, alpha, A, aOff, lda, B, bOff, ldb, C, cOff, ldc);
+  if (M < MR || N < NR) {
+    // A few rows (e.g. one token's activations) or columns: packing would cost as much as the product,
+    // and the 4x4 tiles would mostly be padding.
+    gemmThin(transA, transB, M, N, K, alpha, A, aOff, lda, B, bOff, ldb, C, cOff, ldc);
     return;
   }
   if (packB.length < KC * Math.min(NC, roundUp(N, NR))) packB = new Float32Array(KC * Math.min(NC, roundUp(N, NR)));
@@ -56,7 +57,7 @@ export function sgemm(
 
 let rowAcc = new Float64Array(256);
 
-function gemmFewRows(
+function gemmThin(
   transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
   A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number,
   C: Float32Array | Float64Array, cOff: number, ldc: number,
@@ -68,12 +69,13 @@ function gemmFewRows(
   for (let i = 0; i < M; i++) {
     const ar = aOff + i * ai;
     const cr = cOff + i * ldc;
-    if (transB) {
-      // Each output is a dot product of contiguous rows.
+    if (transB || N < NR) {
+      // Each output is a dot product (of contiguous rows when B is transposed).
       for (let j = 0; j < N; j++) {
-        const br = bOff + j * ldb;
+        const br = bOff + (transB ? j * ldb : j);
+        const bk = transB ? 1 : ldb;
         let s = 0;
-        for (let k = 0; k < K; k++) s += A[ar + k * ak]! * B[br + k]!;
+        for (let k = 0; k < K; k++) s += A[ar + k * ak]! * B[br + k * bk]!;
         C[cr + j]! += alpha * s;
       }
       continue;
@@ -176,8 +178,17 @@ function micro4x4(kc: number, a: Float32Array, ap: number, b: Float32Array, bp: 
     return;
   }
   // Edge tile: write only the rows and columns inside C.
-  const acc = [c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33];
-  for (let i = 0; i < mr; i++) for (let j = 0; j < nr; j++) C[c0 + i * ldc + j]! += alpha * acc[i * 4 + j]!;
+  storeRow(C, c0, nr, alpha, c00, c01, c02, c03);
+  if (mr > 1) storeRow(C, c0 + ldc, nr, alpha, c10, c11, c12, c13);
+  if (mr > 2) storeRow(C, c0 + 2 * ldc, nr, alpha, c20, c21, c22, c23);
+  if (mr > 3) storeRow(C, c0 + 3 * ldc, nr, alpha, c30, c31, c32, c33);
+}
+
+function storeRow(C: Float32Array | Float64Array, r: number, nr: number, alpha: number, x0: number, x1: number, x2: number, x3: number): void {
+  C[r]! += alpha * x0;
+  if (nr > 1) C[r + 1]! += alpha * x1;
+  if (nr > 2) C[r + 2]! += alpha * x2;
+  if (nr > 3) C[r + 3]! += alpha * x3;
 }
 
 /** The float64 GEMM (same contract as sgemm); float64 models are rare, so a plain i-k-j loop. */

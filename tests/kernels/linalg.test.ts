@@ -22,7 +22,7 @@ function run(op: string, inputs: (HostTensor | undefined)[], attributes: Node['a
 
 describe('sgemm', () => {
   it('matches a float64 reference across block edges, transposes, alpha and beta', () => {
-    for (const [M, N, K] of [[1, 7, 5], [3, 5, 300], [37, 53, 71], [130, 9, 520], [5, 2100, 3]] as const) {
+    for (const [M, N, K] of [[1, 7, 5], [3, 5, 300], [37, 53, 71], [130, 9, 520], [5, 2100, 3], [40, 2, 300], [9, 1, 7], [6, 5, 1]] as const) {
       for (const tA of [false, true]) {
         for (const tB of [false, true]) {
           const A = Float32Array.from(rand(M * K, 3));
