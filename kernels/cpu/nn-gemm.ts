@@ -2,9 +2,19 @@
 // GotoBLAS layout: B is packed in KC x NC blocks of 4-column panels, A in MC x KC blocks of 4-row panels,
 // and a 4x4 register tile accumulates over KC, so the inner loop reads two sequential streams.
 
+import { type SimdGemm, simdGemm } from './nn-gemm-simd.js';
+
 const MC = 64;
 const KC = 256;
 const NC = 512;
+
+let useSimd = true;
+/** Turn the WebAssembly SIMD path off or on (tests cover both paths); returns the previous setting. */
+export function setGemmSimd(on: boolean): boolean {
+  const prev = useSimd;
+  useSimd = on;
+  return prev;
+}
 
 let packA = new Float32Array(MC * KC);
 let packB = new Float32Array(KC * NC);
@@ -33,16 +43,23 @@ export function gemmF32(
     gemmSmall(M, N, K, A, aOff, aRow, aCol, B, bOff, ldb, C, cOff, ldc);
     return;
   }
+  const simd = useSimd ? simdGemm(MC * KC, KC * NC, MC * NC) : undefined;
+  if (simd) {
+    gemmSimd(simd, M, N, K, A, aOff, aRow, aCol, B, bOff, ldb, C, cOff, ldc);
+    return;
+  }
   for (let j0 = 0; j0 < N; j0 += NC) {
     const nc = Math.min(NC, N - j0);
     const npan = (nc + 3) >> 2;
     for (let k0 = 0; k0 < K; k0 += KC) {
       const kc = Math.min(KC, K - k0);
-      packPanelsB(B, bOff + k0 * ldb + j0, ldb, kc, nc, npan);
+      if (packB.length < npan * 4 * kc) packB = new Float32Array(npan * 4 * kc);
+      packPanelsB(packB, B, bOff + k0 * ldb + j0, ldb, kc, nc, npan);
       for (let i0 = 0; i0 < M; i0 += MC) {
         const mc = Math.min(MC, M - i0);
         const mpan = (mc + 3) >> 2;
-        packPanelsA(A, aOff + i0 * aRow + k0 * aCol, aRow, aCol, mc, kc, mpan);
+        if (packA.length < mpan * 4 * kc) packA = new Float32Array(mpan * 4 * kc);
+        packPanelsA(packA, A, aOff + i0 * aRow + k0 * aCol, aRow, aCol, mc, kc, mpan);
         for (let jp = 0; jp < npan; jp++) {
           const jw = Math.min(4, nc - jp * 4);
           for (let ip = 0; ip < mpan; ip++) {
@@ -55,9 +72,37 @@ export function gemmF32(
   }
 }
 
-function packPanelsB(B: Float32Array, off: number, ldb: number, kc: number, nc: number, npan: number): void {
-  if (packB.length < npan * 4 * kc) packB = new Float32Array(npan * 4 * kc);
-  const p = packB;
+/** The same blocking with the WebAssembly SIMD micro-kernel; the C block is staged in wasm memory. */
+function gemmSimd(
+  s: SimdGemm, M: number, N: number, K: number,
+  A: Float32Array, aOff: number, aRow: number, aCol: number,
+  B: Float32Array, bOff: number, ldb: number,
+  C: Float32Array, cOff: number, ldc: number,
+): void {
+  const cb = s.c;
+  for (let j0 = 0; j0 < N; j0 += NC) {
+    const nc = Math.min(NC, N - j0);
+    const npan = (nc + 3) >> 2;
+    const ldp = npan * 4;
+    for (let k0 = 0; k0 < K; k0 += KC) {
+      const kc = Math.min(KC, K - k0);
+      packPanelsB(s.b, B, bOff + k0 * ldb + j0, ldb, kc, nc, npan);
+      for (let i0 = 0; i0 < M; i0 += MC) {
+        const mc = Math.min(MC, M - i0);
+        const mpan = (mc + 3) >> 2;
+        packPanelsA(s.a, A, aOff + i0 * aRow + k0 * aCol, aRow, aCol, mc, kc, mpan);
+        for (let r = 0; r < mc; r++) {
+          const src = cOff + (i0 + r) * ldc + j0;
+          cb.set(C.subarray(src, src + nc), r * ldp);
+        }
+        s.run(mpan, npan, kc, ldp);
+        for (let r = 0; r < mc; r++) C.set(cb.subarray(r * ldp, r * ldp + nc), cOff + (i0 + r) * ldc + j0);
+      }
+    }
+  }
+}
+
+function packPanelsB(p: Float32Array, B: Float32Array, off: number, ldb: number, kc: number, nc: number, npan: number): void {
   for (let jp = 0; jp < npan; jp++) {
     const jb = jp * 4;
     const base = jp * kc * 4;
@@ -80,9 +125,7 @@ function packPanelsB(B: Float32Array, off: number, ldb: number, kc: number, nc: 
   }
 }
 
-function packPanelsA(A: Float32Array, off: number, aRow: number, aCol: number, mc: number, kc: number, mpan: number): void {
-  if (packA.length < mpan * 4 * kc) packA = new Float32Array(mpan * 4 * kc);
-  const p = packA;
+function packPanelsA(p: Float32Array, A: Float32Array, off: number, aRow: number, aCol: number, mc: number, kc: number, mpan: number): void {
   for (let ip = 0; ip < mpan; ip++) {
     const base = ip * kc * 4;
     for (let r = 0; r < 4; r++) {

@@ -14,7 +14,8 @@ import { CPU_KERNELS } from '../../kernels/cpu/index.js';
 import { KernelInputError } from '../../kernels/cpu/errors.js';
 import { interpret } from '../../kernels/cpu/interpreter.js';
 import type { CpuContext } from '../../kernels/cpu/types.js';
-import { gemmF32 } from '../../kernels/cpu/nn-gemm.js';
+import { gemmF32, setGemmSimd } from '../../kernels/cpu/nn-gemm.js';
+import { simdGemm } from '../../kernels/cpu/nn-gemm-simd.js';
 import { fromOrt, ort, toOrt } from '../helpers/ort.js';
 
 let seed = 12345;
@@ -98,8 +99,12 @@ function run(op: string, inputs: (HostTensor | undefined)[], attributes: Record<
 }
 
 describe('gemmF32', () => {
-  for (const [M, N, K] of [[1, 1, 1], [5, 7, 3], [67, 517, 259], [3, 2, 300], [130, 9, 20]] as const) {
-    it(`${M}x${N}x${K} matches a float64 reference, transposed A and accumulate included`, () => {
+  it('has the WebAssembly SIMD kernel on Node', () => {
+    expect(simdGemm(64 * 256, 256 * 512, 64 * 512)).toBeDefined();
+  });
+  for (const [M, N, K, simd] of [[1, 1, 1, true], [5, 7, 3, true], [67, 517, 259, true], [67, 517, 259, false], [3, 2, 300, true], [130, 9, 20, true], [130, 9, 20, false]] as const) {
+    it(`${M}x${N}x${K} ${simd ? 'SIMD' : 'JS'} matches a float64 reference, transposed A and accumulate included`, () => {
+      const prev = setGemmSimd(simd);
       const A = Float32Array.from({ length: M * K }, () => rnd() - 0.5);
       const B = Float32Array.from({ length: K * N }, () => rnd() - 0.5);
       const C0 = Float32Array.from({ length: M * N }, () => rnd());
@@ -116,6 +121,7 @@ describe('gemmF32', () => {
         }
         expect(worst).toBeLessThan(1e-5);
       }
+      setGemmSimd(prev);
     });
   }
 });

@@ -1,0 +1,127 @@
+// A WebAssembly SIMD micro-kernel for the blocked GEMM, assembled here from opcodes (no toolchain, no
+// binary blob). It multiplies one packed A block (4-row panels) by one packed B block (4-column panels)
+// into a C block held in wasm memory, with one f32x4 accumulator per tile row.
+// Falls back (returns undefined) where WebAssembly SIMD is not available.
+
+export interface SimdGemm {
+  /** Float32 views over wasm memory: packed A, packed B and the C block. */
+  a: Float32Array;
+  b: Float32Array;
+  c: Float32Array;
+  /** C[mpan*4, npan*4] (row stride ldc floats) += A panels * B panels over kc. */
+  run(mpan: number, npan: number, kc: number, ldc: number): void;
+}
+
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n) b |= 0x80;
+    out.push(b);
+  } while (n);
+  return out;
+}
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) { out.push(b); return out; }
+    out.push(b | 0x80);
+  }
+}
+function section(id: number, body: number[]): number[] {
+  return [id, ...uleb(body.length), ...body];
+}
+const str = (s: string): number[] => [...uleb(s.length), ...[...s].map((c) => c.charCodeAt(0))];
+
+// Opcodes.
+const I32 = 0x7f, V128 = 0x7b;
+const get = (i: number) => [0x20, ...uleb(i)];
+const set = (i: number) => [0x21, ...uleb(i)];
+const i32c = (v: number) => [0x41, ...sleb(v)];
+const ADD = 0x6a, MUL = 0x6c, SHL = 0x74, GE_S = 0x4e;
+const v128load = (off: number) => [0xfd, ...uleb(0x00), 4, ...uleb(off)];
+const v128store = (off: number) => [0xfd, ...uleb(0x0b), 4, ...uleb(off)];
+const f32load = (off: number) => [0x2a, 2, ...uleb(off)];
+const splat = [0xfd, ...uleb(0x13)];
+const fadd = [0xfd, ...uleb(0xe4)];
+const fmul = [0xfd, ...uleb(0xe6)];
+/** A counted loop: `v = 0; while (v < limit) { body; v++ }`. */
+function forLoop(v: number, limit: number, body: number[]): number[] {
+  return [
+    ...i32c(0), ...set(v),
+    0x02, 0x40, 0x03, 0x40,
+    ...get(v), ...get(limit), GE_S, 0x0d, 1,
+    ...body,
+    ...get(v), ...i32c(1), ADD, ...set(v),
+    0x0c, 0, 0x0b, 0x0b,
+  ];
+}
+
+function assemble(aBase: number, bBase: number, cBase: number): Uint8Array<ArrayBuffer> {
+  // params: 0 mpan, 1 npan, 2 kc, 3 ldc(bytes); locals: 4 jp, 5 ip, 6 k, 7 pa, 8 pb, 9 pc, 10..13 acc (v128), 14 bv (v128)
+  const [MP, NP, KC, LDC, JP, IP, K, PA, PB, PC] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const ACC = [10, 11, 12, 13];
+  const BV = 14;
+  const rowAddr = (r: number) => [...get(PC), ...get(LDC), ...i32c(r), MUL, ADD];
+  const inner = [
+    ...get(PB), ...v128load(0), ...set(BV),
+    ...ACC.flatMap((acc, r) => [...get(acc), ...get(PA), ...f32load(4 * r), ...splat, ...get(BV), ...fmul, ...fadd, ...set(acc)]),
+    ...get(PA), ...i32c(16), ADD, ...set(PA),
+    ...get(PB), ...i32c(16), ADD, ...set(PB),
+  ];
+  const tile = [
+    // pc = cBase + (ip*4*ldc) + jp*16
+    ...i32c(cBase), ...get(IP), ...i32c(2), SHL, ...get(LDC), MUL, ADD, ...get(JP), ...i32c(4), SHL, ADD, ...set(PC),
+    ...ACC.flatMap((acc, r) => [...rowAddr(r), ...v128load(0), ...set(acc)]),
+    // pa = aBase + ip*kc*16; pb = bBase + jp*kc*16
+    ...i32c(aBase), ...get(IP), ...get(KC), MUL, ...i32c(4), SHL, ADD, ...set(PA),
+    ...i32c(bBase), ...get(JP), ...get(KC), MUL, ...i32c(4), SHL, ADD, ...set(PB),
+    ...forLoop(K, KC, inner),
+    ...ACC.flatMap((acc, r) => [...rowAddr(r), ...get(acc), ...v128store(0)]),
+  ];
+  const body = [
+    2, 6, I32, 5, V128, // local decls: 6 x i32 (4..9), then 5 x v128 (10..14)
+    ...forLoop(JP, NP, forLoop(IP, MP, tile)),
+    0x0b,
+  ];
+  const code = [...uleb(1), ...uleb(body.length), ...body];
+  return Uint8Array.from([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, [1, 0x60, 4, I32, I32, I32, I32, 0]),
+    ...section(2, [1, ...str('env'), ...str('mem'), 0x02, 0x00, ...uleb(1)]),
+    ...section(3, [1, 0]),
+    ...section(7, [1, ...str('mm'), 0x00, 0]),
+    ...section(10, code),
+  ]);
+}
+
+let cached: SimdGemm | null | undefined;
+
+/** The SIMD kernel sized for blocks of at most maxA, maxB and maxC floats; undefined when unavailable. */
+export function simdGemm(maxA: number, maxB: number, maxC: number): SimdGemm | undefined {
+  if (cached !== undefined) return cached ?? undefined;
+  cached = null;
+  try {
+    if (typeof WebAssembly === 'undefined' || (typeof process !== 'undefined' && process.env?.TGRAPH_NO_SIMD === '1')) return undefined;
+    const bytesA = maxA * 4, bytesB = maxB * 4, bytesC = maxC * 4;
+    const aBase = 0, bBase = bytesA, cBase = bytesA + bytesB;
+    const pages = Math.ceil((cBase + bytesC) / 65536) + 1;
+    const bin = assemble(aBase, bBase, cBase);
+    if (!WebAssembly.validate(bin)) return undefined;
+    const mem = new WebAssembly.Memory({ initial: pages });
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(bin), { env: { mem } });
+    const mm = inst.exports.mm as (mp: number, np: number, kc: number, ldc: number) => void;
+    cached = {
+      a: new Float32Array(mem.buffer, aBase, maxA),
+      b: new Float32Array(mem.buffer, bBase, maxB),
+      c: new Float32Array(mem.buffer, cBase, maxC),
+      run: (mp, np, kc, ldc) => mm(mp, np, kc, ldc * 4),
+    };
+  } catch {
+    cached = null;
+  }
+  return cached ?? undefined;
+}
