@@ -66,7 +66,8 @@ const rules: Record<string, Rule> = {
     if (n.opType === 'Add' || n.opType === 'Mul') cands.push([b, a]);
     for (const [x, c] of cands) {
       // Only when broadcasting with the constant changes neither shape nor dtype.
-      if (allEqual(constantOf(env.g, c), neutral) && sameShape(staticShape(env, x), staticShape(env, n.outputs[0]!)) && dtypeOf(env, x) === dtypeOf(env, n.outputs[0]!)) {
+      const k = constantOf(env.g, c);
+      if (allEqual(k, neutral) && keepsShape(env, x, k!, n.outputs[0]!) && dtypeOf(env, x) !== undefined && dtypeOf(env, x) === dtypeOf(env, n.outputs[0]!)) {
         return bypass(env.g, n, x, n.outputs[0]!);
       }
     }
@@ -120,6 +121,14 @@ const rules: Record<string, Rule> = {
     return true;
   },
 };
+
+/** Broadcasting x with constant k leaves x's shape: same static shapes, or k of one element and rank <= x's. */
+function keepsShape(env: Env, x: string, k: HostTensor, out: string): boolean {
+  if (sameShape(staticShape(env, x), staticShape(env, out))) return true;
+  const t = env.types.get(x);
+  const rank = t && t.kind === 'tensor' && t.shape ? t.shape.length : undefined;
+  return k.data.length === 1 && rank !== undefined && k.dims.length <= rank;
+}
 
 /** Pad/Slice/Tile/Resize that keep the shape are no-ops only with neutral parameters. */
 function isNoopData(n: Node, env: Env): boolean {

@@ -1,0 +1,193 @@
+// Every pass: the rewrite happens where it should, does not where it must not, and outputs stay the same
+// (the graph is run by the CPU interpreter before and after, on the same inputs).
+import { describe, expect, it } from 'vitest';
+import type { Model } from '../../graph/ir.js';
+import { optimize, type OptimizeOptions } from '../../graph/passes/index.js';
+import type { HostTensor } from '../../graph/tensor.js';
+import { verifyGraph } from '../../graph/verify.js';
+import { evaluateConstantNode } from '../../kernels/cpu/evaluate.js';
+import { checkOutputs } from '../../src/verify-pass.js';
+import { type BuildSpec, buildModel } from '../helpers/build.js';
+
+const f32 = (dims: number[], data: number[]): HostTensor => ({ kind: 'tensor', dtype: 'float32', dims, data: Float32Array.from(data) });
+const i64 = (data: number[]): HostTensor => ({ kind: 'tensor', dtype: 'int64', dims: [data.length], data: BigInt64Array.from(data.map(BigInt)) });
+const range = (n: number, s = 1) => Array.from({ length: n }, (_, i) => Math.sin(i * s + 1));
+
+function run(spec: BuildSpec, opts: OptimizeOptions = {}): { before: Model; after: Model; ops: string[]; rewrites: Record<string, number> } {
+  const before = buildModel(spec);
+  const { model: after, report } = optimize(before, evaluateConstantNode, { verify: true, ...opts });
+  verifyGraph(after.graph);
+  // The optimized graph computes the same outputs as the original.
+  expect(checkOutputs(before, after, new Map(), true)).toBeUndefined();
+  const rewrites: Record<string, number> = {};
+  for (const p of report.passes) for (const [k, v] of Object.entries(p.rewrites)) rewrites[`${p.name}:${k}`] = (rewrites[`${p.name}:${k}`] ?? 0) + v;
+  return { before, after, ops: after.graph.nodes.map((n) => n.opType), rewrites };
+}
+
+describe('eliminate-identity', () => {
+  it('removes Identity and inference Dropout, also in front of a graph output', () => {
+    const r = run({ inputs: [['x', 'float32', [2, 3]]], outputs: [['y', 'float32']], nodes: [
+      { op: 'Relu', inputs: ['x'], outputs: ['a'] }, { op: 'Identity', inputs: ['a'], outputs: ['b'] }, { op: 'Dropout', inputs: ['b'], outputs: ['y'] },
+    ] });
+    expect(r.ops).toEqual(['Relu']);
+    expect(r.after.graph.nodes[0]!.outputs).toEqual(['y']);
+  });
+  it('keeps Identity from a graph input to a graph output', () => {
+    const r = run({ inputs: [['x', 'float32', [2]]], outputs: [['y', 'float32']], nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }] });
+    expect(r.ops).toEqual(['Identity']);
+  });
+  it('keeps Dropout whose mask is used', () => {
+    const r = run({ inputs: [['x', 'float32', [2]]], outputs: [['y', 'float32'], ['m', 'bool']], nodes: [{ op: 'Dropout', inputs: ['x'], outputs: ['y', 'm'] }] });
+    expect(r.ops).toEqual(['Dropout']);
+  });
+});
+
+describe('constant-folding and fold-shape-arithmetic', () => {
+  it('folds constant subgraphs and Shape of static shapes', () => {
+    const r = run({ inputs: [['x', 'float32', [2, 3, 4]]], outputs: [['y', 'float32']], initializers: { c: f32([1], [2]), d: f32([1], [3]) }, nodes: [
+      { op: 'Mul', inputs: ['c', 'd'], outputs: ['cd'] },
+      { op: 'Shape', inputs: ['x'], outputs: ['s'] },
+      { op: 'Reshape', inputs: ['x', 's'], outputs: ['x2'] },
+      { op: 'Add', inputs: ['x2', 'cd'], outputs: ['y'] },
+    ] });
+    expect(r.ops).toEqual(['Add']); // Reshape to its own shape is then a no-op
+    expect(r.rewrites['constant-folding:folded']).toBe(1);
+  });
+  it('folds the known part of a symbolic shape into Reshape (copied dims)', () => {
+    const r = run({ inputs: [['x', 'float32', ['N', 4, 1, 1]]], outputs: [['y', 'float32']], initializers: { idx: i64([0]), four: i64([4]) }, nodes: [
+      { op: 'Shape', inputs: ['x'], outputs: ['s'] },
+      { op: 'Gather', inputs: ['s', 'idx'], outputs: ['n'], attrs: { axis: { kind: 'int', value: 0 } } },
+      { op: 'Concat', inputs: ['n', 'four'], outputs: ['target'], attrs: { axis: { kind: 'int', value: 0 } } },
+      { op: 'Reshape', inputs: ['x', 'target'], outputs: ['y'] },
+    ] });
+    expect(r.ops).toEqual(['Reshape']);
+    expect(Array.from(r.after.graph.initializers.get(r.after.graph.nodes[0]!.inputs[1]!)!.data as BigInt64Array, Number)).toEqual([0, 4]);
+  });
+  it('does not fold nodes with non-constant inputs, nor random ops', () => {
+    const r = run({ inputs: [['x', 'float32', [2]]], outputs: [['y', 'float32'], ['r', 'float32']], initializers: { c: f32([1], [2]) }, nodes: [
+      { op: 'Mul', inputs: ['x', 'c'], outputs: ['y'] },
+      { op: 'RandomUniform', inputs: [], outputs: ['r'], attrs: { shape: { kind: 'ints', value: [2] }, seed: { kind: 'float', value: 1 } } },
+    ] });
+    expect(r.ops.sort()).toEqual(['Mul', 'RandomUniform']);
+  });
+});
+
+describe('simplify', () => {
+  it('x*1, x+0 and Transpose of Transpose', () => {
+    const r = run({ inputs: [['x', 'float32', [2, 3, 4]]], outputs: [['y', 'float32']], initializers: { one: f32([1], [1]), zero: f32([4], [0, 0, 0, 0]) }, nodes: [
+      { op: 'Mul', inputs: ['x', 'one'], outputs: ['a'] },
+      { op: 'Add', inputs: ['zero', 'a'], outputs: ['b'] },
+      { op: 'Transpose', inputs: ['b'], outputs: ['c'], attrs: { perm: { kind: 'ints', value: [1, 0, 2] } } },
+      { op: 'Transpose', inputs: ['c'], outputs: ['y'], attrs: { perm: { kind: 'ints', value: [2, 0, 1] } } },
+    ] });
+    expect(r.ops).toEqual(['Transpose']);
+    expect(r.after.graph.nodes[0]!.attributes.perm).toEqual({ kind: 'ints', value: [2, 1, 0] });
+  });
+  it('keeps x*1 when broadcasting with the constant changes the shape', () => {
+    const r = run({ inputs: [['x', 'float32', [3]]], outputs: [['y', 'float32']], initializers: { one: f32([2, 3], [1, 1, 1, 1, 1, 1]) }, nodes: [
+      { op: 'Mul', inputs: ['x', 'one'], outputs: ['y'] },
+    ] });
+    expect(r.ops).toEqual(['Mul']);
+  });
+  it('keeps a Transpose pair whose middle value is used elsewhere', () => {
+    const r = run({ inputs: [['x', 'float32', [2, 3]]], outputs: [['y', 'float32'], ['m', 'float32']], nodes: [
+      { op: 'Transpose', inputs: ['x'], outputs: ['m'], attrs: { perm: { kind: 'ints', value: [1, 0] } } },
+      { op: 'Transpose', inputs: ['m'], outputs: ['y'], attrs: { perm: { kind: 'ints', value: [1, 0] } } },
+    ] });
+    expect(r.ops).toEqual(['Transpose', 'Transpose']);
+  });
+  it('Squeeze/Unsqueeze pairs and Reshape chains and lossless Cast chains', () => {
+    const r = run({ inputs: [['x', 'float32', [2, 1, 3]], ['i', 'int32', [4]]], outputs: [['y', 'float32'], ['z', 'float32'], ['w', 'int64']], initializers: { ax: i64([1]), s1: i64([6]), s2: i64([3, 2]) }, nodes: [
+      { op: 'Squeeze', inputs: ['x', 'ax'], outputs: ['sq'] },
+      { op: 'Unsqueeze', inputs: ['sq', 'ax'], outputs: ['u'] },
+      { op: 'Relu', inputs: ['u'], outputs: ['y'] },
+      { op: 'Reshape', inputs: ['x', 's1'], outputs: ['r1'] },
+      { op: 'Reshape', inputs: ['r1', 's2'], outputs: ['z'] },
+      { op: 'Cast', inputs: ['i'], outputs: ['c1'], attrs: { to: { kind: 'int', value: 11 } } },
+      { op: 'Cast', inputs: ['c1'], outputs: ['w'], attrs: { to: { kind: 'int', value: 7 } } },
+    ] });
+    expect(r.ops.sort()).toEqual(['Cast', 'Relu', 'Reshape']);
+  });
+  it('keeps a lossy Cast chain (float -> int32 -> float rounds)', () => {
+    const r = run({ inputs: [['x', 'float32', [4]]], outputs: [['y', 'float32']], nodes: [
+      { op: 'Cast', inputs: ['x'], outputs: ['c'], attrs: { to: { kind: 'int', value: 6 } } },
+      { op: 'Cast', inputs: ['c'], outputs: ['y'], attrs: { to: { kind: 'int', value: 1 } } },
+    ] });
+    expect(r.ops).toEqual(['Cast', 'Cast']);
+  });
+});
+
+describe('common-subexpression-elimination', () => {
+  it('merges equal nodes, with commutative inputs normalized', () => {
+    const r = run({ inputs: [['a', 'float32', [3]], ['b', 'float32', [3]]], outputs: [['y', 'float32']], nodes: [
+      { op: 'Add', inputs: ['a', 'b'], outputs: ['s1'] },
+      { op: 'Add', inputs: ['b', 'a'], outputs: ['s2'] },
+      { op: 'Mul', inputs: ['s1', 's2'], outputs: ['y'] },
+    ] });
+    expect(r.ops).toEqual(['Add', 'Mul']);
+  });
+  it('keeps Sub with swapped inputs and nodes with different attributes', () => {
+    const r = run({ inputs: [['a', 'float32', [3]], ['b', 'float32', [3]]], outputs: [['y', 'float32'], ['z', 'float32']], nodes: [
+      { op: 'Sub', inputs: ['a', 'b'], outputs: ['s1'] },
+      { op: 'Sub', inputs: ['b', 'a'], outputs: ['s2'] },
+      { op: 'Add', inputs: ['s1', 's2'], outputs: ['y'] },
+      { op: 'LeakyRelu', inputs: ['a'], outputs: ['l1'], attrs: { alpha: { kind: 'float', value: 0.1 } } },
+      { op: 'LeakyRelu', inputs: ['a'], outputs: ['l2'], attrs: { alpha: { kind: 'float', value: 0.2 } } },
+      { op: 'Add', inputs: ['l1', 'l2'], outputs: ['z'] },
+    ] });
+    expect(r.ops.filter((o) => o === 'Sub').length).toBe(2);
+    expect(r.ops.filter((o) => o === 'LeakyRelu').length).toBe(2);
+  });
+});
+
+describe('fuse-batchnorm', () => {
+  const bn = (x: string, y: string) => ({ op: 'BatchNormalization', inputs: [x, 'g', 'b', 'm', 'v'], outputs: [y], attrs: { epsilon: { kind: 'float' as const, value: 1e-3 } } });
+  const bnInits = { g: f32([2], [1.5, 0.5]), b: f32([2], [0.1, -0.2]), m: f32([2], [0.3, -0.1]), v: f32([2], [2, 0.25]) };
+  it('folds into Conv (with and without bias) and ConvTranspose with groups', () => {
+    const r = run({ inputs: [['x', 'float32', [1, 2, 5, 5]]], outputs: [['y', 'float32'], ['z', 'float32']], initializers: { w: f32([2, 2, 3, 3], range(36)), wt: f32([2, 1, 2, 2], range(8, 0.7)), ...bnInits }, nodes: [
+      { op: 'Conv', inputs: ['x', 'w'], outputs: ['c'] }, bn('c', 'y'),
+      { op: 'ConvTranspose', inputs: ['x', 'wt'], outputs: ['t'], attrs: { group: { kind: 'int', value: 2 } } }, bn('t', 'z'),
+    ] });
+    expect(r.ops).toEqual(['Conv', 'ConvTranspose']);
+  });
+  it('folds into Gemm (transB) and keeps it when the Conv output is also used elsewhere', () => {
+    const r = run({ inputs: [['x', 'float32', [3, 4]], ['im', 'float32', [1, 2, 4, 4]]], outputs: [['y', 'float32'], ['z', 'float32'], ['c', 'float32']], initializers: { w: f32([2, 4], range(8)), cw: f32([2, 2, 1, 1], range(4)), ...bnInits }, nodes: [
+      { op: 'Gemm', inputs: ['x', 'w'], outputs: ['gm'], attrs: { transB: { kind: 'int', value: 1 } } }, bn('gm', 'y'),
+      { op: 'Conv', inputs: ['im', 'cw'], outputs: ['c'] }, bn('c', 'z'),
+    ] });
+    expect(r.ops.sort()).toEqual(['BatchNormalization', 'Conv', 'Gemm']);
+  });
+});
+
+describe('fuse-matmul-add', () => {
+  it('MatMul + bias on a 2-D input becomes Gemm', () => {
+    const r = run({ inputs: [['x', 'float32', [3, 4]]], outputs: [['y', 'float32']], initializers: { w: f32([4, 5], range(20)), b: f32([5], range(5, 3)) }, nodes: [
+      { op: 'MatMul', inputs: ['x', 'w'], outputs: ['mm'] }, { op: 'Add', inputs: ['b', 'mm'], outputs: ['y'] },
+    ] });
+    expect(r.ops).toEqual(['Gemm']);
+  });
+  it('keeps a 3-D MatMul, a non-constant bias, and a bias that broadcasts over rows', () => {
+    const r = run({ inputs: [['x', 'float32', [2, 3, 4]], ['x2', 'float32', [3, 4]], ['bias', 'float32', [5]]], outputs: [['y', 'float32'], ['z', 'float32'], ['u', 'float32']], initializers: { w: f32([4, 5], range(20)), b: f32([5], range(5)), col: f32([3, 1], [1, 2, 3]) }, nodes: [
+      { op: 'MatMul', inputs: ['x', 'w'], outputs: ['m1'] }, { op: 'Add', inputs: ['m1', 'b'], outputs: ['y'] },
+      { op: 'MatMul', inputs: ['x2', 'w'], outputs: ['m2'] }, { op: 'Add', inputs: ['m2', 'bias'], outputs: ['z'] },
+      { op: 'MatMul', inputs: ['x2', 'w'], outputs: ['m3'] }, { op: 'Add', inputs: ['m3', 'col'], outputs: ['u'] },
+    ], opset: 17 }, { disable: ['common-subexpression-elimination'] });
+    expect(r.ops.filter((o) => o === 'Gemm').length).toBe(0);
+  });
+});
+
+describe('dead-code-elimination and levels', () => {
+  it('removes unused nodes and initializers; disabled does nothing', () => {
+    const spec: BuildSpec = { inputs: [['x', 'float32', [2]]], outputs: [['y', 'float32']], initializers: { unused: f32([1], [1]) }, nodes: [
+      { op: 'Relu', inputs: ['x'], outputs: ['y'] }, { op: 'Neg', inputs: ['x'], outputs: ['dead'] },
+    ] };
+    const r = run(spec);
+    expect(r.ops).toEqual(['Relu']);
+    expect(r.after.graph.initializers.size).toBe(0);
+    expect(run(spec, { level: 'disabled' }).ops).toEqual(['Relu', 'Neg']);
+    expect(run(spec, { level: 'disabled', enable: ['dead-code-elimination'] }).ops).toEqual(['Relu']);
+  });
+  it('names an unknown pass', () => {
+    expect(() => optimize(buildModel({ inputs: [], outputs: [], nodes: [] }), evaluateConstantNode, { disable: ['nope'] })).toThrow(/unknown pass 'nope'/);
+  });
+});
