@@ -39,7 +39,8 @@ const matmulShader = defineShader<MatMulParams>('matmul', (spec) => {
   L.push('  if (row0 >= M || col0 >= N) { return; }');
   for (let i = 0; i < p.tm; i++) L.push(`  let r${i} = min(row0 + ${i}u, M - 1u);`);
   for (let j = 0; j < p.tn; j++) if (!p.vecB || j % 4 === 0) L.push(`  let c${j} = min(col0 + ${j}u, N - ${p.vecB ? 4 : 1}u);`);
-  L.push(`  var acc: array<vec4<f32>, ${p.tm * nv}>;`);
+  // Separate variables, not an array: SwiftShader keeps arrays in memory.
+  for (let q = 0; q < p.tm * nv; q++) L.push(`  var acc${q} = vec4<f32>(0.0);`);
   const loadB = (k: string, j: number): string => {
     if (p.vecB) return `b[(bOff + ${k} * N + c${j * 4}) / 4u]`;
     const s = (jj: number) => (p.transB ? `b[bOff + c${jj} * K + ${k}]` : `b[bOff + ${k} * N + c${jj}]`);
@@ -50,7 +51,7 @@ const matmulShader = defineShader<MatMulParams>('matmul', (spec) => {
     for (let q = 0; q < 4; q++) for (let j = 0; j < nv; j++) L.push(`    let b${q}_${j} = ${loadB(`(k + ${q}u)`, j)};`);
     for (let i = 0; i < p.tm; i++) {
       L.push(`    { let av = a[(aOff + r${i} * K + k) / 4u];`);
-      for (let j = 0; j < nv; j++) L.push(`      acc[${i * nv + j}] = acc[${i * nv + j}] + av.x * b0_${j} + av.y * b1_${j} + av.z * b2_${j} + av.w * b3_${j};`);
+      for (let j = 0; j < nv; j++) L.push(`      acc${i * nv + j} = acc${i * nv + j} + av.x * b0_${j} + av.y * b1_${j} + av.z * b2_${j} + av.w * b3_${j};`);
       L.push('    }');
     }
     L.push('  }');
@@ -59,7 +60,7 @@ const matmulShader = defineShader<MatMulParams>('matmul', (spec) => {
     for (let j = 0; j < nv; j++) L.push(`    let b_${j} = ${loadB('k', j)};`);
     for (let i = 0; i < p.tm; i++) {
       L.push(`    { let av = ${p.transA ? `a[aOff + k * M + r${i}]` : `a[aOff + r${i} * K + k]`};`);
-      for (let j = 0; j < nv; j++) L.push(`      acc[${i * nv + j}] = fma(vec4<f32>(av), b_${j}, acc[${i * nv + j}]);`);
+      for (let j = 0; j < nv; j++) L.push(`      acc${i * nv + j} = fma(vec4<f32>(av), b_${j}, acc${i * nv + j});`);
       L.push('    }');
     }
     L.push('  }');
@@ -68,7 +69,7 @@ const matmulShader = defineShader<MatMulParams>('matmul', (spec) => {
     L.push(`  if (row0 + ${i}u < M) {`);
     for (let j = 0; j < nv; j++) {
       const col = `col0 + ${j * 4}u`;
-      let v = `acc[${i * nv + j}]`;
+      let v = `acc${i * nv + j}`;
       if (p.hasC) {
         const cAt = (q: number) => `c[(row0 + ${i}u) * u_csm() + min(${col} + ${q}u, N - 1u) * u_csn()]`;
         v = `u_alpha() * ${v} + u_beta() * vec4<f32>(${cAt(0)}, ${cAt(1)}, ${cAt(2)}, ${cAt(3)})`;

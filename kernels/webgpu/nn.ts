@@ -1,5 +1,5 @@
 // Convolution and pooling on WebGPU (1-D and 2-D, NCHW). Conv is direct: each thread computes
-// four output channels of one pixel when the channels per group are a multiple of 4 (grouped and depthwise convolutions included).
+// four output channels of four pixels when the channels per group are a multiple of 4 (grouped and depthwise convolutions included).
 import type { GpuKernel, GpuKernelContext, GpuPlan, UniformValue } from './types.js';
 import { unsupported } from './types.js';
 import { bindingDecls, defineShader, flit, grid, sizeOf, uniformDecl } from './wgsl.js';
@@ -50,18 +50,23 @@ interface ConvParams {
   readonly ocv: number;
 }
 
+/** Output pixels along W per thread. */
+const OWV = 4;
+
 const convShader = defineShader<ConvParams>('conv2d', (spec) => {
   const p = spec.params;
   const decls = [{ name: 'x', type: 'f32' }, { name: 'w', type: 'f32' }, ...(p.bias ? [{ name: 'b', type: 'f32' }] : []), { name: 'out', type: 'f32', write: true }];
   const V = p.ocv;
   const accT = V === 4 ? 'vec4<f32>' : 'f32';
-  const wLoad = V === 4
-    ? 'vec4<f32>(w[wi], w[wi + wStride], w[wi + 2u * wStride], w[wi + 3u * wStride])'
-    : 'w[wi]';
+  const wLoad = V === 4 ? 'vec4<f32>(w[wi], w[wi + wStride], w[wi + 2u * wStride], w[wi + 3u * wStride])' : 'w[wi]';
   const biasInit = p.bias ? (V === 4 ? 'vec4<f32>(b[oc0], b[oc0 + 1u], b[oc0 + 2u], b[oc0 + 3u])' : 'b[oc0]') : `${accT}(0.0)`;
-  const writes = V === 4
-    ? [0, 1, 2, 3].map((q) => `  if (oc0 + ${q}u < OC) { out[((n * OC + oc0 + ${q}u) * OH + oh) * OW + ow] = acc[${q}]; }`).join('\n')
-    : '  out[((n * OC + oc0) * OH + oh) * OW + ow] = acc;';
+  const P = [...Array(OWV).keys()];
+  const writes: string[] = [];
+  for (const q of P) {
+    const ow = `ow0 + ${q}u`;
+    if (V === 4) for (let c = 0; c < 4; c++) writes.push(`  if (${ow} < OW) { out[((n * OC + oc0 + ${c}u) * OH + oh) * OW + ${ow}] = acc${q}[${c}]; }`);
+    else writes.push(`  if (${ow} < OW) { out[((n * OC + oc0) * OH + oh) * OW + ${ow}] = acc${q}; }`);
+  }
   return `${uniformDecl(spec.uniforms)}
 ${bindingDecls(decls)}
 @compute @workgroup_size(64)
@@ -70,29 +75,31 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (gi >= u_total()) { return; }
   let C = u_c(); let H = u_h(); let W = u_w(); let OC = u_oc(); let OH = u_oh(); let OW = u_ow();
   let KH = u_kh(); let KW = u_kw(); let cpg = u_cpg(); let ocpg = u_ocpg();
-  let ow = gi % OW; var t = gi / OW; let oh = t % OH; t = t / OH;
+  let sw = u_sw(); let dh = u_dh(); let dw = u_dw();
+  let owBlocks = (OW + ${OWV - 1}u) / ${OWV}u;
+  let ow0 = (gi % owBlocks) * ${OWV}u; var t = gi / owBlocks; let oh = t % OH; t = t / OH;
   let ocBlocks = (OC + ${V - 1}u) / ${V}u;
   let oc0 = (t % ocBlocks) * ${V}u; let n = t / ocBlocks;
   let g = oc0 / ocpg;
   let wStride = cpg * KH * KW;
-  var acc: ${accT} = ${biasInit};
+${P.map((q) => `  var acc${q}: ${accT} = ${biasInit};`).join('\n')}
   let ih0 = i32(oh * u_sh()) - u_ph();
-  let iw0 = i32(ow * u_sw()) - u_pw();
+  let iw0 = i32(ow0 * sw) - u_pw();
   for (var icg = 0u; icg < cpg; icg = icg + 1u) {
     let xc = (n * C + g * cpg + icg) * H;
     for (var kh = 0u; kh < KH; kh = kh + 1u) {
-      let ih = ih0 + i32(kh * u_dh());
+      let ih = ih0 + i32(kh * dh);
       if (ih < 0 || ih >= i32(H)) { continue; }
       let xr = (xc + u32(ih)) * W;
       for (var kw = 0u; kw < KW; kw = kw + 1u) {
-        let iw = iw0 + i32(kw * u_dw());
-        if (iw < 0 || iw >= i32(W)) { continue; }
         let wi = ((oc0 * cpg + icg) * KH + kh) * KW + kw;
-        acc = acc + x[xr + u32(iw)] * ${wLoad};
+        let wv = ${wLoad};
+        let iwk = iw0 + i32(kw * dw);
+${P.map((q) => `        { let iw = iwk + ${q} * i32(sw); let xv = select(0.0, x[xr + u32(clamp(iw, 0, i32(W) - 1))], iw >= 0 && iw < i32(W)); acc${q} = acc${q} + xv * wv; }`).join('\n')}
       }
     }
   }
-${writes}
+${writes.join('\n')}
 }`;
 });
 
@@ -120,7 +127,7 @@ function conv(ctx: GpuKernelContext): GpuPlan {
   const [dh, dw] = r === 3 ? [1, dil[0]!] : [dil[0]!, dil[1]!];
   const ocpg = OC / group;
   const ocv = ocpg % 4 === 0 ? 4 : 1;
-  const total = N * Math.ceil(OC / ocv) * oh * ow;
+  const total = N * Math.ceil(OC / ocv) * oh * Math.ceil(ow / OWV);
   const uniforms: UniformValue[] = [
     { name: 'total', type: 'u32', value: total },
     { name: 'c', type: 'u32', value: C }, { name: 'h', type: 'u32', value: spatial[0]! }, { name: 'w', type: 'u32', value: spatial[1]! },

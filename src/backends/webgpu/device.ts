@@ -84,10 +84,12 @@ async function findAdapter(notes: string[]): Promise<AdapterFound | undefined> {
     notes.push(`the 'webgpu' package could not be loaded: ${(e as Error).message}`);
     return undefined;
   }
+  const env = process.env;
   const tryCreate = async (label: string): Promise<AdapterFound | undefined> => {
     let gpu: GPU;
     try {
-      gpu = mod.create([]);
+      // TGRAPH_DAWN_FLAGS: Dawn options for create(), e.g. 'enable-dawn-features=disable_robustness'.
+      gpu = mod.create((env.TGRAPH_DAWN_FLAGS ?? '').split(/\s+/).filter(Boolean));
     } catch (e) {
       notes.push(`${label}: create() failed: ${(e as Error).message}`);
       return undefined;
@@ -100,7 +102,6 @@ async function findAdapter(notes: string[]): Promise<AdapterFound | undefined> {
     }
     return { adapter, gpu, source: label };
   };
-  const env = process.env;
   if (!env.XDG_RUNTIME_DIR && process.platform === 'linux') {
     // Dawn's Vulkan loader prints an error per call without it; any writable folder will do.
     env.XDG_RUNTIME_DIR = (await import('node:os')).tmpdir();
