@@ -1,6 +1,6 @@
 // A WebAssembly SIMD micro-kernel for the blocked GEMM, assembled here from opcodes (no toolchain, no
-// binary blob). It multiplies one packed A block (4-row panels) by one packed B block (4-column panels)
-// into a C block held in wasm memory, with one f32x4 accumulator per tile row.
+// binary blob). It multiplies one packed A block (4-row panels) by one packed B block (8-column panels)
+// into a C block held in wasm memory; each 4x8 tile keeps two f32x4 accumulators per row.
 // Falls back (returns undefined) where WebAssembly SIMD is not available.
 
 export interface SimdGemm {
@@ -8,7 +8,7 @@ export interface SimdGemm {
   a: Float32Array;
   b: Float32Array;
   c: Float32Array;
-  /** C[mpan*4, npan*4] (row stride ldc floats) += A panels * B panels over kc. */
+  /** C[mpan*4, npan*8] (row stride ldc floats) += A panels (4 rows) * B panels (8 columns) over kc. */
   run(mpan: number, npan: number, kc: number, ldc: number): void;
 }
 
@@ -61,29 +61,37 @@ function forLoop(v: number, limit: number, body: number[]): number[] {
 }
 
 function assemble(aBase: number, bBase: number, cBase: number): Uint8Array<ArrayBuffer> {
-  // params: 0 mpan, 1 npan, 2 kc, 3 ldc(bytes); locals: 4 jp, 5 ip, 6 k, 7 pa, 8 pb, 9 pc, 10..13 acc (v128), 14 bv (v128)
+  // A 4x8 tile: two f32x4 accumulators per row (columns 0-3 and 4-7), B panels 8 columns wide.
+  // params: 0 mpan, 1 npan, 2 kc, 3 ldc(bytes); locals: 4 jp, 5 ip, 6 k, 7 pa, 8 pb, 9 pc,
+  // 10..17 acc (v128, row-major: row r half h at 10 + 2r + h), 18 b0, 19 b1, 20 splat (v128)
   const [MP, NP, KC, LDC, JP, IP, K, PA, PB, PC] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-  const ACC = [10, 11, 12, 13];
-  const BV = 14;
+  const acc = (r: number, h: number) => 10 + 2 * r + h;
+  const B0 = 18, B1 = 19, AV = 20;
+  const rows = [0, 1, 2, 3];
   const rowAddr = (r: number) => [...get(PC), ...get(LDC), ...i32c(r), MUL, ADD];
   const inner = [
-    ...get(PB), ...v128load(0), ...set(BV),
-    ...ACC.flatMap((acc, r) => [...get(acc), ...get(PA), ...f32load(4 * r), ...splat, ...get(BV), ...fmul, ...fadd, ...set(acc)]),
+    ...get(PB), ...v128load(0), ...set(B0),
+    ...get(PB), ...v128load(16), ...set(B1),
+    ...rows.flatMap((r) => [
+      ...get(PA), ...f32load(4 * r), ...splat, ...set(AV),
+      ...get(acc(r, 0)), ...get(AV), ...get(B0), ...fmul, ...fadd, ...set(acc(r, 0)),
+      ...get(acc(r, 1)), ...get(AV), ...get(B1), ...fmul, ...fadd, ...set(acc(r, 1)),
+    ]),
     ...get(PA), ...i32c(16), ADD, ...set(PA),
-    ...get(PB), ...i32c(16), ADD, ...set(PB),
+    ...get(PB), ...i32c(32), ADD, ...set(PB),
   ];
   const tile = [
-    // pc = cBase + (ip*4*ldc) + jp*16
-    ...i32c(cBase), ...get(IP), ...i32c(2), SHL, ...get(LDC), MUL, ADD, ...get(JP), ...i32c(4), SHL, ADD, ...set(PC),
-    ...ACC.flatMap((acc, r) => [...rowAddr(r), ...v128load(0), ...set(acc)]),
-    // pa = aBase + ip*kc*16; pb = bBase + jp*kc*16
+    // pc = cBase + ip*4*ldc + jp*32
+    ...i32c(cBase), ...get(IP), ...i32c(2), SHL, ...get(LDC), MUL, ADD, ...get(JP), ...i32c(5), SHL, ADD, ...set(PC),
+    ...rows.flatMap((r) => [...rowAddr(r), ...v128load(0), ...set(acc(r, 0)), ...rowAddr(r), ...v128load(16), ...set(acc(r, 1))]),
+    // pa = aBase + ip*kc*16; pb = bBase + jp*kc*32
     ...i32c(aBase), ...get(IP), ...get(KC), MUL, ...i32c(4), SHL, ADD, ...set(PA),
-    ...i32c(bBase), ...get(JP), ...get(KC), MUL, ...i32c(4), SHL, ADD, ...set(PB),
+    ...i32c(bBase), ...get(JP), ...get(KC), MUL, ...i32c(5), SHL, ADD, ...set(PB),
     ...forLoop(K, KC, inner),
-    ...ACC.flatMap((acc, r) => [...rowAddr(r), ...get(acc), ...v128store(0)]),
+    ...rows.flatMap((r) => [...rowAddr(r), ...get(acc(r, 0)), ...v128store(0), ...rowAddr(r), ...get(acc(r, 1)), ...v128store(16)]),
   ];
   const body = [
-    2, 6, I32, 5, V128, // local decls: 6 x i32 (4..9), then 5 x v128 (10..14)
+    2, 6, I32, 11, V128, // local decls: 6 x i32 (4..9), then 11 x v128 (10..20)
     ...forLoop(JP, NP, forLoop(IP, MP, tile)),
     0x0b,
   ];

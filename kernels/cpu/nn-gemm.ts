@@ -82,11 +82,11 @@ function gemmSimd(
   const cb = s.c;
   for (let j0 = 0; j0 < N; j0 += NC) {
     const nc = Math.min(NC, N - j0);
-    const npan = (nc + 3) >> 2;
-    const ldp = npan * 4;
+    const npan = (nc + 7) >> 3;
+    const ldp = npan * 8;
     for (let k0 = 0; k0 < K; k0 += KC) {
       const kc = Math.min(KC, K - k0);
-      packPanelsB(s.b, B, bOff + k0 * ldb + j0, ldb, kc, nc, npan);
+      packPanelsB(s.b, B, bOff + k0 * ldb + j0, ldb, kc, nc, npan, 8);
       for (let i0 = 0; i0 < M; i0 += MC) {
         const mc = Math.min(MC, M - i0);
         const mpan = (mc + 3) >> 2;
@@ -102,24 +102,22 @@ function gemmSimd(
   }
 }
 
-function packPanelsB(p: Float32Array, B: Float32Array, off: number, ldb: number, kc: number, nc: number, npan: number): void {
+/** B[kc, nc] as panels of `w` (4 or 8) columns: p[(jp*kc + k)*w + c]; columns past nc are 0. */
+function packPanelsB(p: Float32Array, B: Float32Array, off: number, ldb: number, kc: number, nc: number, npan: number, w = 4): void {
   for (let jp = 0; jp < npan; jp++) {
-    const jb = jp * 4;
-    const base = jp * kc * 4;
-    if (jb + 4 <= nc) {
+    const jb = jp * w;
+    const base = jp * kc * w;
+    if (jb + w <= nc) {
       for (let k = 0; k < kc; k++) {
         const s = off + k * ldb + jb;
-        const d = base + k * 4;
-        p[d] = B[s]!;
-        p[d + 1] = B[s + 1]!;
-        p[d + 2] = B[s + 2]!;
-        p[d + 3] = B[s + 3]!;
+        const d = base + k * w;
+        for (let c = 0; c < w; c++) p[d + c] = B[s + c]!;
       }
     } else {
       for (let k = 0; k < kc; k++) {
         const s = off + k * ldb + jb;
-        const d = base + k * 4;
-        for (let c = 0; c < 4; c++) p[d + c] = jb + c < nc ? B[s + c]! : 0;
+        const d = base + k * w;
+        for (let c = 0; c < w; c++) p[d + c] = jb + c < nc ? B[s + c]! : 0;
       }
     }
   }
