@@ -5,6 +5,8 @@ import { describe, expect } from 'vitest';
 import { DeviceLostError } from '../../graph/errors.js';
 import { acquireGpu } from '../../src/backends/webgpu/device.js';
 import { InferenceSession } from '../../src/session.js';
+import { webgpuBackend } from '../../src/backends/webgpu/backend.js';
+import { inferGraph } from '../../graph/infer.js';
 import { Tensor } from '../../src/tensor.js';
 import { findCpuKernel } from '../../kernels/cpu/index.js';
 import { float, gpuIt, int, ints, intsAttr, model, runCpu, runGpu, compare, tensor } from './helpers.js';
@@ -37,6 +39,16 @@ describe('webgpu backend', () => {
     const placed = [...compiled.placements.values()];
     expect(placed.filter((p) => p.device === 'cpu').map((p) => p.op)).toEqual(['Shape']);
     expect(compiled.lastRun!.submits).toBeLessThanOrEqual(2);
+  });
+
+  gpuIt('predicts placements at compile time from the static types', async () => {
+    const { m } = convNet();
+    inferGraph(m.graph, { opsets: m.opsets });
+    const compiled = await webgpuBackend.compile(m);
+    const p = [...compiled.placements.values()];
+    expect(p.every((x) => x.when === 'compile')).toBe(true);
+    expect(p.filter((x) => x.device === 'cpu').map((x) => x.op)).toEqual(['Shape']);
+    expect(compiled.placements.get('n4_Reshape')).toMatchObject({ device: 'gpu', reason: 'alias' });
   });
 
   gpuIt('reuses buffers and pipelines on the next run', async () => {

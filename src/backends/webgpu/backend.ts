@@ -6,7 +6,7 @@
 import { AttrReader } from '../../../graph/attrs.js';
 import type { DType } from '../../../graph/dtype.js';
 import { AbortError, DeviceError, DeviceLostError, GraphError } from '../../../graph/errors.js';
-import { type Graph, type Model, type Node, outerReferences, subgraphsOf } from '../../../graph/ir.js';
+import { type Graph, type Model, type Node, type ValueType, outerReferences, subgraphsOf } from '../../../graph/ir.js';
 import { opKey } from '../../../graph/ops/index.js';
 import { type HostTensor, type RtValue, checkedSize } from '../../../graph/tensor.js';
 import { findCpuKernel } from '../../../kernels/cpu/index.js';
@@ -25,6 +25,8 @@ export interface Placement {
   readonly device: 'gpu' | 'cpu';
   /** Why a node runs on the CPU; for GPU nodes, 'alias' when it only renames its input. */
   readonly reason?: string;
+  /** 'compile': predicted from the static types (valueInfo); 'run': where it ran in the latest run. */
+  readonly when: 'compile' | 'run';
 }
 
 export interface WebgpuRunStats {
@@ -38,7 +40,7 @@ export interface WebgpuRunStats {
 }
 
 export interface WebgpuCompiledModel extends CompiledModel {
-  /** Where each node ran in the latest run (before a run: empty). */
+  /** Where each node runs: predicted at compile time, then where it ran in the latest run. */
   readonly placements: ReadonlyMap<string, Placement>;
   readonly lastRun: WebgpuRunStats | undefined;
   bufferStats(): BufferStats | undefined;
@@ -288,8 +290,51 @@ class WebgpuModel implements WebgpuCompiledModel {
   private readonly last: Map<string, number>;
   private released = false;
 
-  constructor(readonly model: Model) {
+  constructor(readonly model: Model, private readonly f16: boolean) {
     this.last = lastUses(model.graph);
+    this.predict();
+  }
+
+  /** Placements from the static types (graph inputs, initializers, valueInfo); runs replace them. */
+  private predict(): void {
+    const g = this.model.graph;
+    const types = new Map<string, { dtype: DType; dims?: number[] }>();
+    const put = (name: string, t: ValueType | undefined) => {
+      if (t?.kind === 'tensor') types.set(name, { dtype: t.dtype, dims: t.shape?.every((d) => typeof d === 'number') ? (t.shape as number[]) : undefined });
+    };
+    for (const [name, t] of g.valueInfo) put(name, t);
+    for (const i of g.inputs) put(i.name, i.type);
+    for (const [name, t] of g.initializers) types.set(name, { dtype: t.dtype, dims: [...t.dims] });
+    for (const node of g.nodes) {
+      const kernel = findGpuKernel(opKey(node.domain, node.opType));
+      const set = (device: 'gpu' | 'cpu', reason?: string) => this.placements.set(node.name, { node: node.name, op: node.opType, device, ...(reason ? { reason } : {}), when: 'compile' });
+      if (!kernel) {
+        set('cpu', 'no WebGPU kernel');
+        continue;
+      }
+      const ins = node.inputs.map((n) => (n ? types.get(n) : undefined));
+      if (node.inputs.some((n, i) => n && !ins[i]?.dims)) {
+        set('gpu', 'predicted; decided at run time (input shapes not static)');
+        continue;
+      }
+      const opset = this.model.opsets[node.domain] ?? 1;
+      try {
+        const plan = kernel.plan({
+          node, opset, attrs: new AttrReader(node), f16: this.f16,
+          inputs: ins.map((t) => (t ? { dtype: t.dtype, dims: t.dims! } : undefined)),
+          outputsUsed: node.outputs.map((o) => o !== ''),
+          host: (i) => {
+            const t = g.initializers.get(node.inputs[i] ?? '');
+            if (!t && (kernel.hostInputs?.(node, opset) ?? []).includes(i) && node.inputs[i]) throw new Error('decided at run time (shape-like input computed by the graph)');
+            return t;
+          },
+        });
+        if (plan.kind === 'unsupported') set('cpu', plan.reason);
+        else set('gpu', plan.kind === 'alias' ? 'alias' : undefined);
+      } catch (e) {
+        set('gpu', `predicted; ${(e as Error).message}`);
+      }
+    }
   }
 
   bufferStats(): BufferStats | undefined {
@@ -366,8 +411,7 @@ class WebgpuModel implements WebgpuCompiledModel {
       if (kernel) reason = await this.tryGpu(run, node, kernel);
       if (reason !== undefined) {
         if (!(await this.metaNode(run, node))) await this.cpuNode(run, node, opts);
-        const prev = this.placements.get(node.name);
-        if (prev?.device !== 'cpu' || prev.reason !== reason) this.placements.set(node.name, { node: node.name, op: node.opType, device: 'cpu', reason });
+        this.place(node, 'cpu', reason);
       }
       for (const name of node.inputs) {
         if (name && this.last.get(name) === index && !keep.has(name)) {
@@ -514,8 +558,8 @@ class WebgpuModel implements WebgpuCompiledModel {
 
   private place(node: Node, device: 'gpu' | 'cpu', reason?: string): void {
     const prev = this.placements.get(node.name);
-    if (prev && prev.device === device && prev.reason === reason) return;
-    this.placements.set(node.name, reason ? { node: node.name, op: node.opType, device, reason } : { node: node.name, op: node.opType, device });
+    if (prev && prev.when === 'run' && prev.device === device && prev.reason === reason) return;
+    this.placements.set(node.name, { node: node.name, op: node.opType, device, ...(reason ? { reason } : {}), when: 'run' });
   }
 
   release(): void {
@@ -533,8 +577,8 @@ export const webgpuBackend: Omit<Backend, 'compile'> & { compile(model: Model): 
   name: 'webgpu',
   hasKernel: (key) => findGpuKernel(key) !== undefined || findCpuKernel(key) !== undefined,
   async compile(model: Model): Promise<WebgpuCompiledModel> {
-    await acquireGpu();
-    return new WebgpuModel(model);
+    const gpu = await acquireGpu();
+    return new WebgpuModel(model, gpu.features.f16);
   },
 };
 
