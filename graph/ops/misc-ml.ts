@@ -1,5 +1,6 @@
 // Shape rules of the ai.onnx.ml ops with node tests.
 import type { DType } from '../dtype.js';
+import type { Dim } from '../ir.js';
 import { dtypeOf, shapeOf, tensorOut } from './shape-util.js';
 import { op, type OpSchema, type ShapeRule } from './types.js';
 
@@ -34,9 +35,37 @@ const treeEnsembleRule: ShapeRule = (ctx) => {
   return [tensorOut(dtypeOf(ctx, 0), x && n !== undefined ? [x[0]!, n] : undefined)];
 };
 
+/** Rows of a [N, F] or [F] input. */
+function rowsOf(ctx: Parameters<ShapeRule>[0]): Dim | undefined {
+  const x = shapeOf(ctx, 0);
+  if (!x) return undefined;
+  return x.length === 2 ? x[0] : 1;
+}
+
+const featuresF32Rule: ShapeRule = (ctx) => {
+  const x = shapeOf(ctx, 0);
+  return [tensorOut('float32', x ? (x.length === 1 ? [...x] : x) : undefined)];
+};
+
+const perRowRule = (count: (ctx: Parameters<ShapeRule>[0]) => number): ShapeRule => (ctx) => {
+  const n = rowsOf(ctx);
+  return [tensorOut('float32', n === undefined ? undefined : [n, count(ctx)])];
+};
+
 export const mlOps = {
   'ai.onnx.ml:ArrayFeatureExtractor': op(arrayFeatureRule, { ...ML, doc: 'Gather along the last axis' }),
   'ai.onnx.ml:Binarizer': op((ctx) => [ctx.inputs[0]], { ...ML, doc: '1 where x > threshold, else 0' }),
   'ai.onnx.ml:LabelEncoder': op(labelEncoderRule, { ...ML, doc: 'Map keys to values with a default' }),
   'ai.onnx.ml:TreeEnsemble': op(treeEnsembleRule, { ...ML, since: 5, doc: 'Tree ensemble regression' }),
+  'ai.onnx.ml:TreeEnsembleRegressor': op(perRowRule((ctx) => ctx.attrs.int('n_targets', 1)), { ...ML, doc: 'Tree ensemble regression (deprecated form)' }),
+  'ai.onnx.ml:Scaler': op(featuresF32Rule, { ...ML, doc: '(x - offset) * scale' }),
+  'ai.onnx.ml:Normalizer': op(featuresF32Rule, { ...ML, doc: 'Row normalization by MAX, L1 or L2' }),
+  'ai.onnx.ml:LinearRegressor': op(perRowRule((ctx) => ctx.attrs.int('targets', 1)), { ...ML, doc: 'Linear regression' }),
+  'ai.onnx.ml:Imputer': op((ctx) => [ctx.inputs[0]], { ...ML, doc: 'Replace missing values' }),
+  'ai.onnx.ml:OneHotEncoder': op((ctx) => {
+    const x = shapeOf(ctx, 0);
+    const n = (ctx.attrs.strings('cats_strings') ?? ctx.attrs.ints('cats_int64s') ?? []).length;
+    return [tensorOut('float32', x ? [...x, n] : undefined)];
+  }, { ...ML, doc: 'One-hot encoding over listed categories' }),
+  'ai.onnx.ml:CategoryMapper': op((ctx) => [tensorOut(dtypeOf(ctx, 0) === 'string' ? 'int64' : 'string', shapeOf(ctx, 0))], { ...ML, doc: 'Map strings to ints or back' }),
 } satisfies Record<string, OpSchema>;

@@ -187,14 +187,14 @@ const treeEnsemble: CpuKernel = (inputs, ctx) => {
     for (let t = 0; t < nTargets; t++) {
       row[t] = !seen[t] ? 0 : agg === 0 ? acc[t]! / roots.length : acc[t]!;
     }
-    postTransform(row, post, ctx);
+    applyPostTransform(row, post, ctx);
     for (let t = 0; t < nTargets; t++) setElement(out, n * nTargets + t, row[t]!);
   }
   return [out];
 };
 
 /** post_transform: 0 NONE, 1 SOFTMAX, 2 LOGISTIC, 3 SOFTMAX_ZERO, 4 PROBIT. */
-function postTransform(v: Float64Array, kind: number, ctx: CpuContext): void {
+export function applyPostTransform(v: Float64Array, kind: number, ctx: CpuContext): void {
   switch (kind) {
     case 0: return;
     case 1: case 3: {

@@ -4,6 +4,7 @@ import type { CpuKernel } from './types.js';
 import { signalKernels } from './misc-signal.js';
 import { stringKernels } from './misc-string.js';
 import { mlKernels } from './misc-ml.js';
+import { mlExtraKernels } from './misc-ml-extra.js';
 import { trainKernels } from './misc-train.js';
 import { randomKernels } from './misc-random.js';
 
@@ -11,6 +12,7 @@ export const miscKernels = {
   ...signalKernels,
   ...stringKernels,
   ...mlKernels,
+  ...mlExtraKernels,
   ...trainKernels,
   ...randomKernels,
 } satisfies Record<keyof typeof miscOps, CpuKernel>;
