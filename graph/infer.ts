@@ -2,7 +2,8 @@
 // through small shape-arithmetic nodes (Shape -> Gather -> Concat -> Reshape) by the CPU kernels.
 import { AttrReader } from './attrs.js';
 import { ShapeError, TgraphError } from './errors.js';
-import type { Graph, Node, ValueType } from './ir.js';
+import type { Dim, Graph, Node, ValueType } from './ir.js';
+import { manipValueRules } from './ops/manip-values.js';
 import { findSchema } from './ops/index.js';
 import type { InferContext } from './ops/types.js';
 import type { HostTensor } from './tensor.js';
@@ -44,6 +45,8 @@ export function inferGraph(graph: Graph, opts: InferOptions, outer?: ReadonlyMap
     if (graph.initializers.has(i.name)) constants.delete(i.name);
   }
   const maxConst = opts.maxConstantElements ?? 4096;
+  // Symbolic contents of shape tensors (ONNX data propagation), for Reshape/Expand targets.
+  const symbolic = new Map<string, Dim[]>();
   for (const node of graph.nodes) {
     const schema = findSchema(node.domain, node.opType);
     const inputs = node.inputs.map((n) => (n ? types.get(n) : undefined));
@@ -58,9 +61,13 @@ export function inferGraph(graph: Graph, opts: InferOptions, outer?: ReadonlyMap
         inputs,
         inputCount,
         constant: (i) => (node.inputs[i] ? constants.get(node.inputs[i]!) : undefined),
+        symbolicValue: (i) => (node.inputs[i] ? symbolic.get(node.inputs[i]!) : undefined),
       };
       try {
         outs = schema.infer(ctx);
+        const rule = node.domain === '' ? manipValueRules[node.opType] : undefined;
+        const v = rule?.(ctx);
+        if (v && node.outputs[0]) symbolic.set(node.outputs[0], v);
       } catch (e) {
         if (opts.strict) throw e;
         if (e instanceof ShapeError) errors.push(e);

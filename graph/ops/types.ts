@@ -1,6 +1,6 @@
 // What the op registry holds for each op: its schema and its shape/dtype rule.
 import type { AttrReader } from '../attrs.js';
-import type { Node, ValueType } from '../ir.js';
+import type { Dim, Node, ValueType } from '../ir.js';
 import type { HostTensor } from '../tensor.js';
 
 export interface InferContext {
@@ -14,6 +14,11 @@ export interface InferContext {
   constant(i: number): HostTensor | undefined;
   /** Number of inputs actually given (trailing omitted ones excluded). */
   readonly inputCount: number;
+  /**
+   * Contents of a small integer input that is not constant but whose elements are known dims
+   * (e.g. Shape of x[N,3]: ['N', 3]); see graph/ops/manip-values.ts.
+   */
+  symbolicValue?(i: number): Dim[] | undefined;
 }
 
 /**
