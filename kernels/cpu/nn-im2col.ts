@@ -77,6 +77,10 @@ function walk(C: number, g: Grid, visit: (row: number, srcBase: number, lo: numb
 
 /** col[(c*kSize + kk), o] = image value under kernel tap kk at block position o (0 in padding). */
 export function im2col(src: FloatArray, srcOff: number, C: number, g: Grid, col: FloatArray, colOff: number): void {
+  if (g.img.length === 2) {
+    im2col2d(src, srcOff, C, g, col, colOff);
+    return;
+  }
   const lastO = g.out[g.out.length - 1]!;
   walk(C, g, (row, base, lo, hi, s) => {
     const dst = colOff + row;
@@ -97,4 +101,36 @@ export function col2im(col: FloatArray, colOff: number, C: number, g: Grid, dst:
     const src = colOff + row;
     for (let o = lo; o < hi; o++, p += s) dst[p] = dst[p]! + col[src + o]!;
   });
+}
+
+/** The 2-D case with plain loops (the hot one in conv nets): no callbacks or subarrays per row. */
+function im2col2d(src: FloatArray, srcOff: number, C: number, g: Grid, col: FloatArray, colOff: number): void {
+  const [IH, IW] = g.img as [number, number];
+  const [OH, OW] = g.out as [number, number];
+  const [KH, KW] = g.kernel as [number, number];
+  const [SH, SW] = g.strides as [number, number];
+  const [DH, DW] = g.dilations as [number, number];
+  const [PH, PW] = g.padHead as [number, number];
+  let d = colOff;
+  for (let c = 0; c < C; c++) {
+    const xc = srcOff + c * IH * IW;
+    for (let kh = 0; kh < KH; kh++) {
+      for (let kw = 0; kw < KW; kw++) {
+        const offW = kw * DW - PW;
+        const [lo, hi] = validRange(IW, OW, SW, offW);
+        for (let oh = 0; oh < OH; oh++, d += OW) {
+          const ih = oh * SH - PH + kh * DH;
+          if (ih < 0 || ih >= IH) {
+            for (let o = 0; o < OW; o++) col[d + o] = 0;
+            continue;
+          }
+          for (let o = 0; o < lo; o++) col[d + o] = 0;
+          let p = xc + ih * IW + lo * SW + offW;
+          if (SW === 1) for (let o = lo; o < hi; o++, p++) col[d + o] = src[p]!;
+          else for (let o = lo; o < hi; o++, p += SW) col[d + o] = src[p]!;
+          for (let o = hi; o < OW; o++) col[d + o] = 0;
+        }
+      }
+    }
+  }
 }
