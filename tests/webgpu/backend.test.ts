@@ -77,6 +77,22 @@ describe('webgpu backend', () => {
     expect(compare(out.get('y2')!, runCpu(m, { x }).get('y2')!, { atol: 1e-5, rtol: 1e-5 }).worst).toBe('');
   });
 
+  gpuIt('keeps outputs on the GPU when asked (gpu-buffer) and reads them on demand', async () => {
+    const { m, x } = convNet();
+    const compiled = await webgpuBackend.compile(m);
+    const out = await compiled.runToGpu(new Map([['x', x]]), { fetches: ['y6', 'y3'] });
+    const y = out.get('y6')!;
+    expect(y.kind).toBe('gpu-buffer');
+    expect(out.get('y3')!.kind).toBe('tensor');
+    expect(compiled.lastRun!.downloaded).toEqual([]);
+    if (y.kind !== 'gpu-buffer') return;
+    const live = compiled.bufferStats()!.live;
+    const host = await y.download();
+    expect(compare(host, runCpu(m, { x }).get('y6')!, { atol: 1e-5, rtol: 1e-4 }).worst).toBe('');
+    y.dispose();
+    expect(compiled.bufferStats()!.live).toBeLessThan(live);
+  });
+
   gpuIt('one pipeline key maps to one WGSL source', async () => {
     const { m, x } = convNet();
     const { compiled } = await runGpu(m, { x });

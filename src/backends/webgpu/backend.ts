@@ -39,7 +39,20 @@ export interface WebgpuRunStats {
   uploads: number;
 }
 
+/** An output that stays on the GPU (preferredOutputLocation 'gpu-buffer'): for Tensor.fromGpuBuffer. */
+export interface GpuOutput {
+  readonly kind: 'gpu-buffer';
+  readonly buffer: GPUBuffer;
+  readonly dtype: DType;
+  readonly dims: readonly number[];
+  download(): Promise<HostTensor>;
+  /** Gives the buffer back to the pool (the data is then gone). */
+  dispose(): void;
+}
+
 export interface WebgpuCompiledModel extends CompiledModel {
+  /** Like run(), but GPU-resident outputs stay on the GPU (CPU-produced ones come as host values). */
+  runToGpu(feeds: ReadonlyMap<string, RtValue>, ctx: RunContext): Promise<Map<string, RtValue | GpuOutput>>;
   /** Where each node runs: predicted at compile time, then where it ran in the latest run. */
   readonly placements: ReadonlyMap<string, Placement>;
   readonly lastRun: WebgpuRunStats | undefined;
@@ -346,12 +359,20 @@ class WebgpuModel implements WebgpuCompiledModel {
   }
 
   async run(feeds: ReadonlyMap<string, RtValue>, ctx: RunContext): Promise<Map<string, RtValue>> {
-    const job = deviceQueue.then(() => this.runNow(feeds, ctx));
+    return (await this.enqueue(feeds, ctx, false)) as Map<string, RtValue>;
+  }
+
+  async runToGpu(feeds: ReadonlyMap<string, RtValue>, ctx: RunContext): Promise<Map<string, RtValue | GpuOutput>> {
+    return this.enqueue(feeds, ctx, true);
+  }
+
+  private enqueue(feeds: ReadonlyMap<string, RtValue>, ctx: RunContext, gpuOutputs: boolean): Promise<Map<string, RtValue | GpuOutput>> {
+    const job = deviceQueue.then(() => this.runNow(feeds, ctx, gpuOutputs));
     deviceQueue = job.catch(() => undefined);
     return job;
   }
 
-  private async runNow(feeds: ReadonlyMap<string, RtValue>, ctx: RunContext): Promise<Map<string, RtValue>> {
+  private async runNow(feeds: ReadonlyMap<string, RtValue>, ctx: RunContext, gpuOutputs: boolean): Promise<Map<string, RtValue | GpuOutput>> {
     if (this.released) throw new DeviceError('the compiled model has been released');
     const gpu = await acquireGpu();
     if (!this.state || this.state.gpu !== gpu) this.state = deviceState(gpu);
@@ -366,7 +387,7 @@ class WebgpuModel implements WebgpuCompiledModel {
     gpu.device.pushErrorScope('validation');
     let scopeOpen = true;
     try {
-      const out = await this.execute(run, feeds, ctx);
+      const out = await this.execute(run, feeds, ctx, gpuOutputs);
       run.flush();
       scopeOpen = false;
       const err = await Promise.race([gpu.device.popErrorScope(), lost]);
@@ -390,7 +411,7 @@ class WebgpuModel implements WebgpuCompiledModel {
     }
   }
 
-  private async execute(run: Run, feeds: ReadonlyMap<string, RtValue>, ctx: RunContext): Promise<Map<string, RtValue>> {
+  private async execute(run: Run, feeds: ReadonlyMap<string, RtValue>, ctx: RunContext, gpuOutputs: boolean): Promise<Map<string, RtValue | GpuOutput>> {
     const g = this.model.graph;
     for (const [name, t] of g.initializers) {
       if (!feeds.has(name)) run.values.set(name, { dtype: t.dtype, dims: t.dims, host: t, gpu: this.state!.initializers.get(name) });
@@ -426,10 +447,47 @@ class WebgpuModel implements WebgpuCompiledModel {
     }
     const missing = ctx.fetches.filter((f) => !run.values.has(f));
     if (missing.length) throw new GraphError(`graph '${g.name}' output '${missing[0]}' was not produced`);
-    await run.download(ctx.fetches);
-    const out = new Map<string, RtValue>();
-    for (const f of ctx.fetches) out.set(f, run.values.get(f)!.host!);
+    const out = new Map<string, RtValue | GpuOutput>();
+    if (gpuOutputs) {
+      for (const f of ctx.fetches) {
+        const s = run.values.get(f)!;
+        if (s.host || !s.gpu || s.gpu.pinned) continue;
+        s.gpu.refs++;
+        out.set(f, this.gpuOutput(s.gpu, s.dtype!, s.dims!));
+      }
+    }
+    await run.download(ctx.fetches.filter((f) => !out.has(f)));
+    for (const f of ctx.fetches) if (!out.has(f)) out.set(f, run.values.get(f)!.host!);
     return out;
+  }
+
+  /** An output left on the GPU; its buffer returns to the pool on dispose(). */
+  private gpuOutput(b: GpuBuf, dtype: DType, dims: readonly number[]): GpuOutput {
+    const st = this.state!;
+    let disposed = false;
+    return {
+      kind: 'gpu-buffer',
+      buffer: b.buffer,
+      dtype,
+      dims,
+      download: () => {
+        if (disposed) return Promise.reject(new DeviceError('this GPU output has been disposed'));
+        const job = deviceQueue.then(async () => {
+          if (st.gpu.lost) throw st.gpu.lost;
+          const run = new Run(st, new Promise<never>(() => {}));
+          run.values.set('out', { dtype, dims, gpu: b });
+          await run.download(['out']);
+          return run.values.get('out')!.host as HostTensor;
+        });
+        deviceQueue = job.catch(() => undefined);
+        return job;
+      },
+      dispose: () => {
+        if (disposed) return;
+        disposed = true;
+        if (!st.gpu.lost && --b.refs === 0) st.pool.release(b.buffer);
+      },
+    };
   }
 
   /** Shape and Size need only dims: no read back. */
