@@ -1,0 +1,55 @@
+// Vite config for the playground: `vite build --config playground/vite.config.ts` writes a static
+// site to dist/playground (relative URLs, so any static server and any sub-path works).
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { defineConfig, type Plugin } from 'vite';
+
+const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
+const stub = here('./src/node-stub.ts');
+
+/** The bundled sample models, served in dev and emitted into the build (not committed twice). */
+export const SAMPLES = [{ file: 'ppocr-mobile-v2-cls.onnx', from: here('../models/ppocr-mobile-v2-cls.onnx') }];
+
+function samples(): Plugin {
+  return {
+    name: 'tgraph-samples',
+    configureServer(server) {
+      server.middlewares.use((req, res, next) => {
+        const s = SAMPLES.find((x) => req.url?.split('?')[0]?.endsWith(`/samples/${x.file}`));
+        if (!s) return next();
+        res.setHeader('Content-Type', 'application/octet-stream');
+        res.end(readFileSync(s.from));
+      });
+    },
+    generateBundle() {
+      for (const s of SAMPLES) this.emitFile({ type: 'asset', fileName: `samples/${s.file}`, source: readFileSync(s.from) });
+    },
+  };
+}
+
+// The library reaches Node-only modules behind runtime checks and dynamic imports (model-loader's
+// file reading, the `webgpu` package for Dawn in Node). In the browser those branches never run;
+// alias them to a stub that throws so Vite neither bundles nor chokes on them.
+const nodeOnly = ['node:fs', 'node:path', 'node:os', 'node:url', 'node:worker_threads', 'webgpu', 'onnxruntime-node'];
+
+export default defineConfig({
+  root: here('.'),
+  base: './',
+  publicDir: false,
+  resolve: {
+    alias: nodeOnly.map((find) => ({ find: new RegExp(`^${find}$`), replacement: stub })),
+  },
+  worker: { format: 'es' },
+  plugins: [samples()],
+  build: {
+    outDir: here('../dist/playground'),
+    emptyOutDir: true,
+    target: 'es2022',
+    chunkSizeWarningLimit: 4096,
+    reportCompressedSize: false,
+  },
+  server: {
+    host: '127.0.0.1',
+    headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
+  },
+});
