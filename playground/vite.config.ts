@@ -45,6 +45,8 @@ export default defineConfig({
     outDir: here('../dist/playground'),
     emptyOutDir: true,
     target: 'es2022',
+    // Keep class names: typed errors report themselves by name (ModelLoadError, ...).
+    rolldownOptions: { output: { keepNames: true } },
     chunkSizeWarningLimit: 4096,
     reportCompressedSize: false,
   },

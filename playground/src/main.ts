@@ -13,9 +13,20 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   return e as T;
 };
 
-const SAMPLES: { name: string; file: string; note: string }[] = [
-  { name: 'PaddleOCR text direction classifier (ppocr-mobile-v2-cls)', file: 'samples/ppocr-mobile-v2-cls.onnx', note: 'x [N,3,48,192] float32 → softmax [N,2]' },
+const SAMPLES: { name: string; file: string; note: string; dims: Record<string, number[]> }[] = [
+  { name: 'PaddleOCR text direction classifier (ppocr-mobile-v2-cls)', file: 'samples/ppocr-mobile-v2-cls.onnx', note: 'x [N,3,48,192] float32 → softmax [N,2]', dims: { x: [1, 3, 48, 192] } },
 ];
+
+/** Dims for generated inputs: `?input=x=1,3,48,192` (repeatable), a sample's dims, else symbolic dims become 1 (224 for H, W of images). */
+function defaultDims(name: string, shape: readonly (number | string)[] | undefined, modelName: string): number[] {
+  for (const spec of new URLSearchParams(location.search).getAll('input')) {
+    const eq = spec.lastIndexOf('=');
+    if (spec.slice(0, eq) === name) return spec.slice(eq + 1).split(/[,x]/).filter(Boolean).map(Number);
+  }
+  const sample = SAMPLES.find((s) => s.file.endsWith(modelName));
+  if (sample?.dims[name]) return sample.dims[name]!;
+  return (shape ?? []).map((d, i) => (typeof d === 'number' ? d : shape!.length === 4 && i >= 2 ? 224 : 1));
+}
 
 interface Stage {
   label: string;
@@ -185,7 +196,7 @@ function renderInfo(model: Model): void {
   table(inputs, ['name', 'type', 'dims to generate'], []);
   for (const i of feeds) {
     const tr = document.createElement('tr');
-    const dims = i.type?.kind === 'tensor' ? (i.type.shape ?? []).map((d) => (typeof d === 'number' ? d : 1)) : [];
+    const dims = i.type?.kind === 'tensor' ? defaultDims(i.name, i.type.shape, state.name ?? '') : [];
     tr.innerHTML = '<td></td><td></td><td><input size="14" /></td>';
     tr.children[0]!.textContent = i.name;
     tr.children[1]!.textContent = fmtType(i.type);
@@ -299,9 +310,11 @@ async function loadImage(file: File): Promise<void> {
   const name = $('image-input').dataset.input!;
   const t = state.model!.graph.inputs.find((i) => i.name === name)!.type;
   if (t?.kind !== 'tensor' || !t.shape) return;
+  const field = $('inputs').querySelector<HTMLInputElement>(`input[data-input="${CSS.escape(name)}"]`);
+  const fd = field?.value.split(/[,x\s]+/).filter(Boolean).map(Number) ?? [];
   const c = Number(t.shape[1]);
-  const h = typeof t.shape[2] === 'number' ? t.shape[2] : 224;
-  const w = typeof t.shape[3] === 'number' ? t.shape[3] : 224;
+  const h = typeof t.shape[2] === 'number' ? t.shape[2] : fd[2] || 224;
+  const w = typeof t.shape[3] === 'number' ? t.shape[3] : fd[3] || 224;
   const bmp = await createImageBitmap(file);
   const canvas = $<HTMLCanvasElement>('image-preview');
   canvas.width = w;
