@@ -58,6 +58,12 @@ export const mlOps = {
   'ai.onnx.ml:LabelEncoder': op(labelEncoderRule, { ...ML, doc: 'Map keys to values with a default' }),
   'ai.onnx.ml:TreeEnsemble': op(treeEnsembleRule, { ...ML, since: 5, doc: 'Tree ensemble regression' }),
   'ai.onnx.ml:TreeEnsembleRegressor': op(perRowRule((ctx) => ctx.attrs.int('n_targets', 1)), { ...ML, doc: 'Tree ensemble regression (deprecated form)' }),
+  'ai.onnx.ml:TreeEnsembleClassifier': op((ctx) => {
+    const n = rowsOf(ctx);
+    const strs = ctx.attrs.strings('classlabels_strings');
+    const labels = strs && strs.length ? strs.length : ctx.attrs.ints('classlabels_int64s', []).length;
+    return [tensorOut(strs && strs.length ? 'string' : 'int64', n === undefined ? undefined : [n]), tensorOut('float32', n === undefined ? undefined : [n, labels])];
+  }, { ...ML, doc: 'Tree ensemble classification: labels and class scores' }),
   'ai.onnx.ml:Scaler': op(featuresF32Rule, { ...ML, doc: '(x - offset) * scale' }),
   'ai.onnx.ml:Normalizer': op(featuresF32Rule, { ...ML, doc: 'Row normalization by MAX, L1 or L2' }),
   'ai.onnx.ml:LinearRegressor': op(perRowRule((ctx) => ctx.attrs.int('targets', 1)), { ...ML, doc: 'Linear regression' }),

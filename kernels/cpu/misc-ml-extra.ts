@@ -31,27 +31,32 @@ function floatsOrTensor(ctx: CpuContext, name: string): number[] | undefined {
 
 const MODES = ['BRANCH_LEQ', 'BRANCH_LT', 'BRANCH_GTE', 'BRANCH_GT', 'BRANCH_EQ', 'BRANCH_NEQ', 'LEAF'];
 
-const treeEnsembleRegressor: CpuKernel = (inputs, ctx) => {
+/** Trees of TreeEnsembleRegressor/Classifier: node links resolved, leaves' (target or class, weight) lists. */
+interface Forest {
+  roots: number[];
+  featureIds: number[];
+  modes: number[];
+  values: number[];
+  missingTrue: number[];
+  /** next[2i] / next[2i+1]: node index on true / false. */
+  next: Int32Array;
+  leaves: Map<number, [number, number][]>;
+}
+
+function readForest(ctx: CpuContext, prefix: 'target' | 'class', nOut: number): Forest {
   const a = ctx.attrs;
   const treeIds = a.ints('nodes_treeids', []);
   const nodeIds = a.ints('nodes_nodeids', []);
   const featureIds = a.ints('nodes_featureids', []);
   const modes = a.strings('nodes_modes', []).map((m) => MODES.indexOf(m));
-  const values = (floatsOrTensor(ctx, 'nodes_values') ?? []).map(Math.fround);
+  // Thresholds are float32 unless given as a double tensor.
+  const values = a.tensor('nodes_values_as_tensor') ? toNumbers(a.tensor('nodes_values_as_tensor')!) : a.floats('nodes_values', []).map(Math.fround);
   const trueIds = a.ints('nodes_truenodeids', []);
   const falseIds = a.ints('nodes_falsenodeids', []);
   const missingTrue = a.ints('nodes_missing_value_tracks_true', []);
   const nNodes = treeIds.length;
-  if ([nodeIds, featureIds, modes, trueIds, falseIds].some((v) => v.length !== nNodes)) throw new KernelInputError(ctx, 'nodes_* attributes differ in length');
+  if ([nodeIds, featureIds, modes, trueIds, falseIds, values].some((v) => v.length !== nNodes)) throw new KernelInputError(ctx, 'nodes_* attributes differ in length');
   if (modes.includes(-1)) throw new KernelInputError(ctx, `unknown node mode in [${a.strings('nodes_modes', []).join(',')}]`);
-  const nTargets = a.int('n_targets', 1);
-  const tTree = a.ints('target_treeids', []);
-  const tNode = a.ints('target_nodeids', []);
-  const tIds = a.ints('target_ids', []);
-  const tW = floatsOrTensor(ctx, 'target_weights') ?? [];
-  const base = floatsOrTensor(ctx, 'base_values') ?? [];
-  const agg = a.string('aggregate_function', 'SUM');
-  if (!['SUM', 'AVERAGE', 'MIN', 'MAX'].includes(agg)) throw new KernelInputError(ctx, `unknown aggregate_function '${agg}'`);
   // Node index by (tree, node id); each tree's root is its node no other node points to.
   const key = (t: number, n: number) => `${t}:${n}`;
   const index = new Map<string, number>();
@@ -72,17 +77,56 @@ const treeEnsembleRegressor: CpuKernel = (inputs, ctx) => {
   }
   const roots: number[] = [];
   for (let i = 0; i < nNodes; i++) if (!hasParent[i]) roots.push(i);
-  const leafTargets = new Map<number, [number, number][]>();
-  for (let k = 0; k < tIds.length; k++) {
-    const i = index.get(key(tTree[k]!, tNode[k]!));
-    if (i === undefined) throw new KernelInputError(ctx, `target ${k} names missing node ${tNode[k]} of tree ${tTree[k]}`);
-    if (tIds[k]! < 0 || tIds[k]! >= nTargets) throw new KernelInputError(ctx, `target id ${tIds[k]} is out of range for ${nTargets} targets`);
-    let l = leafTargets.get(i);
-    if (!l) leafTargets.set(i, (l = []));
-    l.push([tIds[k]!, tW[k] ?? 0]);
+  const lTree = a.ints(`${prefix}_treeids`, []);
+  const lNode = a.ints(`${prefix}_nodeids`, []);
+  const lIds = a.ints(`${prefix}_ids`, []);
+  const lW = floatsOrTensor(ctx, `${prefix}_weights`) ?? [];
+  const leaves = new Map<number, [number, number][]>();
+  for (let k = 0; k < lIds.length; k++) {
+    const i = index.get(key(lTree[k]!, lNode[k]!));
+    if (i === undefined) throw new KernelInputError(ctx, `${prefix} ${k} names missing node ${lNode[k]} of tree ${lTree[k]}`);
+    if (lIds[k]! < 0 || lIds[k]! >= nOut) throw new KernelInputError(ctx, `${prefix} id ${lIds[k]} is out of range for ${nOut} outputs`);
+    let l = leaves.get(i);
+    if (!l) leaves.set(i, (l = []));
+    l.push([lIds[k]!, lW[k] ?? 0]);
   }
+  return { roots, featureIds, modes, values, missingTrue, next, leaves };
+}
+
+/** The leaf node index tree `root` reaches for row features starting at v[off]. */
+function walk(fo: Forest, root: number, v: number[], off: number, ctx: CpuContext): number {
+  let i = root;
+  for (let steps = 0; fo.modes[i] !== 6; steps++) {
+    if (steps > fo.modes.length) throw new KernelInputError(ctx, 'tree has a cycle');
+    const x = v[off + fo.featureIds[i]!]!;
+    const s = fo.values[i]!;
+    let cond: boolean;
+    if (Number.isNaN(x)) cond = !!fo.missingTrue[i] || fo.modes[i] === 5;
+    else switch (fo.modes[i]) {
+      case 0: cond = x <= s; break;
+      case 1: cond = x < s; break;
+      case 2: cond = x >= s; break;
+      case 3: cond = x > s; break;
+      case 4: cond = x === s; break;
+      default: cond = x !== s;
+    }
+    i = fo.next[2 * i + (cond ? 0 : 1)]!;
+  }
+  return i;
+}
+
+function checkFeatures(fo: Forest, f: number, ctx: CpuContext): void {
+  for (const fi of fo.featureIds) if (fi < 0 || fi >= f) throw new KernelInputError(ctx, `feature id ${fi} is out of range for ${f} features`);
+}
+
+const treeEnsembleRegressor: CpuKernel = (inputs, ctx) => {
+  const nTargets = ctx.attrs.int('n_targets', 1);
+  const fo = readForest(ctx, 'target', nTargets);
+  const base = floatsOrTensor(ctx, 'base_values') ?? [];
+  const agg = ctx.attrs.string('aggregate_function', 'SUM');
+  if (!['SUM', 'AVERAGE', 'MIN', 'MAX'].includes(agg)) throw new KernelInputError(ctx, `unknown aggregate_function '${agg}'`);
   const { n, f, v } = features(tensorArg(inputs, 0, ctx), ctx);
-  for (const fi of featureIds) if (fi < 0 || fi >= f) throw new KernelInputError(ctx, `feature id ${fi} is out of range for ${f} features`);
+  checkFeatures(fo, f, ctx);
   const out = allocTensor('float32', [n, nTargets]);
   const o = out.data as Float32Array;
   const acc = new Float64Array(nTargets);
@@ -91,36 +135,105 @@ const treeEnsembleRegressor: CpuKernel = (inputs, ctx) => {
   for (let r = 0; r < n; r++) {
     acc.fill(0);
     seen.fill(0);
-    for (const root of roots) {
-      let i = root;
-      for (let steps = 0; modes[i] !== 6; steps++) {
-        if (steps > nNodes) throw new KernelInputError(ctx, 'tree has a cycle');
-        const x = v[r * f + featureIds[i]!]!;
-        const s = values[i]!;
-        let cond: boolean;
-        if (Number.isNaN(x)) cond = !!missingTrue[i] || modes[i] === 5;
-        else switch (modes[i]) {
-          case 0: cond = x <= s; break;
-          case 1: cond = x < s; break;
-          case 2: cond = x >= s; break;
-          case 3: cond = x > s; break;
-          case 4: cond = x === s; break;
-          default: cond = x !== s;
-        }
-        i = next[2 * i + (cond ? 0 : 1)]!;
-      }
-      for (const [t, w] of leafTargets.get(i) ?? []) {
+    for (const root of fo.roots) {
+      for (const [t, w] of fo.leaves.get(walk(fo, root, v, r * f, ctx)) ?? []) {
         if (agg === 'MIN') acc[t] = seen[t] ? Math.min(acc[t]!, w) : w;
         else if (agg === 'MAX') acc[t] = seen[t] ? Math.max(acc[t]!, w) : w;
         else acc[t]! += w;
         seen[t] = 1;
       }
     }
-    for (let t = 0; t < nTargets; t++) acc[t] = (agg === 'AVERAGE' ? acc[t]! / Math.max(roots.length, 1) : acc[t]!) + (base[t] ?? 0);
+    // The base is added to every target (as the ONNX reference; onnxruntime skips targets no leaf scored).
+    for (let t = 0; t < nTargets; t++) acc[t] = (agg === 'AVERAGE' ? acc[t]! / Math.max(fo.roots.length, 1) : acc[t]!) + (base[t] ?? 0);
     applyPostTransform(acc, post, ctx);
     o.set(acc, r * nTargets);
   }
   return [out];
+};
+
+/**
+ * TreeEnsembleClassifier as onnxruntime computes it: class scores summed over trees plus base values;
+ * with two labels and a single scored class (binary_case) the second score is derived from the first.
+ */
+const treeEnsembleClassifier: CpuKernel = (inputs, ctx) => {
+  const a = ctx.attrs;
+  const strLabels = a.strings('classlabels_strings');
+  const intLabels = a.ints('classlabels_int64s');
+  const labels: (string | number)[] | undefined = strLabels && strLabels.length ? strLabels : intLabels;
+  if (!labels || labels.length === 0) throw new KernelInputError(ctx, 'one of classlabels_strings and classlabels_int64s is required');
+  const nClasses = labels.length;
+  const fo = readForest(ctx, 'class', nClasses);
+  const base = floatsOrTensor(ctx, 'base_values') ?? [];
+  const classIds = new Set(a.ints('class_ids', []));
+  const weights = floatsOrTensor(ctx, 'class_weights') ?? [];
+  const binaryCase = nClasses === 2 && classIds.size === 1;
+  const allPositive = weights.every((w) => w >= 0);
+  const post = postCode(ctx);
+  const { n, f, v } = features(tensorArg(inputs, 0, ctx), ctx);
+  checkFeatures(fo, f, ctx);
+  const yOut = allocTensor(strLabels && strLabels.length ? 'string' : 'int64', [n]);
+  const zOut = allocTensor('float32', [n, nClasses]);
+  const z = zOut.data as Float32Array;
+  const score = new Float64Array(nClasses);
+  const has = new Uint8Array(nClasses);
+  for (let r = 0; r < n; r++) {
+    score.fill(0);
+    has.fill(0);
+    for (const root of fo.roots) {
+      for (const [c, w] of fo.leaves.get(walk(fo, root, v, r * f, ctx)) ?? []) {
+        // float32 sums, as onnxruntime: ties between classes then break the same way.
+        score[c] = Math.fround(score[c]! + w);
+        has[c] = 1;
+      }
+    }
+    let label: string | number;
+    let row: Float64Array;
+    if (nClasses > 2) {
+      for (let c = 0; c < nClasses; c++) score[c]! += base[c] ?? 0;
+      let best = -1;
+      for (let c = 0; c < nClasses; c++) if (has[c] && (best < 0 || score[c]! > score[best]!)) best = c;
+      label = labels[Math.max(best, 0)]!;
+      row = score.slice();
+      applyPostTransform(row, post, ctx);
+    } else {
+      let single = false;
+      if (base.length === 2) {
+        if (has[1]) {
+          score[1] = base[1]! + score[0]!;
+          score[0] = -score[1]!;
+        } else {
+          score[1]! += base[1]!;
+          score[0]! += base[0]!;
+        }
+      } else {
+        if (base.length === 1) score[0]! += base[0]!;
+        single = !has[1];
+      }
+      const pos = has[1] && !single ? score[1]! : has[0] ? score[0]! : 0;
+      // Which derived second score to write (onnxruntime's add_second_class).
+      let second = -1;
+      if (binaryCase) {
+        if (allPositive) { second = pos > 0.5 ? 0 : 1; label = labels[pos > 0.5 ? 1 : 0]!; }
+        else { second = pos > 0 ? 2 : 3; label = labels[pos > 0 ? 1 : 0]!; }
+      } else label = labels[pos > 0 ? 1 : 0]!; // onnxruntime writes 1/0 here instead of the labels
+      if (!single) {
+        row = score.slice();
+        applyPostTransform(row, post, ctx);
+      } else if (post === 4) {
+        // PROBIT on a single score writes it alone.
+        row = Float64Array.of(score[0]!, 0);
+        applyPostTransform(row.subarray(0, 1), post, ctx);
+      } else if (second === 0 || second === 1) {
+        row = Float64Array.of(1 - score[0]!, score[0]!);
+      } else {
+        // Mixed-sign weights, or two labels of which only the first was reached: the score and its negation.
+        row = post === 2 ? Float64Array.of(1 / (1 + Math.exp(score[0]!)), 1 / (1 + Math.exp(-score[0]!))) : Float64Array.of(-score[0]!, score[0]!);
+      }
+    }
+    setElement(yOut, r, label);
+    z.set(row, r * nClasses);
+  }
+  return [yOut, zOut];
 };
 
 const scaler: CpuKernel = (inputs, ctx) => {
@@ -235,6 +348,7 @@ const categoryMapper: CpuKernel = (inputs, ctx) => {
 
 export const mlExtraKernels = {
   'ai.onnx.ml:TreeEnsembleRegressor': treeEnsembleRegressor,
+  'ai.onnx.ml:TreeEnsembleClassifier': treeEnsembleClassifier,
   'ai.onnx.ml:Scaler': scaler,
   'ai.onnx.ml:Normalizer': normalizer,
   'ai.onnx.ml:LinearRegressor': linearRegressor,

@@ -49,6 +49,45 @@ describe('TreeEnsembleRegressor', () => {
   });
 });
 
+describe('TreeEnsembleClassifier', () => {
+  // Tree 0: root splits feature 0, its true child splits feature 1; tree 1 splits feature 1.
+  const nodes: Record<string, Attr> = {
+    nodes_treeids: ints([0, 0, 0, 0, 0, 1, 1, 1]),
+    nodes_nodeids: ints([0, 1, 2, 3, 4, 0, 1, 2]),
+    nodes_featureids: ints([0, 1, 0, 0, 0, 1, 0, 0]),
+    nodes_values: floats([0.2, -0.1, 0, 0, 0, 0.4, 0, 0]),
+    nodes_truenodeids: ints([1, 3, 0, 0, 0, 1, 0, 0]),
+    nodes_falsenodeids: ints([2, 4, 0, 0, 0, 2, 0, 0]),
+    nodes_modes: strings(['BRANCH_LEQ', 'BRANCH_LEQ', 'LEAF', 'LEAF', 'LEAF', 'BRANCH_LEQ', 'LEAF', 'LEAF']),
+  };
+  const leaves = [2, 3, 4, 1, 2];
+  const trees = [0, 0, 0, 1, 1];
+  const x = R([7, 2], -1, 1);
+  const leafAttrs = (ids: number[], w: number[]): Record<string, Attr> => ({
+    class_treeids: ints(ids.map((_, k) => trees[k % 5]!)), class_nodeids: ints(ids.map((_, k) => leaves[k % 5]!)),
+    class_ids: ints(ids), class_weights: floats(w),
+  });
+  it('three classes, int and string labels, post transforms and base values', async () => {
+    const leaf = leafAttrs([0, 1, 2, 0, 2, 1, 2, 0, 1, 2], [0.2, 0.5, 0.1, 0.7, 0.3, 0.4, 0.9, 0.6, 0.3, 0.2]);
+    leaf.class_treeids = ints([0, 0, 0, 1, 1, 0, 0, 0, 1, 1]);
+    leaf.class_nodeids = ints([2, 3, 4, 1, 2, 2, 3, 4, 1, 2]);
+    for (const post of ['NONE', 'SOFTMAX', 'LOGISTIC']) {
+      await vsOrt('TreeEnsembleClassifier', [x], { ...nodes, ...leaf, classlabels_int64s: ints([4, 5, 6]), post_transform: str(post) }, { ...ML, outputs: 2 });
+    }
+    await vsOrt('TreeEnsembleClassifier', [x], { ...nodes, ...leaf, classlabels_strings: strings(['a', 'b', 'c']), base_values: floats([0.1, -0.2, 0.3]) }, { ...ML, outputs: 2 });
+  });
+  it('binary with one scored class: positive and mixed weights, NONE and LOGISTIC', async () => {
+    for (const w of [[0.2, 0.9, 0.4, 0.3, 0.7], [-1.2, 0.9, 0.4, -0.3, 0.7]]) {
+      for (const post of ['NONE', 'LOGISTIC']) {
+        await vsOrt('TreeEnsembleClassifier', [x], { ...nodes, ...leafAttrs([1, 1, 1, 1, 1], w), classlabels_int64s: ints([0, 1]), post_transform: str(post) }, { ...ML, outputs: 2 });
+      }
+    }
+  });
+  it('binary with both classes scored (labels 0 and 1: onnxruntime writes 1/0 rather than the labels here)', async () => {
+    await vsOrt('TreeEnsembleClassifier', [x], { ...nodes, ...leafAttrs([0, 1, 0, 1, 0], [0.2, 0.9, 0.4, 0.3, 0.7]), classlabels_int64s: ints([0, 1]) }, { ...ML, outputs: 2 });
+  });
+});
+
 describe('simple ml ops', () => {
   it('Scaler, Normalizer, LinearRegressor', async () => {
     const x = R([4, 3], -2, 2);
