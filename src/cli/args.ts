@@ -4,9 +4,10 @@ export interface ParsedArgs {
   flags: Map<string, string[]>;
 }
 
-const BOOLEAN = new Set(['json', 'profile', 'report', 'verify', 'help']);
+/** Flags that take no value, per command (`conformance --json FILE` takes one). */
+const BOOLEAN = new Set(['json', 'profile', 'report', 'verify', 'help', 'verbose']);
 
-export function parseArgs(argv: readonly string[]): ParsedArgs {
+export function parseArgs(argv: readonly string[], valued: readonly string[] = []): ParsedArgs {
   const positionals: string[] = [];
   const flags = new Map<string, string[]>();
   for (let i = 0; i < argv.length; i++) {
@@ -20,8 +21,9 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
         key = key.slice(0, eq);
       }
       if (key === 'o') key = 'output';
-      if (value === undefined && !BOOLEAN.has(key)) value = argv[++i];
-      if (value === undefined && !BOOLEAN.has(key)) throw new UsageError(`--${key} needs a value`);
+      const boolean = BOOLEAN.has(key) && !valued.includes(key);
+      if (value === undefined && !boolean) value = argv[++i];
+      if (value === undefined && !boolean) throw new UsageError(`--${key} needs a value`);
       const list = flags.get(key) ?? [];
       list.push(value ?? 'true');
       flags.set(key, list);

@@ -16,7 +16,7 @@ async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   const out = (line: string) => process.stdout.write(line + '\n');
   try {
-    const args = parseArgs(rest);
+    const args = parseArgs(rest, cmd === 'conformance' ? ['json'] : []);
     switch (cmd) {
       case 'run': await runCommand(args, out); return 0;
       case 'inspect': await inspectCommand(args, out); return 0;
