@@ -46,7 +46,7 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     // Keep class names: typed errors report themselves by name (ModelLoadError, ...).
-    rolldownOptions: { output: { keepNames: true } },
+    rolldownOptions: { output: { keepNames: true }, checks: { pluginTimings: false } },
     chunkSizeWarningLimit: 4096,
     reportCompressedSize: false,
   },

@@ -1,0 +1,155 @@
+// The playground in real Chromium (puppeteer-core, /usr/lib/chromium/chromium; WebGPU through
+// SwiftShader): the page loads without console errors, the bundled sample runs on WebGPU and on
+// CPU with outputs equal to the library's own CPU run in Node, the graph view renders (screenshot in
+// tests/artifacts/), and a broken model file shows its typed error.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { build } from 'vite';
+import { InferenceSession } from '../../src/index.js';
+import { generateInput } from '../../src/cli/inputs.js';
+// @ts-expect-error: a plain .mjs script without types
+import { serveStatic } from '../../scripts/serve.mjs';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CHROMIUM = '/usr/lib/chromium/chromium';
+const ARTIFACTS = path.join(ROOT, 'tests/artifacts');
+const MODEL = path.join(ROOT, 'models/ppocr-mobile-v2-cls.onnx');
+const DIMS = [1, 3, 48, 192];
+const SEED = 1234;
+
+interface Summary {
+  ok: boolean;
+  backend?: string;
+  adapter?: string | null;
+  backendNotes?: string[];
+  outputs?: { name: string; shape: number[]; first: number[] }[];
+  latency?: { firstMs: number; steadyMs: number };
+  error?: { name: string; message: string };
+}
+
+const haveChromium = fs.existsSync(CHROMIUM);
+if (!haveChromium) console.warn(`SKIPPING playground browser tests: ${CHROMIUM} not found`);
+
+describe.skipIf(!haveChromium && !process.env.CI)('playground in Chromium', () => {
+  let browser: Browser;
+  let server: Server;
+  let url: string;
+  let page: Page;
+  let userDir: string;
+  const consoleErrors: string[] = [];
+  let expected: { name: string; dims: number[]; data: number[] }[];
+
+  beforeAll(async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tgraph-playground-'));
+    await build({ configFile: path.join(ROOT, 'playground/vite.config.ts'), logLevel: 'warn', build: { outDir: out, emptyOutDir: true } });
+    ({ server, url } = await serveStatic(out));
+    userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tgraph-chromium-'));
+    browser = await puppeteer.launch({
+      executablePath: CHROMIUM,
+      ignoreDefaultArgs: true,
+      args: ['--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${userDir}`],
+    });
+    page = await browser.newPage();
+    await page.setViewport({ width: 1400, height: 1000 });
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
+    page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${(e as Error).message}`));
+    // The reference: the same model, same generated input, through the library on CPU in Node.
+    const session = await InferenceSession.create(new Uint8Array(fs.readFileSync(MODEL)), { executionProviders: ['cpu'] });
+    const meta = session.inputMetadata[0]!;
+    const outs = await session.run({ [meta.name]: generateInput(meta, DIMS, SEED) });
+    expected = Object.entries(outs).map(([name, t]) => ({ name, dims: [...t.dims], data: Array.from(t.data as Float32Array) }));
+    await session.release();
+  }, 300_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    server?.close();
+    if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
+  });
+
+  async function autorun(backend: string): Promise<Summary> {
+    await page.goto(`${url}?model=samples/ppocr-mobile-v2-cls.onnx&backend=${backend}&level=all&autorun=1&runs=1&input=x=${DIMS.join(',')}`);
+    await page.waitForFunction(() => ['done', 'error'].includes(document.getElementById('result')?.dataset.state ?? ''), { timeout: 240_000 });
+    return JSON.parse(await page.$eval('#result', (e) => e.textContent ?? '')) as Summary;
+  }
+
+  function expectMatches(s: Summary, tol: number): void {
+    expect(s.ok, JSON.stringify(s.error)).toBe(true);
+    expect(s.outputs!.map((o) => o.name)).toEqual(expected.map((e) => e.name));
+    s.outputs!.forEach((o, i) => {
+      const e = expected[i]!;
+      expect(o.shape).toEqual(e.dims);
+      expect(o.first.length).toBe(Math.min(16, e.data.length));
+      o.first.forEach((v, k) => expect(Math.abs(v - e.data[k]!), `${o.name}[${k}] = ${v}, expected ${e.data[k]}`).toBeLessThanOrEqual(tol));
+    });
+    expect(s.latency!.firstMs).toBeGreaterThan(0);
+    expect(s.latency!.steadyMs).toBeGreaterThan(0);
+  }
+
+  it('runs the bundled sample on CPU workers, with the Node outputs, without console errors', async () => {
+    const s = await autorun('cpu');
+    expectMatches(s, 1e-5);
+    expect(s.backend).toBe('cpu');
+    expect(consoleErrors).toEqual([]);
+  }, 300_000);
+
+  it('runs the bundled sample on WebGPU (SwiftShader in CI), with the Node outputs', async (ctx) => {
+    const s = await autorun('webgpu');
+    if (s.ok && s.backend !== 'webgpu') {
+      const reason = `no WebGPU adapter in this Chromium: ${s.backendNotes?.join('; ')}`;
+      if (process.env.CI) throw new Error(reason);
+      console.warn(`SKIPPING the WebGPU playground test: ${reason}`);
+      ctx.skip();
+      return;
+    }
+    expectMatches(s, 1e-3);
+    expect(s.backend).toBe('webgpu');
+    expect(s.adapter).toBeTruthy();
+    expect(consoleErrors).toEqual([]);
+  }, 300_000);
+
+  it('draws the graph and steps through the optimizer passes (screenshot kept)', async () => {
+    // The page of the previous run has the sample loaded; the graph shows the last stage.
+    const nodes = await page.$$eval('#graph svg .gnode.op', (g) => g.length);
+    expect(nodes).toBeGreaterThan(50);
+    const stages = await page.$eval('#stage', (e) => Number((e as HTMLInputElement).max));
+    expect(stages).toBeGreaterThan(1);
+    const passRows = await page.$$eval('#passes tr', (r) => r.map((x) => x.textContent ?? ''));
+    expect(passRows.some((r) => r.includes('fuse-batchnorm'))).toBe(true);
+    await page.click('#stage-prev');
+    expect(await page.$eval('#graph', (e) => (e as HTMLElement).dataset.stage)).toBe(String(stages - 1));
+    await page.$eval('#stage', (e) => {
+      (e as HTMLInputElement).value = '0';
+      e.dispatchEvent(new Event('input'));
+    });
+    const original = await page.$$eval('#graph svg .gnode.op', (g) => g.length);
+    expect(original).toBeGreaterThan(nodes);
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    const panel = await page.$('#graph-panel');
+    await panel!.screenshot({ path: path.join(ARTIFACTS, 'playground-graph.png') });
+    expect(fs.statSync(path.join(ARTIFACTS, 'playground-graph.png')).size).toBeGreaterThan(1000);
+  }, 120_000);
+
+  it('shows the typed error of a broken model file', async () => {
+    await page.goto(url);
+    const bad = path.join(userDir, 'broken.onnx');
+    fs.writeFileSync(bad, Uint8Array.from({ length: 64 }, (_, i) => (i * 37 + 11) & 0xff));
+    const input = await page.$('#file');
+    await (input as unknown as { uploadFile(p: string): Promise<void> }).uploadFile(bad);
+    await page.waitForFunction(() => document.getElementById('result')?.dataset.state === 'error', { timeout: 60_000 });
+    const shown = await page.$eval('#error', (e) => ({ hidden: (e as HTMLElement).hidden, text: e.textContent ?? '' }));
+    expect(shown.hidden).toBe(false);
+    expect(shown.text).toMatch(/ModelLoadError/);
+    expect(shown.text).toMatch(/broken\.onnx/);
+    const s = JSON.parse(await page.$eval('#result', (e) => e.textContent ?? '')) as Summary;
+    expect(s.ok).toBe(false);
+    expect(s.error!.name).toBe('ModelLoadError');
+  }, 120_000);
+});
