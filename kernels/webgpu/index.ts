@@ -1,6 +1,5 @@
 // All WebGPU kernels, keyed like the op registry. Partial: ops without a WGSL emitter run on the CPU
-// (the backend records why). Ops here that the registry does not have yet are never reached
-// (the session refuses nodes outside the registry); tests/webgpu/kernels.test.ts lists them.
+// (the backend records why); `satisfies` makes a key outside the registry a type error.
 import type { OpType } from '../../graph/ops/index.js';
 import type { GpuKernel } from './types.js';
 import { elementwiseGpuKernels } from './elementwise.js';
@@ -17,7 +16,7 @@ const ALL = {
   ...nnGpuKernels,
   ...reduceGpuKernels,
   ...imageGpuKernels,
-} satisfies Record<string, GpuKernel>;
+} satisfies Partial<Record<OpType, GpuKernel>>;
 
 export const GPU_KERNELS: Partial<Record<OpType, GpuKernel>> = ALL;
 

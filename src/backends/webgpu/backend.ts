@@ -302,6 +302,10 @@ class WebgpuModel implements WebgpuCompiledModel {
   private state: DeviceState | undefined;
   private readonly last: Map<string, number>;
   private released = false;
+  /** Outputs of Constant nodes by node name (their GPU copies are pinned, made on first use). */
+  private readonly constants = new Map<string, Slot>();
+  /** Values that are graph feeds in the current run. */
+  private feedNames = new Set<string>();
 
   constructor(readonly model: Model, private readonly f16: boolean) {
     this.last = lastUses(model.graph);
@@ -375,7 +379,10 @@ class WebgpuModel implements WebgpuCompiledModel {
   private async runNow(feeds: ReadonlyMap<string, RtValue>, ctx: RunContext, gpuOutputs: boolean): Promise<Map<string, RtValue | GpuOutput>> {
     if (this.released) throw new DeviceError('the compiled model has been released');
     const gpu = await acquireGpu();
-    if (!this.state || this.state.gpu !== gpu) this.state = deviceState(gpu);
+    if (!this.state || this.state.gpu !== gpu) {
+      this.state = deviceState(gpu);
+      this.constants.clear();
+    }
     const st = this.state;
     let onLost!: (e: DeviceLostError) => void;
     const lost = new Promise<never>((_, reject) => {
@@ -417,6 +424,7 @@ class WebgpuModel implements WebgpuCompiledModel {
       if (!feeds.has(name)) run.values.set(name, { dtype: t.dtype, dims: t.dims, host: t, gpu: this.state!.initializers.get(name) });
     }
     for (const [name, v] of feeds) run.values.set(name, v.kind === 'tensor' ? { dtype: v.dtype, dims: v.dims, host: v } : { host: v });
+    this.feedNames = new Set(feeds.keys());
     const keep = new Set(ctx.fetches);
     const opts = { opsets: this.model.opsets, signal: ctx.signal };
     for (let index = 0; index < g.nodes.length; index++) {
@@ -427,11 +435,23 @@ class WebgpuModel implements WebgpuCompiledModel {
         if (name && !run.values.has(name)) throw new GraphError(`node '${node.name}' (${node.opType}) reads '${name}', which no node, input or initializer defines`);
       }
       const key = opKey(node.domain, node.opType);
+      const cached = this.constants.get(node.name);
+      if (cached) {
+        // A Constant node: computed once, its GPU copy (made on first use) kept like an initializer's.
+        run.values.set(node.outputs[0]!, cached);
+        continue;
+      }
       const kernel = findGpuKernel(key);
       let reason: string | undefined = kernel ? undefined : 'no WebGPU kernel';
-      if (kernel) reason = await this.tryGpu(run, node, kernel);
+      if (kernel && this.shapeLike(run, node)) reason = 'small integer (shape-like) inputs stay on the CPU';
+      else if (kernel) reason = await this.tryGpu(run, node, kernel);
       if (reason !== undefined) {
-        if (!(await this.metaNode(run, node))) await this.cpuNode(run, node, opts);
+        if (await this.metaNode(run, node)) reason = 'reads only the dims (no read back)';
+        else await this.cpuNode(run, node, opts);
+        if (node.opType === 'Constant' && node.domain === '' && node.inputs.length === 0 && node.outputs.length === 1) {
+          const slot = run.values.get(node.outputs[0]!);
+          if (slot?.dims) this.constants.set(node.name, slot);
+        }
         this.place(node, 'cpu', reason);
       }
       for (const name of node.inputs) {
@@ -488,6 +508,23 @@ class WebgpuModel implements WebgpuCompiledModel {
         if (!st.gpu.lost && --b.refs === 0) st.pool.release(b.buffer);
       },
     };
+  }
+
+  /**
+   * Shape arithmetic stays on the CPU: a node whose tensor inputs are all CPU-resident, small
+   * (<= 64 elements) and integer, none of them a feed, is not worth an upload and a read back.
+   */
+  private shapeLike(run: Run, node: Node): boolean {
+    if (!findCpuKernel(opKey(node.domain, node.opType))) return false;
+    let any = false;
+    for (const name of node.inputs) {
+      if (!name) continue;
+      const s = run.values.get(name);
+      if (!s || s.gpu || !s.host || s.host.kind !== 'tensor' || this.feedNames.has(name)) return false;
+      if (s.host.data.length > 64 || !/int|bool/.test(s.host.dtype)) return false;
+      any = true;
+    }
+    return any;
   }
 
   /** Shape and Size need only dims: no read back. */
@@ -583,11 +620,12 @@ class WebgpuModel implements WebgpuCompiledModel {
       const s = slots[i]!;
       if (!s.gpu) {
         const name = node.inputs[i]!;
-        const isInit = this.model.graph.initializers.has(name) && s.host === this.model.graph.initializers.get(name);
+        const isConst = [...this.constants.values()].includes(s);
+        const isInit = isConst || (this.model.graph.initializers.has(name) && s.host === this.model.graph.initializers.get(name));
         const b = run.upload(s.host as HostTensor, narrowIdx.has(i), isInit);
         if (!b) return `input ${i} (${s.dtype}) cannot be stored on the GPU`;
         s.gpu = b;
-        if (isInit) st.initializers.set(name, b);
+        if (isInit && !isConst) st.initializers.set(name, b);
       }
       inBufs.set(i, s.gpu);
     }
@@ -627,6 +665,8 @@ class WebgpuModel implements WebgpuCompiledModel {
     if (st && !st.gpu.lost) {
       for (const b of st.initializers.values()) st.pool.release(b.buffer);
       st.initializers.clear();
+      for (const c of this.constants.values()) if (c.gpu) st.pool.release(c.gpu.buffer);
+      this.constants.clear();
     }
   }
 }
