@@ -8,3 +8,4 @@ export { exportModel } from '../graph/onnx/export.js';
 export { verifyGraph } from '../graph/verify.js';
 export { inferGraph } from '../graph/infer.js';
 export { OP_SCHEMAS, type OpType } from '../graph/ops/index.js';
+export * from './tracer/index.js';

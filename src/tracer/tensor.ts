@@ -1,0 +1,182 @@
+// TgTensor: the tensor of the tensor API. Eager tensors hold a HostTensor (CPU); symbolic tensors,
+// made while tracing, hold the name of a value in the trace and its type from the shape rules.
+import type { DType } from '../../graph/dtype.js';
+import { InputError } from '../../graph/errors.js';
+import type { Dim, TensorType as IrTensorType } from '../../graph/ir.js';
+import { type HostTensor, getNumber, toNumbers } from '../../graph/tensor.js';
+import { Tensor } from '../tensor.js';
+import { TracedValueError } from './errors.js';
+import { type Allocation, release, track } from './memory.js';
+import type * as Ops from './ops.js';
+import { userSourceLine } from './source.js';
+import type { TraceContext } from './trace.js';
+
+export type NestedArray<T> = T | readonly NestedArray<T>[];
+/** Anything an op accepts as a tensor: TgTensor, the ORT-style Tensor, numbers, booleans, nested arrays, typed arrays. */
+export type TensorLike = TgTensor | Tensor | NestedArray<number> | NestedArray<boolean> | bigint | ArrayBufferView;
+
+interface Symbolic {
+  readonly ctx: TraceContext;
+  readonly name: string;
+}
+
+// Set by ops.ts (breaks the import cycle between the class and the op functions).
+let ops: typeof Ops;
+export function bindOps(o: typeof Ops): void {
+  ops = o;
+}
+
+export class TgTensor {
+  /** @internal */ _host: HostTensor | undefined;
+  /** @internal */ readonly _sym: Symbolic | undefined;
+  private readonly _alloc: Allocation | undefined;
+  readonly dtype: DType;
+  private readonly _shape: readonly Dim[] | undefined;
+
+  private constructor(dtype: DType, shape: readonly Dim[] | undefined, host: HostTensor | undefined, sym: Symbolic | undefined, tracked: boolean) {
+    this.dtype = dtype;
+    this._shape = shape;
+    this._host = host;
+    this._sym = sym;
+    this._alloc = host && tracked ? track(this, host) : undefined;
+  }
+
+  /** An eager tensor over `h` (no copy). Untracked tensors (views of a caller's Tensor) do not count in tg.memory(). */
+  static fromHost(h: HostTensor, tracked = true): TgTensor {
+    return new TgTensor(h.dtype, Object.freeze([...h.dims]), h, undefined, tracked);
+  }
+
+  /** @internal A value of a trace. */
+  static symbolic(ctx: TraceContext, name: string, type: IrTensorType): TgTensor {
+    return new TgTensor(type.dtype, type.shape ? Object.freeze([...type.shape]) : undefined, undefined, { ctx, name }, false);
+  }
+
+  get isSymbolic(): boolean {
+    return this._sym !== undefined;
+  }
+
+  /** Dims; inside a traced function a dim may be a symbol (a string) standing for any size. */
+  get shape(): readonly Dim[] {
+    if (!this._shape) throw new InputError(`the rank of traced value '${this._sym?.name}' is not known`);
+    return this._shape;
+  }
+  /** @internal The shape, or undefined when the rank is not known. */
+  get maybeShape(): readonly Dim[] | undefined {
+    return this._shape;
+  }
+  get rank(): number {
+    return this.shape.length;
+  }
+  /** Element count (symbolic dims make it unknown: NaN). */
+  get size(): number {
+    return this.shape.reduce<number>((a, d) => a * (typeof d === 'number' ? d : NaN), 1);
+  }
+
+  /** @internal The host value of an eager tensor. */
+  host(): HostTensor {
+    if (this._sym) throw new TracedValueError('reading the value', userSourceLine());
+    if (!this._host) throw new InputError('this tensor has been disposed');
+    return this._host;
+  }
+
+  /** The elements (a typed array), once computed; results stay where they were computed until this. */
+  data(): Promise<HostTensor['data']> {
+    const h = this.host();
+    return Promise.resolve(h.data);
+  }
+  /** The elements now (CPU-resident tensors only). */
+  dataSync(): HostTensor['data'] {
+    return this.host().data;
+  }
+  /** The elements as a nested JS array (numbers; float16 decoded). */
+  async array(): Promise<NestedArray<number>> {
+    const h = this.host();
+    const flat = toNumbers(h);
+    const build = (d: number, off: number): NestedArray<number> => {
+      if (d === h.dims.length) return flat[off]!;
+      const stride = h.dims.slice(d + 1).reduce((a, b) => a * b, 1);
+      return Array.from({ length: h.dims[d]! }, (_, i) => build(d + 1, off + i * stride));
+    };
+    return build(0, 0);
+  }
+  /** The single element of a one-element tensor. */
+  async item(): Promise<number> {
+    return this.itemSync();
+  }
+  private itemSync(): number {
+    const h = this.host();
+    if (h.data.length !== 1) throw new InputError(`item() needs a tensor of one element, this one is [${h.dims.join(',')}]`);
+    return getNumber(h, 0);
+  }
+  /** The ORT-style Tensor (shares the data). */
+  toTensor(): Tensor {
+    return Tensor.fromHost(this.host());
+  }
+
+  [Symbol.toPrimitive](hint: string): number | string {
+    if (this._sym) throw new TracedValueError(hint === 'string' ? 'converting to a string' : 'using as a JS number or boolean (e.g. in `if`, `<`, `+`)', userSourceLine());
+    if (hint === 'string') return this.toString();
+    return this.itemSync();
+  }
+
+  get disposed(): boolean {
+    return !this._sym && this._host === undefined;
+  }
+  dispose(): void {
+    if (this._sym || this._host === undefined) return;
+    this._host = undefined;
+    if (this._alloc) release(this, this._alloc);
+  }
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  toString(): string {
+    const shape = this._shape ? `[${this._shape.join(',')}]` : '[?]';
+    if (this._sym) return `TgTensor(symbolic ${this._sym.name}: ${this.dtype}${shape})`;
+    if (!this._host) return `TgTensor(disposed ${this.dtype}${shape})`;
+    const vals = toNumbers({ ...this._host, data: this._host.data.slice(0, 8) } as HostTensor);
+    return `TgTensor(${this.dtype}${shape} ${vals.join(', ')}${this._host.data.length > 8 ? ', ...' : ''})`;
+  }
+
+  // ---- methods: the op functions of ops.ts with this tensor first ----
+  add(b: TensorLike): TgTensor { return ops.add(this, b); }
+  sub(b: TensorLike): TgTensor { return ops.sub(this, b); }
+  mul(b: TensorLike): TgTensor { return ops.mul(this, b); }
+  div(b: TensorLike): TgTensor { return ops.div(this, b); }
+  pow(b: TensorLike): TgTensor { return ops.pow(this, b); }
+  maximum(b: TensorLike): TgTensor { return ops.maximum(this, b); }
+  minimum(b: TensorLike): TgTensor { return ops.minimum(this, b); }
+  equal(b: TensorLike): TgTensor { return ops.equal(this, b); }
+  notEqual(b: TensorLike): TgTensor { return ops.notEqual(this, b); }
+  greater(b: TensorLike): TgTensor { return ops.greater(this, b); }
+  greaterEqual(b: TensorLike): TgTensor { return ops.greaterEqual(this, b); }
+  less(b: TensorLike): TgTensor { return ops.less(this, b); }
+  lessEqual(b: TensorLike): TgTensor { return ops.lessEqual(this, b); }
+  matmul(b: TensorLike): TgTensor { return ops.matmul(this, b); }
+  neg(): TgTensor { return ops.neg(this); }
+  abs(): TgTensor { return ops.abs(this); }
+  exp(): TgTensor { return ops.exp(this); }
+  log(): TgTensor { return ops.log(this); }
+  sqrt(): TgTensor { return ops.sqrt(this); }
+  square(): TgTensor { return ops.square(this); }
+  relu(): TgTensor { return ops.relu(this); }
+  sigmoid(): TgTensor { return ops.sigmoid(this); }
+  tanh(): TgTensor { return ops.tanh(this); }
+  gelu(): TgTensor { return ops.gelu(this); }
+  silu(): TgTensor { return ops.silu(this); }
+  softmax(axis = -1): TgTensor { return ops.softmax(this, axis); }
+  sum(axis?: number | readonly number[], keepDims = false): TgTensor { return ops.sum(this, axis, keepDims); }
+  mean(axis?: number | readonly number[], keepDims = false): TgTensor { return ops.mean(this, axis, keepDims); }
+  max(axis?: number | readonly number[], keepDims = false): TgTensor { return ops.max(this, axis, keepDims); }
+  min(axis?: number | readonly number[], keepDims = false): TgTensor { return ops.min(this, axis, keepDims); }
+  argMax(axis = 0, keepDims = false): TgTensor { return ops.argMax(this, axis, keepDims); }
+  reshape(shape: readonly number[]): TgTensor { return ops.reshape(this, shape); }
+  transpose(perm?: readonly number[]): TgTensor { return ops.transpose(this, perm); }
+  flatten(axis = 1): TgTensor { return ops.flatten(this, axis); }
+  squeeze(axes?: number | readonly number[]): TgTensor { return ops.squeeze(this, axes); }
+  unsqueeze(axes: number | readonly number[]): TgTensor { return ops.unsqueeze(this, axes); }
+  slice(starts: readonly number[], ends: readonly number[], axes?: readonly number[], steps?: readonly number[]): TgTensor { return ops.slice(this, starts, ends, axes, steps); }
+  gather(indices: TensorLike, axis = 0): TgTensor { return ops.gather(this, indices, axis); }
+  cast(dtype: DType): TgTensor { return ops.cast(this, dtype); }
+}
