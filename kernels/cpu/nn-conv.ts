@@ -102,8 +102,8 @@ function addChannelBias(y: FloatArray, bias: ArrayLike<number>, N: number, M: nu
 }
 
 /**
- * One filter per channel: accumulate kernel taps over contiguous output rows. For 3-wide kernels the three
- * taps of a kernel row are summed together where all are inside the image (a third of the output traffic).
+ * One filter per channel: accumulate kernel taps over contiguous output rows. For 3- and 5-wide kernels the
+ * taps of a kernel row are summed together where all are inside the image (less output traffic).
  */
 function depthwise2d(x: FloatArray, w: FloatArray, y: FloatArray, planes: number, inSp: readonly number[], outSp: readonly number[], a: WindowAttrs, padHead: readonly number[]): void {
   const [IH, IW] = inSp as [number, number];
@@ -123,7 +123,7 @@ function depthwise2d(x: FloatArray, w: FloatArray, y: FloatArray, planes: number
     loAll = Math.max(loAll, lo[kw]!);
     hiAll = Math.min(hiAll, hi[kw]!);
   }
-  const fused = KW === 3 && loAll < hiAll;
+  const fused = (KW === 3 || KW === 5) && loAll < hiAll;
   for (let p = 0; p < planes; p++) {
     const c = p % C;
     const xo = p * IH * IW;
@@ -135,10 +135,16 @@ function depthwise2d(x: FloatArray, w: FloatArray, y: FloatArray, planes: number
         if (ih < 0 || ih >= IH) continue;
         const row = xo + ih * IW;
         const d = yo + oh * OW;
-        if (fused) {
+        if (fused && KW === 3) {
           const w0 = w[wb]!, w1 = w[wb + 1]!, w2 = w[wb + 2]!;
           let s = row + loAll * SW - PW;
           for (let ow = loAll; ow < hiAll; ow++, s += SW) y[d + ow] = y[d + ow]! + w0 * x[s]! + w1 * x[s + DW]! + w2 * x[s + 2 * DW]!;
+        } else if (fused) {
+          const w0 = w[wb]!, w1 = w[wb + 1]!, w2 = w[wb + 2]!, w3 = w[wb + 3]!, w4 = w[wb + 4]!;
+          let s = row + loAll * SW - PW;
+          for (let ow = loAll; ow < hiAll; ow++, s += SW) {
+            y[d + ow] = y[d + ow]! + w0 * x[s]! + w1 * x[s + DW]! + w2 * x[s + 2 * DW]! + w3 * x[s + 3 * DW]! + w4 * x[s + 4 * DW]!;
+          }
         }
         for (let kw = 0; kw < KW; kw++) {
           const wv = w[wb + kw]!;

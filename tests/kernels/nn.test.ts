@@ -328,3 +328,13 @@ describe('nn shape rules', () => {
     expect(() => infer('Conv', [[1, 3, 2, 2], [8, 3, 3, 3]])).toThrow(/empty output/);
   });
 });
+
+describe('depthwise fused rows', () => {
+  for (const kw of [3, 5]) {
+    it(`${kw}-wide kernels, strided and dilated, narrow images`, async () => {
+      await vsOrt('Conv', [R([1, 3, 9, 11]), R([3, 1, 2, kw])], { group: int(3), pads: ints([1, 2, 0, 2]), strides: ints([1, 2]), dilations: ints([1, 2]) });
+      await vsOrt('Conv', [R([1, 2, 6, kw - 1]), R([2, 1, 3, kw])], { group: int(2), pads: ints([1, 1, 1, 1]) });
+      await vsOrt('Conv', [R([2, 4, 12, 13]), R([4, 1, kw, kw])], { group: int(4), pads: ints([kw >> 1, kw >> 1, kw >> 1, kw >> 1]) });
+    });
+  }
+});
