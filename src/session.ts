@@ -1,5 +1,5 @@
 // InferenceSession: onnxruntime-web/-node compatible entry point.
-import { AbortError, InputError, ModelLoadError, type ShapeError, SessionReleasedError, TimeoutError, UnsupportedOpError } from '../graph/errors.js';
+import { AbortError, InputError, ModelLoadError, type ShapeError, SessionReleasedError, UnsupportedOpError } from '../graph/errors.js';
 import { inferGraph } from '../graph/infer.js';
 import { findProblems } from '../graph/verify.js';
 import { optimize, type OptimizeReport } from '../graph/passes/index.js';
@@ -7,8 +7,12 @@ import { evaluateConstantNode } from '../kernels/cpu/evaluate.js';
 import { formatType, type Model, type ValueInfo } from '../graph/ir.js';
 import { findUnsupported } from '../graph/support.js';
 import { type RtValue, setMaxElements, DEFAULT_MAX_ELEMENTS, checkedSize } from '../graph/tensor.js';
-import { cpuBackend } from './backends/cpu.js';
+import { createCpuBackend, type CpuCompiledModel } from './backends/cpu.js';
 import type { Backend, BackendName, CompiledModel } from './backends/types.js';
+import { type ChromeTrace, Profiler } from './executor/profiler.js';
+import { type QueuePolicy, RunControl, RunQueue, type RunQueueStats } from './executor/run-queue.js';
+import { type ExecRunContext, wallNow } from './executor/types.js';
+import type { WorkerPool } from './executor/worker-pool.js';
 import { loadModel, type ModelSource } from './model-loader.js';
 import { Tensor } from './tensor.js';
 
@@ -23,8 +27,27 @@ export interface SessionOptions {
   disabledOptimizers?: readonly string[];
   /** Largest element count of any one tensor; larger shapes are refused before allocating. */
   maxTensorElements?: number;
+  /** Record every node run; `endProfiling()` returns the Chrome trace. */
   enableProfiling?: boolean;
   logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
+  /**
+   * CPU: 'sequential' (default) runs nodes one at a time on the calling thread (the reference path);
+   * 'parallel' schedules them by data readiness on the CPU worker pool, splitting big MatMul/Gemm/Conv.
+   */
+  executionMode?: 'sequential' | 'parallel';
+  /** CPU pool workers in parallel mode (default: the machine's cores); > 1 also selects 'parallel' when executionMode is not given. */
+  intraOpNumThreads?: number;
+  /** Runs executing at once (default: the pool size in parallel mode, else 1). */
+  maxConcurrentRuns?: number;
+  /** Runs waiting for a slot (default unbounded); see queuePolicy. */
+  maxQueuedRuns?: number;
+  /** When the queue is full: 'wait' (default) holds callers until there is room, 'reject' throws QueueFullError. */
+  queuePolicy?: QueuePolicy;
+}
+
+export interface ReleaseOptions {
+  /** Cancel runs in flight and queued (they reject with AbortError) instead of letting them finish. */
+  force?: boolean;
 }
 
 export interface RunOptions {
@@ -43,14 +66,18 @@ export interface IoMetadata {
   shape?: (number | string)[];
 }
 
-const BACKENDS: Partial<Record<BackendName, () => Promise<Backend>>> = {
-  cpu: async () => cpuBackend,
+const BACKENDS: Partial<Record<BackendName, (options: SessionOptions) => Promise<Backend>>> = {
+  cpu: async (o) => createCpuBackend({ executionMode: cpuMode(o), numThreads: o.intraOpNumThreads }),
   webgpu: async () => (await import('./backends/webgpu/backend.js')).loadWebgpuBackend(),
 };
 
 /** Let a backend module register itself with the session (keeps the session free of backend imports). */
 export function registerBackend(name: BackendName, load: () => Promise<Backend>): void {
   BACKENDS[name] = load;
+}
+
+function cpuMode(o: SessionOptions): 'sequential' | 'parallel' {
+  return o.executionMode ?? ((o.intraOpNumThreads ?? 1) > 1 ? 'parallel' : 'sequential');
 }
 
 function epName(ep: ExecutionProvider): BackendName {
@@ -60,6 +87,9 @@ function epName(ep: ExecutionProvider): BackendName {
 
 export class InferenceSession {
   private released = false;
+  private releasing: Promise<void> | undefined;
+  private readonly queue: RunQueue;
+  private profiler: Profiler | undefined;
 
   private constructor(
     readonly model: Model,
@@ -71,7 +101,15 @@ export class InferenceSession {
     readonly shapeWarnings: readonly ShapeError[],
     /** What the optimizer did (per-pass statistics); undefined at level 'disabled'. */
     readonly optimizeReport: OptimizeReport | undefined,
-  ) {}
+  ) {
+    const pool = (compiled as Partial<CpuCompiledModel>).pool;
+    this.queue = new RunQueue({
+      maxConcurrentRuns: options.maxConcurrentRuns ?? pool?.size ?? 1,
+      maxQueuedRuns: options.maxQueuedRuns,
+      queuePolicy: options.queuePolicy,
+    });
+    if (options.enableProfiling) this.profiler = new Profiler();
+  }
 
   static async create(src: ModelSource, options: SessionOptions = {}): Promise<InferenceSession> {
     const model = await loadModel(src);
@@ -113,7 +151,7 @@ export class InferenceSession {
       }
       let backend: Backend;
       try {
-        backend = await load();
+        backend = await load(options);
       } catch (e) {
         notes.push(`${name}: ${(e as Error).message}`);
         continue;
@@ -128,6 +166,16 @@ export class InferenceSession {
 
   get backend(): BackendName {
     return this.compiled.backend;
+  }
+
+  /** The CPU worker pool (parallel mode), shared with other sessions of the same size. */
+  get workerPool(): WorkerPool | undefined {
+    return (this.compiled as Partial<CpuCompiledModel>).pool;
+  }
+
+  /** Runs executing, queued and waiting for room. */
+  runQueueStats(): RunQueueStats {
+    return this.queue.stats();
   }
 
   /** Graph inputs that are not initializers (the feeds a run takes). */
@@ -179,23 +227,60 @@ export class InferenceSession {
   /** Run with IR values (tensors, sequences, optionals) by input name. */
   async runValues(feeds: ReadonlyMap<string, RtValue>, fetches: readonly string[] = this.outputNames, options: RunOptions = {}): Promise<Map<string, RtValue>> {
     if (this.released) throw new SessionReleasedError();
-    const state = { aborted: false };
-    const deadline = options.timeoutMs !== undefined ? performance.now() + options.timeoutMs : Infinity;
-    const signal = {
-      get aborted() {
-        return state.aborted || options.signal?.aborted === true || performance.now() > deadline;
-      },
-    };
-    const prevMax = setMaxElements(this.options.maxTensorElements ?? DEFAULT_MAX_ELEMENTS);
+    const control = new RunControl(options.signal, options.timeoutMs);
     try {
-      if (options.signal?.aborted) throw new AbortError();
-      return await this.compiled.run(feeds, { signal, fetches });
+      return await this.queue.run(control, () => this.execute(feeds, fetches, control));
+    } finally {
+      control.dispose();
+    }
+  }
+
+  private async execute(feeds: ReadonlyMap<string, RtValue>, fetches: readonly string[], control: RunControl): Promise<Map<string, RtValue>> {
+    const limit = this.options.maxTensorElements ?? DEFAULT_MAX_ELEMENTS;
+    const profiler = this.profiler;
+    const runId = profiler?.nextRun() ?? 0;
+    const placements = (this.compiled as { placements?: ReadonlyMap<string, { device: string }> }).placements;
+    const ctx: ExecRunContext = {
+      signal: control,
+      fetches,
+      maxTensorElements: limit,
+      ...(profiler
+        ? this.compiled.backend === 'cpu'
+          ? { onNodeRun: (ev) => profiler.record(ev, runId) }
+          : {
+              // Backends that only report (node, ms): the node ended now; GPU nodes go on the GPU queue track.
+              onNode: (node, ms) => {
+                const n = node as { name: string; opType: string; domain?: string; inputs?: string[] };
+                profiler.record({ node: { name: n.name, opType: n.opType, domain: n.domain ?? '' }, start: wallNow() - ms, dur: ms, thread: placements?.get(n.name)?.device === 'gpu' ? 'gpu' : 0, inputShapes: [] }, runId);
+              },
+            }
+        : {}),
+    };
+    if (this.compiled.backend === 'cpu') return this.compiled.run(feeds, ctx);
+    const prevMax = setMaxElements(limit);
+    try {
+      return await this.compiled.run(feeds, ctx);
     } catch (e) {
-      if (e instanceof AbortError && performance.now() > deadline && !options.signal?.aborted) throw new TimeoutError(options.timeoutMs!);
+      // A backend that saw only the `aborted` flag throws a plain AbortError: report why it stopped.
+      if (e instanceof AbortError) throw control.check() ?? e;
       throw e;
     } finally {
       setMaxElements(prevMax);
     }
+  }
+
+  /**
+   * The Chrome trace (`{ traceEvents }`, one complete event per node run; Perfetto opens it) recorded
+   * since creation with `enableProfiling`, written to `file` when given. Recording stops.
+   */
+  async endProfiling(file?: string): Promise<ChromeTrace> {
+    const trace = this.profiler?.trace() ?? { traceEvents: [] };
+    this.profiler = undefined;
+    if (file) {
+      const fs = await import('node:fs');
+      fs.writeFileSync(file, JSON.stringify(trace));
+    }
+    return trace;
   }
 
   private checkFeeds(feeds: FeedsType): Map<string, RtValue> {
@@ -230,10 +315,16 @@ export class InferenceSession {
     return out;
   }
 
-  async release(): Promise<void> {
-    if (this.released) return;
+  /**
+   * Refuse new runs, let the runs in flight and queued finish, then free the compiled model.
+   * `{ force: true }` cancels them instead (they reject with AbortError). Failed runs do not make it throw.
+   */
+  async release(options: ReleaseOptions = {}): Promise<void> {
     this.released = true;
-    this.compiled.release();
+    this.queue.close();
+    if (options.force) this.queue.cancelAll(new AbortError('the run was cancelled: the session was released'));
+    this.releasing ??= this.queue.drain().then(() => this.compiled.release());
+    return this.releasing;
   }
 }
 

@@ -1,21 +1,54 @@
-// The CPU backend: runs the graph through the CPU kernels.
+// The CPU backend: runs the graph through the CPU kernels with the executor (src/executor).
+// Sequential mode runs every node on the calling thread in graph order (the interpreter's reference
+// path); parallel mode schedules nodes by data readiness over a worker pool shared by the sessions.
 import type { Model } from '../../graph/ir.js';
 import type { RtValue } from '../../graph/tensor.js';
 import { findCpuKernel } from '../../kernels/cpu/index.js';
-import { interpret } from '../../kernels/cpu/interpreter.js';
+import { executeGraph } from '../executor/scheduler.js';
+import { shareValue } from '../executor/shared.js';
+import type { ExecRunContext } from '../executor/types.js';
+import { acquirePool, defaultThreads, releasePool, type WorkerPool } from '../executor/worker-pool.js';
 import type { Backend, CompiledModel, RunContext } from './types.js';
 
-export const cpuBackend: Backend = {
-  name: 'cpu',
-  hasKernel: (key) => findCpuKernel(key) !== undefined,
-  async compile(model: Model): Promise<CompiledModel> {
-    return {
-      backend: 'cpu',
-      async run(feeds: ReadonlyMap<string, RtValue>, ctx: RunContext) {
-        const graph = ctx.fetches.length === model.graph.outputs.length ? model.graph : { ...model.graph, outputs: model.graph.outputs.filter((o) => ctx.fetches.includes(o.name)) };
-        return interpret(graph, feeds, { opsets: model.opsets, signal: ctx.signal, onNode: ctx.onNode });
-      },
-      release() {},
-    };
-  },
-};
+export interface CpuBackendOptions {
+  /** 'sequential' (default): one node at a time on the calling thread; 'parallel': the worker pool. */
+  readonly executionMode?: 'sequential' | 'parallel';
+  /** Pool workers in parallel mode; default the machine's cores. */
+  readonly numThreads?: number;
+}
+
+export interface CpuCompiledModel extends CompiledModel {
+  readonly executionMode: 'sequential' | 'parallel';
+  /** The worker pool (parallel mode). */
+  readonly pool: WorkerPool | undefined;
+}
+
+export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
+  return {
+    name: 'cpu',
+    hasKernel: (key) => findCpuKernel(key) !== undefined,
+    async compile(model: Model): Promise<CpuCompiledModel> {
+      const mode = options.executionMode ?? 'sequential';
+      let pool = mode === 'parallel' ? acquirePool(options.numThreads ?? defaultThreads()) : undefined;
+      // Initializers move to shared memory once, so no run copies them to a worker.
+      const m: Model = pool ? { ...model, graph: { ...model.graph, initializers: new Map([...model.graph.initializers].map(([k, v]) => [k, shareValue(v) as typeof v])) } } : model;
+      return {
+        backend: 'cpu',
+        executionMode: mode,
+        get pool() {
+          return pool;
+        },
+        run(feeds: ReadonlyMap<string, RtValue>, ctx: RunContext) {
+          return executeGraph(m, feeds, ctx as ExecRunContext, { mode, pool, share: shareValue });
+        },
+        release() {
+          if (pool) releasePool(pool);
+          pool = undefined;
+        },
+      };
+    },
+  };
+}
+
+/** The default CPU backend (sequential). */
+export const cpuBackend: Backend = createCpuBackend();

@@ -1,0 +1,292 @@
+// The CPU executor: runs a graph's nodes when their inputs are ready.
+//
+// Sequential mode runs nodes in graph order on the calling thread through the interpreter's `runNode`
+// (the reference path) and yields to the event loop every few milliseconds, so an AbortSignal fired
+// by another task is seen between nodes. Parallel mode is dataflow: every node whose inputs are ready
+// is dispatched, heavy ones to the worker pool (split by output rows when large), light ones (shape
+// arithmetic, small tensors, control flow) inline, so independent branches run at the same time.
+// Values are freed when their last reader has run.
+import { GraphError } from '../../graph/errors.js';
+import type { Graph, Model, Node } from '../../graph/ir.js';
+import { describeValue, type RtValue, setMaxElements, sizeOf } from '../../graph/tensor.js';
+import { runNode, type Scope } from '../../kernels/cpu/interpreter.js';
+import { planSplit } from './split.js';
+import type { ExecRunContext, NodeRunEvent, StopSignal } from './types.js';
+import { wallNow } from './types.js';
+
+/** What the scheduler needs from a worker pool. */
+export interface NodeRunner {
+  readonly size: number;
+  /** Run one node (or one part of a split node) on a worker. */
+  runTask(task: WorkerTask, signal?: StopSignal): Promise<WorkerResult>;
+}
+
+export interface WorkerTask {
+  readonly node: Node;
+  readonly opsets: Readonly<Record<string, number>>;
+  readonly inputs: readonly (RtValue | undefined)[];
+  readonly maxElements?: number;
+}
+
+export interface WorkerResult {
+  readonly outputs: RtValue[];
+  readonly start: number;
+  readonly dur: number;
+  readonly thread: number;
+}
+
+/** Input elements from which a node goes to a worker rather than running inline. */
+export const WORKER_MIN_ELEMENTS = 16_384;
+/** Yield to the event loop after this many ms of inline work. */
+const YIELD_MS = 4;
+
+export function shapesOf(inputs: readonly (RtValue | undefined)[]): (readonly number[] | string)[] {
+  return inputs.map((v) => (v && v.kind === 'tensor' ? v.dims : describeValue(v)));
+}
+
+function yieldToLoop(): Promise<void> {
+  return new Promise((r) => (typeof setImmediate === 'function' ? setImmediate(r) : setTimeout(r, 0)));
+}
+
+function subgraphs(node: Node): Graph[] {
+  const out: Graph[] = [];
+  for (const a of Object.values(node.attributes)) {
+    if (a.kind === 'graph') out.push(a.value);
+    else if (a.kind === 'graphs') out.push(...a.value);
+  }
+  return out;
+}
+
+function readsOf(g: Graph, out = new Set<string>()): Set<string> {
+  for (const n of g.nodes) {
+    for (const x of n.inputs) if (x) out.add(x);
+    for (const sg of subgraphs(n)) readsOf(sg, out);
+  }
+  for (const o of g.outputs) out.add(o.name);
+  return out;
+}
+
+interface GraphPlan {
+  /** Per node: the distinct values it reads (inputs and what its subgraphs read from this scope). */
+  readonly reads: string[][];
+  /** Per value produced by a node: the nodes that read it. */
+  readonly readers: Map<string, number[]>;
+  readonly producer: Map<string, number>;
+}
+
+const plans = new WeakMap<readonly Node[], GraphPlan>();
+
+function planOf(graph: Graph): GraphPlan {
+  let p = plans.get(graph.nodes);
+  if (p) return p;
+  const producer = new Map<string, number>();
+  graph.nodes.forEach((n, i) => n.outputs.forEach((o) => o && producer.set(o, i)));
+  const reads = graph.nodes.map((n) => {
+    const s = new Set(n.inputs.filter(Boolean));
+    for (const sg of subgraphs(n)) for (const r of readsOf(sg)) s.add(r);
+    return [...s];
+  });
+  const readers = new Map<string, number[]>();
+  reads.forEach((rs, i) => {
+    for (const r of rs) {
+      const list = readers.get(r) ?? [];
+      list.push(i);
+      readers.set(r, list);
+    }
+  });
+  p = { reads, readers, producer };
+  plans.set(graph.nodes, p);
+  return p;
+}
+
+export interface ExecuteOptions {
+  /** The worker pool; absent: every node runs inline (sequential mode). */
+  readonly pool?: NodeRunner;
+  /** Parallel mode also runs independent inline nodes in dataflow order; sequential keeps graph order. */
+  readonly mode: 'sequential' | 'parallel';
+  /** Make a value shareable with workers without copying (SharedArrayBuffer); identity when unsupported. */
+  readonly share?: (v: RtValue) => RtValue;
+}
+
+/** Run `model`'s graph; returns the fetched outputs. */
+export async function executeGraph(model: Model, feeds: ReadonlyMap<string, RtValue>, ctx: ExecRunContext, opts: ExecuteOptions): Promise<Map<string, RtValue>> {
+  const graph = model.graph;
+  const plan = planOf(graph);
+  const values = new Map<string, RtValue>();
+  for (const [k, v] of graph.initializers) values.set(k, v);
+  for (const [k, v] of feeds) values.set(k, v);
+  const keep = new Set(ctx.fetches);
+  const remaining = new Map<string, number>();
+  for (const [name, rs] of plan.readers) remaining.set(name, rs.length);
+  const signal = ctx.signal;
+  const limit = ctx.maxTensorElements;
+  const scope: Scope = { values };
+  const interpretOpts = { opsets: model.opsets, signal };
+
+  const release = (i: number) => {
+    for (const name of plan.reads[i]!) {
+      const left = (remaining.get(name) ?? 1) - 1;
+      remaining.set(name, left);
+      if (left <= 0 && !keep.has(name) && !graph.initializers.has(name)) values.delete(name);
+    }
+  };
+  const inputsOf = (node: Node) =>
+    node.inputs.map((name) => {
+      if (!name) return undefined;
+      const v = values.get(name);
+      if (v === undefined) throw new GraphError(`node '${node.name}' (${node.opType}) reads '${name}', which no node, input or initializer defines`);
+      return v;
+    });
+  const store = (node: Node, outs: readonly (RtValue | undefined)[]) => {
+    node.outputs.forEach((name, k) => {
+      const v = outs[k];
+      if (name && v !== undefined) values.set(name, v);
+    });
+  };
+  const report = (ev: NodeRunEvent) => {
+    ctx.onNodeRun?.(ev);
+    ctx.onNode?.(ev.node, ev.dur);
+  };
+  const runInline = (node: Node) => {
+    const inputs = inputsOf(node);
+    const prev = limit !== undefined ? setMaxElements(limit) : undefined;
+    const start = wallNow();
+    try {
+      store(node, runNode(node, inputs, scope, interpretOpts));
+    } finally {
+      if (prev !== undefined) setMaxElements(prev);
+    }
+    if (ctx.onNodeRun || ctx.onNode) report({ node, start, dur: wallNow() - start, thread: 0, inputShapes: shapesOf(inputs) });
+  };
+  const stopped = () => {
+    const e = signal?.check();
+    if (e) throw e;
+  };
+
+  let lastYield = performance.now();
+  const maybeYield = async () => {
+    if (performance.now() - lastYield < YIELD_MS) return;
+    await yieldToLoop();
+    lastYield = performance.now();
+  };
+
+  if (!opts.pool || opts.mode === 'sequential') {
+    for (let i = 0; i < graph.nodes.length; i++) {
+      stopped();
+      await maybeYield();
+      stopped();
+      runInline(graph.nodes[i]!);
+      release(i);
+    }
+  } else {
+    await runDataflow(graph, plan, opts.pool, { values, stopped, maybeYield, runInline, release, inputsOf, store, report, signal, limit, opsets: model.opsets, share: opts.share ?? ((v) => v) });
+  }
+
+  const result = new Map<string, RtValue>();
+  for (const f of ctx.fetches) {
+    const v = values.get(f);
+    if (v === undefined) throw new GraphError(`graph '${graph.name}' output '${f}' was not produced`);
+    result.set(f, v);
+  }
+  return result;
+}
+
+interface DataflowEnv {
+  values: Map<string, RtValue>;
+  stopped(): void;
+  maybeYield(): Promise<void>;
+  runInline(node: Node): void;
+  release(i: number): void;
+  inputsOf(node: Node): (RtValue | undefined)[];
+  store(node: Node, outs: readonly (RtValue | undefined)[]): void;
+  report(ev: NodeRunEvent): void;
+  signal?: StopSignal;
+  limit?: number;
+  opsets: Readonly<Record<string, number>>;
+  share(v: RtValue): RtValue;
+}
+
+/** Whether a node is worth a trip to a worker. */
+function goesToWorker(node: Node, inputs: readonly (RtValue | undefined)[]): boolean {
+  if (subgraphs(node).length) return false;
+  let n = 0;
+  for (const v of inputs) if (v?.kind === 'tensor' && v.dtype !== 'string') n += sizeOf(v.dims);
+  return n >= WORKER_MIN_ELEMENTS;
+}
+
+async function runDataflow(graph: Graph, plan: GraphPlan, pool: NodeRunner, env: DataflowEnv): Promise<void> {
+  const nodes = graph.nodes;
+  const pending = plan.reads.map((rs) => rs.filter((r) => plan.producer.has(r) && !env.values.has(r)).length);
+  const ready: number[] = [];
+  pending.forEach((p, i) => p === 0 && ready.push(i));
+  let done = 0;
+  let inFlight = 0;
+  let failure: unknown;
+  let wake: (() => void) | undefined;
+  const finished: number[] = [];
+
+  const complete = (i: number) => {
+    done++;
+    env.release(i);
+    for (const o of nodes[i]!.outputs) {
+      for (const r of (o && plan.readers.get(o)) || []) {
+        if (--pending[r]! === 0) ready.push(r);
+      }
+    }
+  };
+
+  const dispatch = (i: number) => {
+    const node = nodes[i]!;
+    const inputs = env.inputsOf(node);
+    const shared = inputs.map((v) => (v ? env.share(v) : v));
+    const split = planSplit(node, shared, pool.size, env.opsets);
+    const tasks = split ? split.parts : [shared];
+    inFlight++;
+    const shapes = shapesOf(inputs);
+    Promise.all(
+      tasks.map((ins) => pool.runTask({ node, opsets: env.opsets, inputs: ins, maxElements: env.limit }, env.signal)),
+    ).then(
+      (results) => {
+        results.forEach((r, k) => env.report({ node, start: r.start, dur: r.dur, thread: r.thread, inputShapes: shapes, ...(split ? { part: [k, results.length] as const } : {}) }));
+        env.store(node, split ? split.combine(results.map((r) => r.outputs)) : results[0]!.outputs);
+        finished.push(i);
+        inFlight--;
+        wake?.();
+      },
+      (e) => {
+        failure ??= e;
+        inFlight--;
+        wake?.();
+      },
+    );
+  };
+
+  while (done < nodes.length) {
+    if (failure !== undefined) throw failure;
+    env.stopped();
+    for (const i of finished.splice(0)) complete(i);
+    // Heavy nodes first so the workers are busy while light ones run here.
+    ready.sort((a, b) => a - b);
+    const inline: number[] = [];
+    for (const i of ready.splice(0)) {
+      const node = nodes[i]!;
+      if (goesToWorker(node, env.inputsOf(node))) dispatch(i);
+      else inline.push(i);
+    }
+    for (const i of inline) {
+      env.stopped();
+      env.runInline(nodes[i]!);
+      complete(i);
+      await env.maybeYield();
+    }
+    if (ready.length || finished.length) continue;
+    if (done >= nodes.length) break;
+    if (inFlight === 0) {
+      if (failure !== undefined) throw failure;
+      throw new GraphError(`graph '${graph.name}': ${nodes.length - done} nodes can never run (a cycle or an undefined input)`);
+    }
+    const woke = new Promise<void>((r) => (wake = r));
+    await (env.signal ? env.signal.race(woke) : woke);
+    wake = undefined;
+  }
+}

@@ -1,0 +1,230 @@
+// The CPU worker pool: a fixed number of workers (worker_threads in Node, module Web Workers in
+// browsers) fed from one central FIFO. A worker holds at most one task; when it finishes it takes the
+// next one, so an idle worker never waits behind a busy one (the effect work stealing is after,
+// without per-worker deques: tasks are whole nodes or node parts, milliseconds long, and one queue
+// on the scheduling thread is simpler and as fair).
+//
+// A worker that dies (crash, out of memory, terminate()) rejects the task it was running with a
+// WorkerError, which rejects that run; the pool starts a replacement and later runs succeed.
+//
+// Loading: from dist/ the worker runs `worker-entry.js` next to this module. From the TypeScript
+// sources (vitest, dev) it runs `worker-entry.ts` with `ts-hooks.mjs`, which transpiles on the fly.
+import { KernelError, ResourceLimitError, WorkerError } from '../../graph/errors.js';
+import type { NodeRunner, WorkerResult, WorkerTask } from './scheduler.js';
+import type { StopSignal } from './types.js';
+import type { FromWorker, SerializedError, ToWorker } from './worker-entry.js';
+
+interface WorkerHandle {
+  post(msg: ToWorker): void;
+  terminate(): void;
+  ref(): void;
+  unref(): void;
+}
+
+interface Events {
+  message(msg: FromWorker): void;
+  died(reason: string): void;
+}
+
+function isNode(): boolean {
+  return typeof process !== 'undefined' && !!process.versions?.node;
+}
+
+export function defaultThreads(): number {
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  if (nav?.hardwareConcurrency) return nav.hardwareConcurrency;
+  return nodeCores ?? 4;
+}
+
+let nodeCores: number | undefined;
+let NodeWorker: typeof import('node:worker_threads').Worker | undefined;
+if (isNode()) {
+  const os = await import('node:os');
+  nodeCores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  NodeWorker = (await import('node:worker_threads')).Worker;
+}
+
+function spawn(ev: Events): WorkerHandle {
+  const here = import.meta.url;
+  const fromSource = here.endsWith('.ts');
+  if (NodeWorker) {
+    const entry = new URL(fromSource ? './worker-entry.ts' : './worker-entry.js', here);
+    const w = new NodeWorker(entry, { execArgv: fromSource ? ['--import', new URL('./ts-hooks.mjs', here).href] : [] });
+    let last = '';
+    w.on('message', (m: FromWorker) => ev.message(m));
+    w.on('error', (e) => (last = e.message));
+    w.on('messageerror', (e) => (last = String(e)));
+    w.on('exit', (code) => ev.died(last || `exited with code ${code}`));
+    return { post: (m) => w.postMessage(m), terminate: () => void w.terminate(), ref: () => w.ref(), unref: () => w.unref() };
+  }
+  const W = (globalThis as unknown as { Worker: new (u: URL, o: object) => Worker }).Worker;
+  const w = new W(new URL('./worker-entry.js', import.meta.url), { type: 'module' });
+  w.onmessage = (e) => ev.message(e.data as FromWorker);
+  w.onerror = (e) => {
+    e.preventDefault?.();
+    ev.died(e.message || 'worker error');
+    w.terminate();
+  };
+  return { post: (m) => w.postMessage(m), terminate: () => w.terminate(), ref() {}, unref() {} };
+}
+
+interface Task {
+  readonly id: number;
+  readonly task: WorkerTask;
+  resolve(r: WorkerResult): void;
+  reject(e: Error): void;
+  cancelled: boolean;
+}
+
+interface Slot {
+  readonly id: number;
+  handle: WorkerHandle;
+  busy: Task | undefined;
+  closing: boolean;
+}
+
+function revive(e: SerializedError, task: WorkerTask): Error {
+  if (e.name === 'ResourceLimitError') return new ResourceLimitError(e.message);
+  if (e.name === 'KernelError' && e.node !== undefined) return new KernelError(e.node, e.op ?? task.node.opType, e.inputShapes ?? [], e.reason ?? e.message);
+  const shapes = task.inputs.map((v) => (v?.kind === 'tensor' ? v.dims : v ? v.kind : 'none'));
+  return new KernelError(task.node.name, task.node.opType, shapes, `${e.name}: ${e.message}`);
+}
+
+export interface PoolStats {
+  size: number;
+  /** Workers started, replacements included. */
+  started: number;
+  /** Workers that died and were replaced. */
+  replaced: number;
+  busy: number;
+  queued: number;
+}
+
+export class WorkerPool implements NodeRunner {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Task[] = [];
+  private nextTask = 1;
+  private nextWorker = 1;
+  private replaced = 0;
+  private closed = false;
+
+  constructor(readonly size: number = defaultThreads()) {
+    if (!(size >= 1)) throw new WorkerError(`a worker pool needs at least one worker, got ${size}`);
+  }
+
+  stats(): PoolStats {
+    return { size: this.size, started: this.nextWorker - 1, replaced: this.replaced, busy: this.slots.filter((s) => s.busy).length, queued: this.queue.length };
+  }
+
+  /** Worker ids, in slot order (ids change when a worker is replaced). */
+  get workerIds(): number[] {
+    return this.slots.map((s) => s.id);
+  }
+
+  runTask(task: WorkerTask, signal?: StopSignal): Promise<WorkerResult> {
+    if (this.closed) return Promise.reject(new WorkerError('the worker pool has been closed'));
+    const stop = signal?.check();
+    if (stop) return Promise.reject(stop);
+    const p = new Promise<WorkerResult>((resolve, reject) => {
+      this.queue.push({ id: this.nextTask++, task, resolve, reject, cancelled: false });
+    });
+    const t = this.queue[this.queue.length - 1]!;
+    this.pump();
+    if (!signal) return p;
+    return signal.race(p).catch((e) => {
+      t.cancelled = true; // still queued: never sent; running: its result is dropped
+      throw e;
+    });
+  }
+
+  private start(): Slot {
+    const id = this.nextWorker++;
+    const slot: Slot = { id, handle: undefined!, busy: undefined, closing: false };
+    slot.handle = spawn({ message: (m) => this.onMessage(slot, m), died: (r) => this.onDied(slot, r) });
+    slot.handle.post({ type: 'init', worker: id });
+    slot.handle.unref();
+    return slot;
+  }
+
+  private pump(): void {
+    while (this.queue.length && this.queue[0]!.cancelled) this.queue.shift();
+    while (this.slots.length < this.size && this.slots.length < this.queue.length + this.slots.filter((s) => s.busy).length) this.slots.push(this.start());
+    for (const slot of this.slots) {
+      if (slot.busy || slot.closing) continue;
+      let t: Task | undefined;
+      while ((t = this.queue.shift()) && t.cancelled);
+      if (!t) break;
+      slot.busy = t;
+      slot.handle.ref();
+      const { node, opsets, inputs, maxElements } = t.task;
+      try {
+        slot.handle.post({ type: 'run', id: t.id, node, opsets: { ...opsets }, inputs: [...inputs], ...(maxElements !== undefined ? { maxElements } : {}) });
+      } catch (e) {
+        slot.busy = undefined;
+        t.reject(new WorkerError(`could not send node '${node.name}' (${node.opType}) to worker ${slot.id}: ${(e as Error).message}`));
+      }
+    }
+  }
+
+  private onMessage(slot: Slot, m: FromWorker): void {
+    if (m.type === 'ready') return;
+    const t = slot.busy;
+    if (!t || t.id !== m.id) return;
+    slot.busy = undefined;
+    slot.handle.unref();
+    if (m.type === 'done') t.resolve({ outputs: m.outputs, start: m.start, dur: m.dur, thread: slot.id });
+    else t.reject(revive(m.error, t.task));
+    this.pump();
+  }
+
+  private onDied(slot: Slot, reason: string): void {
+    const i = this.slots.indexOf(slot);
+    if (i < 0) return;
+    this.slots.splice(i, 1);
+    if (slot.closing) return;
+    this.replaced++;
+    const t = slot.busy;
+    if (t) t.reject(new WorkerError(`CPU worker ${slot.id} died while running node '${t.task.node.name}' (${t.task.node.opType}): ${reason}; the pool replaced it`));
+    if (!this.closed) this.pump();
+  }
+
+  /** Test hook: terminate a worker as if it had crashed (by slot index, default the first busy one). */
+  killWorker(index?: number): number | undefined {
+    const slot = index !== undefined ? this.slots[index] : (this.slots.find((s) => s.busy) ?? this.slots[0]);
+    slot?.handle.terminate();
+    return slot?.id;
+  }
+
+  /** Stop every worker; queued and running tasks are rejected. */
+  close(): void {
+    this.closed = true;
+    for (const t of this.queue.splice(0)) t.reject(new WorkerError('the worker pool has been closed'));
+    for (const s of this.slots) {
+      s.closing = true;
+      s.busy?.reject(new WorkerError('the worker pool has been closed'));
+      s.handle.terminate();
+    }
+  }
+}
+
+// Pools are shared by the sessions of a process, one per size, and closed when the last leaves.
+const shared = new Map<number, { pool: WorkerPool; users: number }>();
+
+export function acquirePool(size: number = defaultThreads()): WorkerPool {
+  let e = shared.get(size);
+  if (!e) {
+    e = { pool: new WorkerPool(size), users: 0 };
+    shared.set(size, e);
+  }
+  e.users++;
+  return e.pool;
+}
+
+export function releasePool(pool: WorkerPool): void {
+  const e = shared.get(pool.size);
+  if (!e || e.pool !== pool) return;
+  if (--e.users <= 0) {
+    shared.delete(pool.size);
+    pool.close();
+  }
+}

@@ -1,0 +1,64 @@
+// The worker pool: parallel runs equal sequential ones, big nodes split, dead workers are replaced.
+import { afterAll, describe, expect, it } from 'vitest';
+import { InferenceSession, WorkerError, type Tensor } from '../../src/index.js';
+import { branches, f32, heavy, tensorOf } from './graphs.js';
+
+const sessions: InferenceSession[] = [];
+async function open(model: Parameters<typeof InferenceSession.fromModel>[0], options: Parameters<typeof InferenceSession.fromModel>[1] = {}) {
+  const s = await InferenceSession.fromModel(model, { graphOptimizationLevel: 'disabled', ...options });
+  sessions.push(s);
+  return s;
+}
+afterAll(async () => {
+  for (const s of sessions) await s.release({ force: true });
+});
+
+function same(a: Record<string, Tensor>, b: Record<string, Tensor>, tol = 0) {
+  expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
+  for (const k of Object.keys(a)) {
+    expect(a[k]!.dims, k).toEqual(b[k]!.dims);
+    const x = a[k]!.data as Float32Array;
+    const y = b[k]!.data as Float32Array;
+    let worst = 0;
+    for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i]! - y[i]!) / (Math.abs(y[i]!) + 1e-6));
+    expect(worst, k).toBeLessThanOrEqual(tol);
+  }
+}
+
+describe('CPU worker pool', () => {
+  it('concurrent parallel runs equal sequential ones (split MatMul, Gemm, Conv; branches)', async () => {
+    const seq = await open(heavy());
+    const par = await open(heavy(), { executionMode: 'parallel', intraOpNumThreads: 2 });
+    expect(par.workerPool?.size).toBe(2);
+    const feeds = [1, 2, 3].map((seed) => ({ x: tensorOf(f32([256, 256], seed)), img: tensorOf(f32([1, 8, 32, 32], seed + 10)) }));
+    const want = [];
+    for (const f of feeds) want.push(await seq.run(f));
+    const got = await Promise.all(feeds.map((f) => par.run(f)));
+    got.forEach((g, i) => same(g, want[i]!, 1e-5));
+
+    const seqB = await open(branches());
+    const parB = await open(branches(), { executionMode: 'parallel', intraOpNumThreads: 2 });
+    const xb = [5, 6, 7, 8].map((seed) => ({ x: tensorOf(f32([128, 128], seed)) }));
+    const wantB = [];
+    for (const f of xb) wantB.push(await seqB.run(f));
+    const gotB = await Promise.all(xb.map((f) => parB.run(f)));
+    gotB.forEach((g, i) => same(g, wantB[i]!));
+  });
+
+  it('a killed worker rejects its run with WorkerError, is replaced, and later runs succeed', async () => {
+    const s = await open(branches(2), { executionMode: 'parallel', intraOpNumThreads: 2 });
+    const pool = s.workerPool!;
+    const feeds = { x: tensorOf(f32([128, 128], 9)) };
+    const want = await s.run(feeds);
+    const replacedBefore = pool.stats().replaced;
+    const run = s.run(feeds);
+    run.catch(() => undefined);
+    while (pool.stats().busy === 0) await new Promise((r) => setImmediate(r));
+    pool.killWorker();
+    await expect(run).rejects.toBeInstanceOf(WorkerError);
+    await expect(run).rejects.toThrow(/worker \d+ died while running node '\w+' \(MatMul\)/);
+    expect(pool.stats().replaced).toBe(replacedBefore + 1);
+    same(await s.run(feeds), want);
+    same(await s.run(feeds), want);
+  });
+});
