@@ -31,7 +31,7 @@ describe('CPU worker pool', () => {
     const par = await open(heavy(), { executionMode: 'parallel', intraOpNumThreads: 2 });
     expect(par.workerPool?.size).toBe(2);
     const feeds = [1, 2, 3].map((seed) => ({ x: tensorOf(f32([256, 256], seed)), img: tensorOf(f32([1, 8, 32, 32], seed + 10)) }));
-    const want = [];
+    const want: Record<string, Tensor>[] = [];
     for (const f of feeds) want.push(await seq.run(f));
     const got = await Promise.all(feeds.map((f) => par.run(f)));
     got.forEach((g, i) => same(g, want[i]!, 1e-5));
@@ -39,7 +39,7 @@ describe('CPU worker pool', () => {
     const seqB = await open(branches());
     const parB = await open(branches(), { executionMode: 'parallel', intraOpNumThreads: 2 });
     const xb = [5, 6, 7, 8].map((seed) => ({ x: tensorOf(f32([128, 128], seed)) }));
-    const wantB = [];
+    const wantB: Record<string, Tensor>[] = [];
     for (const f of xb) wantB.push(await seqB.run(f));
     const gotB = await Promise.all(xb.map((f) => parB.run(f)));
     gotB.forEach((g, i) => same(g, wantB[i]!));
