@@ -153,6 +153,9 @@ export class TgTensor {
   greaterEqual(b: TensorLike): TgTensor { return ops.greaterEqual(this, b); }
   less(b: TensorLike): TgTensor { return ops.less(this, b); }
   lessEqual(b: TensorLike): TgTensor { return ops.lessEqual(this, b); }
+  logicalAnd(b: TensorLike): TgTensor { return ops.logicalAnd(this, b); }
+  logicalOr(b: TensorLike): TgTensor { return ops.logicalOr(this, b); }
+  logicalNot(): TgTensor { return ops.logicalNot(this); }
   matmul(b: TensorLike): TgTensor { return ops.matmul(this, b); }
   neg(): TgTensor { return ops.neg(this); }
   abs(): TgTensor { return ops.abs(this); }

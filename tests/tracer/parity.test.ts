@@ -1,0 +1,82 @@
+// Each function of the parity set gives the same results eagerly, traced, as exported ONNX in
+// onnxruntime-node, against a float64 reference where one is written, and on WebGPU when there is an adapter.
+import { describe, expect, it } from 'vitest';
+import * as tg from '../../src/index.js';
+import { TgTensor } from '../../src/index.js';
+import { type HostTensor, toNumbers } from '../../graph/tensor.js';
+import { ort, toOrt } from '../helpers/ort.js';
+import { gpuIt } from '../webgpu/helpers.js';
+import { CASES, type Case } from './cases.js';
+
+function leaves(x: unknown): HostTensor[] {
+  if (x instanceof TgTensor) return [x.host()];
+  if (Array.isArray(x)) return x.flatMap(leaves);
+  if (x && typeof x === 'object') return Object.values(x).flatMap(leaves);
+  throw new Error(`not a tensor result: ${String(x)}`);
+}
+function tensorArgs(args: unknown[]): HostTensor[] {
+  return args.filter((a): a is TgTensor => a instanceof TgTensor).map((t) => t.host());
+}
+
+function expectClose(got: HostTensor[], want: HostTensor[], tol: number, what: string): void {
+  expect(got.length, `${what}: output count`).toBe(want.length);
+  got.forEach((g, i) => {
+    const w = want[i]!;
+    expect(`${g.dtype}[${g.dims.join(',')}]`, `${what}: output ${i} type`).toBe(`${w.dtype}[${w.dims.join(',')}]`);
+    const a = toNumbers(g);
+    const b = toNumbers(w);
+    a.forEach((v, j) => {
+      const bound = tol * (1 + Math.abs(b[j]!));
+      if (!(Math.abs(v - b[j]!) <= bound)) expect.fail(`${what}: output ${i}[${j}] = ${v}, expected ${b[j]} (tol ${bound})`);
+    });
+  });
+}
+
+async function runOrt(c: Case, args: unknown[], traced: tg.TracedFunction<never[], unknown>): Promise<HostTensor[]> {
+  const cf = traced.concrete(...(args as never[]));
+  const session = await ort.InferenceSession.create(cf.toOnnx());
+  const feeds: Record<string, ort.Tensor> = {};
+  tensorArgs(args).forEach((t, i) => (feeds[cf.inputNames[i]!] = toOrt(t)));
+  const out = await session.run(feeds);
+  await session.release();
+  return cf.outputNames.map((n) => ({ kind: 'tensor', dtype: out[n]!.type as HostTensor['dtype'], dims: [...out[n]!.dims], data: out[n]!.data as HostTensor['data'] }) as HostTensor);
+}
+
+describe('tracer parity: eager = traced = onnxruntime-node', () => {
+  it('has at least 20 functions', () => expect(CASES.length).toBeGreaterThanOrEqual(20));
+  for (const c of CASES) {
+    it(c.name, async () => {
+      const args = c.args();
+      const tol = c.tol ?? 1e-5;
+      const eager = leaves(tg.tidy(() => (c.f as (...a: unknown[]) => unknown)(...args)));
+      const traced = tg.fn(c.f as (...a: never[]) => unknown, { name: c.name });
+      const t1 = leaves(await traced(...(args as never[])));
+      const t2 = leaves(await traced(...(args as never[])));
+      expect(traced.traceCount, 'a second call with the same signature does not trace again').toBe(1);
+      expectClose(t1, eager, tol, 'traced vs eager');
+      expectClose(t2, t1, 0, 'second traced call');
+      const fromOrt = await runOrt(c, args, traced as never);
+      expect(traced.traceCount).toBe(1);
+      expectClose(t1, fromOrt, Math.max(tol, 1e-5), 'traced vs onnxruntime-node');
+      if (c.ref) {
+        const want = c.ref(...tensorArgs(args).map((h) => Float64Array.from(toNumbers(h))));
+        const got = toNumbers(t1[0]!);
+        expect(got.length).toBe(want.length);
+        got.forEach((v, i) => expect(Math.abs(v - want[i]!), `float64 reference [${i}]: ${v} vs ${want[i]}`).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(want[i]!))));
+      }
+    });
+  }
+});
+
+describe('tracer parity on WebGPU', () => {
+  for (const c of CASES) {
+    gpuIt(`${c.name} (webgpu)`, async () => {
+      const args = c.args();
+      const cpu = leaves(await tg.fn(c.f as (...a: never[]) => unknown)(...(args as never[])));
+      const gpuFn = tg.fn(c.f as (...a: never[]) => unknown, { device: 'webgpu' });
+      const gpu = leaves(await gpuFn(...(args as never[])));
+      expect((await gpuFn.concrete(...(args as never[])).plan()).backend).toBe('webgpu');
+      expectClose(gpu, cpu, Math.max(c.tol ?? 0, 1e-4), 'webgpu vs cpu');
+    });
+  }
+});
