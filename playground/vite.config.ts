@@ -39,6 +39,8 @@ export default defineConfig({
   resolve: {
     alias: nodeOnly.map((find) => ({ find: new RegExp(`^${find}$`), replacement: stub })),
   },
+  // src/tracer/source.ts strips process.cwd() from source lines; there is no process in the browser.
+  define: { 'process.cwd': '(() => "")' },
   worker: { format: 'es' },
   plugins: [samples()],
   build: {

@@ -12,6 +12,8 @@ import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { build } from 'vite';
 import { InferenceSession } from '../../src/index.js';
 import { generateInput } from '../../src/cli/inputs.js';
+import * as tg from '../../src/index.js';
+import { DEFAULT_TRACER_CODE, evaluateTracerCode } from '../../playground/src/tracer-sample.js';
 // @ts-expect-error: a plain .mjs script without types
 import { serveStatic } from '../../scripts/serve.mjs';
 
@@ -135,6 +137,21 @@ describe.skipIf(!haveChromium && !process.env.CI)('playground in Chromium', () =
     const panel = await page.$('#graph-panel');
     await panel!.screenshot({ path: path.join(ARTIFACTS, 'playground-graph.png') });
     expect(fs.statSync(path.join(ARTIFACTS, 'playground-graph.png')).size).toBeGreaterThan(1000);
+  }, 120_000);
+
+  it('traces and runs the Tracer corner sample, with the Node values', async () => {
+    const prog = evaluateTracerCode(tg, 'cpu', DEFAULT_TRACER_CODE);
+    const want = Array.from(((await prog.fn(...prog.args)) as tg.TgTensor).dataSync() as Float32Array);
+    await page.click('#tracer-run');
+    await page.waitForFunction(() => ['done', 'error'].includes(document.getElementById('tracer-output')?.dataset.state ?? ''), { timeout: 60_000 });
+    const text = await page.$eval('#tracer-output', (e) => e.textContent ?? '');
+    expect(await page.$eval('#tracer-error', (e) => (e as HTMLElement).hidden), text).toBe(true);
+    const got = /\] ([^\n]*)/.exec(text)![1]!.split(', ').map(Number);
+    expect(got.length).toBe(want.length);
+    got.forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThan(1e-5));
+    expect(await page.$$eval('#tracer-graph svg .gnode.op', (g) => g.length)).toBeGreaterThan(2);
+    expect(await page.$eval('#tracer-listing', (e) => e.textContent ?? '')).toMatch(/MatMul/);
+    expect(consoleErrors).toEqual([]);
   }, 120_000);
 
   it('shows the typed error of a broken model file', async () => {
