@@ -13,10 +13,13 @@ const QRANGE: Partial<Record<DType, [number, number]>> = {
   int32: [-2147483648, 2147483647], uint32: [0, 4294967295],
 };
 
-/** Round half to even, the rounding of ONNX quantization. */
+/**
+ * Round half to even, the rounding of ONNX quantization: adding and removing 1.5 * 2^52 leaves the
+ * FPU's round-to-nearest-even result (exact for |v| < 2^51; larger values are already integers).
+ */
+const MAGIC = 6755399441055744;
 function roundEven(v: number): number {
-  const r = Math.round(v);
-  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+  return v < 2251799813685248 && v > -2251799813685248 ? v + MAGIC - MAGIC : v;
 }
 
 /**
@@ -62,20 +65,30 @@ function paramLayout(ctx: CpuContext, x: HostTensor, scale: HostTensor, zp: Host
   return { outer, len, inner, kind: 'block', block: blockSize, blocks };
 }
 
-/** Calls f(element index, parameter index) over x in order. */
-function forEachParam(l: ParamLayout, f: (i: number, p: number) => void): void {
+/**
+ * Calls f(start, count, p, step) for contiguous runs of x: elements start..start+count-1 use parameter
+ * p + k * step (step 0 or 1). Runs are as long as the layout allows, so per-run overhead stays small.
+ */
+function forEachRun(l: ParamLayout, f: (start: number, count: number, p: number, step: number) => void): void {
   if (l.kind === 'tensor') {
-    for (let i = 0; i < l.len; i++) f(i, 0);
+    f(0, l.len, 0, 0);
     return;
   }
   let i = 0;
   for (let o = 0; o < l.outer; o++) {
-    for (let a = 0; a < l.len; a++) {
-      if (l.kind === 'axis') for (let j = 0; j < l.inner; j++) f(i++, a);
-      else {
-        const pb = (o * l.blocks + Math.floor(a / l.block)) * l.inner;
-        for (let j = 0; j < l.inner; j++) f(i++, pb + j);
+    if (l.kind === 'axis') {
+      if (l.inner === 1) {
+        f(i, l.len, 0, 1);
+        i += l.len;
+      } else for (let a = 0; a < l.len; a++, i += l.inner) f(i, l.inner, a, 0);
+    } else if (l.inner === 1) {
+      for (let a = 0; a < l.len; a += l.block) {
+        const count = Math.min(l.block, l.len - a);
+        f(i, count, o * l.blocks + a / l.block, 0);
+        i += count;
       }
+    } else {
+      for (let a = 0; a < l.len; a++, i += l.inner) f(i, l.inner, (o * l.blocks + Math.floor(a / l.block)) * l.inner, 1);
     }
   }
 }
@@ -99,22 +112,22 @@ const quantizeLinear: CpuKernel = (inputs, ctx) => {
   const f32 = x.dtype !== 'float64';
   const [lo, hi] = range;
   const d = out.data as Int32Array;
-  if (layout.kind === 'tensor') {
-    // The common case (one scale), without a call per element.
-    const s = ss[0]!;
-    const z = zs ? zs[0]! : 0;
-    for (let i = 0; i < xs.length; i++) {
-      let v = roundEven(f32 ? Math.fround(xs[i]! / s) : xs[i]! / s) + z;
-      if (Number.isNaN(v)) v = 0;
+  forEachRun(layout, (start, count, p0, step) => {
+    if (step === 0) {
+      const sc = ss[p0]!;
+      const z = zs ? zs[p0]! : 0;
+      for (let i = start; i < start + count; i++) {
+        const v = roundEven(f32 ? Math.fround(xs[i]! / sc) : xs[i]! / sc) + z;
+        // NaN fails both comparisons and is written as 0 by the typed array.
+        d[i] = v < lo ? lo : v > hi ? hi : v;
+      }
+      return;
+    }
+    for (let k = 0, p = p0; k < count; k++, p++) {
+      const i = start + k;
+      const v = roundEven(f32 ? Math.fround(xs[i]! / ss[p]!) : xs[i]! / ss[p]!) + (zs ? zs[p]! : 0);
       d[i] = v < lo ? lo : v > hi ? hi : v;
     }
-    return [out];
-  }
-  forEachParam(layout, (i, p) => {
-    const q = f32 ? Math.fround(xs[i]! / ss[p]!) : xs[i]! / ss[p]!;
-    let v = roundEven(q) + (zs ? zs[p]! : 0);
-    if (Number.isNaN(v)) v = 0;
-    d[i] = v < lo ? lo : v > hi ? hi : v;
   });
   return [out];
 };
@@ -135,17 +148,20 @@ const dequantizeLinear: CpuKernel = (inputs, ctx) => {
   const xs = x.data as Int32Array;
   const ss = toNumbers(scale);
   const zs = zp ? toNumbers(zp) : undefined;
-  if ((outType === 'float32' || outType === 'float64') && layout.kind === 'tensor') {
+  if (outType === 'float32' || outType === 'float64') {
     const d = out.data as Float32Array;
-    const s = ss[0]!;
-    const z = zs ? zs[0]! : 0;
-    for (let i = 0; i < xs.length; i++) d[i] = (xs[i]! - z) * s;
-  } else if (outType === 'float32' || outType === 'float64') {
-    const d = out.data as Float32Array;
-    forEachParam(layout, (i, p) => { d[i] = (xs[i]! - (zs ? zs[p]! : 0)) * ss[p]!; });
+    forEachRun(layout, (start, count, p0, step) => {
+      if (step === 0) {
+        const sc = ss[p0]!;
+        const z = zs ? zs[p0]! : 0;
+        for (let i = start; i < start + count; i++) d[i] = (xs[i]! - z) * sc;
+      } else for (let k = 0, p = p0; k < count; k++, p++) d[start + k] = (xs[start + k]! - (zs ? zs[p]! : 0)) * ss[p]!;
+    });
   } else {
     // Half outputs: the product rounded through float32, as the reference computes in the scale's type.
-    forEachParam(layout, (i, p) => { setElement(out, i, Math.fround((xs[i]! - (zs ? zs[p]! : 0)) * ss[p]!)); });
+    forEachRun(layout, (start, count, p0, step) => {
+      for (let k = 0, p = p0; k < count; k++, p += step) setElement(out, start + k, Math.fround((xs[start + k]! - (zs ? zs[p]! : 0)) * ss[p]!));
+    });
   }
   return [out];
 };
