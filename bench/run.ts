@@ -1,0 +1,423 @@
+// `npm run bench`: runs the suite in Node and writes bench/results/<date>.{json,md,svg}.
+//
+//   node dist-bench/bench/run.js [--quick] [--filter TEXT] [--threads N] [--no-webgpu] [--no-cold]
+//                                [--no-opt-levels] [--budget-ms MS] [--out DIR]
+//
+// Per workload: every peer loads the model (timed) and runs it once (first run, timed); then warm-up
+// runs and timed repetitions, interleaved across peers (the order rotates each repetition); medians
+// and interquartile ranges. Real models also get a throughput figure (runs in flight) and a "cold"
+// measurement in a fresh child process per peer (load, first run, peak RSS, GPU buffers).
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { nodePeers, type OutputData, type Peer, type Runner } from './peers.js';
+import { markdownReport, svgChart } from './report.js';
+import { interleaveOrder, repsFor, summarize } from './stats.js';
+import type { BenchResults, ColdMeasure, MachineInfo, PeerMeasure, WorkloadResult } from './types.js';
+import { microWorkloads, realWorkloads, repoRoot, type Workload } from './workloads.js';
+
+interface Options {
+  quick: boolean;
+  filter: string[];
+  threads: number;
+  webgpu: boolean;
+  cold: boolean;
+  optLevels: boolean;
+  budgetMs: number;
+  out: string;
+  child?: string;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { quick: false, filter: [], threads: 1, webgpu: true, cold: true, optLevels: true, budgetMs: 0, out: path.join(repoRoot(), 'bench', 'results') };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const val = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--quick') o.quick = true;
+    else if (a === '--filter') o.filter.push(val());
+    else if (a === '--threads') o.threads = Number(val());
+    else if (a === '--no-webgpu') o.webgpu = false;
+    else if (a === '--no-cold') o.cold = false;
+    else if (a === '--no-opt-levels') o.optLevels = false;
+    else if (a === '--budget-ms') o.budgetMs = Number(val());
+    else if (a === '--out') o.out = path.resolve(val());
+    else if (a === '--child') o.child = val();
+    else if (a === '--help' || a === '-h') {
+      console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(0, 10).join('\n'));
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a}`);
+  }
+  if (!o.budgetMs) o.budgetMs = o.quick ? 1500 : 8000;
+  return o;
+}
+
+const log = (s: string) => process.stderr.write(`${s}\n`);
+const now = () => performance.now();
+const MiB = 1024 * 1024;
+
+function allWorkloads(o: Options): Workload[] {
+  const batches = o.quick ? [1, 2] : [1, 4];
+  const ws = [...realWorkloads(batches), ...microWorkloads(o.quick, o.quick ? [1, 2] : [1, 8])];
+  return o.filter.length ? ws.filter((w) => o.filter.some((f) => w.id.includes(f) || w.name.toLowerCase().includes(f.toLowerCase()))) : ws;
+}
+
+/** Largest |a-b| / (|b| + 1e-3) over the first output; -1 when the lengths differ. */
+function relDiff(a: OutputData, b: OutputData): number | undefined {
+  if (!a || !b) return undefined;
+  if (a.length !== b.length) return -1;
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = Number(a[i]);
+    const y = Number(b[i]);
+    if (Number.isNaN(x) && Number.isNaN(y)) continue;
+    const d = Math.abs(x - y) / (Math.abs(y) + 1e-3);
+    if (!(d <= worst)) worst = Number.isNaN(d) ? Infinity : d;
+  }
+  return worst;
+}
+
+const errText = (e: unknown) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+
+async function timeRun(r: Runner): Promise<[number, OutputData]> {
+  const t = now();
+  const out = await r.run();
+  return [now() - t, out];
+}
+
+/** Runs per second with `concurrency` runs in flight, for about `budgetMs`. */
+async function throughput(r: Runner, concurrency: number, estMs: number, budgetMs: number): Promise<{ concurrency: number; runs: number; runsPerSec: number }> {
+  const total = Math.max(concurrency, Math.min(concurrency * 16, Math.floor(budgetMs / Math.max(estMs, 0.01))));
+  let started = 0;
+  const t = now();
+  const lane = async () => {
+    while (started < total) {
+      started++;
+      await r.run();
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  const ms = now() - t;
+  return { concurrency, runs: total, runsPerSec: (1000 * total) / ms };
+}
+
+async function benchWorkload(w: Workload, peers: Peer[], o: Options): Promise<WorkloadResult> {
+  const feeds = w.feeds();
+  const bytes = w.bytes();
+  const applicable = peers.filter((p) => !p.modelsOnly || (w.group === 'model' && w.batch === 1));
+  const measures = new Map<string, PeerMeasure>();
+  const runners = new Map<string, Runner>();
+  const outputs = new Map<string, OutputData>();
+  for (const p of applicable) {
+    const m: PeerMeasure = { peer: p.info.id };
+    measures.set(p.info.id, m);
+    try {
+      const t0 = now();
+      const r = await p.load(bytes, feeds);
+      m.loadMs = now() - t0;
+      const [ms, out] = await timeRun(r);
+      m.firstRunMs = ms;
+      outputs.set(p.info.id, out);
+      runners.set(p.info.id, r);
+    } catch (e) {
+      m.error = errText(e);
+      log(`  ${p.info.id}: ${m.error.split('\n')[0]}`);
+    }
+  }
+  const ref = outputs.get('onnxruntime-node');
+  for (const [id, out] of outputs) {
+    const d = relDiff(out, ref);
+    if (d !== undefined) measures.get(id)!.maxRelDiff = d;
+  }
+  const live = applicable.filter((p) => runners.has(p.info.id)).map((p) => p.info.id);
+  // Warm-up, interleaved; the warm-up times estimate how many repetitions fit in the budget.
+  // A peer whose warm-up run took over a second (WebGPU on a software adapter) gets only that one.
+  const warmup = o.quick ? 1 : 3;
+  const est = new Map<string, number>();
+  for (let i = 0; i < warmup; i++) {
+    for (const id of interleaveOrder(live, i)) {
+      if (i > 0 && (est.get(id) ?? 0) > 1000) continue;
+      try {
+        const [ms] = await timeRun(runners.get(id)!);
+        est.set(id, Math.min(est.get(id) ?? Infinity, ms));
+      } catch (e) {
+        measures.get(id)!.error = errText(e);
+      }
+    }
+  }
+  const ok = live.filter((id) => !measures.get(id)!.error);
+  // Repetitions fit the budget by the peers that take under a third of it per run; slower ones run
+  // in the first `slowReps` repetitions only (still interleaved with the others).
+  const minReps = o.quick ? 3 : 5;
+  const slowReps = 3;
+  const isSlow = (id: string) => (est.get(id) ?? 0) > o.budgetMs / 3;
+  const reps = repsFor(ok.filter((id) => !isSlow(id)).map((id) => est.get(id) ?? 0), o.budgetMs, minReps, o.quick ? 10 : 40);
+  const samples = new Map<string, number[]>(ok.map((id) => [id, []]));
+  for (let rep = 0; rep < reps; rep++) {
+    for (const id of interleaveOrder(ok, rep)) {
+      if (rep >= slowReps && isSlow(id)) continue;
+      const [ms] = await timeRun(runners.get(id)!);
+      samples.get(id)!.push(ms);
+    }
+  }
+  for (const id of ok) {
+    const m = measures.get(id)!;
+    m.steady = summarize(samples.get(id)!);
+    if (w.flops) m.gflops = w.flops / (m.steady.median * 1e6);
+    if (w.bytesMoved) m.gbps = w.bytesMoved / (m.steady.median * 1e6);
+  }
+  if (w.group === 'model' && w.batch === 1) {
+    for (const id of ok) {
+      if ((est.get(id) ?? 0) > 1000) continue; // too slow to queue many runs of
+      try {
+        measures.get(id)!.throughput = await throughput(runners.get(id)!, 4, measures.get(id)!.steady!.median, o.budgetMs / Math.max(1, ok.length));
+      } catch (e) {
+        log(`  ${id} throughput: ${errText(e)}`);
+      }
+    }
+  }
+  for (const [id, r] of runners) {
+    try {
+      await r.release();
+    } catch (e) {
+      log(`  ${id} release: ${errText(e)}`);
+    }
+  }
+  return {
+    id: w.id,
+    group: w.group,
+    name: w.name,
+    kind: w.kind,
+    batch: w.batch,
+    inputs: feeds.map((f) => ({ name: f.name, dims: f.dims })),
+    flops: w.flops,
+    bytes: w.bytesMoved,
+    reps,
+    warmup,
+    peers: applicable.map((p) => measures.get(p.info.id)!),
+  };
+}
+
+// ---- cold measurements in a child process ----------------------------------------------------
+
+interface ChildRequest {
+  workload: string;
+  peer: string;
+  quick: boolean;
+  threads: number;
+  runs: number;
+}
+
+async function childMain(req: ChildRequest): Promise<void> {
+  const o: Options = { ...parseArgs([]), quick: req.quick, threads: req.threads };
+  const w = allWorkloads(o).find((x) => x.id === req.workload);
+  if (!w) throw new Error(`no workload ${req.workload}`);
+  const peer = nodePeers({ threads: req.threads, webgpu: true, optLevels: true }).find((p) => p.info.id === req.peer);
+  if (!peer) throw new Error(`no peer ${req.peer}`);
+  const bytes = w.bytes();
+  const feeds = w.feeds();
+  // Import the runtime before taking the baseline, so the baseline holds the runtime but not the model.
+  if (peer.info.package === 'tgraph') await import('../src/index.js');
+  else if (peer.info.package === 'onnxruntime-node') await import('onnxruntime-node');
+  else await import('onnxruntime-web');
+  const baseRss = process.memoryUsage().rss;
+  const t0 = now();
+  const r = await peer.load(bytes, feeds);
+  const loadMs = now() - t0;
+  const [firstRunMs] = await timeRun(r);
+  for (let i = 0; i < req.runs; i++) await r.run();
+  const gpu = r.gpuBytes?.();
+  const res: ColdMeasure = {
+    loadMs,
+    firstRunMs,
+    baseRssMiB: baseRss / MiB,
+    peakRssMiB: peakRssBytes() / MiB,
+    ...(gpu !== undefined ? { gpuMiB: gpu / MiB } : {}),
+  };
+  process.stdout.write(`\nBENCH-CHILD ${JSON.stringify(res)}\n`);
+  await r.release();
+}
+
+/**
+ * Peak resident set of this process. Linux's VmHWM belongs to the address space and starts afresh at
+ * exec; getrusage's maxrss survives exec, so a child spawned by a large parent would report the parent's.
+ */
+function peakRssBytes(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) * 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS * 1024;
+}
+
+function runChild(req: ChildRequest, timeoutMs: number): Promise<ColdMeasure> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', JSON.stringify(req)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const line = out.split('\n').find((l) => l.startsWith('BENCH-CHILD '));
+      if (line) resolve(JSON.parse(line.slice('BENCH-CHILD '.length)) as ColdMeasure);
+      else reject(new Error(`child exited ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`));
+    });
+  });
+}
+
+// ---- machine, adapter, ceilings ---------------------------------------------------------------
+
+async function adapterInfo(webgpu: boolean): Promise<string> {
+  if (!webgpu) return 'not used (--no-webgpu)';
+  try {
+    const { describeGpu } = await import('../src/backends/webgpu/device.js');
+    const r = await describeGpu();
+    if (!r.available) return `none: ${r.reason}`;
+    const a = r.adapter;
+    return `${[a.vendor, a.architecture, a.device, a.description].filter(Boolean).join(' / ')}${r.isFallbackAdapter ? ' (fallback adapter)' : ''}, via ${r.source}`;
+  } catch (e) {
+    return `none: ${errText(e)}`;
+  }
+}
+
+function machineInfo(adapter: string): MachineInfo {
+  const cpus = os.cpus();
+  return {
+    os: `${os.type()} ${os.release()}`,
+    kernel: os.version(),
+    arch: os.arch(),
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    cpus: cpus.length,
+    totalMemGiB: os.totalmem() / 1024 ** 3,
+    loadAvg: os.loadavg(),
+    node: process.versions.node,
+    v8: process.versions.v8,
+    adapter,
+  };
+}
+
+/** Host copy bandwidth (read + write bytes per second) of a 64 MiB typed-array copy, best of 5. */
+function cpuCopyGBps(): number {
+  const n = 16 * MiB;
+  const a = new Float32Array(n).fill(1);
+  const b = new Float32Array(n);
+  let best = Infinity;
+  for (let i = 0; i < 5; i++) {
+    const t = now();
+    b.set(a);
+    best = Math.min(best, now() - t);
+  }
+  return (2 * 4 * n) / (best * 1e6);
+}
+
+/** GPU buffer-to-buffer copy bandwidth (read + write), best of 5, or undefined without a device. */
+async function gpuCopyGBps(): Promise<number | undefined> {
+  try {
+    const { acquireGpu } = await import('../src/backends/webgpu/device.js');
+    const { device } = await acquireGpu();
+    const size = 64 * MiB;
+    const src = device.createBuffer({ size, usage: 0x80 | 0x4 | 0x8 });
+    const dst = device.createBuffer({ size, usage: 0x80 | 0x4 | 0x8 });
+    let best = Infinity;
+    for (let i = 0; i < 5; i++) {
+      const enc = device.createCommandEncoder();
+      enc.copyBufferToBuffer(src, 0, dst, 0, size);
+      const t = now();
+      device.queue.submit([enc.finish()]);
+      await device.queue.onSubmittedWorkDone();
+      best = Math.min(best, now() - t);
+    }
+    src.destroy();
+    dst.destroy();
+    return (2 * size) / (best * 1e6);
+  } catch {
+    return undefined;
+  }
+}
+
+// ---- main -----------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  if (o.child) return childMain(JSON.parse(o.child) as ChildRequest);
+  const started = now();
+  const adapter = await adapterInfo(o.webgpu);
+  const webgpu = o.webgpu && !adapter.startsWith('none');
+  const machine = machineInfo(adapter);
+  log(`bench: ${o.quick ? 'quick' : 'full'} run on ${machine.cpus}× ${machine.cpuModel}, load ${machine.loadAvg.map((x) => x.toFixed(1)).join(' ')}; WebGPU: ${adapter}`);
+  const peers = nodePeers({ threads: o.threads, webgpu, optLevels: o.optLevels });
+  const workloads = allWorkloads(o);
+  const results: WorkloadResult[] = [];
+  for (const [i, w] of workloads.entries()) {
+    log(`[${i + 1}/${workloads.length}] ${w.id}`);
+    const r = await benchWorkload(w, peers, o);
+    for (const p of r.peers) if (p.steady) log(`  ${p.peer.padEnd(22)} ${p.steady.median.toFixed(2).padStart(9)} ms  IQR ${p.steady.iqr.toFixed(2)}  (n=${p.steady.n}, load ${p.loadMs?.toFixed(0)} ms, first ${p.firstRunMs?.toFixed(1)} ms${p.maxRelDiff !== undefined ? `, diff ${p.maxRelDiff.toExponential(1)}` : ''})`);
+    results.push(r);
+  }
+  if (o.cold) {
+    const coldOf = results.filter((w) => w.group === 'model' && w.batch === 1);
+    log(`cold measurements: ${coldOf.length} models × fresh process per peer`);
+    for (const w of coldOf) {
+      for (const p of w.peers) {
+        if (p.error) continue;
+        try {
+          p.cold = await runChild({ workload: w.id, peer: p.peer, quick: o.quick, threads: o.threads, runs: o.quick ? 2 : 5 }, 300_000);
+          log(`  ${w.id} ${p.peer}: load ${p.cold.loadMs.toFixed(0)} ms, first ${p.cold.firstRunMs.toFixed(1)} ms, peak RSS ${p.cold.peakRssMiB.toFixed(0)} MiB`);
+        } catch (e) {
+          log(`  ${w.id} ${p.peer} cold: ${errText(e)}`);
+        }
+      }
+    }
+  }
+  const gflops: Record<string, number> = {};
+  for (const w of results) {
+    for (const p of w.peers) {
+      if (p.gflops === undefined) continue;
+      const dev = peers.find((x) => x.info.id === p.peer)?.info.backend === 'webgpu' ? 'webgpu' : 'cpu';
+      gflops[dev] = Math.max(gflops[dev] ?? 0, p.gflops);
+    }
+  }
+  const gbps: Record<string, number> = { cpu: cpuCopyGBps() };
+  if (webgpu) {
+    const g = await gpuCopyGBps();
+    if (g !== undefined) gbps.webgpu = g;
+  }
+  const date = new Date().toISOString().slice(0, 10);
+  const res: BenchResults = {
+    schema: 1,
+    date,
+    mode: o.quick ? 'quick' : 'full',
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    durationS: (now() - started) / 1000,
+    machine,
+    peers: peers.map((p) => p.info),
+    ceilings: { gflops, gbps },
+    workloads: results,
+    notes: [
+      `Load average ${machine.loadAvg.map((x) => x.toFixed(1)).join(' / ')} on ${machine.cpus} CPUs when the run started: other work shared the machine, so absolute times are noisy; the ratios come from interleaved runs, which share that noise.`,
+      ...(adapter.toLowerCase().includes('swiftshader') ? ['The WebGPU adapter is SwiftShader, a CPU implementation of Vulkan: WebGPU numbers here measure tgraph\'s GPU path on a software device, not a GPU.'] : []),
+    ],
+  };
+  fs.mkdirSync(o.out, { recursive: true });
+  const base = path.join(o.out, o.quick ? `${date}-quick` : date);
+  fs.writeFileSync(`${base}.json`, `${JSON.stringify(res, null, 1)}\n`);
+  fs.writeFileSync(`${base}.md`, `${markdownReport(res)}\n`);
+  fs.writeFileSync(`${base}.svg`, `${svgChart(res)}\n`);
+  log(`wrote ${base}.json, .md, .svg (${Math.round(res.durationS)} s)`);
+  // Dawn's instance keeps the event loop alive; the results are written, so leave.
+  process.exit(0);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

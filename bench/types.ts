@@ -1,0 +1,111 @@
+// The shape of bench/results/<date>.json.
+import type { Summary } from './stats.js';
+
+export interface PeerInfo {
+  /** Short id used in the results (e.g. 'tgraph-cpu', 'onnxruntime-node'). */
+  id: string;
+  /** npm package that runs it, and its installed version. */
+  package: string;
+  version: string;
+  /** Where it computes: 'cpu' (native), 'wasm', 'webgpu'. */
+  backend: 'cpu' | 'wasm' | 'webgpu';
+  /** Host: Node or headless Chromium. */
+  host: 'node' | 'chromium';
+  /** Compute threads it was given (null: not applicable, e.g. the GPU). */
+  threads: number | null;
+  /** Graph optimization level it ran at. */
+  optLevel: string;
+  /** Free-form details (execution provider options, adapter). */
+  detail: string;
+}
+
+export interface ColdMeasure {
+  /** Fresh process: creating the session from bytes, ms. */
+  loadMs: number;
+  /** Fresh process: the first run (includes shader compilation on WebGPU), ms. */
+  firstRunMs: number;
+  /** Process resident set before loading the model (runtime imported), MiB. */
+  baseRssMiB: number;
+  /** Peak resident set of the process over load + runs (getrusage maxrss), MiB. */
+  peakRssMiB: number;
+  /** GPU buffers the runtime allocated (tgraph WebGPU only), MiB. */
+  gpuMiB?: number;
+}
+
+export interface PeerMeasure {
+  peer: string;
+  /** Set when the peer could not load or run the workload; no numbers then. */
+  error?: string;
+  /** Median of in-process session creations from bytes, ms. */
+  loadMs?: number;
+  /** First run on the first session this process made for the workload, ms. */
+  firstRunMs?: number;
+  /** Steady-state latency of one run, ms, over the interleaved repetitions. */
+  steady?: Summary;
+  /** Runs per second with `concurrency` runs in flight. */
+  throughput?: { concurrency: number; runs: number; runsPerSec: number };
+  cold?: ColdMeasure;
+  /** Achieved rates from the steady median (micro-benchmarks). */
+  gflops?: number;
+  gbps?: number;
+  /** Largest |a - b| / (|b| + 1e-3) of the first output against onnxruntime-node's (sanity check). */
+  maxRelDiff?: number;
+}
+
+export interface WorkloadResult {
+  id: string;
+  group: 'model' | 'micro';
+  name: string;
+  kind: string;
+  batch: number;
+  inputs: { name: string; dims: number[] }[];
+  /** Floating-point operations of one run (micro-benchmarks where defined). */
+  flops?: number;
+  /** Bytes one run must read and write at least (micro-benchmarks). */
+  bytes?: number;
+  /** Interleaved timed repetitions and warm-up runs per peer. */
+  reps: number;
+  warmup: number;
+  peers: PeerMeasure[];
+}
+
+export interface MachineInfo {
+  os: string;
+  kernel: string;
+  arch: string;
+  cpuModel: string;
+  cpus: number;
+  totalMemGiB: number;
+  loadAvg: number[];
+  node: string;
+  v8: string;
+  /** WebGPU adapter tgraph used (vendor/architecture/device/description, fallback flag), or why none. */
+  adapter: string;
+}
+
+export interface Ceilings {
+  /** Best GFLOP/s any runtime reached on a MatMul/Conv micro-benchmark, by device ('cpu', 'webgpu'). */
+  gflops: Record<string, number>;
+  /** Measured copy bandwidth, GB/s (read + write), by device. */
+  gbps: Record<string, number>;
+}
+
+export interface BenchResults {
+  schema: 1;
+  date: string;
+  mode: 'full' | 'quick';
+  command: string;
+  durationS: number;
+  machine: MachineInfo;
+  peers: PeerInfo[];
+  ceilings: Ceilings;
+  workloads: WorkloadResult[];
+  notes: string[];
+}
+
+/** A ratio the report shows: tgraph peer `a` over peer `b` (below 1: `a` is faster). */
+export interface Comparison {
+  a: string;
+  b: string;
+  label: string;
+}
