@@ -109,11 +109,31 @@ export function drawGraph(host: HTMLElement, g: Graph, opts: DrawOptions = {}): 
   return { drawn: nodes.length, total };
 }
 
+/**
+ * Starts readable: the whole graph when it fits at a scale of at least 0.6, else the top of it at
+ * scale 1. Wheel scrolls, ctrl/cmd+wheel zooms, drag pans, double-click toggles fit-all.
+ */
 function enablePanZoom(svg: SVGSVGElement, w: number, h: number): void {
-  let vb = { x: 0, y: 0, w, h };
+  const cw = svg.parentElement?.clientWidth || 800;
+  const ch = svg.parentElement?.clientHeight || 560;
+  const fitScale = Math.min(cw / w, ch / h);
+  const fit = { x: 0, y: 0, w, h };
+  const readable = { x: (w - cw) / 2, y: 0, w: cw, h: ch };
+  let vb = fitScale >= 0.6 ? fit : readable;
   const apply = (): void => svg.setAttribute('viewBox', `${vb.x} ${vb.y} ${vb.w} ${vb.h}`);
+  apply();
+  svg.addEventListener('dblclick', () => {
+    vb = vb.w === fit.w && vb.h === fit.h ? { ...readable } : { ...fit };
+    apply();
+  });
   svg.addEventListener('wheel', (ev) => {
     ev.preventDefault();
+    if (!ev.ctrlKey && !ev.metaKey) {
+      const r = svg.getBoundingClientRect();
+      vb = { ...vb, x: vb.x + (ev.deltaX * vb.w) / r.width, y: vb.y + (ev.deltaY * vb.h) / r.height };
+      apply();
+      return;
+    }
     const r = svg.getBoundingClientRect();
     const fx = (ev.clientX - r.left) / r.width;
     const fy = (ev.clientY - r.top) / r.height;
