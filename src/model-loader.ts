@@ -2,12 +2,21 @@
 import { ExternalDataError, ModelLoadError } from '../graph/errors.js';
 import type { Model } from '../graph/ir.js';
 import { importModel } from '../graph/onnx/import.js';
+import { expandGradients } from '../graph/passes/index.js';
+import { evaluateConstantNode } from '../kernels/cpu/evaluate.js';
 
 export type ModelSource = string | Uint8Array | ArrayBuffer;
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 
+/** Load and lower: Gradient nodes (ai.onnx.preview.training) become explicit backward nodes. */
 export async function loadModel(src: ModelSource): Promise<Model> {
+  const model = await readModel(src);
+  expandGradients(model, evaluateConstantNode);
+  return model;
+}
+
+async function readModel(src: ModelSource): Promise<Model> {
   if (typeof src !== 'string') {
     const bytes = src instanceof Uint8Array ? src : new Uint8Array(src);
     return importModel(bytes, { source: '(bytes)' });

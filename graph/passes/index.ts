@@ -112,4 +112,5 @@ export function formatReport(r: OptimizeReport): string {
   return [`optimize --level ${r.level}: ${r.nodesBefore} -> ${r.nodesAfter} nodes in ${r.ms.toFixed(1)} ms`, ...rows].join('\n');
 }
 
+export { expandGradients } from './gradient.js';
 export type { OptLevel, OptimizeReport, PassReport, Pass } from './types.js';
