@@ -12,6 +12,7 @@ import { findCpuKernel } from '../../kernels/cpu/index.js';
 import { type CaseResult, listCases, runCase, summarize } from '../conformance.js';
 import { loadModel } from '../model-loader.js';
 import { InferenceSession, type GraphOptimizationLevel } from '../session.js';
+import { formatSummary, summarizeTrace } from '../executor/profiler.js';
 import type { Tensor } from '../tensor.js';
 import { type ParsedArgs, UsageError, flag } from './args.js';
 import { generateInput, parseInputSpec, statsOf } from './inputs.js';
@@ -35,8 +36,12 @@ export async function runCommand(args: ParsedArgs, out: Out): Promise<void> {
   const backend = flag(args, 'backend') ?? 'cpu';
   if (backend !== 'cpu' && backend !== 'webgpu') throw new UsageError(`--backend must be cpu or webgpu; got '${backend}'`);
   const json = args.flags.has('json');
+  // --profile, --profile=FILE or --profile FILE (the flag is boolean, so FILE arrives as a positional).
+  const profile = args.flags.has('profile');
+  const profileValue = flag(args, 'profile');
+  const profileFile = profileValue && profileValue !== 'true' ? profileValue : args.positionals[1];
   const t0 = performance.now();
-  const session = await InferenceSession.create(file, { executionProviders: [backend], graphOptimizationLevel: level(args) });
+  const session = await InferenceSession.create(file, { executionProviders: [backend], graphOptimizationLevel: level(args), enableProfiling: profile });
   const loadMs = performance.now() - t0;
   const dimsByName = new Map((args.flags.get('input') ?? []).map(parseInputSpec));
   for (const name of dimsByName.keys()) {
@@ -66,8 +71,11 @@ export async function runCommand(args: ParsedArgs, out: Out): Promise<void> {
     outputs,
     timings: { loadMs: round(loadMs), firstRunMs: round(firstMs), steadyRunMs: round(steadyMs) },
   };
+  const trace = profile ? await session.endProfiling(profileFile) : undefined;
+  const ops = trace ? summarizeTrace(trace).map((r) => ({ ...r, totalMs: round(r.totalMs), percent: round(r.percent) })) : undefined;
   if (json) {
-    out(JSON.stringify(summary, null, 2));
+    out(JSON.stringify(ops ? { ...summary, profile: { runs: 1 + times.length, ...(profileFile ? { trace: profileFile } : {}), ops } } : summary, null, 2));
+    await session.release();
     return;
   }
   out(`model    ${file}`);
@@ -77,6 +85,10 @@ export async function runCommand(args: ParsedArgs, out: Out): Promise<void> {
     out(`output   ${o.name}: ${o.type}[${o.dims.join(',')}]  min ${fmt(o.min)}  max ${fmt(o.max)}  mean ${fmt(o.mean)}  first [${o.first.map((v) => (typeof v === 'number' ? fmt(v) : v)).join(', ')}]`);
   }
   out(`time     load ${round(loadMs)} ms, first run ${round(firstMs)} ms, steady run ${round(steadyMs)} ms (median of 3)`);
+  if (trace) {
+    out(`profile  ${1 + times.length} runs, node time by op${profileFile ? `; Chrome trace written to ${profileFile}` : ''}`);
+    for (const line of formatSummary(summarizeTrace(trace))) out(`  ${line}`);
+  }
   await session.release();
 }
 

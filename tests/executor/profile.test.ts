@@ -1,0 +1,61 @@
+// Profiling: Chrome trace events per node run, overlap of independent branches on the pool, the CLI table.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseArgs } from '../../src/cli/args.js';
+import { runCommand } from '../../src/cli/commands.js';
+import type { TraceEvent } from '../../src/executor/profiler.js';
+import { InferenceSession } from '../../src/index.js';
+import { branches, f32, tensorOf } from './graphs.js';
+
+const MODEL = path.resolve(import.meta.dirname, '../../models/ppocr-mobile-v2-cls.onnx');
+const sessions: InferenceSession[] = [];
+afterAll(async () => {
+  for (const s of sessions) await s.release({ force: true });
+});
+
+const overlaps = (a: TraceEvent, b: TraceEvent) => a.ts < b.ts + b.dur! && b.ts < a.ts + a.dur!;
+
+describe('profiling', () => {
+  it('records one complete event per node run; independent branches overlap on the pool', async () => {
+    const model = branches(3);
+    const s = await InferenceSession.fromModel(model, { graphOptimizationLevel: 'disabled', executionMode: 'parallel', intraOpNumThreads: 2, enableProfiling: true });
+    sessions.push(s);
+    const feeds = { x: tensorOf(f32([128, 128], 2)) };
+    await s.run(feeds); // warm: workers loaded
+    let found = false;
+    const runs = 4;
+    for (let r = 0; r < runs; r++) await s.run(feeds);
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tgraph-prof-')), 'trace.json');
+    const trace = await s.endProfiling(file);
+    expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual(JSON.parse(JSON.stringify(trace)));
+    const xs = trace.traceEvents.filter((e) => e.ph === 'X');
+    expect(xs.length).toBe((runs + 1) * model.graph.nodes.length);
+    for (let run = 1; run <= runs + 1; run++) {
+      const mine = xs.filter((e) => e.args.run === run);
+      expect(mine.map((e) => e.name).sort()).toEqual(model.graph.nodes.map((n) => n.name).sort());
+      const mm = mine.filter((e) => e.cat === 'MatMul');
+      expect(mm.every((e) => e.tid > 0)).toBe(true); // on workers
+      const a = mm.filter((e) => e.name.startsWith('a_'));
+      const b = mm.filter((e) => e.name.startsWith('b_'));
+      if (a.some((x) => b.some((y) => x.tid !== y.tid && overlaps(x, y)))) found = true;
+    }
+    expect(found, 'MatMuls of branch a and branch b ran at the same time on different workers in some run').toBe(true);
+    const names = trace.traceEvents.filter((e) => e.ph === 'M').map((e) => e.args.name);
+    expect(names).toContain('cpu worker ' + xs.find((e) => e.tid > 0)!.tid);
+    expect(xs[0]).toMatchObject({ pid: 1, args: { op: expect.any(String), inputShapes: expect.any(Array) } });
+  });
+
+  it('tgraph run --profile FILE prints a per-op table and writes the trace', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tgraph-prof-')), 'run.json');
+    const lines: string[] = [];
+    await runCommand(parseArgs([MODEL, '--input', 'x=1,3,48,192', '--profile', file]), (l) => lines.push(l));
+    const text = lines.join('\n');
+    expect(text).toMatch(/profile\s+4 runs/);
+    expect(text).toMatch(/^\s+op\s+count\s+total ms\s+%$/m);
+    expect(text).toMatch(/^\s+Conv\s+212\s+[\d.]+\s+[\d.]+$/m);
+    const trace = JSON.parse(fs.readFileSync(file, 'utf8'));
+    expect(trace.traceEvents.filter((e: TraceEvent) => e.ph === 'X' && e.cat === 'Conv').length).toBe(4 * 53);
+  });
+});
