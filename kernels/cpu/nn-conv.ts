@@ -6,7 +6,16 @@ import { KernelInputError } from './errors.js';
 import type { CpuContext, CpuKernel } from './types.js';
 import { optTensorArg, tensorArg, viaF32 } from './util.js';
 import { gemmF32, gemmF64 } from './nn-gemm.js';
-import { col2im, type FloatArray, type Grid, im2col, prod } from './nn-im2col.js';
+import { col2im, type FloatArray, type Grid, im2col, im2colRows2d, prod } from './nn-im2col.js';
+
+/** Most floats an im2col buffer holds at once (64 MiB as float32). */
+let COL_LIMIT = 1 << 24;
+/** Change the im2col buffer limit (tests use a small one to exercise banding); returns the previous one. */
+export function setConvColLimit(n: number): number {
+  const prev = COL_LIMIT;
+  COL_LIMIT = n;
+  return prev;
+}
 
 export function windowAttrsOf(ctx: CpuContext, nSpatial: number, kernelFallback?: readonly number[]): WindowAttrs {
   try {
@@ -71,17 +80,30 @@ export function convForward(ctx: CpuContext, x: FloatArray, xd: readonly number[
     const a2: WindowAttrs = { ...a, kernel: [1, a.kernel[0]!], strides: [1, a.strides[0]!], dilations: [1, a.dilations[0]!] };
     depthwise2d(x, w, y, N * C, [1, inSp[0]!], [1, geo.out[0]!], a2, [0, geo.padHead[0]!]);
   } else {
-    const col = pointwise ? undefined : (x instanceof Float32Array ? new Float32Array(Cg * kSize * outSize) : new Float64Array(Cg * kSize * outSize));
+    // 2-D im2col runs over bands of output rows, so the col buffer stays bounded (and cache-friendly) on
+    // large images; other ranks take the whole grid at once.
+    const rowLen = Cg * kSize * (nd === 2 ? geo.out[1]! : outSize);
+    const rowsPerBand = nd === 2 ? Math.max(1, Math.min(geo.out[0]!, Math.floor(COL_LIMIT / rowLen))) : 1;
+    const colLen = nd === 2 ? rowLen * rowsPerBand : rowLen;
+    const col = pointwise ? undefined : (x instanceof Float32Array ? new Float32Array(colLen) : new Float64Array(colLen));
     for (let n = 0; n < N; n++) {
       for (let gi = 0; gi < group; gi++) {
         const xOff = (n * C + gi * Cg) * inSize;
         const yOff = (n * M + gi * Mg) * outSize;
         const wOff = gi * Mg * Cg * kSize;
-        if (col) {
+        if (!col) {
+          gemm(Mg, outSize, Cg, w, wOff, Cg, 1, x, xOff, inSize, y, yOff, outSize, false);
+        } else if (nd === 2) {
+          const OH = geo.out[0]!, OW = geo.out[1]!;
+          for (let r0 = 0; r0 < OH; r0 += rowsPerBand) {
+            const r1 = Math.min(OH, r0 + rowsPerBand);
+            const cols = (r1 - r0) * OW;
+            im2colRows2d(x, xOff, Cg, g, col, r0, r1);
+            gemm(Mg, cols, Cg * kSize, w, wOff, Cg * kSize, 1, col, 0, cols, y, yOff + r0 * OW, outSize, false);
+          }
+        } else {
           im2col(x, xOff, Cg, g, col, 0);
           gemm(Mg, outSize, Cg * kSize, w, wOff, Cg * kSize, 1, col, 0, outSize, y, yOff, outSize, false);
-        } else {
-          gemm(Mg, outSize, Cg, w, wOff, Cg, 1, x, xOff, inSize, y, yOff, outSize, false);
         }
       }
     }

@@ -78,7 +78,7 @@ function walk(C: number, g: Grid, visit: (row: number, srcBase: number, lo: numb
 /** col[(c*kSize + kk), o] = image value under kernel tap kk at block position o (0 in padding). */
 export function im2col(src: FloatArray, srcOff: number, C: number, g: Grid, col: FloatArray, colOff: number): void {
   if (g.img.length === 2) {
-    im2col2d(src, srcOff, C, g, col, colOff);
+    im2colRows2d(src, srcOff, C, g, col, 0, g.out[0]!, colOff);
     return;
   }
   const lastO = g.out[g.out.length - 1]!;
@@ -103,10 +103,13 @@ export function col2im(col: FloatArray, colOff: number, C: number, g: Grid, dst:
   });
 }
 
-/** The 2-D case with plain loops (the hot one in conv nets): no callbacks or subarrays per row. */
-function im2col2d(src: FloatArray, srcOff: number, C: number, g: Grid, col: FloatArray, colOff: number): void {
+/**
+ * The 2-D case with plain loops (the hot one in conv nets), for output rows [oh0, oh1) only:
+ * col has (oh1 - oh0) * OW columns.
+ */
+export function im2colRows2d(src: FloatArray, srcOff: number, C: number, g: Grid, col: FloatArray, oh0: number, oh1: number, colOff = 0): void {
   const [IH, IW] = g.img as [number, number];
-  const [OH, OW] = g.out as [number, number];
+  const OW = g.out[1]!;
   const [KH, KW] = g.kernel as [number, number];
   const [SH, SW] = g.strides as [number, number];
   const [DH, DW] = g.dilations as [number, number];
@@ -118,7 +121,7 @@ function im2col2d(src: FloatArray, srcOff: number, C: number, g: Grid, col: Floa
       for (let kw = 0; kw < KW; kw++) {
         const offW = kw * DW - PW;
         const [lo, hi] = validRange(IW, OW, SW, offW);
-        for (let oh = 0; oh < OH; oh++, d += OW) {
+        for (let oh = oh0; oh < oh1; oh++, d += OW) {
           const ih = oh * SH - PH + kh * DH;
           if (ih < 0 || ih >= IH) {
             for (let o = 0; o < OW; o++) col[d + o] = 0;

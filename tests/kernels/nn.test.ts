@@ -15,6 +15,7 @@ import { KernelInputError } from '../../kernels/cpu/errors.js';
 import { interpret } from '../../kernels/cpu/interpreter.js';
 import type { CpuContext } from '../../kernels/cpu/types.js';
 import { gemmF32, setGemmSimd } from '../../kernels/cpu/nn-gemm.js';
+import { setConvColLimit } from '../../kernels/cpu/nn-conv.js';
 import { simdGemm } from '../../kernels/cpu/nn-gemm-simd.js';
 import { fromOrt, ort, toOrt } from '../helpers/ort.js';
 
@@ -337,4 +338,16 @@ describe('depthwise fused rows', () => {
       await vsOrt('Conv', [R([2, 4, 12, 13]), R([4, 1, kw, kw])], { group: int(4), pads: ints([kw >> 1, kw >> 1, kw >> 1, kw >> 1]) });
     });
   }
+});
+
+describe('Conv over bands of output rows', () => {
+  it('matches onnxruntime when the im2col buffer holds only a few rows', async () => {
+    const prev = setConvColLimit(500);
+    try {
+      await vsOrt('Conv', [R([2, 3, 11, 9]), R([4, 3, 3, 3]), R([4])], { pads: ints([1, 2, 1, 0]), strides: ints([2, 1]) });
+      await vsOrt('Conv', [R([1, 4, 10, 10]), R([6, 2, 3, 2])], { group: int(2), dilations: ints([2, 1]) });
+    } finally {
+      setConvColLimit(prev);
+    }
+  });
 });
