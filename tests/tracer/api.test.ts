@@ -12,7 +12,7 @@ describe('eager tensor API', () => {
     expect(await a.array()).toEqual([[1, 2, 3], [4, 5, 6]]);
     const b = tg.tensor(Int32Array.of(1, 2, 3, 4), [2, 2]);
     expect(b.dtype).toBe('int32');
-    expect(Array.from(await b.data())).toEqual([1, 2, 3, 4]);
+    expect(Array.from((await b.data()) as ArrayLike<number>)).toEqual([1, 2, 3, 4]);
     expect(tg.tensor([1, 2], undefined, 'int64').dtype).toBe('int64');
     expect(tg.tensor([true, false]).dtype).toBe('bool');
     expect(() => tg.tensor([[1, 2], [3]])).toThrow(InputError);
@@ -24,18 +24,18 @@ describe('eager tensor API', () => {
     const b = tg.tensor([10, 20, 30]);
     const viaMethod = a.add(b).mul(2).relu().sum(1);
     const viaFn = tg.sum(tg.relu(tg.mul(tg.add(a, b), 2)), 1);
-    expect(Array.from(await viaMethod.data())).toEqual([126, 132]);
-    expect(Array.from(await viaFn.data())).toEqual([126, 132]);
-    expect(Array.from(await tg.greater(b, 15).data())).toEqual([0, 1, 1]);
+    expect(Array.from((await viaMethod.data()) as ArrayLike<number>)).toEqual([126, 132]);
+    expect(Array.from((await viaFn.data()) as ArrayLike<number>)).toEqual([126, 132]);
+    expect(Array.from((await tg.greater(b, 15).data()) as ArrayLike<number>)).toEqual([0, 1, 1]);
     expect(await a.neg().matmul(tg.tensor([[1, 1]])).array()).toEqual([[-1, -1], [-2, -2]]);
   });
 
   it('accepts the ORT-style Tensor wherever a tensor goes', async () => {
     const t = new Tensor('float32', Float32Array.of(1, -2, 3), [3]);
-    expect(Array.from(await tg.relu(t).data())).toEqual([1, 0, 3]);
-    expect(Array.from(await tg.tensor([1, 1, 1]).add(t).data())).toEqual([2, -1, 4]);
+    expect(Array.from((await tg.relu(t).data()) as ArrayLike<number>)).toEqual([1, 0, 3]);
+    expect(Array.from((await tg.tensor([1, 1, 1]).add(t).data()) as ArrayLike<number>)).toEqual([2, -1, 4]);
     const f = tg.fn((x: TgTensor) => x.mul(x));
-    expect(Array.from(await (await f(t)).data())).toEqual([1, 4, 9]);
+    expect(Array.from((await (await f(t)).data()) as ArrayLike<number>)).toEqual([1, 4, 9]);
     expect((await f(t)).toTensor()).toBeInstanceOf(Tensor);
   });
 
@@ -65,7 +65,7 @@ describe('memory', () => {
       return { y: b.add(1) };
     });
     expect(tg.memory().numTensors).toBe(before + 1);
-    expect(Array.from(kept.y.dataSync())).toEqual([3, 5, 7]);
+    expect(Array.from(kept.y.dataSync() as ArrayLike<number>)).toEqual([3, 5, 7]);
     kept.y.dispose();
     expect(kept.y.disposed).toBe(true);
     expect(tg.memory().numTensors).toBe(before);
@@ -112,7 +112,7 @@ describe('tg.fn', () => {
     expect(events[1]!.changes).toEqual([{ path: 'k', from: 'value 2', to: 'value 3' }]);
     expect(logged).toHaveLength(2);
     // Earlier signatures stay cached.
-    expect(Array.from(await (await f(tg.tensor([[1, 1], [1, 1]]), 2)).data())).toEqual([4, 4]);
+    expect(Array.from((await (await f(tg.tensor([[1, 1], [1, 1]]), 2)).data()) as ArrayLike<number>)).toEqual([4, 4]);
     expect(f.traceCount).toBe(3);
   });
 
