@@ -117,6 +117,7 @@ export function simdGemm(maxA: number, maxB: number, maxC: number): SimdGemm | u
     const bytesA = maxA * 4, bytesB = maxB * 4, bytesC = maxC * 4;
     const aBase = 0, bBase = bytesA, cBase = bytesA + bytesB;
     const pages = Math.ceil((cBase + bytesC) / 65536) + 1;
+    // Under a kilobyte, so synchronous compilation is allowed on a browser main thread too (limit 4 KB).
     const bin = assemble(aBase, bBase, cBase);
     if (!WebAssembly.validate(bin)) return undefined;
     const mem = new WebAssembly.Memory({ initial: pages });
