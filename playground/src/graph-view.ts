@@ -105,7 +105,10 @@ export function drawGraph(host: HTMLElement, g: Graph, opts: DrawOptions = {}): 
     }
   }
   host.appendChild(svg);
-  enablePanZoom(svg, width, height);
+  // Start the readable view at the first graph input (or the first node).
+  const first = lg.nodes().find((id) => id.startsWith('in:')) ?? lg.nodes()[0];
+  const anchor = first ? (lg.node(first) as unknown as { x: number; y: number }) : undefined;
+  enablePanZoom(svg, width, height, anchor);
   return { drawn: nodes.length, total };
 }
 
@@ -113,12 +116,12 @@ export function drawGraph(host: HTMLElement, g: Graph, opts: DrawOptions = {}): 
  * Starts readable: the whole graph when it fits at a scale of at least 0.6, else the top of it at
  * scale 1. Wheel scrolls, ctrl/cmd+wheel zooms, drag pans, double-click toggles fit-all.
  */
-function enablePanZoom(svg: SVGSVGElement, w: number, h: number): void {
+function enablePanZoom(svg: SVGSVGElement, w: number, h: number, anchor?: { x: number; y: number }): void {
   const cw = svg.parentElement?.clientWidth || 800;
   const ch = svg.parentElement?.clientHeight || 560;
   const fitScale = Math.min(cw / w, ch / h);
   const fit = { x: 0, y: 0, w, h };
-  const readable = { x: (w - cw) / 2, y: 0, w: cw, h: ch };
+  const readable = anchor ? { x: anchor.x - cw / 2, y: Math.max(0, anchor.y - 40), w: cw, h: ch } : { x: (w - cw) / 2, y: 0, w: cw, h: ch };
   let vb = fitScale >= 0.6 ? fit : readable;
   const apply = (): void => svg.setAttribute('viewBox', `${vb.x} ${vb.y} ${vb.w} ${vb.h}`);
   apply();

@@ -118,7 +118,8 @@ describe.skipIf(!haveChromium && !process.env.CI)('playground in Chromium', () =
   }, 300_000);
 
   it('draws the graph and steps through the optimizer passes (screenshot kept)', async () => {
-    // The page of the previous run has the sample loaded; the graph shows the last stage.
+    await page.goto(`${url}?sample=ppocr`);
+    await page.waitForSelector('#graph svg .gnode.op', { timeout: 60_000 });
     const nodes = await page.$$eval('#graph svg .gnode.op', (g) => g.length);
     expect(nodes).toBeGreaterThan(50);
     const stages = await page.$eval('#stage', (e) => Number((e as HTMLInputElement).max));
@@ -133,6 +134,15 @@ describe.skipIf(!haveChromium && !process.env.CI)('playground in Chromium', () =
     });
     const original = await page.$$eval('#graph svg .gnode.op', (g) => g.length);
     expect(original).toBeGreaterThan(nodes);
+    // The initial view shows nodes (not an empty corner of a wide layout).
+    const visible = await page.$eval('#graph svg', (svg) => {
+      const vb = (svg as SVGSVGElement).viewBox.baseVal;
+      return [...svg.querySelectorAll('.gnode')].filter((g) => {
+        const m = /translate\(([-\d.e]+),([-\d.e]+)\)/.exec(g.getAttribute('transform') ?? '');
+        return m && +m[1]! >= vb.x && +m[1]! <= vb.x + vb.width && +m[2]! >= vb.y && +m[2]! <= vb.y + vb.height;
+      }).length;
+    });
+    expect(visible).toBeGreaterThan(5);
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     const panel = await page.$('#graph-panel');
     await panel!.screenshot({ path: path.join(ARTIFACTS, 'playground-graph.png') });
