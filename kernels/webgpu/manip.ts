@@ -23,7 +23,7 @@ ${main1d(`  if (gi >= u_n()) { return; }
   dst[dstOff(gi)] = src[srcOff(gi)];`)}`;
 });
 
-function copyProgram(t: WgslType, input: number, iter: readonly number[], src: { base: number; strides: readonly number[] }, dst: { base: number; strides: readonly number[] }): Program {
+function copyProgram(t: WgslType, input: number, iter: readonly number[], src: { base: number; strides: readonly number[] }, dst: { base: number; strides: readonly number[] }, output = 0): Program {
   const n = sizeOf(iter);
   const uniforms: UniformValue[] = [
     { name: 'n', type: 'u32', value: n },
@@ -33,7 +33,7 @@ function copyProgram(t: WgslType, input: number, iter: readonly number[], src: {
     { name: 'ds', type: 'i32', value: dst.strides },
     { name: 'db', type: 'i32', value: dst.base },
   ];
-  return { shader: copyShader, params: { rank: iter.length, t } satisfies CopyParams, uniforms, bindings: [{ input }, { output: 0 }], workgroups: grid(n) };
+  return { shader: copyShader, params: { rank: iter.length, t } satisfies CopyParams, uniforms, bindings: [{ input }, { output }], workgroups: grid(n) };
 }
 
 function storage(ctx: GpuKernelContext, i: number): WgslType | undefined {
@@ -162,6 +162,70 @@ function concatPlan(ctx: GpuKernelContext): GpuPlan {
     at += x.dims[axis]!;
   }
   return run(first.dtype, outDims, programs);
+}
+
+function splitPlan(ctx: GpuKernelContext): GpuPlan {
+  const x = ctx.inputs[0]!;
+  const t = storage(ctx, 0);
+  if (!t) return unsupported(`${x.dtype} runs on the CPU`);
+  const r = x.dims.length;
+  const axis = normAxis(ctx.attrs.int('axis', 0), r);
+  const d = x.dims[axis]!;
+  const nOut = ctx.outputsUsed.length;
+  let parts: number[];
+  const splitT = ctx.opset >= 13 ? ctx.host(1) : undefined;
+  if (splitT) parts = toIntList(splitT);
+  else if (ctx.opset < 13 && ctx.attrs.has('split')) parts = ctx.attrs.ints('split', []);
+  else {
+    const k = ctx.opset >= 18 ? ctx.attrs.int('num_outputs', nOut) : nOut;
+    const chunk = Math.ceil(d / k);
+    parts = Array.from({ length: k }, (_, i) => Math.max(0, Math.min(chunk, d - i * chunk)));
+  }
+  if (parts.length !== nOut || parts.reduce((a, b) => a + b, 0) !== d) return unsupported('split sizes do not add up');
+  const inStrides = stridesOf(x.dims);
+  const outputs = parts.map((p) => ({ dtype: x.dtype, dims: x.dims.map((v, i) => (i === axis ? p : v)) }));
+  const programs: Program[] = [];
+  let at = 0;
+  parts.forEach((p, i) => {
+    const dims = outputs[i]!.dims;
+    if (sizeOf(dims) > 0 && ctx.outputsUsed[i]) programs.push(copyProgram(t, 0, dims, { base: at * inStrides[axis]!, strides: inStrides }, { base: 0, strides: stridesOf(dims) }, i));
+    at += p;
+  });
+  return { kind: 'run', outputs, programs };
+}
+
+interface TileParams {
+  readonly rank: number;
+  readonly t: WgslType;
+}
+
+/** out[o] = x[sum_d (c_d mod inDims_d) * inStrides_d]. */
+const tileShader = defineShader<TileParams>('tile', (spec) => {
+  const p = spec.params;
+  const lines = [...Array(p.rank).keys()].map((d) => `  { let c = rem / u_os(${d}u); rem = rem - c * u_os(${d}u); src = src + (c % u_dims(${d}u)) * u_is(${d}u); }`);
+  return `${enables([p.t])}${uniformDecl(spec.uniforms)}
+${bindingDecls([{ name: 'x', type: p.t }, { name: 'out', type: p.t, write: true }])}
+${main1d(`  if (gi >= u_n()) { return; }
+  var rem = gi; var src = 0u;
+${lines.join('\n')}
+  out[gi] = x[src];`)}`;
+});
+
+function tilePlan(ctx: GpuKernelContext): GpuPlan {
+  const x = ctx.inputs[0]!;
+  const t = storage(ctx, 0);
+  if (!t) return unsupported(`${x.dtype} runs on the CPU`);
+  const reps = toIntList(ctx.host(1)!);
+  if (reps.length !== x.dims.length) return unsupported('repeats length is not the rank');
+  const outDims = x.dims.map((d, i) => d * reps[i]!);
+  const n = sizeOf(outDims);
+  const uniforms: UniformValue[] = [
+    { name: 'n', type: 'u32', value: n },
+    { name: 'os', type: 'u32', value: stridesOf(outDims) },
+    { name: 'dims', type: 'u32', value: x.dims },
+    { name: 'is', type: 'u32', value: stridesOf(x.dims) },
+  ];
+  return run(x.dtype, outDims, [{ shader: tileShader, params: { rank: x.dims.length, t } satisfies TileParams, uniforms, bindings: [{ input: 0 }, { output: 0 }], workgroups: grid(n) }]);
 }
 
 interface PadParams {
@@ -316,4 +380,6 @@ export const manipGpuKernels = {
   Concat: { plan: concatPlan },
   Pad: { hostInputs: (_n, opset) => (opset >= 11 ? [1, 2, 3] : []), plan: padPlan },
   Gather: { narrowInt64: [1], plan: gatherPlan },
+  Split: { hostInputs: (_n, opset) => (opset >= 13 ? [1] : []), plan: splitPlan },
+  Tile: { hostInputs: () => [1], plan: tilePlan },
 } satisfies Record<string, GpuKernel>;

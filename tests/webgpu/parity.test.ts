@@ -94,6 +94,10 @@ cases.push({ name: 'Concat', nodes: [{ op: 'Concat', inputs: ['a', 'b', 'c'], at
 for (const mode of ['constant', 'reflect', 'edge', 'wrap']) {
   cases.push({ name: `Pad ${mode}`, nodes: [{ op: 'Pad', inputs: ['x', 'p', 'v'], attrs: { mode: str(mode) } }], feeds: { x: f(3, 4) }, consts: { p: ints([1, 2, 2, 1]), v: tensor('float32', [], () => 1.5) }, opset: 19 });
 }
+cases.push({ name: 'Split sizes', nodes: [{ op: 'Split', inputs: ['x', 's'], outputs: ['a', 'b', 'c'], attrs: { axis: int(1) } }], feeds: { x: f(2, 7, 3) }, consts: { s: ints([2, 4, 1]) } });
+cases.push({ name: 'Split num_outputs uneven', nodes: [{ op: 'Split', inputs: ['x'], outputs: ['a', 'b', 'c'], attrs: { axis: int(-1), num_outputs: int(3) } }], feeds: { x: f(2, 8) } });
+cases.push({ name: 'Split opset 11 equal', nodes: [{ op: 'Split', inputs: ['x'], outputs: ['a', 'b'] }], feeds: { x: f(6, 2) }, opset: 11 });
+cases.push({ name: 'Tile', nodes: [{ op: 'Tile', inputs: ['x', 'r'] }], feeds: { x: f(2, 3) }, consts: { r: ints([3, 2]) } });
 cases.push({ name: 'Gather axis 1 negative indices', nodes: [{ op: 'Gather', inputs: ['x', 'i'], attrs: { axis: int(1) } }], feeds: { x: f(3, 5, 2) }, consts: { i: tensor('int64', [2, 2], () => Math.floor(rand() * 10) - 5) } });
 cases.push({ name: 'Reshape Flatten Squeeze Unsqueeze Identity chain', nodes: [
   { op: 'Reshape', inputs: ['x', 's'] }, { op: 'Unsqueeze', inputs: ['y0', 'ax'] }, { op: 'Squeeze', inputs: ['y1', 'ax'] }, { op: 'Flatten', inputs: ['y2'] }, { op: 'Identity', inputs: ['y3'] }, { op: 'Relu', inputs: ['y4'] },
