@@ -259,3 +259,42 @@ export function svgChart(r: BenchResults, comps: Comparison[] = activeComparison
   parts.push('</svg>');
   return parts.join('\n');
 }
+
+export const README_START = '<!-- bench:latest:start (written by npm run bench) -->';
+export const README_END = '<!-- bench:latest:end -->';
+
+/** The block of bench/README.md that shows the latest full run: ratios, chart, links. */
+export function readmeBlock(r: BenchResults, base: string): string {
+  const models = r.workloads.filter((w) => w.group === 'model');
+  const micro = r.workloads.filter((w) => w.group === 'micro');
+  const comps = activeComparisons(r);
+  const opt = activeComparisons(r, OPT_COMPARISONS);
+  const m = r.machine;
+  const out = [
+    README_START,
+    `Run of ${r.date} (${r.mode}): ${m.cpus}× ${m.cpuModel}, ${fmt(m.totalMemGiB)} GiB, Node ${m.node}, load average ${m.loadAvg.map((x) => x.toFixed(1)).join(' / ')} at the start; WebGPU adapter: ${m.adapter}. All CPU peers single-threaded unless the peers table says otherwise. Full tables (latency with spread, load, first run, memory, throughput, kernel rates): [results/${base}.md](results/${base}.md); raw data: [results/${base}.json](results/${base}.json).`,
+    '',
+    ...r.notes.map((n) => `> ${n}\n`),
+    `![ratios](results/${base}.svg)`,
+    '',
+    '**Real models**, tgraph latency / peer latency (steady-state medians; below 1× tgraph is faster):',
+    '',
+    ratioTable(r, models, comps),
+    '',
+    '**Micro-benchmarks**, same ratios:',
+    '',
+    ratioTable(r, micro, comps),
+    '',
+  ];
+  if (opt.length) out.push('**Graph optimization**, tgraph at level `all` / level `disabled` (below 1×: the optimizer helps):', '', ratioTable(r, models.filter((w) => w.batch === 1), opt), '');
+  out.push(README_END);
+  return out.join('\n');
+}
+
+/** Replace the latest-results block of a README text (appended when the markers are missing). */
+export function replaceReadmeBlock(readme: string, block: string): string {
+  const i = readme.indexOf(README_START);
+  const j = readme.indexOf(README_END);
+  if (i < 0 || j < i) return `${readme.trimEnd()}\n\n${block}\n`;
+  return readme.slice(0, i) + block + readme.slice(j + README_END.length);
+}

@@ -1,7 +1,7 @@
 // `npm run bench`: runs the suite in Node and writes bench/results/<date>.{json,md,svg}.
 //
-//   node dist-bench/bench/run.js [--quick] [--filter TEXT] [--threads N] [--no-webgpu] [--no-cold]
-//                                [--no-opt-levels] [--budget-ms MS] [--out DIR]
+//   npm run bench -- [--quick] [--filter TEXT] [--threads N] [--no-webgpu] [--no-cold]
+//                     [--no-opt-levels] [--budget-ms MS] [--out DIR] [--report-from FILE.json]
 //
 // Per workload: every peer loads the model (timed) and runs it once (first run, timed); then warm-up
 // runs and timed repetitions, interleaved across peers (the order rotates each repetition); medians
@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nodePeers, type OutputData, type Peer, type Runner } from './peers.js';
-import { markdownReport, svgChart } from './report.js';
+import { markdownReport, readmeBlock, replaceReadmeBlock, svgChart } from './report.js';
 import { interleaveOrder, repsFor, summarize } from './stats.js';
 import type { BenchResults, ColdMeasure, MachineInfo, PeerMeasure, WorkloadResult } from './types.js';
 import { microWorkloads, realWorkloads, repoRoot, type Workload } from './workloads.js';
@@ -28,6 +28,8 @@ interface Options {
   budgetMs: number;
   out: string;
   child?: string;
+  /** Re-render the .md/.svg (and bench/README.md's block) from a results JSON instead of running. */
+  reportFrom?: string;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -48,6 +50,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--budget-ms') o.budgetMs = Number(val());
     else if (a === '--out') o.out = path.resolve(val());
     else if (a === '--child') o.child = val();
+    else if (a === '--report-from') o.reportFrom = path.resolve(val());
     else if (a === '--help' || a === '-h') {
       console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(0, 10).join('\n'));
       process.exit(0);
@@ -344,11 +347,27 @@ async function gpuCopyGBps(): Promise<number | undefined> {
   }
 }
 
+/** Write <base>.md and <base>.svg; for a full default run also the latest-results block of bench/README.md. */
+function writeReports(res: BenchResults, base: string, readme: boolean): void {
+  fs.writeFileSync(`${base}.md`, `${markdownReport(res)}\n`);
+  fs.writeFileSync(`${base}.svg`, `${svgChart(res)}\n`);
+  if (readme) {
+    const file = path.join(repoRoot(), 'bench', 'README.md');
+    const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
+    fs.writeFileSync(file, replaceReadmeBlock(text, readmeBlock(res, path.basename(base))));
+  }
+}
+
 // ---- main -----------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   if (o.child) return childMain(JSON.parse(o.child) as ChildRequest);
+  if (o.reportFrom) {
+    const res = JSON.parse(fs.readFileSync(o.reportFrom, 'utf8')) as BenchResults;
+    writeReports(res, o.reportFrom.replace(/\.json$/, ''), res.mode === 'full');
+    return;
+  }
   const started = now();
   const adapter = await adapterInfo(o.webgpu);
   const webgpu = o.webgpu && !adapter.startsWith('none');
@@ -410,8 +429,7 @@ async function main(): Promise<void> {
   fs.mkdirSync(o.out, { recursive: true });
   const base = path.join(o.out, o.quick ? `${date}-quick` : date);
   fs.writeFileSync(`${base}.json`, `${JSON.stringify(res, null, 1)}\n`);
-  fs.writeFileSync(`${base}.md`, `${markdownReport(res)}\n`);
-  fs.writeFileSync(`${base}.svg`, `${svgChart(res)}\n`);
+  writeReports(res, base, !o.quick && o.filter.length === 0 && o.out === path.join(repoRoot(), 'bench', 'results'));
   log(`wrote ${base}.json, .md, .svg (${Math.round(res.durationS)} s)`);
   // Dawn's instance keeps the event loop alive; the results are written, so leave.
   process.exit(0);

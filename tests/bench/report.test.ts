@@ -1,6 +1,6 @@
 // The benchmark harness's statistics and reports on synthetic timings (no benchmark runs here).
 import { describe, expect, it } from 'vitest';
-import { activeComparisons, fmt, markdownReport, steadyRatio, svgChart } from '../../bench/report.js';
+import { README_END, README_START, activeComparisons, fmt, markdownReport, readmeBlock, replaceReadmeBlock, steadyRatio, svgChart } from '../../bench/report.js';
 import { geomean, interleaveOrder, quantileSorted, ratio, repsFor, summarize } from '../../bench/stats.js';
 import type { BenchResults, PeerInfo, WorkloadResult } from '../../bench/types.js';
 
@@ -82,5 +82,16 @@ describe('bench report', () => {
     expect(svg.trim().endsWith('</svg>')).toBe(true);
     expect(svg.match(/<rect [^>]*><title>/g)?.length).toBe(6);
     expect(svg).toContain('model-a ×1: tgraph CPU / ort-node CPU = 2×');
+  });
+
+  it('replaces the latest-results block of the README and keeps the rest', () => {
+    const block = readmeBlock(synthetic(), '2026-01-01');
+    expect(block).toContain('results/2026-01-01.svg');
+    const readme = `# Benchmarks\n\nintro\n\n${README_START}\nold\n${README_END}\n\n## Reproducing\n`;
+    const next = replaceReadmeBlock(readme, block);
+    expect(next).not.toContain('\nold\n');
+    expect(next).toContain('intro');
+    expect(next).toContain('## Reproducing');
+    expect(replaceReadmeBlock('# B\n', block)).toContain(README_START);
   });
 });
