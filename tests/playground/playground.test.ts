@@ -164,6 +164,52 @@ describe.skipIf(!haveChromium && !process.env.CI)('playground in Chromium', () =
     expect(consoleErrors).toEqual([]);
   }, 120_000);
 
+  it('runs a vision model on an uploaded image', async () => {
+    // A 192x48 BMP: the page draws it at the model's size (no resampling), so the Node reference can
+    // normalize the same pixels: (x/255 - 0.5) / 0.5, NCHW.
+    const [W, H] = [192, 48];
+    const px = (x: number, y: number): [number, number, number] => [(x * 5 + y) & 0xff, (y * 9) & 0xff, (x * y) & 0xff];
+    const row = W * 3;
+    const bmp = Buffer.alloc(54 + row * H);
+    bmp.write('BM', 0);
+    bmp.writeUInt32LE(bmp.length, 2);
+    bmp.writeUInt32LE(54, 10);
+    bmp.writeUInt32LE(40, 14);
+    bmp.writeInt32LE(W, 18);
+    bmp.writeInt32LE(H, 22);
+    bmp.writeUInt16LE(1, 26);
+    bmp.writeUInt16LE(24, 28);
+    bmp.writeUInt32LE(row * H, 34);
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        const [r, g, b] = px(x, y);
+        const o = 54 + (H - 1 - y) * row + x * 3; // bottom-up rows, BGR
+        bmp[o] = b;
+        bmp[o + 1] = g;
+        bmp[o + 2] = r;
+      }
+    }
+    const file = path.join(userDir, 'text.bmp');
+    fs.writeFileSync(file, bmp);
+    const data = new Float32Array(3 * H * W);
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) px(x, y).forEach((v, c) => (data[c * H * W + y * W + x] = (v / 255 - 0.5) / 0.5));
+    const session = await InferenceSession.create(new Uint8Array(fs.readFileSync(MODEL)), { executionProviders: ['cpu'] });
+    const want = Array.from((await session.run({ x: new tg.Tensor('float32', data, [1, 3, H, W]) }))[session.outputNames[0]!]!.data as Float32Array);
+    await session.release();
+
+    await page.goto(`${url}?sample=ppocr&backend=cpu&runs=0`);
+    await page.waitForSelector('#run:not([disabled])', { timeout: 60_000 });
+    const input = await page.$('#image');
+    await (input as unknown as { uploadFile(p: string): Promise<void> }).uploadFile(file);
+    await page.waitForFunction(() => /image text\.bmp/.test(document.getElementById('run-status')?.textContent ?? ''), { timeout: 30_000 });
+    await page.click('#run');
+    await page.waitForFunction(() => ['done', 'error'].includes(document.getElementById('result')?.dataset.state ?? ''), { timeout: 120_000 });
+    const s = JSON.parse(await page.$eval('#result', (e) => e.textContent ?? '')) as Summary & { inputs: { generated: boolean }[] };
+    expect(s.ok, JSON.stringify(s.error)).toBe(true);
+    expect(s.inputs[0]!.generated).toBe(false);
+    s.outputs![0]!.first.forEach((v, k) => expect(Math.abs(v - want[k]!), `${v} vs ${want[k]}`).toBeLessThan(1e-4));
+  }, 120_000);
+
   it('shows the typed error of a broken model file', async () => {
     await page.goto(url);
     const bad = path.join(userDir, 'broken.onnx');
