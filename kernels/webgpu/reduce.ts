@@ -128,7 +128,8 @@ function reduceKernel(op: ReduceOp, axesInputSince: number): GpuKernel {
   };
 }
 
-type RowOp = 'softmax' | 'logsoftmax' | 'layernorm';
+/** instancenorm: layernorm whose scale and bias are per row (channel = row % u_ch()). */
+type RowOp = 'softmax' | 'logsoftmax' | 'layernorm' | 'instancenorm';
 
 interface RowParams {
   readonly op: RowOp;
@@ -145,7 +146,9 @@ const rowShader = defineShader<RowParams>('row', (spec) => {
     workgroupBarrier();
   }`;
   let body: string;
-  if (p.op === 'layernorm') {
+  const perRow = p.op === 'instancenorm';
+  const sIdx = perRow ? 'row % u_ch()' : 'j';
+  if (p.op === 'layernorm' || perRow) {
     body = `  var s1 = 0.0;
   for (var j = lidx; j < L; j = j + ${RWG}u) { s1 = s1 + x[at(j)]; }
   sh[lidx] = s1;
@@ -158,7 +161,7 @@ ${tree((a, b) => `${a} + ${b}`)}
 ${tree((a, b) => `${a} + ${b}`)}
   let inv = 1.0 / sqrt(sh[0] / f32(L) + u_eps());
   for (var j = lidx; j < L; j = j + ${RWG}u) {
-    out[at(j)] = (x[at(j)] - mean) * inv${p.scale ? ' * sc[j]' : ''}${p.bias ? ' + bi[j]' : ''};
+    out[at(j)] = (x[at(j)] - mean) * inv${p.scale ? ` * sc[${sIdx}]` : ''}${p.bias ? ` + bi[${sIdx}]` : ''};
   }`;
   } else {
     body = `  var m = ${flit(-Infinity)};
@@ -191,7 +194,7 @@ ${body}
 }`;
 });
 
-function rowPlan(ctx: GpuKernelContext, op: RowOp, rows: number, l: number, inner: number, scaleBias: { scale?: number; bias?: number } = {}, eps = 0): GpuPlan {
+function rowPlan(ctx: GpuKernelContext, op: RowOp, rows: number, l: number, inner: number, scaleBias: { scale?: number; bias?: number } = {}, eps = 0, ch = 1): GpuPlan {
   const x = ctx.inputs[0]!;
   if (x.dtype !== 'float32') return unsupported(`${ctx.node.opType} of ${x.dtype} runs on the CPU`);
   const uniforms: UniformValue[] = [
@@ -199,6 +202,7 @@ function rowPlan(ctx: GpuKernelContext, op: RowOp, rows: number, l: number, inne
     { name: 'l', type: 'u32', value: l },
     { name: 'inner', type: 'u32', value: inner },
     { name: 'eps', type: 'f32', value: eps },
+    { name: 'ch', type: 'u32', value: ch },
   ];
   const bindings = [{ input: 0 }, ...(scaleBias.scale !== undefined ? [{ input: scaleBias.scale }] : []), ...(scaleBias.bias !== undefined ? [{ input: scaleBias.bias }] : []), { output: 0 }];
   return {
@@ -238,6 +242,17 @@ function layerNorm(ctx: GpuKernelContext): GpuPlan {
   return rowPlan(ctx, 'layernorm', rows, l, 1, { scale: 1, bias: bi ? 2 : undefined }, ctx.attrs.float('epsilon', 1e-5));
 }
 
+function instanceNorm(ctx: GpuKernelContext): GpuPlan {
+  const d = ctx.inputs[0]!.dims;
+  if (d.length < 3) return unsupported('rank < 3');
+  const c = d[1]!;
+  const sc = ctx.inputs[1];
+  const bi = ctx.inputs[2];
+  if (!sc || !bi || sizeOf(sc.dims) !== c || sizeOf(bi.dims) !== c || sc.dtype !== 'float32' || bi.dtype !== 'float32') return unsupported('scale and B must have C float32 elements');
+  const l = sizeOf(d.slice(2));
+  return rowPlan(ctx, 'instancenorm', d[0]! * c, l, 1, { scale: 1, bias: 2 }, ctx.attrs.float('epsilon', 1e-5), c);
+}
+
 function globalPool(op: ReduceOp): GpuKernel {
   return {
     plan(ctx) {
@@ -262,6 +277,7 @@ export const reduceGpuKernels = {
   Softmax: softmaxKernel('softmax'),
   LogSoftmax: softmaxKernel('logsoftmax'),
   LayerNormalization: { plan: layerNorm },
+  InstanceNormalization: { plan: instanceNorm },
   GlobalAveragePool: globalPool('mean'),
   GlobalMaxPool: globalPool('max'),
 } satisfies Record<string, GpuKernel>;

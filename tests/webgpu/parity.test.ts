@@ -84,6 +84,7 @@ for (const op of ['Softmax', 'LogSoftmax']) {
 }
 cases.push({ name: 'LayerNormalization', nodes: [{ op: 'LayerNormalization', inputs: ['x', 's', 'b'], outputs: ['y'] }], feeds: { x: f(3, 4, 70) }, consts: { s: f(70), b: f(70) } });
 cases.push({ name: 'LayerNormalization axis 1 no bias', nodes: [{ op: 'LayerNormalization', inputs: ['x', 's'], outputs: ['y'], attrs: { axis: int(1) } }], feeds: { x: f(3, 4, 5) }, consts: { s: f(4, 5) } });
+cases.push({ name: 'InstanceNormalization', nodes: [{ op: 'InstanceNormalization', inputs: ['x', 's', 'b'] }], feeds: { x: f(2, 3, 4, 5) }, consts: { s: f(3), b: f(3) } });
 // manip
 cases.push({ name: 'Transpose', nodes: [{ op: 'Transpose', inputs: ['x'], attrs: { perm: intsAttr([2, 0, 1]) } }], feeds: { x: f(2, 3, 4) } });
 cases.push({ name: 'Transpose default', nodes: [{ op: 'Transpose', inputs: ['x'] }], feeds: { x: i32(3, 5) }, tol: TOL.exact });
