@@ -1,5 +1,5 @@
 // Small graphs for the executor tests.
-import type { Model } from '../../graph/ir.js';
+import type { Attr, Model } from '../../graph/ir.js';
 import type { HostTensor } from '../../graph/tensor.js';
 import { Tensor } from '../../src/index.js';
 import { buildModel } from '../helpers/build.js';
@@ -31,24 +31,28 @@ export function chain(n: number, size = 64): Model {
 }
 
 /**
- * Two independent branches of `depth` MatMuls each (x @ W, then Relu), joined by an Add:
- * big enough to go to workers, small enough not to be split.
+ * Two independent branches of `depth` Convs each (grouped, so never split across workers: each node
+ * is one task of several ms), each followed by Relu, joined by an Add.
  */
-export function branches(depth = 3, n = 128): Model {
-  const nodes: { op: string; name: string; inputs: string[]; outputs: string[] }[] = [];
+export function branches(depth = 3, c = 16, hw = 48): Model {
+  const nodes: { op: string; name: string; inputs: string[]; outputs: string[]; attrs?: Record<string, Attr> }[] = [];
   const inits: Record<string, HostTensor> = {};
+  const attrs: Record<string, Attr> = { group: { kind: 'int', value: 2 }, pads: { kind: 'ints', value: [1, 1, 1, 1] } };
   for (const b of ['a', 'b']) {
     let v = 'x';
     for (let i = 0; i < depth; i++) {
-      inits[`w${b}${i}`] = f32([n, n], 7 + i + (b === 'a' ? 0 : 100));
-      nodes.push({ op: 'MatMul', name: `${b}_mm${i}`, inputs: [v, `w${b}${i}`], outputs: [`${b}${i}`] });
+      inits[`w${b}${i}`] = f32([c, c / 2, 3, 3], 7 + i + (b === 'a' ? 0 : 100));
+      nodes.push({ op: 'Conv', name: `${b}_conv${i}`, inputs: [v, `w${b}${i}`], outputs: [`${b}${i}`], attrs });
       nodes.push({ op: 'Relu', name: `${b}_relu${i}`, inputs: [`${b}${i}`], outputs: [`${b}${i}r`] });
       v = `${b}${i}r`;
     }
   }
   nodes.push({ op: 'Add', name: 'join', inputs: [`a${depth - 1}r`, `b${depth - 1}r`], outputs: ['y'] });
-  return buildModel({ inputs: [['x', 'float32', [n, n]]], outputs: [['y', 'float32', [n, n]]], initializers: inits, nodes, opset: 17 });
+  return buildModel({ inputs: [['x', 'float32', [1, c, hw, hw]]], outputs: [['y', 'float32', [1, c, hw, hw]]], initializers: inits, nodes, opset: 17 });
 }
+
+/** The input of `branches()`. */
+export const BRANCH_INPUT = [1, 16, 48, 48];
 
 /** One MatMul big enough to be split across workers, then Gemm and a Conv. */
 export function heavy(): Model {

@@ -1,7 +1,8 @@
 // The worker pool: parallel runs equal sequential ones, big nodes split, dead workers are replaced.
 import { afterAll, describe, expect, it } from 'vitest';
-import { InferenceSession, WorkerError, type Tensor } from '../../src/index.js';
-import { branches, f32, heavy, tensorOf } from './graphs.js';
+import path from 'node:path';
+import { AbortError, InferenceSession, Tensor, WorkerError } from '../../src/index.js';
+import { BRANCH_INPUT, branches, f32, heavy, tensorOf } from './graphs.js';
 
 const sessions: InferenceSession[] = [];
 async function open(model: Parameters<typeof InferenceSession.fromModel>[0], options: Parameters<typeof InferenceSession.fromModel>[1] = {}) {
@@ -38,17 +39,44 @@ describe('CPU worker pool', () => {
 
     const seqB = await open(branches());
     const parB = await open(branches(), { executionMode: 'parallel', intraOpNumThreads: 2 });
-    const xb = [5, 6, 7, 8].map((seed) => ({ x: tensorOf(f32([128, 128], seed)) }));
+    const xb = [5, 6, 7, 8].map((seed) => ({ x: tensorOf(f32(BRANCH_INPUT, seed)) }));
     const wantB: Record<string, Tensor>[] = [];
     for (const f of xb) wantB.push(await seqB.run(f));
     const gotB = await Promise.all(xb.map((f) => parB.run(f)));
     gotB.forEach((g, i) => same(g, wantB[i]!));
   });
 
+  it('a real conv model: concurrent runs on the pool equal sequential runs', async () => {
+    const file = path.resolve(import.meta.dirname, '../../models/ppocr-mobile-v2-cls.onnx');
+    const seq = await InferenceSession.create(file);
+    sessions.push(seq);
+    const par = await InferenceSession.create(file, { executionMode: 'parallel', intraOpNumThreads: 2 });
+    sessions.push(par);
+    const feeds = [1, 2, 3].map((seed) => ({ x: new Tensor('float32', f32([1, 3, 48, 192], seed).data.map((v) => v * 10), [1, 3, 48, 192]) }));
+    const want: Record<string, Tensor>[] = [];
+    for (const f of feeds) want.push(await seq.run(f));
+    const got = await Promise.all(feeds.map((f) => par.run(f)));
+    got.forEach((g, i) => same(g, want[i]!, 1e-5));
+  });
+
+  it('an aborted parallel run rejects with AbortError and leaves nothing queued', async () => {
+    const s = await open(branches(4), { executionMode: 'parallel', intraOpNumThreads: 2 });
+    const feeds = { x: tensorOf(f32(BRANCH_INPUT, 4)) };
+    await s.run(feeds);
+    const ctl = new AbortController();
+    const run = s.run(feeds, { signal: ctl.signal });
+    while (s.workerPool!.stats().busy === 0) await new Promise((r) => setImmediate(r));
+    ctl.abort();
+    await expect(run).rejects.toBeInstanceOf(AbortError);
+    expect(s.runQueueStats()).toMatchObject({ running: 0, queued: 0 });
+    expect(s.workerPool!.stats().queued).toBe(0);
+    await s.run(feeds);
+  });
+
   it('a killed worker rejects its run with WorkerError, is replaced, and later runs succeed', async () => {
     const s = await open(branches(2), { executionMode: 'parallel', intraOpNumThreads: 2 });
     const pool = s.workerPool!;
-    const feeds = { x: tensorOf(f32([128, 128], 9)) };
+    const feeds = { x: tensorOf(f32(BRANCH_INPUT, 9)) };
     const want = await s.run(feeds);
     const replacedBefore = pool.stats().replaced;
     const run = s.run(feeds);
@@ -56,7 +84,7 @@ describe('CPU worker pool', () => {
     while (pool.stats().busy === 0) await new Promise((r) => setImmediate(r));
     pool.killWorker();
     await expect(run).rejects.toBeInstanceOf(WorkerError);
-    await expect(run).rejects.toThrow(/worker \d+ died while running node '\w+' \(MatMul\)/);
+    await expect(run).rejects.toThrow(/CPU worker \d+ died while running node '\w+' \((Conv|Relu)\)/);
     expect(pool.stats().replaced).toBe(replacedBefore + 1);
     same(await s.run(feeds), want);
     same(await s.run(feeds), want);
