@@ -79,7 +79,9 @@ async function findAdapter(notes: string[]): Promise<AdapterFound | undefined> {
   }
   let mod: { create(opts: string[]): GPU };
   try {
-    mod = (await import('webgpu')) as unknown as { create(opts: string[]): GPU };
+    // A variable specifier keeps browser bundlers from pulling Dawn in.
+    const pkg = 'webgpu';
+    mod = (await import(/* @vite-ignore */ pkg)) as { create(opts: string[]): GPU };
   } catch (e) {
     notes.push(`the 'webgpu' package could not be loaded: ${(e as Error).message}`);
     return undefined;
@@ -104,12 +106,14 @@ async function findAdapter(notes: string[]): Promise<AdapterFound | undefined> {
   };
   if (!env.XDG_RUNTIME_DIR && process.platform === 'linux') {
     // Dawn's Vulkan loader prints an error per call without it; any writable folder will do.
-    env.XDG_RUNTIME_DIR = (await import('node:os')).tmpdir();
+    const os = 'node:os';
+    env.XDG_RUNTIME_DIR = ((await import(/* @vite-ignore */ os)) as typeof import('node:os')).tmpdir();
   }
   const found = await tryCreate(env.VK_ICD_FILENAMES ? `webgpu package (VK_ICD_FILENAMES=${env.VK_ICD_FILENAMES})` : 'webgpu package');
   if (found) return found;
   if (process.platform === 'linux' && !env.VK_ICD_FILENAMES && env.TGRAPH_NO_SWIFTSHADER !== '1') {
-    const fs = await import('node:fs');
+    const fsName = 'node:fs';
+    const fs = (await import(/* @vite-ignore */ fsName)) as typeof import('node:fs');
     if (fs.existsSync(SWIFTSHADER_ICD)) {
       env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
       notes.push(`no GPU adapter with the default Vulkan drivers; trying SwiftShader (${SWIFTSHADER_ICD}), a CPU implementation of Vulkan: expect it to be slow`);
