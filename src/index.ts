@@ -1,6 +1,9 @@
 // tgraph's public API.
-export { InferenceSession, type SessionOptions, type RunOptions, type GraphOptimizationLevel, type ExecutionProvider, type IoMetadata } from './session.js';
+export { InferenceSession, type ReleaseOptions, type SessionOptions, type RunOptions, type GraphOptimizationLevel, type ExecutionProvider, type IoMetadata } from './session.js';
 export { Tensor, type TensorType, type TensorLocation } from './tensor.js';
+export type { QueuePolicy } from './executor/run-queue.js';
+export type { ChromeTrace, TraceEvent, OpSummaryRow } from './executor/profiler.js';
+export { optimize, formatReport, passNames, PASSES, type OptimizeReport, type PassReport, type OptLevel } from '../graph/passes/index.js';
 export * from '../graph/errors.js';
 export type { Model, Graph, Node, ValueType, Dim } from '../graph/ir.js';
 export { importModel } from '../graph/onnx/import.js';
