@@ -77,16 +77,19 @@ export class ConcreteFunctionImpl implements ConcreteFunction {
   }
 
   /** Run the plan on the tensors of a call (in input order); rebuilds the returned structure. */
-  async run(tensors: readonly (TgTensor | Tensor)[]): Promise<unknown> {
-    const session = this.session ?? (await this.plan());
+  run(tensors: readonly (TgTensor | Tensor)[]): Promise<unknown> {
+    const session = this.session;
+    if (!session) return this.plan().then(() => this.run(tensors));
     const feeds = new Map<string, RtValue>();
     for (let i = 0; i < tensors.length; i++) {
       const t = tensors[i]!;
       feeds.set(this.inputNames[i]!, t instanceof TgTensor ? t.host() : t.toHost());
     }
-    const outs = await session.runValues(feeds, this.outputNames);
-    const values = this.outputNames.map((n) => TgTensor.fromHost(outs.get(n) as never));
-    return rebuild(this.template, values);
+    return session.runValues(feeds, this.outputNames).then((outs) => {
+      if (this.template.kind === 'tensor') return TgTensor.fromHost(outs.get(this.outputNames[0]!) as never);
+      const values = this.outputNames.map((n) => TgTensor.fromHost(outs.get(n) as never));
+      return rebuild(this.template, values);
+    });
   }
 }
 

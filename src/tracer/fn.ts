@@ -66,6 +66,8 @@ interface Pattern {
 
 interface Entry {
   readonly valueKey: string;
+  /** Every argument is a tensor (the hot path can match the arguments directly). */
+  readonly tensorArgsOnly: boolean;
   readonly patterns: Pattern[];
   readonly leaves: Leaf[];
   readonly concrete: ConcreteFunctionImpl;
@@ -125,7 +127,7 @@ export function fn<A extends unknown[], R>(f: (...args: A) => R, options: FnOpti
       else if (typeof options.log === 'function') options.log(reason);
     }
     const concrete = traceConcrete(f, name, args, leaves, patterns, options);
-    const entry: Entry = { valueKey: sig.valueKey, patterns, leaves, concrete };
+    const entry: Entry = { valueKey: sig.valueKey, tensorArgsOnly: sig.tensors.length === args.length && args.every((a) => a instanceof TgTensor || a instanceof Tensor), patterns, leaves, concrete };
     entries.push(entry);
     last = entry;
     if (memo.size >= MEMO_LIMIT) memo.clear();
@@ -133,9 +135,18 @@ export function fn<A extends unknown[], R>(f: (...args: A) => R, options: FnOpti
     return { entry, sig };
   };
 
-  const call = (async (...args: unknown[]) => {
-    const { entry, sig } = entryFor(args);
-    return entry.concrete.run(sig.tensors);
+  // The hot path: a call whose arguments are all tensors matching the last plan used skips the
+  // signature string entirely; no extra promise layers.
+  let hot: Entry | undefined;
+  const call = ((...args: unknown[]) => {
+    try {
+      if (hot && hot.tensorArgsOnly && matchesArgs(hot.patterns, args)) return hot.concrete.run(args as (TgTensor | Tensor)[]);
+      const { entry, sig } = entryFor(args);
+      hot = entry;
+      return entry.concrete.run(sig.tensors);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }) as TracedFunction<A, R>;
   Object.defineProperties(call, {
     traceCount: { get: () => traceCount },
@@ -166,6 +177,15 @@ function matches(patterns: readonly Pattern[], tensors: readonly (TgTensor | Ten
     for (let j = 0; j < dims.length; j++) if (p.dims[j] !== null && p.dims[j] !== dims[j]) return false;
   }
   return true;
+}
+
+function matchesArgs(patterns: readonly Pattern[], args: readonly unknown[]): boolean {
+  if (patterns.length !== args.length) return false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (!(a instanceof TgTensor || a instanceof Tensor)) return false;
+  }
+  return matches(patterns, args as (TgTensor | Tensor)[]);
 }
 
 function checkSignature(name: string, specs: readonly TensorSpec[], leaves: readonly Leaf[]): Pattern[] {
