@@ -8,13 +8,13 @@ import { formatType, type Model, type ValueInfo } from '../graph/ir.js';
 import { findUnsupported } from '../graph/support.js';
 import { type RtValue, setMaxElements, DEFAULT_MAX_ELEMENTS, checkedSize } from '../graph/tensor.js';
 import { createCpuBackend, type CpuCompiledModel } from './backends/cpu.js';
-import type { Backend, BackendName, CompiledModel } from './backends/types.js';
+import type { Backend, BackendName, CompiledModel, DeviceOutput, Placement } from './backends/types.js';
 import { type ChromeTrace, Profiler } from './executor/profiler.js';
 import { type QueuePolicy, RunControl, RunQueue, type RunQueueStats } from './executor/run-queue.js';
 import { type ExecRunContext, wallNow } from './executor/types.js';
 import type { WorkerPool } from './executor/worker-pool.js';
 import { loadModel, type ModelSource } from './model-loader.js';
-import { Tensor } from './tensor.js';
+import { Tensor, type TensorType } from './tensor.js';
 
 export type ExecutionProvider = BackendName | 'wasm' | { name: BackendName | 'wasm' };
 export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
@@ -43,7 +43,14 @@ export interface SessionOptions {
   maxQueuedRuns?: number;
   /** When the queue is full: 'wait' (default) holds callers until there is room, 'reject' throws QueueFullError. */
   queuePolicy?: QueuePolicy;
+  /**
+   * Where outputs are returned (as onnxruntime-web): 'gpu-buffer' keeps them on the GPU
+   * (`tensor.location === 'gpu-buffer'`, `await tensor.getData()` reads back); per output name or for all.
+   */
+  preferredOutputLocation?: OutputLocation | Readonly<Record<string, OutputLocation>>;
 }
+
+export type OutputLocation = 'cpu' | 'gpu-buffer';
 
 export interface ReleaseOptions {
   /** Cancel runs in flight and queued (they reject with AbortError) instead of letting them finish. */
@@ -213,15 +220,48 @@ export class InferenceSession {
     for (const f of fetches) {
       if (!this.outputNames.includes(f)) throw new InputError(`'${f}' is not an output of the model (outputs: ${this.outputNames.join(', ')})`, f);
     }
-    const values = this.checkFeeds(feeds);
-    const outs = await this.runValues(values, fetches, options);
+    // GPU-resident feeds are read back for now: the backends take host inputs.
+    const hostFeeds: FeedsType = {};
+    for (const [k, t] of Object.entries(feeds)) {
+      hostFeeds[k] = t instanceof Tensor && t.location === 'gpu-buffer' ? new Tensor(t.type, await t.getData(), t.dims) : t;
+    }
+    const values = this.checkFeeds(hostFeeds);
+    const toGpu = fetches.some((f) => this.outputLocation(f) === 'gpu-buffer') && !!this.compiled.runToGpu;
+    const outs = toGpu ? await this.runToGpu(values, fetches, options) : await this.runValues(values, fetches, options);
     const result: ReturnType = {};
     for (const f of fetches) {
       const v = outs.get(f)!;
+      if (v.kind === 'gpu-buffer') {
+        const gpu = v;
+        result[f] = this.outputLocation(f) === 'gpu-buffer'
+          ? Tensor.fromGpuBuffer(gpu.buffer, { dataType: gpu.dtype as TensorType, dims: gpu.dims, download: () => gpu.download(), dispose: () => gpu.dispose() })
+          : Tensor.fromHost(await gpu.download());
+        continue;
+      }
       if (v.kind !== 'tensor') throw new InputError(`output '${f}' is a ${v.kind}, which the Tensor API cannot return; use runValues()`);
       result[f] = Tensor.fromHost(v);
     }
     return result;
+  }
+
+  private outputLocation(name: string): OutputLocation {
+    const p = this.options.preferredOutputLocation;
+    return typeof p === 'string' ? p : p?.[name] ?? 'cpu';
+  }
+
+  /** Where each node runs and why (backends that place nodes on more than one device). */
+  get placements(): Placement[] {
+    return [...(this.compiled.placements?.values() ?? [])];
+  }
+
+  private async runToGpu(feeds: ReadonlyMap<string, RtValue>, fetches: readonly string[], options: RunOptions): Promise<Map<string, RtValue | DeviceOutput>> {
+    if (this.released) throw new SessionReleasedError();
+    const control = new RunControl(options.signal, options.timeoutMs);
+    try {
+      return await this.queue.run(control, () => this.execute(feeds, fetches, control, true));
+    } finally {
+      control.dispose();
+    }
   }
 
   /** Run with IR values (tensors, sequences, optionals) by input name. */
@@ -235,7 +275,9 @@ export class InferenceSession {
     }
   }
 
-  private async execute(feeds: ReadonlyMap<string, RtValue>, fetches: readonly string[], control: RunControl): Promise<Map<string, RtValue>> {
+  private async execute(feeds: ReadonlyMap<string, RtValue>, fetches: readonly string[], control: RunControl): Promise<Map<string, RtValue>>;
+  private async execute(feeds: ReadonlyMap<string, RtValue>, fetches: readonly string[], control: RunControl, toGpu: true): Promise<Map<string, RtValue | DeviceOutput>>;
+  private async execute(feeds: ReadonlyMap<string, RtValue>, fetches: readonly string[], control: RunControl, toGpu = false): Promise<Map<string, RtValue | DeviceOutput>> {
     const limit = this.options.maxTensorElements ?? DEFAULT_MAX_ELEMENTS;
     const profiler = this.profiler;
     const runId = profiler?.nextRun() ?? 0;
@@ -259,7 +301,7 @@ export class InferenceSession {
     if (this.compiled.backend === 'cpu') return this.compiled.run(feeds, ctx);
     const prevMax = setMaxElements(limit);
     try {
-      return await this.compiled.run(feeds, ctx);
+      return toGpu && this.compiled.runToGpu ? await this.compiled.runToGpu(feeds, ctx) : await this.compiled.run(feeds, ctx);
     } catch (e) {
       // A backend that saw only the `aborted` flag throws a plain AbortError: report why it stopped.
       if (e instanceof AbortError) throw control.check() ?? e;

@@ -1,6 +1,7 @@
 // What the session needs from a backend: compile a model into something that runs feeds.
 import type { Model } from '../../graph/ir.js';
-import type { RtValue } from '../../graph/tensor.js';
+import type { DType } from '../../graph/dtype.js';
+import type { HostTensor, RtValue } from '../../graph/tensor.js';
 
 export type BackendName = 'cpu' | 'webgpu';
 
@@ -11,9 +12,31 @@ export interface RunContext {
   readonly onNode?: (node: { name: string; opType: string }, ms: number) => void;
 }
 
+/** An output left on the device (preferredOutputLocation 'gpu-buffer'). */
+export interface DeviceOutput {
+  readonly kind: 'gpu-buffer';
+  readonly buffer: unknown;
+  readonly dtype: DType;
+  readonly dims: readonly number[];
+  download(): Promise<HostTensor>;
+  dispose(): void;
+}
+
+/** Where a node runs and, when not on the session's backend, why. */
+export interface Placement {
+  readonly node: string;
+  readonly op: string;
+  readonly device: 'gpu' | 'cpu';
+  readonly reason?: string;
+}
+
 export interface CompiledModel {
   readonly backend: BackendName;
   run(feeds: ReadonlyMap<string, RtValue>, ctx: RunContext): Promise<Map<string, RtValue>>;
+  /** Like run(), leaving device-resident outputs on the device (backends with device memory). */
+  runToGpu?(feeds: ReadonlyMap<string, RtValue>, ctx: RunContext): Promise<Map<string, RtValue | DeviceOutput>>;
+  /** Each node's placement (backends that place nodes on more than one device). */
+  readonly placements?: ReadonlyMap<string, Placement>;
   release(): void;
 }
 
