@@ -9,6 +9,15 @@ import { TgTensor } from './tensor.js';
 
 export type Device = 'cpu' | 'webgpu';
 
+let defaultDevice: Device = 'cpu';
+/** Where tg.fn plans run when a function does not say (default 'cpu'); 'webgpu' falls back to the CPU without an adapter. */
+export function setDevice(d: Device): void {
+  defaultDevice = d;
+}
+export function getDevice(): Device {
+  return defaultDevice;
+}
+
 /** Where the outputs go in the returned value. */
 export type OutputTemplate = { kind: 'tensor'; index: number } | { kind: 'array'; items: OutputTemplate[] } | { kind: 'object'; entries: [string, OutputTemplate][] };
 
@@ -72,7 +81,7 @@ export class ConcreteFunctionImpl implements ConcreteFunction {
 
   plan(): Promise<InferenceSession> {
     if (this.session) return Promise.resolve(this.session);
-    this.compiling ??= InferenceSession.fromModel(this.optimizedModel, { executionProviders: [this.device], graphOptimizationLevel: 'disabled' }).then((s) => (this.session = s));
+    this.compiling ??= InferenceSession.fromModel(this.optimizedModel, { executionProviders: this.device === 'webgpu' ? ['webgpu', 'cpu'] : ['cpu'], graphOptimizationLevel: 'disabled' }).then((s) => (this.session = s));
     return this.compiling;
   }
 

@@ -5,7 +5,7 @@ import { type Dim, formatType, type Model, TensorType as IrTensorType, ValueInfo
 import { optimize, type OptLevel } from '../../graph/passes/index.js';
 import { evaluateConstantNode } from '../../kernels/cpu/evaluate.js';
 import { Tensor } from '../tensor.js';
-import { ConcreteFunctionImpl, type ConcreteFunction, type Device, type OutputTemplate } from './concrete.js';
+import { ConcreteFunctionImpl, type ConcreteFunction, type Device, getDevice, type OutputTemplate } from './concrete.js';
 import { apply1 } from './core.js';
 import { type CallSignature, callSignature, diffLeaves, type Leaf, leavesOf, paramNames } from './signature.js';
 import { TgTensor } from './tensor.js';
@@ -38,7 +38,7 @@ export interface FnOptions {
   onRetrace?: (e: RetraceEvent) => void;
   /** Log each retrace's explanation (true: console.warn). */
   log?: boolean | ((message: string) => void);
-  /** Where plans run; default 'cpu'. */
+  /** Where plans run; default tg.getDevice() ('cpu' unless tg.setDevice changed it). */
   device?: Device;
   /** Optimizer level for the traced graph (default 'all'). */
   optimize?: OptLevel | 'disabled';
@@ -255,7 +255,7 @@ function traceConcrete(f: (...a: never[]) => unknown, name: string, args: readon
     optimized = r.model;
     report = r.report;
   }
-  return new ConcreteFunctionImpl(name, signature, model, optimized, report, template, options.device ?? 'cpu');
+  return new ConcreteFunctionImpl(name, signature, model, optimized, report, template, options.device ?? getDevice());
 }
 
 function templateOf(x: unknown, ctx: TraceContext, outputs: ValueInfo[], fname: string, depth: number): OutputTemplate {
