@@ -6,6 +6,7 @@ import type { Attr, Dim } from '../../graph/ir.js';
 import { apply1, attr, int64s, pair, toTg, hostFrom } from './core.js';
 import { TracerOpError } from './errors.js';
 import { userSourceLine } from './source.js';
+import { currentTrace } from './trace.js';
 import { type TensorLike, TgTensor, bindOps } from './tensor.js';
 import { ONNX_CODE } from '../../graph/dtype.js';
 import * as self from './ops.js';
@@ -18,10 +19,11 @@ const axesList = (a: number | readonly number[]): number[] => (typeof a === 'num
 /** A tensor from a typed array or nested arrays: `tg.tensor([[1, 2], [3, 4]])`, `tg.tensor(f32, [2, 2])`. */
 export function tensor(data: TensorLike | readonly unknown[], dims?: readonly number[], dtype?: DType): TgTensor {
   if (data instanceof TgTensor) return dtype && dtype !== data.dtype ? cast(data, dtype) : data;
-  if (typeof data === 'number' || typeof data === 'boolean' || typeof data === 'bigint') return TgTensor.fromHost(hostFrom([data], dims ?? [], dtype));
+  if (typeof data === 'number' || typeof data === 'boolean' || typeof data === 'bigint') return TgTensor.fromHost(hostFrom([data], dims ?? [], dtype), currentTrace() === undefined);
   const t = toTg(data as TensorLike, dtype);
-  // A fresh (tracked) tensor: the caller owns it.
-  return TgTensor.fromHost(dims ? hostFrom(t.host().data, dims, dtype) : t.host());
+  // A fresh tensor the caller owns (tracked by tg.memory); made inside a trace it is a constant of
+  // the graph, not a tensor the caller holds, so it is not counted.
+  return TgTensor.fromHost(dims ? hostFrom(t.host().data, dims, dtype) : t.host(), currentTrace() === undefined);
 }
 export function scalar(value: number | boolean | bigint, dtype?: DType): TgTensor {
   return tensor(value, [], dtype);

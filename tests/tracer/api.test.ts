@@ -205,3 +205,14 @@ describe('trace-time errors', () => {
     await expect(f(tg.tensor([1]))).rejects.toThrow(/output 0 has a different dtype in each branch/);
   });
 });
+
+describe('memory while tracing', () => {
+  it('tensors made inside a traced function are graph constants, not counted tensors', async () => {
+    const f = tg.fn((x: TgTensor) => x.add(tg.tensor([1, 2])).mul(tg.scalar(3)));
+    const before = tg.memory().numTensors;
+    f.concrete(tg.tensor([0, 0]));
+    expect(tg.memory().numTensors).toBe(before + 1); // only the argument made here
+    const y = await f(tg.tensor([1, 1]));
+    expect(Array.from(y.dataSync() as Float32Array)).toEqual([6, 9]);
+  });
+});
