@@ -20,6 +20,8 @@ export interface CaseResult {
   reason?: string;
   ops: string[];
   ms: number;
+  /** Backends that place nodes: whether every node ran there ('gpu'), some did ('mixed'), or none. */
+  placement?: 'gpu' | 'mixed' | 'cpu';
 }
 
 export interface ConformanceOptions {
@@ -53,7 +55,8 @@ export async function runCase(dir: string, opts: ConformanceOptions = {}): Promi
   const suite = path.basename(path.dirname(dir));
   const t0 = performance.now();
   let ops: string[] = [];
-  const done = (status: CaseStatus, reason?: string): CaseResult => ({ name, suite, status, reason: reason?.split('\n')[0]?.slice(0, 300), ops, ms: Math.round(performance.now() - t0) });
+  let placement: CaseResult['placement'];
+  const done = (status: CaseStatus, reason?: string): CaseResult => ({ name, suite, status, reason: reason?.split('\n')[0]?.slice(0, 300), ops, ms: Math.round(performance.now() - t0), ...(placement ? { placement } : {}) });
   let model: Model;
   try {
     model = await loadModel(path.join(dir, 'model.onnx'));
@@ -90,6 +93,8 @@ export async function runCase(dir: string, opts: ConformanceOptions = {}): Promi
         if (diff) return done('fail', `${set} output '${info.name}': ${diff}`);
       }
     }
+    const pl = session.placements;
+    if (pl.length) placement = pl.every((p) => p.device === 'gpu') ? 'gpu' : pl.some((p) => p.device === 'gpu') ? 'mixed' : 'cpu';
     return done('pass');
   } catch (e) {
     const code = (e as TgraphError).code;
@@ -146,20 +151,24 @@ export interface Summary {
   pass: number;
   byOp: Record<string, { pass: number; total: number }>;
   byStatus: Record<CaseStatus, number>;
+  /** Passing cases by where their nodes ran (backends that place nodes). */
+  passByPlacement: Record<'gpu' | 'mixed' | 'cpu', number>;
 }
 
 export function summarize(results: readonly CaseResult[]): Summary {
   const byOp: Summary['byOp'] = {};
   const byStatus: Record<CaseStatus, number> = { pass: 0, fail: 0, unsupported: 0, error: 0 };
+  const passByPlacement = { gpu: 0, mixed: 0, cpu: 0 };
   for (const r of results) {
     byStatus[r.status]++;
+    if (r.status === 'pass' && r.placement) passByPlacement[r.placement]++;
     for (const op of r.ops) {
       const e = (byOp[op] ??= { pass: 0, total: 0 });
       e.total++;
       if (r.status === 'pass') e.pass++;
     }
   }
-  return { total: results.length, pass: byStatus.pass, byOp, byStatus };
+  return { total: results.length, pass: byStatus.pass, byOp, byStatus, passByPlacement };
 }
 
 export { onnxTypeName };

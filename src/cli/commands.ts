@@ -167,6 +167,8 @@ export async function conformanceCommand(args: ParsedArgs, out: Out): Promise<vo
   const rows = Object.entries(s.byOp).sort((a, b) => a[0].localeCompare(b[0]));
   for (const [op, c] of rows) out(`${op.padEnd(40)} ${String(c.pass).padStart(4)} / ${c.total}`);
   out(`\n${backend}: ${s.pass} of ${s.total} passed (${s.byStatus.fail} failed, ${s.byStatus.error} errors, ${s.byStatus.unsupported} unsupported)`);
+  const p = s.passByPlacement;
+  if (p.gpu + p.mixed + p.cpu) out(`passing tests by placement: every node on the GPU ${p.gpu}, some nodes on the CPU ${p.mixed}, all on the CPU ${p.cpu}`);
 }
 
 function round(x: number): number {
