@@ -144,7 +144,7 @@ export function markdownReport(r: BenchResults): string {
   out.push(`# Benchmark results ${r.date} (${r.mode})`);
   out.push('');
   out.push(`Machine: ${m.cpuModel}, ${m.cpus} logical CPUs, ${fmt(m.totalMemGiB)} GiB, ${m.os} ${m.kernel} ${m.arch}; Node ${m.node} (V8 ${m.v8}); load average at start ${m.loadAvg.map((x) => x.toFixed(1)).join(' / ')}.`);
-  out.push(`WebGPU adapter: ${m.adapter}.`);
+  out.push(`WebGPU adapter: ${m.adapter}.${m.browserAdapter ? ` In headless Chromium: ${m.browserAdapter}.` : ''}`);
   out.push(`Command: \`${r.command}\`, ${Math.round(r.durationS)} s.`);
   for (const n of r.notes) out.push(`\n> ${n}`);
   out.push('');

@@ -1,6 +1,6 @@
 // `npm run bench`: runs the suite in Node and writes bench/results/<date>.{json,md,svg}.
 //
-//   npm run bench -- [--quick] [--filter TEXT] [--threads N] [--no-webgpu] [--no-cold]
+//   npm run bench -- [--quick] [--filter TEXT] [--threads N] [--no-webgpu] [--no-cold] [--no-browser]
 //                     [--no-opt-levels] [--budget-ms MS] [--out DIR] [--report-from FILE.json]
 //
 // Per workload: every peer loads the model (timed) and runs it once (first run, timed); then warm-up
@@ -12,10 +12,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CHROMIUM, runBrowser } from './browser.js';
 import { nodePeers, type OutputData, type Peer, type Runner } from './peers.js';
 import { markdownReport, readmeBlock, replaceReadmeBlock, svgChart } from './report.js';
 import { interleaveOrder, repsFor, summarize } from './stats.js';
-import type { BenchResults, ColdMeasure, MachineInfo, PeerMeasure, WorkloadResult } from './types.js';
+import type { BenchResults, ColdMeasure, MachineInfo, PeerInfo, PeerMeasure, WorkloadResult } from './types.js';
 import { microWorkloads, realWorkloads, repoRoot, type Workload } from './workloads.js';
 
 interface Options {
@@ -28,12 +29,16 @@ interface Options {
   budgetMs: number;
   out: string;
   child?: string;
+  /** Run the browser part (headless Chromium) too; on by default when Chromium is installed. */
+  browser: boolean;
+  /** Run only the browser part over the workloads of a saved results file and merge it in. */
+  browserOnly?: string;
   /** Re-render the .md/.svg (and bench/README.md's block) from a results JSON instead of running. */
   reportFrom?: string;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { quick: false, filter: [], threads: 1, webgpu: true, cold: true, optLevels: true, budgetMs: 0, out: path.join(repoRoot(), 'bench', 'results') };
+  const o: Options = { quick: false, filter: [], threads: 1, webgpu: true, cold: true, browser: fs.existsSync(CHROMIUM), optLevels: true, budgetMs: 0, out: path.join(repoRoot(), 'bench', 'results') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const val = () => {
@@ -46,11 +51,14 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--threads') o.threads = Number(val());
     else if (a === '--no-webgpu') o.webgpu = false;
     else if (a === '--no-cold') o.cold = false;
+    else if (a === '--no-browser') o.browser = false;
+    else if (a === '--browser') o.browser = true;
     else if (a === '--no-opt-levels') o.optLevels = false;
     else if (a === '--budget-ms') o.budgetMs = Number(val());
     else if (a === '--out') o.out = path.resolve(val());
     else if (a === '--child') o.child = val();
     else if (a === '--report-from') o.reportFrom = path.resolve(val());
+    else if (a === '--browser-only') o.browserOnly = path.resolve(val());
     else if (a === '--help' || a === '-h') {
       console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(0, 10).join('\n'));
       process.exit(0);
@@ -358,11 +366,31 @@ function writeReports(res: BenchResults, base: string, readme: boolean): void {
   }
 }
 
+/** The browser part runs real models at batch 1 (WebGPU on a software adapter is slow) and every micro-benchmark. */
+function browserWorkloads(ws: Workload[]): Workload[] {
+  return ws.filter((w) => w.group === 'micro' || w.batch === 1);
+}
+
 // ---- main -----------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   if (o.child) return childMain(JSON.parse(o.child) as ChildRequest);
+  if (o.browserOnly) {
+    const res = JSON.parse(fs.readFileSync(o.browserOnly, 'utf8')) as BenchResults;
+    const ids = new Set(res.workloads.map((w) => w.id));
+    const ws = browserWorkloads(allWorkloads({ ...o, quick: res.mode === 'quick' }).filter((w) => ids.has(w.id)));
+    const b = await runBrowser(ws, { budgetMs: o.budgetMs, quick: res.mode === 'quick', log });
+    res.machine.browserAdapter = b.adapter;
+    res.peers = [...res.peers.filter((p) => p.host !== 'chromium'), ...b.peers];
+    for (const w of res.workloads) w.peers = [...w.peers.filter((p) => !p.peer.endsWith('-webgpu') && !p.peer.endsWith('-chromium')), ...(b.results.get(w.id) ?? [])];
+    for (const w of res.workloads) for (const p of w.peers) if (p.gflops !== undefined && p.peer.includes('webgpu')) res.ceilings.gflops.webgpu = Math.max(res.ceilings.gflops.webgpu ?? 0, p.gflops);
+    res.command += ` && npm run bench -- --browser-only ${path.relative(repoRoot(), o.browserOnly)}`;
+    fs.writeFileSync(o.browserOnly, `${JSON.stringify(res, null, 1)}\n`);
+    writeReports(res, o.browserOnly.replace(/\.json$/, ''), res.mode === 'full');
+    log(`merged the browser part into ${o.browserOnly}`);
+    process.exit(0);
+  }
   if (o.reportFrom) {
     const res = JSON.parse(fs.readFileSync(o.reportFrom, 'utf8')) as BenchResults;
     writeReports(res, o.reportFrom.replace(/\.json$/, ''), res.mode === 'full');
@@ -397,11 +425,23 @@ async function main(): Promise<void> {
       }
     }
   }
+  let browserPeers: PeerInfo[] = [];
+  if (o.browser) {
+    try {
+      const b = await runBrowser(browserWorkloads(workloads), { budgetMs: o.budgetMs, quick: o.quick, log });
+      machine.browserAdapter = b.adapter;
+      browserPeers = b.peers;
+      for (const w of results) w.peers.push(...(b.results.get(w.id) ?? []));
+    } catch (e) {
+      machine.browserAdapter = `none: ${errText(e)}`;
+      log(`browser part failed: ${errText(e)}`);
+    }
+  }
   const gflops: Record<string, number> = {};
   for (const w of results) {
     for (const p of w.peers) {
       if (p.gflops === undefined) continue;
-      const dev = peers.find((x) => x.info.id === p.peer)?.info.backend === 'webgpu' ? 'webgpu' : 'cpu';
+      const dev = p.peer.includes('webgpu') ? 'webgpu' : 'cpu';
       gflops[dev] = Math.max(gflops[dev] ?? 0, p.gflops);
     }
   }
@@ -418,7 +458,7 @@ async function main(): Promise<void> {
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     durationS: (now() - started) / 1000,
     machine,
-    peers: peers.map((p) => p.info),
+    peers: [...peers.map((p) => p.info), ...browserPeers],
     ceilings: { gflops, gbps },
     workloads: results,
     notes: [

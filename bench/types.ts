@@ -81,6 +81,8 @@ export interface MachineInfo {
   v8: string;
   /** WebGPU adapter tgraph used (vendor/architecture/device/description, fallback flag), or why none. */
   adapter: string;
+  /** The adapter headless Chromium exposed to the browser part, or why it did not run. */
+  browserAdapter?: string;
 }
 
 export interface Ceilings {
