@@ -383,7 +383,8 @@ async function main(): Promise<void> {
     const b = await runBrowser(ws, { budgetMs: o.budgetMs, quick: res.mode === 'quick', log });
     res.machine.browserAdapter = b.adapter;
     res.peers = [...res.peers.filter((p) => p.host !== 'chromium'), ...b.peers];
-    for (const w of res.workloads) w.peers = [...w.peers.filter((p) => !p.peer.endsWith('-webgpu') && !p.peer.endsWith('-chromium')), ...(b.results.get(w.id) ?? [])];
+    const browserIds = new Set(b.peers.map((p) => p.id));
+    for (const w of res.workloads) w.peers = [...w.peers.filter((p) => !browserIds.has(p.peer)), ...(b.results.get(w.id) ?? [])];
     for (const w of res.workloads) for (const p of w.peers) if (p.gflops !== undefined && p.peer.includes('webgpu')) res.ceilings.gflops.webgpu = Math.max(res.ceilings.gflops.webgpu ?? 0, p.gflops);
     res.command += ` && npm run bench -- --browser-only ${path.relative(repoRoot(), o.browserOnly)}`;
     fs.writeFileSync(o.browserOnly, `${JSON.stringify(res, null, 1)}\n`);
