@@ -1,8 +1,7 @@
 // Dead-code elimination: nodes none of whose outputs reach a graph output, and unused initializers.
-import { subgraphsOf } from '../ir.js';
+import { outerReferences, subgraphsOf } from '../ir.js';
 import type { Graph } from '../ir.js';
 import type { Pass } from './types.js';
-import { outerReads } from './util.js';
 
 export function eliminateDeadCode(g: Graph): { nodes: number; initializers: number } {
   const needed = new Set<string>(g.outputs.map((o) => o.name));
@@ -14,7 +13,7 @@ export function eliminateDeadCode(g: Graph): { nodes: number; initializers: numb
     for (const x of n.inputs) if (x) needed.add(x);
     for (const sg of subgraphsOf(n)) {
       eliminateDeadCode(sg);
-      for (const r of outerReads(sg)) needed.add(r);
+      for (const r of outerReferences(sg)) needed.add(r);
     }
   }
   const before = g.nodes.length;

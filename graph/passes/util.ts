@@ -1,6 +1,6 @@
 // Graph queries and edits shared by the passes.
 import type { Graph, Node } from '../ir.js';
-import { subgraphsOf } from '../ir.js';
+import { outerReferences, subgraphsOf } from '../ir.js';
 import type { HostTensor } from '../tensor.js';
 
 /** How many times each value is read: by nodes, by subgraphs (outer references) and as a graph output. */
@@ -9,23 +9,10 @@ export function useCounts(g: Graph): Map<string, number> {
   const add = (n: string) => n && uses.set(n, (uses.get(n) ?? 0) + 1);
   for (const node of g.nodes) {
     node.inputs.forEach(add);
-    for (const sg of subgraphsOf(node)) for (const r of outerReads(sg)) add(r);
+    for (const sg of subgraphsOf(node)) for (const r of outerReferences(sg)) add(r);
   }
   for (const o of g.outputs) add(o.name);
   return uses;
-}
-
-/** Names a subgraph reads that it does not define. */
-export function outerReads(g: Graph): Set<string> {
-  const defined = new Set<string>([...g.inputs.map((i) => i.name), ...g.initializers.keys()]);
-  const out = new Set<string>();
-  for (const n of g.nodes) {
-    for (const i of n.inputs) if (i && !defined.has(i)) out.add(i);
-    for (const sg of subgraphsOf(n)) for (const r of outerReads(sg)) if (!defined.has(r)) out.add(r);
-    n.outputs.forEach((o) => defined.add(o));
-  }
-  for (const o of g.outputs) if (!defined.has(o.name)) out.add(o.name);
-  return out;
 }
 
 export function producers(g: Graph): Map<string, Node> {
