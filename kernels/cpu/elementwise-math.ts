@@ -9,6 +9,7 @@ import {
   divTrunc, erf, modFloor, modFloorBig, modFloorInt, powBig, powC, remTrunc, roundEven, sign, signBig, toInt64, toUint64,
 } from './elementwise-scalar.js';
 import { clipRun, erfRun, expRun, negRun, sqrtRun, tanhRun } from './elementwise-runs.js';
+import { simdBinary, simdClip } from './elementwise-simd.js';
 import type { CpuKernel } from './types.js';
 import { broadcastShapes, optTensorArg, tensorArg } from './util.js';
 
@@ -57,15 +58,19 @@ const bitwise = (num: (a: number, b: number) => number, big: (a: bigint, b: bigi
 
 // Runs of the hottest ops, written out so the loop has no per-element call.
 const addRun: Run2<number, number, number> = (out, a, b, o, xa, sa, xb, sb, n) => {
+  if (simdBinary('add', out, a, b, o, xa, sa, xb, sb, n)) return;
   for (const e = o + n; o < e; o++, xa += sa, xb += sb) out[o] = a[xa]! + b[xb]!;
 };
 const subRun: Run2<number, number, number> = (out, a, b, o, xa, sa, xb, sb, n) => {
+  if (simdBinary('sub', out, a, b, o, xa, sa, xb, sb, n)) return;
   for (const e = o + n; o < e; o++, xa += sa, xb += sb) out[o] = a[xa]! - b[xb]!;
 };
 const mulRun: Run2<number, number, number> = (out, a, b, o, xa, sa, xb, sb, n) => {
+  if (simdBinary('mul', out, a, b, o, xa, sa, xb, sb, n)) return;
   for (const e = o + n; o < e; o++, xa += sa, xb += sb) out[o] = a[xa]! * b[xb]!;
 };
 const divRun: Run2<number, number, number> = (out, a, b, o, xa, sa, xb, sb, n) => {
+  if (simdBinary('div', out, a, b, o, xa, sa, xb, sb, n)) return;
   for (const e = o + n; o < e; o++, xa += sa, xb += sb) out[o] = a[xa]! / b[xb]!;
 };
 
@@ -192,7 +197,7 @@ const clip: CpuKernel = (inputs, ctx) => {
     if (h) hi = getNumber(h, 0);
   }
   // NaN passes through; with min > max every element becomes max (as the spec says).
-  clipRun(lo, hi)(x.data as Vec<number>, out.data as Vec<number>);
+  if (!simdClip(x.data, out.data, lo, hi)) clipRun(lo, hi)(x.data as Vec<number>, out.data as Vec<number>);
   return [half ? narrowHalf(out, half) : out];
 };
 

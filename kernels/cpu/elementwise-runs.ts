@@ -3,6 +3,7 @@
 // call known functions, which it inlines. Each computes exactly what the op's scalar function does.
 import type { Vec } from './elementwise-loops.js';
 import { erf, sigmoid } from './elementwise-scalar.js';
+import { simdClip } from './elementwise-simd.js';
 
 export type UnaryRun = (a: Vec<number>, out: Vec<number>) => void;
 
@@ -25,6 +26,7 @@ export const sigmoidRun: UnaryRun = (a, out) => {
   for (let i = 0, n = out.length; i < n; i++) out[i] = sigmoid(a[i]!);
 };
 export const reluRun: UnaryRun = (a, out) => {
+  if (simdClip(a, out, 0, Infinity)) return;
   for (let i = 0, n = out.length; i < n; i++) {
     const x = a[i]!;
     out[i] = x < 0 ? 0 : x;

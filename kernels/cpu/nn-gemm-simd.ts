@@ -12,7 +12,7 @@ export interface SimdGemm {
   run(mpan: number, npan: number, kc: number, ldc: number): void;
 }
 
-function uleb(n: number): number[] {
+export function uleb(n: number): number[] {
   const out: number[] = [];
   do {
     let b = n & 0x7f;
@@ -31,10 +31,10 @@ function sleb(n: number): number[] {
     out.push(b | 0x80);
   }
 }
-function section(id: number, body: number[]): number[] {
+export function section(id: number, body: number[]): number[] {
   return [id, ...uleb(body.length), ...body];
 }
-const str = (s: string): number[] => [...uleb(s.length), ...[...s].map((c) => c.charCodeAt(0))];
+export const str = (s: string): number[] => [...uleb(s.length), ...[...s].map((c) => c.charCodeAt(0))];
 
 // Opcodes.
 const I32 = 0x7f, V128 = 0x7b;
