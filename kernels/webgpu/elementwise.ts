@@ -264,6 +264,7 @@ export const elementwiseGpuKernels = {
   Celu: unaryAttrs('max(0.0, a0) + min(0.0, u_p0() * (exp(a0 / u_p0()) - 1.0))', [['alpha', 1]]),
   Selu: unaryAttrs('select(u_p1() * (u_p0() * exp(a0) - u_p0()), u_p1() * a0, a0 > 0.0)', [['alpha', SELU_ALPHA], ['gamma', SELU_GAMMA]]),
   ThresholdedRelu: unaryAttrs('select(0.0, a0, a0 > u_p0())', [['alpha', 1]]),
+  Swish: unaryAttrs('a0 / (1.0 + exp(-u_p0() * a0))', [['alpha', 1]]),
   HardSigmoid: unaryAttrs('clamp(u_p0() * a0 + u_p1(), 0.0, 1.0)', [['alpha', 0.2], ['beta', 0.5]]),
   IsNaN: { plan: (ctx) => (isFloat(ctx.inputs[0]!.dtype) ? ewPlan(ctx, { expr: 'select(0u, 1u, tg_isnan(a0))', out: 'bool' }, [0]) : unsupported('not float')) },
   IsInf: {

@@ -2,8 +2,10 @@
 // (the backend records why); `satisfies` makes a key outside the registry a type error.
 import type { OpType } from '../../graph/ops/index.js';
 import type { GpuKernel } from './types.js';
+import { attentionGpuKernels } from './attention.js';
 import { elementwiseGpuKernels } from './elementwise.js';
 import { imageGpuKernels } from './image.js';
+import { indexingGpuKernels } from './indexing.js';
 import { linalgGpuKernels } from './linalg.js';
 import { manipGpuKernels } from './manip.js';
 import { nnGpuKernels } from './nn.js';
@@ -16,6 +18,8 @@ const ALL = {
   ...nnGpuKernels,
   ...reduceGpuKernels,
   ...imageGpuKernels,
+  ...indexingGpuKernels,
+  ...attentionGpuKernels,
 } satisfies Partial<Record<OpType, GpuKernel>>;
 
 export const GPU_KERNELS: Partial<Record<OpType, GpuKernel>> = ALL;

@@ -1,6 +1,6 @@
 // Reductions on WebGPU: Reduce* (a workgroup per output with a shared-memory tree, or a thread per
 // output when the reduced extent is small), GlobalAveragePool/GlobalMaxPool, and the row kernels
-// Softmax, LogSoftmax and LayerNormalization (one workgroup per row).
+// Softmax, LogSoftmax, LayerNormalization and RMSNormalization (one workgroup per row).
 import { toIntList } from '../../graph/tensor.js';
 import type { GpuKernel, GpuKernelContext, GpuPlan, UniformValue } from './types.js';
 import { unsupported } from './types.js';
@@ -129,7 +129,7 @@ function reduceKernel(op: ReduceOp, axesInputSince: number): GpuKernel {
 }
 
 /** instancenorm: layernorm whose scale and bias are per row (channel = row % u_ch()). */
-type RowOp = 'softmax' | 'logsoftmax' | 'layernorm' | 'instancenorm';
+type RowOp = 'softmax' | 'logsoftmax' | 'layernorm' | 'instancenorm' | 'rmsnorm';
 
 interface RowParams {
   readonly op: RowOp;
@@ -148,7 +148,16 @@ const rowShader = defineShader<RowParams>('row', (spec) => {
   let body: string;
   const perRow = p.op === 'instancenorm';
   const sIdx = perRow ? 'row % u_ch()' : 'j';
-  if (p.op === 'layernorm' || perRow) {
+  if (p.op === 'rmsnorm') {
+    body = `  var s2 = 0.0;
+  for (var j = lidx; j < L; j = j + ${RWG}u) { let d = x[at(j)]; s2 = s2 + d * d; }
+  sh[lidx] = s2;
+${tree((a, b) => `${a} + ${b}`)}
+  let inv = 1.0 / sqrt(sh[0] / f32(L) + u_eps());
+  for (var j = lidx; j < L; j = j + ${RWG}u) {
+    out[at(j)] = x[at(j)] * inv${p.scale ? ' * sc[j]' : ''};
+  }`;
+  } else if (p.op === 'layernorm' || perRow) {
     body = `  var s1 = 0.0;
   for (var j = lidx; j < L; j = j + ${RWG}u) { s1 = s1 + x[at(j)]; }
   sh[lidx] = s1;
@@ -242,6 +251,18 @@ function layerNorm(ctx: GpuKernelContext): GpuPlan {
   return rowPlan(ctx, 'layernorm', rows, l, 1, { scale: 1, bias: bi ? 2 : undefined }, ctx.attrs.float('epsilon', 1e-5));
 }
 
+function rmsNorm(ctx: GpuKernelContext): GpuPlan {
+  const d = ctx.inputs[0]!.dims;
+  let axis = ctx.attrs.int('axis', -1);
+  if (axis < 0) axis += d.length;
+  if (axis < 0 || axis >= d.length) return unsupported('axis out of range');
+  const l = sizeOf(d.slice(axis));
+  const rows = l === 0 ? 0 : sizeOf(d) / l;
+  const sc = ctx.inputs[1];
+  if (!sc || sizeOf(sc.dims) !== l || sc.dtype !== 'float32') return unsupported('scale does not cover the normalized dims');
+  return rowPlan(ctx, 'rmsnorm', rows, l, 1, { scale: 1 }, ctx.attrs.float('epsilon', 1e-5));
+}
+
 function instanceNorm(ctx: GpuKernelContext): GpuPlan {
   const d = ctx.inputs[0]!.dims;
   if (d.length < 3) return unsupported('rank < 3');
@@ -277,6 +298,7 @@ export const reduceGpuKernels = {
   Softmax: softmaxKernel('softmax'),
   LogSoftmax: softmaxKernel('logsoftmax'),
   LayerNormalization: { plan: layerNorm },
+  RMSNormalization: { plan: rmsNorm },
   InstanceNormalization: { plan: instanceNorm },
   GlobalAveragePool: globalPool('mean'),
   GlobalMaxPool: globalPool('max'),

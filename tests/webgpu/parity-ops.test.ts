@@ -1,0 +1,84 @@
+// WebGPU kernels added for GatherElements, Trilu, Range, CumSum, RMSNormalization, Swish and Attention,
+// against the CPU kernels on random inputs.
+import { describe, expect } from 'vitest';
+import type { HostTensor } from '../../graph/tensor.js';
+import { compare, cpuHas, float, gpuIt, int, ints, model, type NodeSpec, rand, runCpu, runGpu, tensor } from './helpers.js';
+
+const TOL = { float32: { atol: 1e-5, rtol: 1e-4 }, exact: { atol: 0, rtol: 0 } };
+
+interface Case {
+  name: string;
+  nodes: NodeSpec[];
+  feeds: Record<string, HostTensor>;
+  consts?: Record<string, HostTensor>;
+  opset?: number;
+  tol?: { atol: number; rtol: number };
+  /** Every node should run on the GPU (default true). */
+  allGpu?: boolean;
+}
+
+const f = (...dims: number[]) => tensor('float32', dims);
+const i32 = (...dims: number[]) => tensor('int32', dims, () => rand() * 20 - 10);
+const b = (...dims: number[]) => tensor('bool', dims, () => rand() - 0.3);
+const scalar = (dtype: 'float32' | 'int32' | 'int64', v: number): HostTensor => (dtype === 'int64' ? { kind: 'tensor', dtype, dims: [], data: BigInt64Array.of(BigInt(v)) } : tensor(dtype, [], () => v));
+const idx = (dtype: 'int32' | 'int64', dims: number[], lo: number, hi: number) => tensor(dtype, dims, () => Math.floor(lo + rand() * (hi - lo)));
+
+const cases: Case[] = [];
+// GatherElements
+cases.push({ name: 'GatherElements axis 0 int64 negative', nodes: [{ op: 'GatherElements', inputs: ['x', 'i'] }], feeds: { x: f(4, 3) }, consts: { i: idx('int64', [2, 3], -4, 4) }, tol: TOL.exact });
+cases.push({ name: 'GatherElements axis 1 int32', nodes: [{ op: 'GatherElements', inputs: ['x', 'i'], attrs: { axis: int(1) } }], feeds: { x: f(2, 5, 3) }, consts: { i: idx('int32', [2, 4, 3], 0, 5) }, tol: TOL.exact });
+cases.push({ name: 'GatherElements int32 data axis -1', nodes: [{ op: 'GatherElements', inputs: ['x', 'i'], attrs: { axis: int(-1) } }], feeds: { x: i32(3, 4) }, consts: { i: idx('int64', [3, 2], -4, 4) }, tol: TOL.exact });
+// Trilu
+for (const upper of [0, 1]) {
+  for (const k of [undefined, -1, 2, 10]) {
+    cases.push({
+      name: `Trilu upper=${upper} k=${k ?? 'none'}`,
+      nodes: [{ op: 'Trilu', inputs: k === undefined ? ['x'] : ['x', 'k'], attrs: { upper: int(upper) } }],
+      feeds: { x: f(2, 4, 5) },
+      consts: k === undefined ? {} : { k: scalar('int64', k) },
+      tol: TOL.exact,
+    });
+  }
+}
+cases.push({ name: 'Trilu int32', nodes: [{ op: 'Trilu', inputs: ['x'] }], feeds: { x: i32(3, 3) }, tol: TOL.exact });
+// Range
+cases.push({ name: 'Range float', nodes: [{ op: 'Range', inputs: ['s', 'l', 'd'] }], feeds: {}, consts: { s: scalar('float32', 1), l: scalar('float32', 5.5), d: scalar('float32', 0.5) } });
+cases.push({ name: 'Range float negative delta', nodes: [{ op: 'Range', inputs: ['s', 'l', 'd'] }], feeds: {}, consts: { s: scalar('float32', 10), l: scalar('float32', 6), d: scalar('float32', -3) } });
+cases.push({ name: 'Range int32', nodes: [{ op: 'Range', inputs: ['s', 'l', 'd'] }], feeds: {}, consts: { s: scalar('int32', -3), l: scalar('int32', 9), d: scalar('int32', 4) }, tol: TOL.exact, allGpu: false });
+// CumSum
+for (const [exclusive, reverse] of [[0, 0], [1, 0], [0, 1], [1, 1]]) {
+  cases.push({ name: `CumSum exclusive=${exclusive} reverse=${reverse}`, nodes: [{ op: 'CumSum', inputs: ['x', 'a'], attrs: { exclusive: int(exclusive!), reverse: int(reverse!) } }], feeds: { x: f(3, 5, 2) }, consts: { a: scalar('int64', 1) } });
+}
+cases.push({ name: 'CumSum int32 axis -1', nodes: [{ op: 'CumSum', inputs: ['x', 'a'] }], feeds: { x: i32(4, 6) }, consts: { a: scalar('int32', -1) }, tol: TOL.exact });
+// RMSNormalization, Swish
+cases.push({ name: 'RMSNormalization last axis', nodes: [{ op: 'RMSNormalization', inputs: ['x', 's'] }], feeds: { x: f(3, 4, 70) }, consts: { s: f(70) }, opset: 23 });
+cases.push({ name: 'RMSNormalization axis 1 eps', nodes: [{ op: 'RMSNormalization', inputs: ['x', 's'], attrs: { axis: int(1), epsilon: float(0.1) } }], feeds: { x: f(2, 3, 5) }, consts: { s: f(3, 5) }, opset: 23 });
+cases.push({ name: 'Swish alpha', nodes: [{ op: 'Swish', inputs: ['x'], attrs: { alpha: float(0.7) } }], feeds: { x: f(4, 9) }, opset: 24 });
+// Attention
+const ATOL = { atol: 1e-4, rtol: 1e-4 };
+cases.push({ name: 'Attention 4-D', nodes: [{ op: 'Attention', inputs: ['q', 'k', 'v'] }], feeds: { q: f(2, 3, 4, 8), k: f(2, 3, 6, 8), v: f(2, 3, 6, 5) }, opset: 23, tol: ATOL });
+cases.push({ name: 'Attention 4-D causal GQA scaled', nodes: [{ op: 'Attention', inputs: ['q', 'k', 'v'], attrs: { is_causal: int(1), scale: float(0.3) } }], feeds: { q: f(1, 4, 5, 8), k: f(1, 2, 5, 8), v: f(1, 2, 5, 8) }, opset: 23, tol: ATOL });
+cases.push({ name: 'Attention 3-D softcap', nodes: [{ op: 'Attention', inputs: ['q', 'k', 'v'], attrs: { q_num_heads: int(4), kv_num_heads: int(2), softcap: float(2) } }], feeds: { q: f(2, 3, 32), k: f(2, 6, 16), v: f(2, 6, 12) }, opset: 23, tol: ATOL });
+cases.push({ name: 'Attention bool mask 2-D', nodes: [{ op: 'Attention', inputs: ['q', 'k', 'v', 'm'] }], feeds: { q: f(2, 2, 4, 8), k: f(2, 2, 6, 8), v: f(2, 2, 6, 8), m: b(4, 6) }, opset: 23, tol: ATOL });
+cases.push({ name: 'Attention additive mask 4-D shorter', nodes: [{ op: 'Attention', inputs: ['q', 'k', 'v', 'm'], attrs: { is_causal: int(1) } }], feeds: { q: f(2, 2, 4, 8), k: f(2, 2, 6, 8), v: f(2, 2, 6, 8), m: f(2, 1, 4, 5) }, opset: 23, tol: ATOL });
+cases.push({ name: 'Attention fully masked rows', nodes: [{ op: 'Attention', inputs: ['q', 'k', 'v', 'm'] }], feeds: { q: f(1, 1, 3, 4), k: f(1, 1, 3, 4), v: f(1, 1, 3, 4), m: tensor('bool', [3, 3], (i) => (i < 3 ? 0 : 1)) }, opset: 23, tol: ATOL });
+
+describe('webgpu parity with the CPU kernels: more ops', () => {
+  for (const c of cases) {
+    gpuIt(c.name, async () => {
+      const m = model(c.nodes, c.feeds, c.consts, undefined, c.opset ?? 18);
+      const missing = cpuHas(m);
+      if (missing) throw new Error(`no CPU kernel for ${missing}`);
+      const want = runCpu(m, c.feeds);
+      const { out, compiled } = await runGpu(m, c.feeds);
+      for (const [name, w] of want) {
+        const r = compare(out.get(name)!, w, c.tol ?? TOL.float32);
+        expect(r.worst, `${c.name}: ${name}`).toBe('');
+      }
+      if (c.allGpu !== false) {
+        const cpu = [...compiled.placements.values()].filter((p) => p.device === 'cpu');
+        expect(cpu.map((p) => `${p.op}: ${p.reason}`)).toEqual([]);
+      }
+    }, 60_000);
+  }
+});
