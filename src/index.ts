@@ -4,6 +4,7 @@ export { Tensor, type TensorType, type TensorLocation } from './tensor.js';
 export type { QueuePolicy } from './executor/run-queue.js';
 export type { ChromeTrace, TraceEvent, OpSummaryRow } from './executor/profiler.js';
 export { optimize, formatReport, passNames, PASSES, type OptimizeReport, type PassReport, type OptLevel } from '../graph/passes/index.js';
+export { analyzeModel, formatAnalysis, partitionModel, planMemory, checkPlan, formatPartition, formatMemoryPlan, type ModelAnalysis, type AnalyzeOptions, type PartitionReport, type MemoryPlan } from '../graph/analysis/index.js';
 export * from '../graph/errors.js';
 export type { Model, Graph, Node, ValueType, Dim } from '../graph/ir.js';
 export { importModel } from '../graph/onnx/import.js';

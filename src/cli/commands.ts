@@ -2,9 +2,12 @@
 import fs from 'node:fs';
 
 import { TgraphError } from '../../graph/errors.js';
-import { formatType } from '../../graph/ir.js';
+import { formatType, type Node, type ValueType } from '../../graph/ir.js';
 import { exportModel } from '../../graph/onnx/export.js';
 import { formatReport, optimize } from '../../graph/passes/index.js';
+import { analyzeModel, formatAnalysis, type Device } from '../../graph/analysis/index.js';
+import { opKey } from '../../graph/ops/index.js';
+import { findGpuKernel } from '../../kernels/webgpu/index.js';
 import { evaluateConstantNode } from '../../kernels/cpu/evaluate.js';
 import { checkOutputs } from '../verify-pass.js';
 import { allNodes, findUnsupported } from '../../graph/support.js';
@@ -147,7 +150,23 @@ export async function optimizeCommand(args: ParsedArgs, out: Out): Promise<void>
   const bytes = exportModel(optimized);
   fs.writeFileSync(dest, bytes);
   if (args.flags.has('report') || verify) out(formatReport(report));
+  if (args.flags.has('report')) {
+    const inputShapes = new Map((args.flags.get('input') ?? []).map(parseInputSpec));
+    out(formatAnalysis(analyzeModel(optimized, { inputShapes, evaluate: evaluateConstantNode, placeNode: likelyPlacement })));
+  }
   out(`wrote ${dest}: ${report.nodesBefore} -> ${report.nodesAfter} nodes, ${bytes.length} bytes${verify ? ' (verified after every pass)' : ''}`);
+}
+
+const GPU_DTYPES = new Set(['float32', 'float16', 'int32', 'uint32', 'bool']);
+
+/** The WebGPU backend's placement, approximated without a device: a WGSL emitter and 32-bit-or-narrower types. */
+function likelyPlacement(node: Node, types: ReadonlyMap<string, ValueType>): Device {
+  if (!findGpuKernel(opKey(node.domain, node.opType))) return 'cpu';
+  for (const v of [...node.inputs, ...node.outputs]) {
+    const t = v ? types.get(v) : undefined;
+    if (t && (t.kind !== 'tensor' || !GPU_DTYPES.has(t.dtype))) return 'cpu';
+  }
+  return 'gpu';
 }
 
 export async function conformanceCommand(args: ParsedArgs, out: Out): Promise<void> {
