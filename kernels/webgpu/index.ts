@@ -7,6 +7,7 @@ import { elementwiseGpuKernels } from './elementwise.js';
 import { imageGpuKernels } from './image.js';
 import { indexingGpuKernels } from './indexing.js';
 import { linalgGpuKernels } from './linalg.js';
+import { lossGpuKernels } from './loss.js';
 import { manipGpuKernels } from './manip.js';
 import { nnGpuKernels } from './nn.js';
 import { reduceGpuKernels } from './reduce.js';
@@ -20,6 +21,7 @@ const ALL = {
   ...imageGpuKernels,
   ...indexingGpuKernels,
   ...attentionGpuKernels,
+  ...lossGpuKernels,
 } satisfies Partial<Record<OpType, GpuKernel>>;
 
 export const GPU_KERNELS: Partial<Record<OpType, GpuKernel>> = ALL;

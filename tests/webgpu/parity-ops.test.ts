@@ -2,7 +2,7 @@
 // against the CPU kernels on random inputs.
 import { describe, expect } from 'vitest';
 import type { HostTensor } from '../../graph/tensor.js';
-import { compare, cpuHas, float, gpuIt, int, ints, model, type NodeSpec, rand, runCpu, runGpu, tensor } from './helpers.js';
+import { compare, cpuHas, float, gpuIt, int, model, type NodeSpec, rand, runCpu, runGpu, str, tensor } from './helpers.js';
 
 const TOL = { float32: { atol: 1e-5, rtol: 1e-4 }, exact: { atol: 0, rtol: 0 } };
 
@@ -62,6 +62,18 @@ cases.push({ name: 'Attention 3-D softcap', nodes: [{ op: 'Attention', inputs: [
 cases.push({ name: 'Attention bool mask 2-D', nodes: [{ op: 'Attention', inputs: ['q', 'k', 'v', 'm'] }], feeds: { q: f(2, 2, 4, 8), k: f(2, 2, 6, 8), v: f(2, 2, 6, 8), m: b(4, 6) }, opset: 23, tol: ATOL });
 cases.push({ name: 'Attention additive mask 4-D shorter', nodes: [{ op: 'Attention', inputs: ['q', 'k', 'v', 'm'], attrs: { is_causal: int(1) } }], feeds: { q: f(2, 2, 4, 8), k: f(2, 2, 6, 8), v: f(2, 2, 6, 8), m: f(2, 1, 4, 5) }, opset: 23, tol: ATOL });
 cases.push({ name: 'Attention fully masked rows', nodes: [{ op: 'Attention', inputs: ['q', 'k', 'v', 'm'] }], feeds: { q: f(1, 1, 3, 4), k: f(1, 1, 3, 4), v: f(1, 1, 3, 4), m: tensor('bool', [3, 3], (i) => (i < 3 ? 0 : 1)) }, opset: 23, tol: ATOL });
+
+// Losses
+for (const reduction of ['none', 'sum', 'mean']) {
+  for (const weighted of [false, true]) {
+    const attrs = { reduction: str(reduction), ignore_index: int(1) };
+    const consts: Record<string, HostTensor> = weighted ? { w: tensor('float32', [4], () => rand() + 0.5) } : {};
+    const ins = weighted ? ['x', 't', 'w'] : ['x', 't'];
+    cases.push({ name: `NegativeLogLikelihoodLoss ${reduction}${weighted ? ' weighted' : ''}`, nodes: [{ op: 'NegativeLogLikelihoodLoss', inputs: ins, attrs }], feeds: { x: f(3, 4, 2, 5), t: idx('int64', [3, 2, 5], 0, 4) }, consts });
+    cases.push({ name: `SoftmaxCrossEntropyLoss ${reduction}${weighted ? ' weighted' : ''} with log_prob`, nodes: [{ op: 'SoftmaxCrossEntropyLoss', inputs: ins, outputs: ['loss', 'lp'], attrs }], feeds: { x: f(3, 4, 5), t: idx('int64', [3, 5], 0, 4) }, consts });
+  }
+}
+cases.push({ name: 'SoftmaxCrossEntropyLoss NC int32 target', nodes: [{ op: 'SoftmaxCrossEntropyLoss', inputs: ['x', 't'] }], feeds: { x: f(6, 7) }, consts: { t: idx('int32', [6], 0, 7) } });
 
 describe('webgpu parity with the CPU kernels: more ops', () => {
   for (const c of cases) {
