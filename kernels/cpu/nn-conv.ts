@@ -6,6 +6,7 @@ import { KernelInputError } from './errors.js';
 import type { CpuContext, CpuKernel } from './types.js';
 import { optTensorArg, tensorArg, viaF32 } from './util.js';
 import { gemmF32, gemmF64 } from './nn-gemm.js';
+import { depthwise2dSimd } from './nn-depthwise-simd.js';
 import { col2im, type FloatArray, type Grid, im2col, im2colRows2d, prod } from './nn-im2col.js';
 
 /** Most floats an im2col buffer holds at once (64 MiB as float32). */
@@ -134,6 +135,7 @@ function depthwise2d(x: FloatArray, w: FloatArray, y: FloatArray, planes: number
   const [SH, SW] = a.strides as [number, number];
   const [DH, DW] = a.dilations as [number, number];
   const [PH, PW] = padHead as [number, number];
+  if (depthwise2dSimd(x, w, y, planes, IH, IW, OH, OW, KH, KW, SH, SW, DH, DW, PH, PW)) return;
   const C = w.length / (KH * KW); // channels (one filter each)
   // Valid output column range of each kernel column, and where all of them overlap.
   const lo = new Int32Array(KW), hi = new Int32Array(KW);

@@ -1,0 +1,149 @@
+// A WebAssembly SIMD depthwise 2-D convolution for float32 planes with unit column stride (the MobileNet /
+// PP-LCNet case), assembled from opcodes like the GEMM micro-kernel. Each plane is staged zero-padded in
+// wasm memory, and four adjacent outputs accumulate together in float32 over the kernel taps (the same
+// float32 accumulation the SIMD GEMM does). Falls back (returns false) where it does not apply.
+import { section, str, uleb } from './nn-gemm-simd.js';
+
+const I32 = 0x7f, V128 = 0x7b;
+const get = (i: number) => [0x20, ...uleb(i)];
+const set = (i: number) => [0x21, ...uleb(i)];
+const tee = (i: number) => [0x22, ...uleb(i)];
+const i32c = (v: number) => [0x41, ...sleb(v)];
+const ADD = 0x6a, MUL = 0x6c, GE_S = 0x4e;
+const simd = (op: number) => [0xfd, ...uleb(op)];
+const load = [0xfd, ...uleb(0x00), 0, 0];
+const store = [0xfd, ...uleb(0x0b), 0, 0];
+const f32load = [0x2a, 2, 0];
+const SPLAT = 0x13, FADD = 0xe4, FMUL = 0xe6;
+
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) { out.push(b); return out; }
+    out.push(b | 0x80);
+  }
+}
+function forLoop(v: number, limit: number, body: number[]): number[] {
+  return [
+    ...i32c(0), ...set(v),
+    0x02, 0x40, 0x03, 0x40,
+    ...get(v), ...get(limit), GE_S, 0x0d, 1,
+    ...body,
+    ...get(v), ...i32c(1), ADD, ...set(v),
+    0x0c, 0, 0x0b, 0x0b,
+  ];
+}
+
+function assemble(): Uint8Array<ArrayBuffer> {
+  // params: 0 xBase, 1 wBase, 2 oBase, 3 KH, 4 KW, 5 OH, 6 nvec, 7 shRow (bytes), 8 dhRow, 9 dwB, 10 oRow
+  // locals: 11 oh, 12 v, 13 kh, 14 kw, 15 xr, 16 xk, 17 xq, 18 wp, 19 orow (i32); 20 acc, 21 acc2 (v128)
+  const [XB, WB, OB, KH, KW, OH, NV, SHR, DHR, DWB, OROW] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const [OHI, V, KHI, KWI, XR, XK, XQ, WP, OR] = [11, 12, 13, 14, 15, 16, 17, 18, 19];
+  const ACC = 20;
+  const tap = [
+    ...get(ACC), ...get(WP), ...f32load, ...simd(SPLAT), ...get(XQ), ...load, ...simd(FMUL), ...simd(FADD), ...set(ACC),
+    ...get(WP), ...i32c(4), ADD, ...set(WP),
+    ...get(XQ), ...get(DWB), ADD, ...set(XQ),
+  ];
+  const vec = [
+    0xfd, ...uleb(0x0c), ...new Array<number>(16).fill(0), ...set(ACC),
+    ...get(XR), ...get(V), ...i32c(16), MUL, ADD, ...set(XK),
+    ...get(WB), ...set(WP),
+    ...forLoop(KHI, KH, [
+      ...get(XK), ...set(XQ),
+      ...forLoop(KWI, KW, tap),
+      ...get(XK), ...get(DHR), ADD, ...set(XK),
+    ]),
+    ...get(OR), ...get(V), ...i32c(16), MUL, ADD, ...get(ACC), ...store,
+  ];
+  const row = [
+    ...get(XB), ...get(OHI), ...get(SHR), MUL, ADD, ...set(XR),
+    ...get(OB), ...get(OHI), ...get(OROW), MUL, ADD, ...set(OR),
+    ...forLoop(V, NV, vec),
+  ];
+  void tee;
+  const body = [2, 9, I32, 2, V128, ...forLoop(OHI, OH, row), 0x0b];
+  const code = [...uleb(1), ...uleb(body.length), ...body];
+  return Uint8Array.from([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, [1, 0x60, 11, ...new Array<number>(11).fill(I32), 0]),
+    ...section(2, [1, ...str('env'), ...str('mem'), 0x02, 0x00, ...uleb(1)]),
+    ...section(3, [1, 0]),
+    ...section(7, [1, ...str('dw'), 0x00, 0]),
+    ...section(10, code),
+  ]);
+}
+
+type DwFn = (xb: number, wb: number, ob: number, kh: number, kw: number, oh: number, nv: number, shr: number, dhr: number, dwb: number, orow: number) => void;
+interface Inst { mem: WebAssembly.Memory; dw: DwFn; f32: Float32Array }
+let cached: Inst | null | undefined;
+let enabled = true;
+
+/** Turn the SIMD depthwise path off or on (tests cover both paths); returns the previous setting. */
+export function setDepthwiseSimd(on: boolean): boolean {
+  const prev = enabled;
+  enabled = on;
+  return prev;
+}
+
+function instance(bytes: number): Inst | undefined {
+  if (!enabled) return undefined;
+  if (cached === undefined) {
+    cached = null;
+    try {
+      if (typeof WebAssembly === 'undefined' || (typeof process !== 'undefined' && process.env?.TGRAPH_NO_SIMD === '1')) return undefined;
+      const bin = assemble();
+      if (!WebAssembly.validate(bin)) return undefined;
+      const mem = new WebAssembly.Memory({ initial: 4 });
+      const inst = new WebAssembly.Instance(new WebAssembly.Module(bin), { env: { mem } });
+      cached = { mem, dw: inst.exports.dw as DwFn, f32: new Float32Array(mem.buffer) };
+    } catch {
+      cached = null;
+    }
+  }
+  if (!cached) return undefined;
+  if (cached.mem.buffer.byteLength < bytes) {
+    cached.mem.grow(Math.ceil((bytes - cached.mem.buffer.byteLength) / 65536));
+    cached.f32 = new Float32Array(cached.mem.buffer);
+  }
+  return cached;
+}
+
+/**
+ * y[p] = depthwise conv of x[p] with w[p % C] (no bias) for every plane p, column stride 1; false (nothing
+ * written) where the SIMD path does not apply.
+ */
+export function depthwise2dSimd(x: unknown, w: unknown, y: unknown, planes: number, IH: number, IW: number, OH: number, OW: number,
+  KH: number, KW: number, SH: number, SW: number, DH: number, DW: number, PH: number, PW: number): boolean {
+  if (SW !== 1 || !(x instanceof Float32Array) || !(w instanceof Float32Array) || !(y instanceof Float32Array) || OW < 4) return false;
+  const C = w.length / (KH * KW);
+  const OWV = (OW + 3) & ~3;
+  // Padded plane: rows cover every tap of every output row; columns cover the last vector's taps.
+  const PWD = Math.max(OWV + (KW - 1) * DW, PW + IW);
+  const PHT = Math.max((OH - 1) * SH + (KH - 1) * DH + 1, PH + IH);
+  const wFloats = (KH * KW + 3) & ~3;
+  const xFloats = PHT * PWD + 8;
+  const oFloats = OH * OWV;
+  const s = instance((wFloats + xFloats + oFloats) * 4);
+  if (!s) return false;
+  const f = s.f32;
+  const wBase = 0, xBase = wFloats, oBase = wFloats + xFloats;
+  const kSize = KH * KW;
+  // Rows of the image that land inside the padded plane (padding at the end may be cut off by the geometry).
+  const rows = Math.min(IH, PHT - PH);
+  const cols = Math.min(IW, PWD - PW);
+  f.fill(0, xBase, xBase + xFloats);
+  for (let p = 0; p < planes; p++) {
+    const c = p % C;
+    f.set(w.subarray(c * kSize, c * kSize + kSize), wBase);
+    const xo = p * IH * IW;
+    for (let r = 0; r < rows; r++) f.set(x.subarray(xo + r * IW, xo + r * IW + cols), xBase + (PH + r) * PWD + PW);
+    s.dw(xBase * 4, wBase * 4, oBase * 4, KH, KW, OH, OWV >> 2, SH * PWD * 4, DH * PWD * 4, DW * 4, OWV * 4);
+    const yo = p * OH * OW;
+    if (OWV === OW) y.set(f.subarray(oBase, oBase + OH * OW), yo);
+    else for (let r = 0; r < OH; r++) y.set(f.subarray(oBase + r * OWV, oBase + r * OWV + OW), yo + r * OW);
+  }
+  return true;
+}

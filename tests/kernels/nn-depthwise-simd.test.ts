@@ -1,0 +1,47 @@
+// The WebAssembly SIMD depthwise Conv against the JS loops (float32 accumulation: within float32 rounding),
+// over strides, dilations, pads, odd widths and channel multiples of the batch.
+import { describe, expect, it } from 'vitest';
+import { AttrReader } from '../../graph/attrs.js';
+import type { Attr, Node } from '../../graph/ir.js';
+import type { HostTensor } from '../../graph/tensor.js';
+import { CPU_KERNELS } from '../../kernels/cpu/index.js';
+import { setDepthwiseSimd } from '../../kernels/cpu/nn-depthwise-simd.js';
+import type { CpuContext } from '../../kernels/cpu/types.js';
+
+function conv(x: Float32Array, xd: number[], w: Float32Array, wd: number[], attributes: Record<string, Attr>): Float32Array {
+  const node: Node = { name: 'n', opType: 'Conv', domain: '', inputs: ['x', 'w'], outputs: ['y'], attributes };
+  const ctx = { node, opset: 17, attrs: new AttrReader(node), runGraph: () => [] } as unknown as CpuContext;
+  const t = (dims: number[], data: Float32Array): HostTensor => ({ kind: 'tensor', dtype: 'float32', dims, data });
+  return (CPU_KERNELS.Conv([t(xd, x), t(wd, w)], ctx)[0] as HostTensor).data as Float32Array;
+}
+const ints = (value: number[]): Attr => ({ kind: 'ints', value }) as Attr;
+
+describe('depthwise Conv SIMD', () => {
+  const cases: [number, number, number, number, number, [number, number], number, number][] = [
+    // N, C, H, W, K, strides, dilation, pad
+    [1, 24, 12, 80, 5, [1, 1], 1, 2],
+    [2, 16, 9, 17, 3, [1, 1], 1, 1],
+    [1, 8, 10, 13, 3, [1, 1], 2, 2],
+    [1, 5, 11, 23, 3, [2, 1], 1, 1],
+    [1, 6, 7, 9, 3, [2, 2], 1, 1],
+    [1, 3, 9, 11, 5, [1, 1], 1, 0],
+    [1, 4, 6, 6, 1, [1, 1], 1, 1],
+  ];
+  for (const [N, C, H, W, K, S, D, P] of cases) {
+    it(`N${N} C${C} ${H}x${W} k${K} s${S.join('x')} d${D} p${P}`, () => {
+      const x = new Float32Array(N * C * H * W).map((_, i) => Math.sin(i * 0.37));
+      const w = new Float32Array(C * K * K).map((_, i) => Math.cos(i * 0.91));
+      const attrs = { group: { kind: 'int', value: C } as Attr, kernel_shape: ints([K, K]), strides: ints(S), dilations: ints([D, D]), pads: ints([P, P, P, P]) };
+      const prev = setDepthwiseSimd(false);
+      try {
+        const ref = conv(x, [N, C, H, W], w, [C, 1, K, K], attrs);
+        setDepthwiseSimd(true);
+        const got = conv(x, [N, C, H, W], w, [C, 1, K, K], attrs);
+        expect(got.length).toBe(ref.length);
+        for (let i = 0; i < ref.length; i++) if (Math.abs(got[i]! - ref[i]!) > 1e-5 * (1 + Math.abs(ref[i]!))) expect([i, got[i]]).toEqual([i, ref[i]]);
+      } finally {
+        setDepthwiseSimd(prev);
+      }
+    });
+  }
+});
