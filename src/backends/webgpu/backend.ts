@@ -17,6 +17,7 @@ import { packUniforms, uniformWords, wgslType } from '../../../kernels/webgpu/wg
 import type { Backend, CompiledModel, RunContext } from '../types.js';
 import { BufferPool, type BufferStats } from './buffers.js';
 import { acquireGpu, type GpuContext } from './device.js';
+import { quietly, quietWaitWanted } from './pacing.js';
 import { type BindingKind, type CachedPipeline, PipelineCache } from './pipelines.js';
 
 export interface Placement {
@@ -94,6 +95,8 @@ interface DeviceState {
   readonly pool: BufferPool;
   readonly pipelines: PipelineCache;
   readonly initializers: Map<string, GpuBuf>;
+  /** Await GPU work with the event loop sleeping between turns (Dawn in Node; pacing.ts). */
+  readonly quietWait: boolean;
 }
 
 const pipelineCaches = new WeakMap<GPUDevice, PipelineCache>();
@@ -104,7 +107,7 @@ function deviceState(gpu: GpuContext): DeviceState {
   if (!pipelines) pipelineCaches.set(gpu.device, (pipelines = new PipelineCache(gpu.device)));
   let pool = pools.get(gpu.device);
   if (!pool) pools.set(gpu.device, (pool = new BufferPool(gpu.device)));
-  return { gpu, pool, pipelines, initializers: new Map() };
+  return { gpu, pool, pipelines, initializers: new Map(), quietWait: quietWaitWanted(gpu.report.source) };
 }
 
 /** Runs on one device are serialized (error scopes are per device). */
@@ -276,7 +279,7 @@ class Run {
       return { n, s, buf, size };
     });
     this.flush();
-    await Promise.race([Promise.all(staging.map((x) => x.buf.mapAsync(MAP_READ_MODE, 0, x.size))), this.lost]);
+    await this.wait(Promise.race([Promise.all(staging.map((x) => x.buf.mapAsync(MAP_READ_MODE, 0, x.size))), this.lost]));
     for (const x of staging) {
       const bytes = x.buf.getMappedRange(0, x.size).slice(0);
       x.buf.unmap();
@@ -286,6 +289,11 @@ class Run {
       this.stats.downloaded.push(x.n);
     }
     this.st.pool.afterSubmit();
+  }
+
+  /** Await GPU work without letting Dawn's polling loop take a core (pacing.ts). */
+  wait<T>(p: Promise<T>): Promise<T> {
+    return this.st.quietWait ? quietly(p) : p;
   }
 
   /** Release every GPU buffer still held by values of this run. */
@@ -397,7 +405,7 @@ class WebgpuModel implements WebgpuCompiledModel {
       const out = await this.execute(run, feeds, ctx, gpuOutputs);
       run.flush();
       scopeOpen = false;
-      const err = await Promise.race([gpu.device.popErrorScope(), lost]);
+      const err = await run.wait(Promise.race([gpu.device.popErrorScope(), lost]));
       if (err) throw new DeviceError(`WebGPU validation error: ${err.message}`);
       if (gpu.lost) throw gpu.lost;
       return out;
@@ -634,7 +642,7 @@ class WebgpuModel implements WebgpuCompiledModel {
     for (const p of plan.programs) {
       const kinds: BindingKind[] = p.bindings.map((b) => ('input' in b ? 'read' : 'write'));
       const c = st.pipelines.get(p, kinds);
-      pipes.push(c instanceof Promise ? await Promise.race([c, run.lost]) : c);
+      pipes.push(c instanceof Promise ? await run.wait(Promise.race([c, run.lost])) : c);
     }
     const outBufs = plan.outputs.map((o) => run.newBuf(gpuBytes(o.dtype, o.dims.reduce((a, b) => a * b, 1))));
     const temps = (plan.temps ?? []).map((words) => run.newBuf(words * 4));
