@@ -3,6 +3,7 @@
 import type { OpType } from '../../graph/ops/index.js';
 import type { GpuKernel } from './types.js';
 import { attentionGpuKernels } from './attention.js';
+import { convTransposeGpuKernels } from './conv-transpose.js';
 import { elementwiseGpuKernels } from './elementwise.js';
 import { imageGpuKernels } from './image.js';
 import { indexingGpuKernels } from './indexing.js';
@@ -22,6 +23,7 @@ const ALL = {
   ...indexingGpuKernels,
   ...attentionGpuKernels,
   ...lossGpuKernels,
+  ...convTransposeGpuKernels,
 } satisfies Partial<Record<OpType, GpuKernel>>;
 
 export const GPU_KERNELS: Partial<Record<OpType, GpuKernel>> = ALL;

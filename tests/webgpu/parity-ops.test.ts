@@ -2,7 +2,7 @@
 // against the CPU kernels on random inputs.
 import { describe, expect } from 'vitest';
 import type { HostTensor } from '../../graph/tensor.js';
-import { compare, cpuHas, float, gpuIt, int, model, type NodeSpec, rand, runCpu, runGpu, str, tensor } from './helpers.js';
+import { compare, cpuHas, float, gpuIt, int, intsAttr, model, type NodeSpec, rand, runCpu, runGpu, str, tensor } from './helpers.js';
 
 const TOL = { float32: { atol: 1e-5, rtol: 1e-4 }, exact: { atol: 0, rtol: 0 } };
 
@@ -74,6 +74,14 @@ for (const reduction of ['none', 'sum', 'mean']) {
   }
 }
 cases.push({ name: 'SoftmaxCrossEntropyLoss NC int32 target', nodes: [{ op: 'SoftmaxCrossEntropyLoss', inputs: ['x', 't'] }], feeds: { x: f(6, 7) }, consts: { t: idx('int32', [6], 0, 7) } });
+
+// ConvTranspose
+const CT = { atol: 1e-4, rtol: 1e-4 };
+cases.push({ name: 'ConvTranspose 2-D bias', nodes: [{ op: 'ConvTranspose', inputs: ['x', 'w', 'b'] }], feeds: { x: f(1, 3, 4, 5) }, consts: { w: f(3, 2, 3, 3), b: f(2) }, tol: CT });
+cases.push({ name: 'ConvTranspose strided padded output_padding', nodes: [{ op: 'ConvTranspose', inputs: ['x', 'w'], attrs: { strides: intsAttr([3, 2]), pads: intsAttr([1, 2, 1, 0]), output_padding: intsAttr([1, 1]) } }], feeds: { x: f(2, 2, 3, 3) }, consts: { w: f(2, 3, 3, 3) }, tol: CT });
+cases.push({ name: 'ConvTranspose grouped dilated 1-D', nodes: [{ op: 'ConvTranspose', inputs: ['x', 'w'], attrs: { group: int(2), dilations: intsAttr([2]), strides: intsAttr([2]) } }], feeds: { x: f(1, 4, 6) }, consts: { w: f(4, 3, 3) }, tol: CT });
+cases.push({ name: 'ConvTranspose 3-D SAME_UPPER', nodes: [{ op: 'ConvTranspose', inputs: ['x', 'w'], attrs: { auto_pad: str('SAME_UPPER'), strides: intsAttr([2, 2, 2]) } }], feeds: { x: f(1, 2, 2, 3, 3) }, consts: { w: f(2, 2, 3, 3, 2) }, tol: CT });
+cases.push({ name: 'ConvTranspose output_shape', nodes: [{ op: 'ConvTranspose', inputs: ['x', 'w'], attrs: { strides: intsAttr([3, 2]), output_shape: intsAttr([10, 8]) } }], feeds: { x: f(1, 1, 3, 3) }, consts: { w: f(1, 2, 3, 3) }, tol: CT });
 
 describe('webgpu parity with the CPU kernels: more ops', () => {
   for (const c of cases) {

@@ -1,0 +1,110 @@
+// ConvTranspose on WebGPU (float32, 1 to 3 spatial dims, groups, dilations, pads / auto_pad /
+// output_shape / output_padding through the shared geometry of graph/ops/nn-window.ts). Gather form:
+// one thread per output element sums, over its group's input channels and the kernel positions, the
+// inputs whose stride lands on it. Weights are [C, M/group, k...].
+import { convTransposeGeometry, readWindowAttrs } from '../../graph/ops/nn-window.js';
+import type { GpuKernel, GpuKernelContext, GpuPlan, UniformValue } from './types.js';
+import { unsupported } from './types.js';
+import { bindingDecls, defineShader, grid, sizeOf, uniformDecl } from './wgsl.js';
+
+interface ConvTransposeParams {
+  readonly nsp: number;
+  readonly bias: boolean;
+}
+
+const convTransposeShader = defineShader<ConvTransposeParams>('conv-transpose', (spec) => {
+  const p = spec.params;
+  const n = p.nsp;
+  const decls = [{ name: 'x', type: 'f32' }, { name: 'w', type: 'f32' }, ...(p.bias ? [{ name: 'b', type: 'f32' }] : []), { name: 'out', type: 'f32', write: true }];
+  const dims = [...Array(n).keys()];
+  return `${uniformDecl(spec.uniforms)}
+${bindingDecls(decls)}
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lidx: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let gi = (wid.y * nwg.x + wid.x) * 64u + lidx;
+  if (gi >= u_total()) { return; }
+  var t = gi;
+${dims.slice().reverse().map((i) => `  let o${i} = i32(t % u_od(${i}u)); t = t / u_od(${i}u);`).join('\n')}
+  let m = t % u_m(); let nb = t / u_m();
+  let mg = u_mg(); let cg = u_cg();
+  let g = m / mg; let mi = m % mg;
+  var acc = ${p.bias ? 'b[m]' : '0.0'};
+  for (var kk = 0u; kk < u_ksize(); kk = kk + 1u) {
+    var kr = kk;
+    var xoff = 0u;
+    var ok = true;
+${dims.slice().reverse().map((i) => `    { let k = kr % u_kd(${i}u); kr = kr / u_kd(${i}u);
+      let tt = o${i} + u_ph(${i}u) - i32(k * u_dil(${i}u));
+      let s = i32(u_st(${i}u));
+      if (tt < 0 || tt % s != 0 || tt / s >= i32(u_id(${i}u))) { ok = false; }
+      xoff = xoff + u32(max(tt, 0) / s) * u_is(${i}u); }`).join('\n')}
+    if (!ok) { continue; }
+    for (var c = 0u; c < cg; c = c + 1u) {
+      let ch = g * cg + c;
+      acc = acc + x[(nb * u_c() + ch) * u_isize() + xoff] * w[(ch * mg + mi) * u_ksize() + kk];
+    }
+  }
+  out[gi] = acc;
+}`;
+});
+
+function stridesOf(d: readonly number[]): number[] {
+  const s = new Array<number>(d.length);
+  let a = 1;
+  for (let i = d.length - 1; i >= 0; i--) { s[i] = a; a *= d[i]!; }
+  return s;
+}
+
+function convTransposePlan(ctx: GpuKernelContext): GpuPlan {
+  const X = ctx.inputs[0]!;
+  const W = ctx.inputs[1]!;
+  const B = ctx.inputs[2];
+  if (X.dtype !== 'float32' || W.dtype !== 'float32' || (B && B.dtype !== 'float32')) return unsupported(`ConvTranspose of ${X.dtype} runs on the CPU`);
+  const r = X.dims.length;
+  if (r < 3 || r > 5 || W.dims.length !== r) return unsupported(`ConvTranspose of rank ${r} runs on the CPU`);
+  const nsp = r - 2;
+  const group = ctx.attrs.int('group', 1);
+  const [N, C] = [X.dims[0]!, X.dims[1]!];
+  if (W.dims[0] !== C || group < 1 || C % group !== 0) return unsupported('channels do not match groups');
+  const a = readWindowAttrs(ctx.attrs, nsp, W.dims.slice(2));
+  if (a.kernel.some((k, i) => k !== W.dims[2 + i])) return unsupported('kernel_shape differs from the weight');
+  const inSp = X.dims.slice(2);
+  const geo = convTransposeGeometry(inSp, a, ctx.attrs.ints('output_padding'), ctx.attrs.ints('output_shape'));
+  if (geo.out.some((o) => o < 1)) return unsupported('empty output');
+  const Mg = W.dims[1]!;
+  const M = Mg * group;
+  if (B && sizeOf(B.dims) !== M) return unsupported('bias size');
+  const outDims = [N, M, ...geo.out];
+  const total = sizeOf(outDims);
+  const uniforms: UniformValue[] = [
+    { name: 'total', type: 'u32', value: total },
+    { name: 'm', type: 'u32', value: M },
+    { name: 'mg', type: 'u32', value: Mg },
+    { name: 'cg', type: 'u32', value: C / group },
+    { name: 'c', type: 'u32', value: C },
+    { name: 'ksize', type: 'u32', value: sizeOf(a.kernel) },
+    { name: 'isize', type: 'u32', value: sizeOf(inSp) },
+    { name: 'od', type: 'u32', value: geo.out },
+    { name: 'id', type: 'u32', value: inSp },
+    { name: 'is', type: 'u32', value: stridesOf(inSp) },
+    { name: 'kd', type: 'u32', value: a.kernel },
+    { name: 'st', type: 'u32', value: a.strides },
+    { name: 'dil', type: 'u32', value: a.dilations },
+    { name: 'ph', type: 'i32', value: geo.padHead },
+  ];
+  return {
+    kind: 'run',
+    outputs: [{ dtype: 'float32', dims: outDims }],
+    programs: total === 0 || sizeOf(X.dims) === 0 ? [] : [{
+      shader: convTransposeShader,
+      params: { nsp, bias: B !== undefined } satisfies ConvTransposeParams,
+      uniforms,
+      bindings: [{ input: 0 }, { input: 1 }, ...(B ? [{ input: 2 }] : []), { output: 0 }],
+      workgroups: grid(total),
+    }],
+  };
+}
+
+export const convTransposeGpuKernels = {
+  ConvTranspose: { plan: convTransposePlan },
+} satisfies Record<string, GpuKernel>;
