@@ -7,6 +7,7 @@ import type { CpuContext, CpuKernel } from './types.js';
 import { optTensorArg, tensorArg, viaF32 } from './util.js';
 import { gemmF32, gemmF64 } from './nn-gemm.js';
 import { depthwise2dSimd } from './nn-depthwise-simd.js';
+import { simdBinary } from './elementwise-simd.js';
 import { col2im, type FloatArray, type Grid, im2col, im2colRows2d, prod } from './nn-im2col.js';
 
 /** Most floats an im2col buffer holds at once (64 MiB as float32). */
@@ -119,6 +120,7 @@ function addChannelBias(y: FloatArray, bias: ArrayLike<number>, N: number, M: nu
       const b = bias[m]!;
       if (b === 0) continue;
       const o = (n * M + m) * size;
+      if (simdBinary('add', y, y, bias, o, o, 1, m, 0, size)) continue;
       for (let i = 0; i < size; i++) y[o + i] = y[o + i]! + b;
     }
   }
