@@ -5,6 +5,7 @@ import type { GpuKernel } from './types.js';
 import { attentionGpuKernels } from './attention.js';
 import { convTransposeGpuKernels } from './conv-transpose.js';
 import { elementwiseGpuKernels } from './elementwise.js';
+import { gridSampleGpuKernels } from './grid-sample.js';
 import { imageGpuKernels } from './image.js';
 import { indexingGpuKernels } from './indexing.js';
 import { linalgGpuKernels } from './linalg.js';
@@ -24,6 +25,7 @@ const ALL = {
   ...attentionGpuKernels,
   ...lossGpuKernels,
   ...convTransposeGpuKernels,
+  ...gridSampleGpuKernels,
 } satisfies Partial<Record<OpType, GpuKernel>>;
 
 export const GPU_KERNELS: Partial<Record<OpType, GpuKernel>> = ALL;

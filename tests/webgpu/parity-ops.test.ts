@@ -83,6 +83,18 @@ cases.push({ name: 'ConvTranspose grouped dilated 1-D', nodes: [{ op: 'ConvTrans
 cases.push({ name: 'ConvTranspose 3-D SAME_UPPER', nodes: [{ op: 'ConvTranspose', inputs: ['x', 'w'], attrs: { auto_pad: str('SAME_UPPER'), strides: intsAttr([2, 2, 2]) } }], feeds: { x: f(1, 2, 2, 3, 3) }, consts: { w: f(2, 2, 3, 3, 2) }, tol: CT });
 cases.push({ name: 'ConvTranspose output_shape', nodes: [{ op: 'ConvTranspose', inputs: ['x', 'w'], attrs: { strides: intsAttr([3, 2]), output_shape: intsAttr([10, 8]) } }], feeds: { x: f(1, 1, 3, 3) }, consts: { w: f(1, 2, 3, 3) }, tol: CT });
 
+// GridSample
+const gridT = (...dims: number[]) => tensor('float32', dims, () => rand() * 2.6 - 1.3);
+for (const mode of ['nearest', 'linear', 'cubic']) {
+  for (const padding of ['zeros', 'border', 'reflection']) {
+    for (const align of [0, 1]) {
+      cases.push({ name: `GridSample 2-D ${mode} ${padding} align=${align}`, nodes: [{ op: 'GridSample', inputs: ['x', 'g'], attrs: { mode: str(mode), padding_mode: str(padding), align_corners: int(align) } }], feeds: { x: f(2, 3, 4, 5), g: gridT(2, 3, 6, 2) }, opset: 20, tol: { atol: 1e-4, rtol: 1e-4 } });
+    }
+  }
+}
+cases.push({ name: 'GridSample 3-D linear', nodes: [{ op: 'GridSample', inputs: ['x', 'g'] }], feeds: { x: f(1, 2, 3, 4, 5), g: gridT(1, 2, 3, 4, 3) }, opset: 20, tol: { atol: 1e-4, rtol: 1e-4 } });
+cases.push({ name: 'GridSample opset 16 bilinear', nodes: [{ op: 'GridSample', inputs: ['x', 'g'], attrs: { mode: str('bilinear') } }], feeds: { x: f(1, 2, 4, 4), g: gridT(1, 3, 3, 2) }, opset: 16, tol: { atol: 1e-4, rtol: 1e-4 } });
+
 describe('webgpu parity with the CPU kernels: more ops', () => {
   for (const c of cases) {
     gpuIt(c.name, async () => {
