@@ -95,7 +95,7 @@ ${L.join('\n')}
 }`;
 });
 
-interface MatMulArgs {
+export interface MatMulArgs {
   m: number;
   n: number;
   k: number;
@@ -108,9 +108,12 @@ interface MatMulArgs {
   beta: number;
   c?: { input: number; strideM: number; strideN: number };
   outDims: readonly number[];
+  /** The node inputs bound as A and B (default 0 and 1). */
+  operands?: readonly [number, number];
 }
 
-function matmulPlan(a: MatMulArgs): GpuPlan {
+/** A plan of one batched matmul dispatch (also used by Conv for 1x1 kernels). */
+export function matmulPlan(a: MatMulArgs): GpuPlan {
   const { m, n, k } = a;
   const vecB = !a.transB && n % 4 === 0;
   const vecA = vecB && !a.transA && k % 4 === 0;
@@ -139,7 +142,7 @@ function matmulPlan(a: MatMulArgs): GpuPlan {
       shader: matmulShader,
       params,
       uniforms,
-      bindings: [{ input: 0 }, { input: 1 }, ...(a.c ? [{ input: a.c.input }] : []), { output: 0 }],
+      bindings: [{ input: a.operands?.[0] ?? 0 }, { input: a.operands?.[1] ?? 1 }, ...(a.c ? [{ input: a.c.input }] : []), { output: 0 }],
       workgroups: [Math.ceil(n / tn / WGX), Math.ceil(m / tm / WGY), batch],
     }],
   };

@@ -2,6 +2,7 @@
 // four output channels of four pixels when the channels per group are a multiple of 4 (grouped and depthwise convolutions included).
 import type { GpuKernel, GpuKernelContext, GpuPlan, UniformValue } from './types.js';
 import { unsupported } from './types.js';
+import { matmulPlan } from './linalg.js';
 import { bindingDecls, defineShader, flit, grid, sizeOf, uniformDecl } from './wgsl.js';
 
 interface Geometry {
@@ -125,6 +126,17 @@ function conv(ctx: GpuKernelContext): GpuPlan {
   const [ph, pw] = r === 3 ? [0, geo1.padBegin[0]!] : [geo1.padBegin[0]!, geo1.padBegin[1]!];
   const [sh, sw] = r === 3 ? [1, strides[0]!] : [strides[0]!, strides[1]!];
   const [dh, dw] = r === 3 ? [1, dil[0]!] : [dil[0]!, dil[1]!];
+  const outDims = [N, OC, ...geo1.outDims];
+  if (group === 1 && kernel[0] === 1 && kernel[1] === 1 && sh === 1 && sw === 1 && ph === 0 && pw === 0 && oh === spatial[0] && ow === spatial[1] && N <= 65535) {
+    // A pointwise conv is a matmul per image: out[n] (OC x HW) = W (OC x C) . x[n] (C x HW), bias per row.
+    const hw = oh * ow;
+    return matmulPlan({
+      m: OC, n: hw, k: C, transA: false, transB: false,
+      batchDims: [N], aBatch: [], bBatch: [N], alpha: 1, beta: 1,
+      ...(B ? { c: { input: 2, strideM: 1, strideN: 0 } } : {}),
+      outDims, operands: [1, 0],
+    });
+  }
   const ocpg = OC / group;
   const ocv = ocpg % 4 === 0 ? 4 : 1;
   const total = N * Math.ceil(OC / ocv) * oh * Math.ceil(ow / OWV);
@@ -138,7 +150,6 @@ function conv(ctx: GpuKernelContext): GpuPlan {
     { name: 'ph', type: 'i32', value: ph }, { name: 'pw', type: 'i32', value: pw },
     { name: 'dh', type: 'u32', value: dh }, { name: 'dw', type: 'u32', value: dw },
   ];
-  const outDims = [N, OC, ...geo1.outDims];
   return {
     kind: 'run',
     outputs: [{ dtype: 'float32', dims: outDims }],
