@@ -265,6 +265,7 @@ export const elementwiseGpuKernels = {
   Selu: unaryAttrs('select(u_p1() * (u_p0() * exp(a0) - u_p0()), u_p1() * a0, a0 > 0.0)', [['alpha', SELU_ALPHA], ['gamma', SELU_GAMMA]]),
   ThresholdedRelu: unaryAttrs('select(0.0, a0, a0 > u_p0())', [['alpha', 1]]),
   Swish: unaryAttrs('a0 / (1.0 + exp(-u_p0() * a0))', [['alpha', 1]]),
+  Shrink: unaryAttrs('select(select(0.0, a0 - u_p1(), a0 > u_p0()), a0 + u_p1(), a0 < -u_p0())', [['lambd', 0.5], ['bias', 0]]),
   HardSigmoid: unaryAttrs('clamp(u_p0() * a0 + u_p1(), 0.0, 1.0)', [['alpha', 0.2], ['beta', 0.5]]),
   IsNaN: { plan: (ctx) => (isFloat(ctx.inputs[0]!.dtype) ? ewPlan(ctx, { expr: 'select(0u, 1u, tg_isnan(a0))', out: 'bool' }, [0]) : unsupported('not float')) },
   IsInf: {
@@ -316,6 +317,13 @@ export const elementwiseGpuKernels = {
   Min: variadic((a, b) => `min(${a}, ${b})`),
   Sum: variadic((a, b) => `${a} + ${b}`),
   Mean: variadic((a, b) => `${a} + ${b}`, (acc, n) => `(${acc}) / ${flit(n)}`),
+  SwiGLU: {
+    plan(ctx) {
+      const t = ctx.inputs[0]!.dtype;
+      if (!isFloat(t) || ctx.inputs[1]!.dtype !== t) return unsupported(`SwiGLU of ${t} runs on the CPU`);
+      return ewPlan(ctx, { expr: 'a0 / (1.0 + exp(-u_p0() * a0)) * a1', out: t, scalars: [['f32', ctx.attrs.float('alpha', 1)]] }, [0, 1]);
+    },
+  },
   Where: { plan: (ctx) => ewPlan(ctx, { expr: 'select(a2, a1, a0 != 0u)', out: ctx.inputs[1]!.dtype }, [0, 1, 2]) },
   Clip: { hostInputs: () => [1, 2], plan: clipPlan },
   Cast: { plan: (ctx) => castPlan(ctx, dtypeFromOnnx(ctx.attrs.int('to', 0))) },

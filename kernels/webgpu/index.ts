@@ -3,6 +3,7 @@
 import type { OpType } from '../../graph/ops/index.js';
 import type { GpuKernel } from './types.js';
 import { attentionGpuKernels } from './attention.js';
+import { axisGpuKernels } from './axis.js';
 import { convTransposeGpuKernels } from './conv-transpose.js';
 import { elementwiseGpuKernels } from './elementwise.js';
 import { gridSampleGpuKernels } from './grid-sample.js';
@@ -26,6 +27,7 @@ const ALL = {
   ...lossGpuKernels,
   ...convTransposeGpuKernels,
   ...gridSampleGpuKernels,
+  ...axisGpuKernels,
 } satisfies Partial<Record<OpType, GpuKernel>>;
 
 export const GPU_KERNELS: Partial<Record<OpType, GpuKernel>> = ALL;

@@ -1,5 +1,5 @@
-// Index-driven ops on WebGPU: GatherElements (int64 indices narrowed to i32), Trilu, Range and
-// CumSum. One thread per output element; shapes and strides go into uniforms.
+// Index-driven ops on WebGPU: GatherElements (int64 indices narrowed to i32), Trilu, Range,
+// CumSum and CumProd. One thread per output element; shapes and strides go into uniforms.
 import type { DType } from '../../graph/dtype.js';
 import { toIntList, toNumbers } from '../../graph/tensor.js';
 import type { GpuKernel, GpuKernelContext, GpuPlan, Program, UniformValue, WgslType } from './types.js';
@@ -121,6 +121,7 @@ function rangePlan(ctx: GpuKernelContext): GpuPlan {
 
 interface CumSumParams {
   readonly t: 'f32' | 'i32' | 'u32';
+  readonly op: 'sum' | 'prod';
   readonly exclusive: boolean;
   readonly reverse: boolean;
 }
@@ -130,20 +131,21 @@ const cumSumShader = defineShader<CumSumParams>('cumsum', (spec) => {
   const p = spec.params;
   const from = p.reverse ? (p.exclusive ? 'pos + 1u' : 'pos') : '0u';
   const to = p.reverse ? 'u_len()' : p.exclusive ? 'pos' : 'pos + 1u';
+  const op = p.op === 'sum' ? '+' : '*';
   return `${uniformDecl(spec.uniforms)}
 ${bindingDecls([{ name: 'x', type: p.t }, { name: 'out', type: p.t, write: true }])}
 ${main1d(`  if (gi >= u_n()) { return; }
   let pos = (gi / u_inner()) % u_len();
   let base = gi - pos * u_inner();
-  var acc = ${p.t}(0);
-  ${p.reverse ? `for (var j = u_len(); j > ${from}; j = j - 1u) { acc = acc + x[base + (j - 1u) * u_inner()]; }` : `for (var j = ${from}; j < ${to}; j = j + 1u) { acc = acc + x[base + j * u_inner()]; }`}
+  var acc = ${p.t}(${p.op === 'sum' ? 0 : 1});
+  ${p.reverse ? `for (var j = u_len(); j > ${from}; j = j - 1u) { acc = acc ${op} x[base + (j - 1u) * u_inner()]; }` : `for (var j = ${from}; j < ${to}; j = j + 1u) { acc = acc ${op} x[base + j * u_inner()]; }`}
   out[gi] = acc;`)}`;
 });
 
-function cumSumPlan(ctx: GpuKernelContext): GpuPlan {
+function cumPlan(ctx: GpuKernelContext, op: CumSumParams['op']): GpuPlan {
   const x = ctx.inputs[0]!;
   const t = x.dtype === 'float32' ? 'f32' : x.dtype === 'int32' ? 'i32' : x.dtype === 'uint32' ? 'u32' : undefined;
-  if (!t) return unsupported(`CumSum of ${x.dtype} runs on the CPU`);
+  if (!t) return unsupported(`${ctx.node.opType} of ${x.dtype} runs on the CPU`);
   const r = x.dims.length;
   if (r === 0) return unsupported('scalar');
   const axT = ctx.host(1);
@@ -155,7 +157,7 @@ function cumSumPlan(ctx: GpuKernelContext): GpuPlan {
     { name: 'len', type: 'u32', value: x.dims[axis]! },
     { name: 'inner', type: 'u32', value: sizeOf(x.dims.slice(axis + 1)) },
   ];
-  const params: CumSumParams = { t, exclusive: ctx.attrs.int('exclusive', 0) !== 0, reverse: ctx.attrs.int('reverse', 0) !== 0 };
+  const params: CumSumParams = { t, op, exclusive: ctx.attrs.int('exclusive', 0) !== 0, reverse: ctx.attrs.int('reverse', 0) !== 0 };
   return run(x.dtype, x.dims, [{ shader: cumSumShader, params, uniforms, bindings: [{ input: 0 }, { output: 0 }], workgroups: grid(n) }]);
 }
 
@@ -163,5 +165,6 @@ export const indexingGpuKernels = {
   GatherElements: { narrowInt64: [1], plan: gatherElementsPlan },
   Trilu: { hostInputs: () => [1], plan: triluPlan },
   Range: { hostInputs: () => [0, 1, 2], plan: rangePlan },
-  CumSum: { hostInputs: () => [1], plan: cumSumPlan },
+  CumSum: { hostInputs: () => [1], plan: (ctx) => cumPlan(ctx, 'sum') },
+  CumProd: { hostInputs: () => [1], plan: (ctx) => cumPlan(ctx, 'prod') },
 } satisfies Record<string, GpuKernel>;

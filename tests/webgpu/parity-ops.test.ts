@@ -95,6 +95,19 @@ for (const mode of ['nearest', 'linear', 'cubic']) {
 cases.push({ name: 'GridSample 3-D linear', nodes: [{ op: 'GridSample', inputs: ['x', 'g'] }], feeds: { x: f(1, 2, 3, 4, 5), g: gridT(1, 2, 3, 4, 3) }, opset: 20, tol: { atol: 1e-4, rtol: 1e-4 } });
 cases.push({ name: 'GridSample opset 16 bilinear', nodes: [{ op: 'GridSample', inputs: ['x', 'g'], attrs: { mode: str('bilinear') } }], feeds: { x: f(1, 2, 4, 4), g: gridT(1, 3, 3, 2) }, opset: 16, tol: { atol: 1e-4, rtol: 1e-4 } });
 
+// Axis lines, fills, small elementwise
+cases.push({ name: 'CumProd reverse exclusive', nodes: [{ op: 'CumProd', inputs: ['x', 'a'], attrs: { exclusive: int(1), reverse: int(1) } }], feeds: { x: f(3, 4) }, consts: { a: scalar('int64', 0) }, opset: 26 });
+cases.push({ name: 'CumProd int32', nodes: [{ op: 'CumProd', inputs: ['x', 'a'] }], feeds: { x: tensor('int32', [2, 5], () => Math.round(rand() * 4 - 2)) }, consts: { a: scalar('int64', 1) }, opset: 26, tol: TOL.exact });
+cases.push({ name: 'Hardmax opset 13 axis 1 with ties', nodes: [{ op: 'Hardmax', inputs: ['x'], attrs: { axis: int(1) } }], feeds: { x: tensor('float32', [2, 5, 3], () => Math.round(rand() * 3)) }, opset: 13, tol: TOL.exact });
+cases.push({ name: 'Hardmax opset 11 flatten', nodes: [{ op: 'Hardmax', inputs: ['x'], attrs: { axis: int(1) } }], feeds: { x: f(2, 3, 4) }, opset: 11, tol: TOL.exact });
+for (const p of [1, 2]) cases.push({ name: `LpNormalization p=${p} axis 0 with a zero line`, nodes: [{ op: 'LpNormalization', inputs: ['x'], attrs: { p: int(p), axis: int(0) } }], feeds: { x: tensor('float32', [3, 4], (i) => (i % 4 === 1 ? 0 : rand() - 0.5)) } });
+for (const [dt, v] of [['float32', 2.5], ['int32', -7], ['bool', 1]] as const) {
+  const value: HostTensor = dt === 'float32' ? tensor('float32', [1], () => v) : dt === 'int32' ? tensor('int32', [1], () => v) : { kind: 'tensor', dtype: 'bool', dims: [1], data: Uint8Array.of(1) };
+  cases.push({ name: `ConstantOfShape ${dt}`, nodes: [{ op: 'ConstantOfShape', inputs: ['s'], attrs: { value: { kind: 'tensor', value } } }], feeds: { s: { kind: 'tensor', dtype: 'int64', dims: [2], data: BigInt64Array.of(3n, 4n) } }, tol: TOL.exact });
+}
+cases.push({ name: 'Shrink', nodes: [{ op: 'Shrink', inputs: ['x'], attrs: { lambd: float(0.3), bias: float(0.1) } }], feeds: { x: f(20) } });
+cases.push({ name: 'SwiGLU broadcast', nodes: [{ op: 'SwiGLU', inputs: ['a', 'b'], attrs: { alpha: float(1.5) } }], feeds: { a: f(3, 4), b: f(4) }, opset: 28 });
+
 describe('webgpu parity with the CPU kernels: more ops', () => {
   for (const c of cases) {
     gpuIt(c.name, async () => {

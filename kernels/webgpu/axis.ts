@@ -1,0 +1,101 @@
+// Ops along one axis, a thread per output element looping over its line: Hardmax and
+// LpNormalization; and ConstantOfShape (a fill whose value's bits go into a uniform).
+import { dtypeFromOnnx } from '../../graph/dtype.js';
+import { toIntList, toNumbers } from '../../graph/tensor.js';
+import type { GpuKernel, GpuKernelContext, GpuPlan, UniformValue } from './types.js';
+import { unsupported } from './types.js';
+import { bindingDecls, defineShader, grid, main1d, sizeOf, uniformDecl, wgslType } from './wgsl.js';
+
+interface LineParams {
+  readonly op: 'hardmax' | 'lp1' | 'lp2';
+}
+
+const lineShader = defineShader<LineParams>('axis-line', (spec) => {
+  const p = spec.params;
+  const body = p.op === 'hardmax'
+    ? `  var best = 0u;
+  var bv = x[base];
+  for (var j = 1u; j < L; j = j + 1u) { let v = x[base + j * inner]; if (v > bv) { bv = v; best = j; } }
+  out[gi] = select(0.0, 1.0, best == pos);`
+    : `  var s = 0.0;
+  for (var j = 0u; j < L; j = j + 1u) { let v = x[base + j * inner]; s = s + ${p.op === 'lp1' ? 'abs(v)' : 'v * v'}; }
+  let norm = ${p.op === 'lp1' ? 's' : 'sqrt(s)'};
+  out[gi] = select(x[gi] / norm, 0.0, norm == 0.0);`;
+  return `${uniformDecl(spec.uniforms)}
+${bindingDecls([{ name: 'x', type: 'f32' }, { name: 'out', type: 'f32', write: true }])}
+${main1d(`  if (gi >= u_n()) { return; }
+  let L = u_len();
+  let inner = u_inner();
+  let pos = (gi / inner) % L;
+  let base = gi - pos * inner;
+${body}`)}`;
+});
+
+function linePlan(ctx: GpuKernelContext, op: LineParams['op'], len: number, inner: number): GpuPlan {
+  const x = ctx.inputs[0]!;
+  const n = sizeOf(x.dims);
+  const uniforms: UniformValue[] = [
+    { name: 'n', type: 'u32', value: n },
+    { name: 'len', type: 'u32', value: Math.max(1, len) },
+    { name: 'inner', type: 'u32', value: Math.max(1, inner) },
+  ];
+  return { kind: 'run', outputs: [{ dtype: 'float32', dims: x.dims }], programs: n === 0 ? [] : [{ shader: lineShader, params: { op } satisfies LineParams, uniforms, bindings: [{ input: 0 }, { output: 0 }], workgroups: grid(n) }] };
+}
+
+function hardmaxPlan(ctx: GpuKernelContext): GpuPlan {
+  const d = ctx.inputs[0]!.dims;
+  if (ctx.inputs[0]!.dtype !== 'float32') return unsupported(`Hardmax of ${ctx.inputs[0]!.dtype} runs on the CPU`);
+  const r = d.length;
+  if (r === 0) return unsupported('scalar');
+  let axis = ctx.attrs.int('axis', ctx.opset >= 13 ? -1 : 1);
+  if (axis < 0) axis += r;
+  if (axis < 0 || axis >= r) return unsupported('axis out of range');
+  // Before opset 13 the input is flattened to 2-D at axis: the line is everything from axis on.
+  if (ctx.opset < 13) return linePlan(ctx, 'hardmax', sizeOf(d.slice(axis)), 1);
+  return linePlan(ctx, 'hardmax', d[axis]!, sizeOf(d.slice(axis + 1)));
+}
+
+function lpNormPlan(ctx: GpuKernelContext): GpuPlan {
+  const d = ctx.inputs[0]!.dims;
+  if (ctx.inputs[0]!.dtype !== 'float32') return unsupported(`LpNormalization of ${ctx.inputs[0]!.dtype} runs on the CPU`);
+  const r = d.length;
+  let axis = ctx.attrs.int('axis', -1);
+  if (axis < 0) axis += r;
+  if (axis < 0 || axis >= r) return unsupported('axis out of range');
+  const p = ctx.attrs.int('p', 2);
+  if (p !== 1 && p !== 2) return unsupported(`p = ${p}`);
+  return linePlan(ctx, p === 1 ? 'lp1' : 'lp2', d[axis]!, sizeOf(d.slice(axis + 1)));
+}
+
+interface FillParams {
+  readonly t: 'f32' | 'i32' | 'u32';
+}
+
+const fillShader = defineShader<FillParams>('fill', (spec) => `${uniformDecl(spec.uniforms)}
+${bindingDecls([{ name: 'out', type: spec.params.t, write: true }])}
+${main1d(`  if (gi >= u_n()) { return; }
+  out[gi] = bitcast<${spec.params.t}>(u_v());`)}`);
+
+function constantOfShapePlan(ctx: GpuKernelContext): GpuPlan {
+  const shapeT = ctx.host(0);
+  if (!shapeT) return unsupported('shape is not known');
+  const dims = toIntList(shapeT);
+  const value = ctx.attrs.tensor('value');
+  const dtype = value ? value.dtype : dtypeFromOnnx(1)!;
+  const t = wgslType(dtype, false);
+  if (!t || t === 'f16') return unsupported(`ConstantOfShape of ${dtype} runs on the CPU`);
+  const v = value && value.data.length ? toNumbers(value)[0]! : 0;
+  const bits = new DataView(new ArrayBuffer(4));
+  if (t === 'f32') bits.setFloat32(0, v, true);
+  else if (t === 'i32') bits.setInt32(0, v, true);
+  else bits.setUint32(0, v >>> 0, true);
+  const n = sizeOf(dims);
+  const uniforms: UniformValue[] = [{ name: 'n', type: 'u32', value: n }, { name: 'v', type: 'u32', value: bits.getUint32(0, true) }];
+  return { kind: 'run', outputs: [{ dtype, dims }], programs: n === 0 ? [] : [{ shader: fillShader, params: { t } satisfies FillParams, uniforms, bindings: [{ output: 0 }], workgroups: grid(n) }] };
+}
+
+export const axisGpuKernels = {
+  Hardmax: { plan: hardmaxPlan },
+  LpNormalization: { plan: lpNormPlan },
+  ConstantOfShape: { hostInputs: () => [0], plan: constantOfShapePlan },
+} satisfies Record<string, GpuKernel>;
