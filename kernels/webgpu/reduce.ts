@@ -274,12 +274,57 @@ function instanceNorm(ctx: GpuKernelContext): GpuPlan {
   return rowPlan(ctx, 'instancenorm', d[0]! * c, l, 1, { scale: 1, bias: 2 }, ctx.attrs.float('epsilon', 1e-5), c);
 }
 
-function globalPool(op: ReduceOp): GpuKernel {
+interface GlobalPoolParams {
+  readonly op: 'mean' | 'max';
+}
+
+/** Rows per workgroup of the global pool: small, so that a few hundred channels still spread over several workgroups. */
+const GPWG = 16;
+
+/** One thread per (n, c) row over its contiguous spatial extent, four accumulators (no barriers: SwiftShader pays for them). */
+const globalPoolShader = defineShader<GlobalPoolParams>('global_pool', (spec) => {
+  const o = OPS[spec.params.op];
+  return `${uniformDecl(spec.uniforms)}
+${bindingDecls([{ name: 'x', type: 'f32' }, { name: 'out', type: 'f32', write: true }])}
+@compute @workgroup_size(${GPWG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lidx: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = (wid.y * nwg.x + wid.x) * ${GPWG}u + lidx;
+  if (row >= u_nout()) { return; }
+  let R = u_r(); let base = row * R;
+  var a0 = ${o.init}; var a1 = ${o.init}; var a2 = ${o.init}; var a3 = ${o.init};
+  var i = 0u;
+  for (; i + 4u <= R; i = i + 4u) {
+    let p = base + i;
+    a0 = ${o.acc('a0', 'x[p]')}; a1 = ${o.acc('a1', 'x[p + 1u]')}; a2 = ${o.acc('a2', 'x[p + 2u]')}; a3 = ${o.acc('a3', 'x[p + 3u]')};
+  }
+  for (; i < R; i = i + 1u) { a0 = ${o.acc('a0', 'x[base + i]')}; }
+  let acc = ${o.comb(o.comb('a0', 'a1'), o.comb('a2', 'a3'))};
+  out[row] = ${o.fin('acc')};
+}`;
+});
+
+function globalPool(op: 'mean' | 'max'): GpuKernel {
   return {
     plan(ctx) {
-      const r = ctx.inputs[0]!.dims.length;
+      const x = ctx.inputs[0]!;
+      const r = x.dims.length;
       if (r < 3) return unsupported('rank < 3');
-      return reducePlan(ctx, op, [...Array(r - 2).keys()].map((i) => i + 2), true);
+      const nOut = x.dims[0]! * x.dims[1]!;
+      const red = sizeOf(x.dims.slice(2));
+      // Few long rows: the workgroup-per-output tree reduction spreads each row over 64 threads.
+      if (x.dtype !== 'float32' || red === 0 || nOut * 16 < red) return reducePlan(ctx, op, [...Array(r - 2).keys()].map((i) => i + 2), true);
+      const outDims = [x.dims[0]!, x.dims[1]!, ...x.dims.slice(2).map(() => 1)];
+      return {
+        kind: 'run',
+        outputs: [{ dtype: 'float32', dims: outDims }],
+        programs: nOut === 0 ? [] : [{
+          shader: globalPoolShader,
+          params: { op } satisfies GlobalPoolParams,
+          uniforms: [{ name: 'nout', type: 'u32', value: nOut }, { name: 'r', type: 'u32', value: red }],
+          bindings: [{ input: 0 }, { output: 0 }],
+          workgroups: grid(nOut, GPWG),
+        }],
+      };
     },
   };
 }
