@@ -3,6 +3,7 @@
 // and a bool or additive attn_mask broadcast to [B, Hq, L, <=S]. One thread per output element: it
 // recomputes its row's scores (max pass, then exp-sum and weighted V), so no score matrix is stored.
 // past_key/value, present outputs, the qk_matmul output and nonpad_kv_seqlen run on the CPU.
+// RotaryEmbedding: a thread per element.
 import type { GpuKernel, GpuKernelContext, GpuPlan, UniformValue } from './types.js';
 import { unsupported } from './types.js';
 import { bindingDecls, broadcastStrides, defineShader, flit, grid, main1d, sizeOf, uniformDecl } from './wgsl.js';
@@ -141,6 +142,71 @@ function attentionPlan(ctx: GpuKernelContext): GpuPlan {
   };
 }
 
+interface RotaryParams {
+  readonly rank4: boolean;
+  readonly interleaved: boolean;
+  readonly pos: boolean;
+}
+
+/** RotaryEmbedding: a thread per element rotates it with its pair's partner (halves or interleaved). */
+const rotaryShader = defineShader<RotaryParams>('rotary-embedding', (spec) => {
+  const p = spec.params;
+  const decls = [{ name: 'x', type: 'f32' }, { name: 'cs', type: 'f32' }, { name: 'sn', type: 'f32' }, ...(p.pos ? [{ name: 'pos', type: 'i32' }] : []), { name: 'out', type: 'f32', write: true }];
+  return `${uniformDecl(spec.uniforms)}
+${bindingDecls(decls)}
+${main1d(`  if (gi >= u_n()) { return; }
+  let D = u_d(); let H = u_h(); let S = u_s(); let half = u_half();
+  let dd = gi % D;
+  var t = gi / D;
+  ${p.rank4 ? 'let s = t % S; t = t / S; let b = t / H;' : 't = t / H; let s = t % S; let b = t / S;'}
+  if (dd >= 2u * half) { out[gi] = x[gi]; return; }
+  ${p.interleaved ? 'let i = dd / 2u; let first = (dd % 2u) == 0u; let partner = select(gi - 1u, gi + 1u, first);' : 'let i = dd % half; let first = dd < half; let partner = select(gi - half, gi + half, first);'}
+  let row = ${p.pos ? 'u32(clamp(pos[b * S + s], 0, i32(u_maxpos()) - 1)) * half' : '(b * S + s) * half'};
+  let c = cs[row + i]; let sv = sn[row + i];
+  out[gi] = select(sv * x[partner] + c * x[gi], c * x[gi] - sv * x[partner], first);`)}`;
+});
+
+function rotaryPlan(ctx: GpuKernelContext): GpuPlan {
+  const [X, cosT, sinT, posT] = ctx.inputs;
+  if (!X || !cosT || !sinT) return unsupported('input, cos_cache and sin_cache are required');
+  if (X.dtype !== 'float32' || cosT.dtype !== 'float32' || sinT.dtype !== 'float32') return unsupported(`RotaryEmbedding of ${X.dtype} runs on the CPU`);
+  const rank = X.dims.length;
+  if (rank !== 3 && rank !== 4) return unsupported('input must be rank 3 or 4');
+  const B = X.dims[0]!;
+  let H: number, S: number, D: number;
+  if (rank === 4) [H, S, D] = [X.dims[1]!, X.dims[2]!, X.dims[3]!];
+  else {
+    H = ctx.attrs.int('num_heads', 0);
+    S = X.dims[1]!;
+    if (H <= 0 || X.dims[2]! % H) return unsupported('rank-3 input needs num_heads dividing the hidden size');
+    D = X.dims[2]! / H;
+  }
+  const rd = ctx.attrs.int('rotary_embedding_dim', 0) || D;
+  if (rd > D || rd % 2) return unsupported('rotary_embedding_dim must be even and at most the head size');
+  const half = rd / 2;
+  if (cosT.dims.length !== sinT.dims.length || cosT.dims.some((d, i) => d !== sinT.dims[i]) || cosT.dims[cosT.dims.length - 1] !== half) return unsupported('cache shapes');
+  if (posT) {
+    if (posT.dtype !== 'int64' && posT.dtype !== 'int32') return unsupported(`position_ids of ${posT.dtype}`);
+    if (posT.dims.length !== 2 || posT.dims[0] !== B || posT.dims[1] !== S || cosT.dims.length !== 2) return unsupported('position_ids / cache shapes');
+  } else if (cosT.dims.length !== 3 || cosT.dims[0] !== B || cosT.dims[1] !== S) return unsupported('cache shapes');
+  const n = sizeOf(X.dims);
+  const uniforms: UniformValue[] = [
+    { name: 'n', type: 'u32', value: n },
+    { name: 'd', type: 'u32', value: D },
+    { name: 'h', type: 'u32', value: H },
+    { name: 's', type: 'u32', value: S },
+    { name: 'half', type: 'u32', value: half },
+    { name: 'maxpos', type: 'u32', value: posT ? cosT.dims[0]! : 0 },
+  ];
+  const params: RotaryParams = { rank4: rank === 4, interleaved: ctx.attrs.int('interleaved', 0) !== 0, pos: posT !== undefined };
+  return {
+    kind: 'run',
+    outputs: [{ dtype: 'float32', dims: X.dims }],
+    programs: n === 0 ? [] : [{ shader: rotaryShader, params, uniforms, bindings: [{ input: 0 }, { input: 1 }, { input: 2 }, ...(posT ? [{ input: 3 }] : []), { output: 0 }], workgroups: grid(n) }],
+  };
+}
+
 export const attentionGpuKernels = {
   Attention: { plan: attentionPlan },
+  RotaryEmbedding: { narrowInt64: [3], plan: rotaryPlan },
 } satisfies Record<string, GpuKernel>;

@@ -108,6 +108,12 @@ for (const [dt, v] of [['float32', 2.5], ['int32', -7], ['bool', 1]] as const) {
 cases.push({ name: 'Shrink', nodes: [{ op: 'Shrink', inputs: ['x'], attrs: { lambd: float(0.3), bias: float(0.1) } }], feeds: { x: f(20) } });
 cases.push({ name: 'SwiGLU broadcast', nodes: [{ op: 'SwiGLU', inputs: ['a', 'b'], attrs: { alpha: float(1.5) } }], feeds: { a: f(3, 4), b: f(4) }, opset: 28 });
 
+// RotaryEmbedding
+for (const interleaved of [0, 1]) {
+  cases.push({ name: `RotaryEmbedding 4-D position_ids interleaved=${interleaved}`, nodes: [{ op: 'RotaryEmbedding', inputs: ['x', 'c', 's', 'p'], attrs: { interleaved: int(interleaved) } }], feeds: { x: f(2, 3, 4, 8) }, consts: { c: f(10, 4), s: f(10, 4), p: idx('int64', [2, 4], 0, 10) }, opset: 23 });
+  cases.push({ name: `RotaryEmbedding 3-D partial dim interleaved=${interleaved}`, nodes: [{ op: 'RotaryEmbedding', inputs: ['x', 'c', 's'], attrs: { interleaved: int(interleaved), num_heads: int(2), rotary_embedding_dim: int(4) } }], feeds: { x: f(2, 3, 16) }, consts: { c: f(2, 3, 2), s: f(2, 3, 2) }, opset: 23 });
+}
+
 describe('webgpu parity with the CPU kernels: more ops', () => {
   for (const c of cases) {
     gpuIt(c.name, async () => {
