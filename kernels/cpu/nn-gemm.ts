@@ -107,7 +107,12 @@ function packPanelsB(p: Float32Array, B: Float32Array, off: number, ldb: number,
   for (let jp = 0; jp < npan; jp++) {
     const jb = jp * w;
     const base = jp * kc * w;
-    if (jb + w <= nc) {
+    if (w === 8 && jb + 8 <= nc) {
+      for (let k = 0, s = off + jb, d = base; k < kc; k++, s += ldb, d += 8) {
+        p[d] = B[s]!; p[d + 1] = B[s + 1]!; p[d + 2] = B[s + 2]!; p[d + 3] = B[s + 3]!;
+        p[d + 4] = B[s + 4]!; p[d + 5] = B[s + 5]!; p[d + 6] = B[s + 6]!; p[d + 7] = B[s + 7]!;
+      }
+    } else if (jb + w <= nc) {
       for (let k = 0; k < kc; k++) {
         const s = off + k * ldb + jb;
         const d = base + k * w;
@@ -126,6 +131,13 @@ function packPanelsB(p: Float32Array, B: Float32Array, off: number, ldb: number,
 function packPanelsA(p: Float32Array, A: Float32Array, off: number, aRow: number, aCol: number, mc: number, kc: number, mpan: number): void {
   for (let ip = 0; ip < mpan; ip++) {
     const base = ip * kc * 4;
+    if (ip * 4 + 4 <= mc) {
+      const s0 = off + ip * 4 * aRow;
+      for (let k = 0, s = s0, d = base; k < kc; k++, s += aCol, d += 4) {
+        p[d] = A[s]!; p[d + 1] = A[s + aRow]!; p[d + 2] = A[s + 2 * aRow]!; p[d + 3] = A[s + 3 * aRow]!;
+      }
+      continue;
+    }
     for (let r = 0; r < 4; r++) {
       const i = ip * 4 + r;
       if (i < mc) {
