@@ -114,6 +114,7 @@ export function im2colRows2d(src: FloatArray, srcOff: number, C: number, g: Grid
   const [SH, SW] = g.strides as [number, number];
   const [DH, DW] = g.dilations as [number, number];
   const [PH, PW] = g.padHead as [number, number];
+  const sameKind = (col instanceof Float32Array) === (src instanceof Float32Array);
   let d = colOff;
   for (let c = 0; c < C; c++) {
     const xc = srcOff + c * IH * IW;
@@ -124,14 +125,16 @@ export function im2colRows2d(src: FloatArray, srcOff: number, C: number, g: Grid
         for (let oh = oh0; oh < oh1; oh++, d += OW) {
           const ih = oh * SH - PH + kh * DH;
           if (ih < 0 || ih >= IH) {
-            for (let o = 0; o < OW; o++) col[d + o] = 0;
+            col.fill(0, d, d + OW);
             continue;
           }
-          for (let o = 0; o < lo; o++) col[d + o] = 0;
+          if (lo > 0) col.fill(0, d, d + lo);
           let p = xc + ih * IW + lo * SW + offW;
-          if (SW === 1) for (let o = lo; o < hi; o++, p++) col[d + o] = src[p]!;
+          // Unit stride: a contiguous run, copied as a block (same array type on both sides).
+          if (SW === 1 && hi - lo >= 16 && sameKind) (col as Float32Array).set((src as Float32Array).subarray(p, p + hi - lo), d + lo);
+          else if (SW === 1) for (let o = lo; o < hi; o++, p++) col[d + o] = src[p]!;
           else for (let o = lo; o < hi; o++, p += SW) col[d + o] = src[p]!;
-          for (let o = hi; o < OW; o++) col[d + o] = 0;
+          if (hi < OW) col.fill(0, d + Math.max(hi, 0), d + OW);
         }
       }
     }
