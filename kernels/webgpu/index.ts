@@ -11,6 +11,7 @@ import { imageGpuKernels } from './image.js';
 import { indexingGpuKernels } from './indexing.js';
 import { linalgGpuKernels } from './linalg.js';
 import { lossGpuKernels } from './loss.js';
+import { lpPoolGpuKernels } from './lp-pool.js';
 import { manipGpuKernels } from './manip.js';
 import { nnGpuKernels } from './nn.js';
 import { reduceGpuKernels } from './reduce.js';
@@ -28,6 +29,7 @@ const ALL = {
   ...convTransposeGpuKernels,
   ...gridSampleGpuKernels,
   ...axisGpuKernels,
+  ...lpPoolGpuKernels,
 } satisfies Partial<Record<OpType, GpuKernel>>;
 
 export const GPU_KERNELS: Partial<Record<OpType, GpuKernel>> = ALL;

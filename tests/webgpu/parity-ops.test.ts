@@ -114,6 +114,12 @@ for (const interleaved of [0, 1]) {
   cases.push({ name: `RotaryEmbedding 3-D partial dim interleaved=${interleaved}`, nodes: [{ op: 'RotaryEmbedding', inputs: ['x', 'c', 's'], attrs: { interleaved: int(interleaved), num_heads: int(2), rotary_embedding_dim: int(4) } }], feeds: { x: f(2, 3, 16) }, consts: { c: f(2, 3, 2), s: f(2, 3, 2) }, opset: 23 });
 }
 
+// LpPool
+for (const p of [1, 2, 3]) {
+  cases.push({ name: `LpPool p=${p} pads strides`, nodes: [{ op: 'LpPool', inputs: ['x'], attrs: { p: int(p), kernel_shape: intsAttr([3, 2]), strides: intsAttr([2, 1]), pads: intsAttr([1, 0, 1, 1]) } }], feeds: { x: f(1, 2, 7, 6) }, tol: { atol: 1e-4, rtol: 1e-4 } });
+}
+cases.push({ name: 'LpPool 1-D', nodes: [{ op: 'LpPool', inputs: ['x'], attrs: { kernel_shape: intsAttr([3]) } }], feeds: { x: f(2, 3, 9) }, tol: { atol: 1e-4, rtol: 1e-4 } });
+
 describe('webgpu parity with the CPU kernels: more ops', () => {
   for (const c of cases) {
     gpuIt(c.name, async () => {
