@@ -9,6 +9,7 @@ import { elementwiseGpuKernels } from './elementwise.js';
 import { gridSampleGpuKernels } from './grid-sample.js';
 import { imageGpuKernels } from './image.js';
 import { indexingGpuKernels } from './indexing.js';
+import { layoutGpuKernels } from './layout.js';
 import { linalgGpuKernels } from './linalg.js';
 import { lossGpuKernels } from './loss.js';
 import { lpPoolGpuKernels } from './lp-pool.js';
@@ -30,6 +31,7 @@ const ALL = {
   ...gridSampleGpuKernels,
   ...axisGpuKernels,
   ...lpPoolGpuKernels,
+  ...layoutGpuKernels,
 } satisfies Partial<Record<OpType, GpuKernel>>;
 
 export const GPU_KERNELS: Partial<Record<OpType, GpuKernel>> = ALL;

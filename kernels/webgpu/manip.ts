@@ -23,7 +23,7 @@ ${main1d(`  if (gi >= u_n()) { return; }
   dst[dstOff(gi)] = src[srcOff(gi)];`)}`;
 });
 
-function copyProgram(t: WgslType, input: number, iter: readonly number[], src: { base: number; strides: readonly number[] }, dst: { base: number; strides: readonly number[] }, output = 0): Program {
+export function copyProgram(t: WgslType, input: number, iter: readonly number[], src: { base: number; strides: readonly number[] }, dst: { base: number; strides: readonly number[] }, output = 0): Program {
   const n = sizeOf(iter);
   const uniforms: UniformValue[] = [
     { name: 'n', type: 'u32', value: n },

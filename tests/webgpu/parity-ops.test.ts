@@ -120,6 +120,12 @@ for (const p of [1, 2, 3]) {
 }
 cases.push({ name: 'LpPool 1-D', nodes: [{ op: 'LpPool', inputs: ['x'], attrs: { kernel_shape: intsAttr([3]) } }], feeds: { x: f(2, 3, 9) }, tol: { atol: 1e-4, rtol: 1e-4 } });
 
+// DepthToSpace, SpaceToDepth, EyeLike
+for (const mode of ['DCR', 'CRD']) cases.push({ name: `DepthToSpace ${mode}`, nodes: [{ op: 'DepthToSpace', inputs: ['x'], attrs: { blocksize: int(2), mode: str(mode) } }], feeds: { x: f(2, 8, 3, 2) }, tol: TOL.exact });
+cases.push({ name: 'SpaceToDepth', nodes: [{ op: 'SpaceToDepth', inputs: ['x'], attrs: { blocksize: int(2) } }], feeds: { x: f(2, 3, 4, 6) }, tol: TOL.exact });
+cases.push({ name: 'EyeLike k=1 int32', nodes: [{ op: 'EyeLike', inputs: ['x'], attrs: { k: int(1), dtype: int(6) } }], feeds: { x: f(4, 5) }, tol: TOL.exact });
+cases.push({ name: 'EyeLike k=-2 float', nodes: [{ op: 'EyeLike', inputs: ['x'], attrs: { k: int(-2) } }], feeds: { x: f(5, 3) }, tol: TOL.exact });
+
 describe('webgpu parity with the CPU kernels: more ops', () => {
   for (const c of cases) {
     gpuIt(c.name, async () => {
