@@ -104,6 +104,56 @@ ${writes.join('\n')}
 }`;
 });
 
+interface DepthwiseParams {
+  readonly bias: boolean;
+  /** Kernel width and W stride, fixed so that each input row segment is loaded once into registers. */
+  readonly kw: number;
+  readonly sw: number;
+}
+
+/** Output pixels along W per thread of the depthwise kernel. */
+const DWV = 8;
+
+/**
+ * Depthwise conv (one input channel per output channel, W dilation 1): each thread computes DWV
+ * pixels of one output row; per kernel row it loads the (DWV-1)*sw+kw input values once and
+ * reuses them for every tap (the direct kernel loads one value per tap and pixel).
+ */
+const depthwiseShader = defineShader<DepthwiseParams>('conv2d_depthwise', (spec) => {
+  const { bias, kw: KW, sw: SW } = spec.params;
+  const WIN = (DWV - 1) * SW + KW;
+  const decls = [{ name: 'x', type: 'f32' }, { name: 'w', type: 'f32' }, ...(bias ? [{ name: 'b', type: 'f32' }] : []), { name: 'out', type: 'f32', write: true }];
+  const L: string[] = [];
+  for (let t = 0; t < WIN; t++) L.push(`      let x${t} = select(0.0, x[xr + u32(clamp(iw0 + ${t}, 0, iW - 1))], iw0 + ${t} >= 0 && iw0 + ${t} < iW);`);
+  for (let k = 0; k < KW; k++) L.push(`      let w${k} = w[wr + ${k}u];`);
+  for (let q = 0; q < DWV; q++) L.push(`      acc${q} = acc${q}${[...Array(KW).keys()].map((k) => ` + x${q * SW + k} * w${k}`).join('')};`);
+  return `${uniformDecl(spec.uniforms)}
+${bindingDecls(decls)}
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lidx: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let gi = (wid.y * nwg.x + wid.x) * 64u + lidx;
+  if (gi >= u_total()) { return; }
+  let C = u_c(); let H = u_h(); let W = u_w(); let OH = u_oh(); let OW = u_ow(); let KH = u_kh();
+  let iW = i32(W);
+  let owBlocks = (OW + ${DWV - 1}u) / ${DWV}u;
+  let ow0 = (gi % owBlocks) * ${DWV}u; var t = gi / owBlocks; let oh = t % OH; let nc = t / OH;
+  let c = nc % C;
+${[...Array(DWV).keys()].map((q) => `  var acc${q}: f32 = ${bias ? 'b[c]' : '0.0'};`).join('\n')}
+  let ih0 = i32(oh * u_sh()) - u_ph();
+  let iw0 = i32(ow0 * ${SW}u) - u_pw();
+  for (var kh = 0u; kh < KH; kh = kh + 1u) {
+    let ih = ih0 + i32(kh * u_dh());
+    if (ih >= 0 && ih < i32(H)) {
+      let xr = (nc * H + u32(ih)) * W;
+      let wr = (c * KH + kh) * ${KW}u;
+${L.join('\n')}
+    }
+  }
+  let orow = (nc * OH + oh) * OW;
+${[...Array(DWV).keys()].map((q) => `  if (ow0 + ${q}u < OW) { out[orow + ow0 + ${q}u] = acc${q}; }`).join('\n')}
+}`;
+});
+
 function conv(ctx: GpuKernelContext): GpuPlan {
   const X = ctx.inputs[0]!;
   const Wt = ctx.inputs[1]!;
@@ -136,6 +186,26 @@ function conv(ctx: GpuKernelContext): GpuPlan {
       ...(B ? { c: { input: 2, strideM: 1, strideN: 0 } } : {}),
       outDims, operands: [1, 0],
     });
+  }
+  if (group === C && OC === C && cpg === 1 && dw === 1 && kernel[1]! <= 7 && sw <= 2) {
+    const total = N * C * oh * Math.ceil(ow / DWV);
+    return {
+      kind: 'run',
+      outputs: [{ dtype: 'float32', dims: outDims }],
+      programs: total === 0 ? [] : [{
+        shader: depthwiseShader,
+        params: { bias: !!B, kw: kernel[1]!, sw } satisfies DepthwiseParams,
+        uniforms: [
+          { name: 'total', type: 'u32', value: total },
+          { name: 'c', type: 'u32', value: C }, { name: 'h', type: 'u32', value: spatial[0]! }, { name: 'w', type: 'u32', value: spatial[1]! },
+          { name: 'oh', type: 'u32', value: oh }, { name: 'ow', type: 'u32', value: ow },
+          { name: 'kh', type: 'u32', value: kernel[0]! }, { name: 'sh', type: 'u32', value: sh }, { name: 'dh', type: 'u32', value: dh },
+          { name: 'ph', type: 'i32', value: ph }, { name: 'pw', type: 'i32', value: pw },
+        ],
+        bindings: [{ input: 0 }, { input: 1 }, ...(B ? [{ input: 2 }] : []), { output: 0 }],
+        workgroups: grid(total),
+      }],
+    };
   }
   const ocpg = OC / group;
   const ocv = ocpg % 4 === 0 ? 4 : 1;
