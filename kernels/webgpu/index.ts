@@ -16,6 +16,7 @@ import { lpPoolGpuKernels } from './lp-pool.js';
 import { manipGpuKernels } from './manip.js';
 import { nnGpuKernels } from './nn.js';
 import { reduceGpuKernels } from './reduce.js';
+import { scatterGpuKernels } from './scatter.js';
 
 const ALL = {
   ...elementwiseGpuKernels,
@@ -32,6 +33,7 @@ const ALL = {
   ...axisGpuKernels,
   ...lpPoolGpuKernels,
   ...layoutGpuKernels,
+  ...scatterGpuKernels,
 } satisfies Partial<Record<OpType, GpuKernel>>;
 
 export const GPU_KERNELS: Partial<Record<OpType, GpuKernel>> = ALL;

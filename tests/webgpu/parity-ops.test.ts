@@ -126,6 +126,13 @@ cases.push({ name: 'SpaceToDepth', nodes: [{ op: 'SpaceToDepth', inputs: ['x'], 
 cases.push({ name: 'EyeLike k=1 int32', nodes: [{ op: 'EyeLike', inputs: ['x'], attrs: { k: int(1), dtype: int(6) } }], feeds: { x: f(4, 5) }, tol: TOL.exact });
 cases.push({ name: 'EyeLike k=-2 float', nodes: [{ op: 'EyeLike', inputs: ['x'], attrs: { k: int(-2) } }], feeds: { x: f(5, 3) }, tol: TOL.exact });
 
+// ScatterElements, ScatterND (duplicate indices included: applied in order)
+for (const reduction of ['none', 'add', 'mul', 'max', 'min']) {
+  cases.push({ name: `ScatterElements axis 1 ${reduction}`, nodes: [{ op: 'ScatterElements', inputs: ['x', 'i', 'u'], attrs: { axis: int(1), reduction: str(reduction) } }], feeds: { x: f(3, 5), u: f(2, 4) }, consts: { i: idx('int64', [2, 4], -5, 5) } });
+  cases.push({ name: `ScatterND ${reduction}`, nodes: [{ op: 'ScatterND', inputs: ['x', 'i', 'u'], attrs: { reduction: str(reduction) } }], feeds: { x: f(4, 3, 2), u: f(5, 2) }, consts: { i: tensor('int64', [5, 2], (j) => (j % 2 === 0 ? [0, 1, 3, 1, -1][j / 2]! : [2, 0, 1, 0, 2][(j - 1) / 2]!)) } });
+}
+cases.push({ name: 'ScatterND int32 slices', nodes: [{ op: 'ScatterND', inputs: ['x', 'i', 'u'] }], feeds: { x: i32(4, 3), u: i32(2, 3) }, consts: { i: tensor('int32', [2, 1], (j) => [3, 0][j]!) }, tol: TOL.exact });
+
 describe('webgpu parity with the CPU kernels: more ops', () => {
   for (const c of cases) {
     gpuIt(c.name, async () => {
