@@ -1,8 +1,8 @@
 // Ops along one axis, a thread per output element looping over its line: Hardmax and
-// LpNormalization; and ConstantOfShape (a fill whose value's bits go into a uniform).
+// LpNormalization; ConstantOfShape (a fill whose value's bits go into a uniform); OneHot.
 import { dtypeFromOnnx } from '../../graph/dtype.js';
 import { toIntList, toNumbers } from '../../graph/tensor.js';
-import type { GpuKernel, GpuKernelContext, GpuPlan, UniformValue } from './types.js';
+import type { GpuKernel, GpuKernelContext, GpuPlan, UniformValue, WgslType } from './types.js';
 import { unsupported } from './types.js';
 import { bindingDecls, defineShader, grid, main1d, sizeOf, uniformDecl, wgslType } from './wgsl.js';
 
@@ -98,4 +98,56 @@ export const axisGpuKernels = {
   Hardmax: { plan: hardmaxPlan },
   LpNormalization: { plan: lpNormPlan },
   ConstantOfShape: { hostInputs: () => [0], plan: constantOfShapePlan },
+} satisfies Record<string, GpuKernel>;
+
+
+interface OneHotParams {
+  readonly it: WgslType;
+  readonly t: WgslType;
+}
+
+/** out[o, d, i] = values[1] where trunc(indices[o, i]) (negative: + depth) is d, else values[0]. */
+const oneHotShader = defineShader<OneHotParams>('one-hot', (spec) => {
+  const p = spec.params;
+  return `${uniformDecl(spec.uniforms)}
+${bindingDecls([{ name: 'ind', type: p.it }, { name: 'vals', type: p.t }, { name: 'out', type: p.t, write: true }])}
+${main1d(`  if (gi >= u_n()) { return; }
+  let inner = u_inner();
+  let depth = u_depth();
+  let i = gi % inner;
+  let t = gi / inner;
+  let d = t % depth;
+  let o = t / depth;
+  var v = i32(${p.it === 'f32' ? 'trunc(ind[o * inner + i])' : 'ind[o * inner + i]'});
+  if (v < 0) { v = v + i32(depth); }
+  out[gi] = select(vals[0], vals[1], v == i32(d));`)}`;
+});
+
+function oneHotPlan(ctx: GpuKernelContext): GpuPlan {
+  const ind = ctx.inputs[0]!;
+  const vals = ctx.inputs[2]!;
+  const it = ind.dtype === 'int64' ? 'i32' : wgslType(ind.dtype, false);
+  if (it !== 'i32' && it !== 'f32') return unsupported(`indices of ${ind.dtype} run on the CPU`);
+  const t = wgslType(vals.dtype, false);
+  if (!t || t === 'f16' || sizeOf(vals.dims) !== 2) return unsupported(`values of ${vals.dtype} run on the CPU`);
+  const dt = ctx.host(1);
+  if (!dt || dt.data.length !== 1) return unsupported('depth must be a scalar');
+  const depth = Math.trunc(toNumbers(dt)[0]!);
+  if (!(depth >= 0)) return unsupported('negative depth');
+  const r = ind.dims.length;
+  let axis = ctx.attrs.int('axis', -1);
+  if (axis < 0) axis += r + 1;
+  if (axis < 0 || axis > r) return unsupported('axis out of range');
+  const outDims = [...ind.dims.slice(0, axis), depth, ...ind.dims.slice(axis)];
+  const n = sizeOf(outDims);
+  const uniforms: UniformValue[] = [
+    { name: 'n', type: 'u32', value: n },
+    { name: 'inner', type: 'u32', value: Math.max(1, sizeOf(ind.dims.slice(axis))) },
+    { name: 'depth', type: 'u32', value: Math.max(1, depth) },
+  ];
+  return { kind: 'run', outputs: [{ dtype: vals.dtype, dims: outDims }], programs: n === 0 ? [] : [{ shader: oneHotShader, params: { it, t } satisfies OneHotParams, uniforms, bindings: [{ input: 0 }, { input: 2 }, { output: 0 }], workgroups: grid(n) }] };
+}
+
+export const oneHotGpuKernels = {
+  OneHot: { hostInputs: () => [1], narrowInt64: [0], plan: oneHotPlan },
 } satisfies Record<string, GpuKernel>;

@@ -3,7 +3,7 @@
 import type { OpType } from '../../graph/ops/index.js';
 import type { GpuKernel } from './types.js';
 import { attentionGpuKernels } from './attention.js';
-import { axisGpuKernels } from './axis.js';
+import { axisGpuKernels, oneHotGpuKernels } from './axis.js';
 import { convTransposeGpuKernels } from './conv-transpose.js';
 import { elementwiseGpuKernels } from './elementwise.js';
 import { gridSampleGpuKernels } from './grid-sample.js';
@@ -31,6 +31,7 @@ const ALL = {
   ...convTransposeGpuKernels,
   ...gridSampleGpuKernels,
   ...axisGpuKernels,
+  ...oneHotGpuKernels,
   ...lpPoolGpuKernels,
   ...layoutGpuKernels,
   ...scatterGpuKernels,

@@ -133,6 +133,10 @@ for (const reduction of ['none', 'add', 'mul', 'max', 'min']) {
 }
 cases.push({ name: 'ScatterND int32 slices', nodes: [{ op: 'ScatterND', inputs: ['x', 'i', 'u'] }], feeds: { x: i32(4, 3), u: i32(2, 3) }, consts: { i: tensor('int32', [2, 1], (j) => [3, 0][j]!) }, tol: TOL.exact });
 
+// OneHot
+cases.push({ name: 'OneHot int64 indices axis 1', nodes: [{ op: 'OneHot', inputs: ['i', 'd', 'v'], attrs: { axis: int(1) } }], feeds: { i: idx('int64', [2, 3], -5, 6) }, consts: { d: scalar('int64', 5), v: tensor('float32', [2], (j) => [0.5, 3][j]!) }, tol: TOL.exact });
+cases.push({ name: 'OneHot float indices int32 values', nodes: [{ op: 'OneHot', inputs: ['i', 'd', 'v'] }], feeds: { i: tensor('float32', [4], (j) => [1.7, -2, 9, 0][j]!) }, consts: { d: scalar('float32', 4), v: tensor('int32', [2], (j) => [-1, 7][j]!) }, tol: TOL.exact });
+
 describe('webgpu parity with the CPU kernels: more ops', () => {
   for (const c of cases) {
     gpuIt(c.name, async () => {
