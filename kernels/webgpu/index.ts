@@ -8,7 +8,7 @@ import { convTransposeGpuKernels } from './conv-transpose.js';
 import { elementwiseGpuKernels } from './elementwise.js';
 import { gridSampleGpuKernels } from './grid-sample.js';
 import { imageGpuKernels } from './image.js';
-import { indexingGpuKernels } from './indexing.js';
+import { gatherNdGpuKernels, indexingGpuKernels } from './indexing.js';
 import { layoutGpuKernels } from './layout.js';
 import { linalgGpuKernels } from './linalg.js';
 import { lossGpuKernels } from './loss.js';
@@ -26,6 +26,7 @@ const ALL = {
   ...reduceGpuKernels,
   ...imageGpuKernels,
   ...indexingGpuKernels,
+  ...gatherNdGpuKernels,
   ...attentionGpuKernels,
   ...lossGpuKernels,
   ...convTransposeGpuKernels,

@@ -1,5 +1,5 @@
 // Index-driven ops on WebGPU: GatherElements (int64 indices narrowed to i32), Trilu, Range,
-// CumSum and CumProd. One thread per output element; shapes and strides go into uniforms.
+// CumSum, CumProd and GatherND. One thread per output element; shapes and strides go into uniforms.
 import type { DType } from '../../graph/dtype.js';
 import { toIntList, toNumbers } from '../../graph/tensor.js';
 import type { GpuKernel, GpuKernelContext, GpuPlan, Program, UniformValue, WgslType } from './types.js';
@@ -167,4 +167,57 @@ export const indexingGpuKernels = {
   Range: { hostInputs: () => [0, 1, 2], plan: rangePlan },
   CumSum: { hostInputs: () => [1], plan: (ctx) => cumPlan(ctx, 'sum') },
   CumProd: { hostInputs: () => [1], plan: (ctx) => cumPlan(ctx, 'prod') },
+} satisfies Record<string, GpuKernel>;
+
+interface GatherNdParams {
+  readonly t: WgslType;
+  readonly k: number;
+}
+
+/** GatherND: a thread per output element reads its index tuple and copies one element of the slice. */
+const gatherNdShader = defineShader<GatherNdParams>('gather-nd', (spec) => {
+  const p = spec.params;
+  const ks = [...Array(p.k).keys()];
+  return `${enables([p.t])}${uniformDecl(spec.uniforms)}
+${bindingDecls([{ name: 'data', type: p.t }, { name: 'ind', type: 'i32' }, { name: 'out', type: p.t, write: true }])}
+${main1d(`  if (gi >= u_n()) { return; }
+  let slice = u_slice();
+  let t = gi / slice;
+  let within = gi % slice;
+  let batch = t / u_perbatch();
+  var off = batch * u_batchsize() + within;
+${ks.map((i) => `  { var c = ind[t * ${p.k}u + ${i}u]; if (c < 0) { c = c + i32(u_pd(${i}u)); } off = off + u32(clamp(c, 0, i32(u_pd(${i}u)) - 1)) * u_ps(${i}u); }`).join('\n')}
+  out[gi] = data[off];`)}`;
+});
+
+function gatherNdPlan(ctx: GpuKernelContext): GpuPlan {
+  const x = ctx.inputs[0]!;
+  const ind = ctx.inputs[1]!;
+  const t = wgslType(x.dtype, ctx.f16);
+  if (!t) return unsupported(`${x.dtype} runs on the CPU`);
+  if (ind.dtype !== 'int32' && ind.dtype !== 'int64') return unsupported(`indices are ${ind.dtype}`);
+  const b = ctx.attrs.int('batch_dims', 0);
+  const q = ind.dims.length;
+  const r = x.dims.length;
+  if (q < 1 || b < 0 || b >= q || b >= r) return unsupported('batch_dims out of range');
+  const k = ind.dims[q - 1]!;
+  if (k < 1 || b + k > r) return unsupported('index tuple length');
+  if (ind.dims.slice(0, b).some((d, i) => d !== x.dims[i])) return unsupported('batch dims differ');
+  const outDims = [...ind.dims.slice(0, -1), ...x.dims.slice(b + k)];
+  const n = sizeOf(outDims);
+  const inner = x.dims.slice(b);
+  const innerStrides = stridesOf(inner);
+  const uniforms: UniformValue[] = [
+    { name: 'n', type: 'u32', value: n },
+    { name: 'slice', type: 'u32', value: Math.max(1, sizeOf(x.dims.slice(b + k))) },
+    { name: 'perbatch', type: 'u32', value: Math.max(1, sizeOf(ind.dims.slice(b, -1))) },
+    { name: 'batchsize', type: 'u32', value: sizeOf(inner) },
+    { name: 'pd', type: 'u32', value: inner.slice(0, k) },
+    { name: 'ps', type: 'u32', value: innerStrides.slice(0, k) },
+  ];
+  return run(x.dtype, outDims, [{ shader: gatherNdShader, params: { t, k } satisfies GatherNdParams, uniforms, bindings: [{ input: 0 }, { input: 1 }, { output: 0 }], workgroups: grid(n) }]);
+}
+
+export const gatherNdGpuKernels = {
+  GatherND: { narrowInt64: [1], plan: gatherNdPlan },
 } satisfies Record<string, GpuKernel>;

@@ -137,6 +137,10 @@ cases.push({ name: 'ScatterND int32 slices', nodes: [{ op: 'ScatterND', inputs: 
 cases.push({ name: 'OneHot int64 indices axis 1', nodes: [{ op: 'OneHot', inputs: ['i', 'd', 'v'], attrs: { axis: int(1) } }], feeds: { i: idx('int64', [2, 3], -5, 6) }, consts: { d: scalar('int64', 5), v: tensor('float32', [2], (j) => [0.5, 3][j]!) }, tol: TOL.exact });
 cases.push({ name: 'OneHot float indices int32 values', nodes: [{ op: 'OneHot', inputs: ['i', 'd', 'v'] }], feeds: { i: tensor('float32', [4], (j) => [1.7, -2, 9, 0][j]!) }, consts: { d: scalar('float32', 4), v: tensor('int32', [2], (j) => [-1, 7][j]!) }, tol: TOL.exact });
 
+// GatherND
+cases.push({ name: 'GatherND k=2 slices', nodes: [{ op: 'GatherND', inputs: ['x', 'i'] }], feeds: { x: f(3, 4, 5) }, consts: { i: tensor('int64', [2, 2, 2], (j) => [0, 1, 2, -1, 1, 0, -3, 3][j]!) }, tol: TOL.exact });
+cases.push({ name: 'GatherND batch_dims 1 int32', nodes: [{ op: 'GatherND', inputs: ['x', 'i'], attrs: { batch_dims: int(1) } }], feeds: { x: i32(2, 3, 4) }, consts: { i: tensor('int64', [2, 2, 2], (j) => [0, 1, 2, 3, 1, 0, 2, 2][j]!) }, tol: TOL.exact });
+
 describe('webgpu parity with the CPU kernels: more ops', () => {
   for (const c of cases) {
     gpuIt(c.name, async () => {
