@@ -1,14 +1,15 @@
 // A WebAssembly SIMD micro-kernel for the blocked GEMM, assembled here from opcodes (no toolchain, no
-// binary blob). It multiplies one packed A block (4-row panels) by one packed B block (8-column panels)
-// into a C block held in wasm memory; each 4x8 tile keeps two f32x4 accumulators per row.
+// binary blob). It multiplies one packed A block (4-row panels) by one B block staged row-major (row
+// stride ldc, the same as the C block's, so staging is a row copy) into a C block held in wasm memory;
+// each 4x8 tile keeps two f32x4 accumulators per row.
 // Falls back (returns undefined) where WebAssembly SIMD is not available.
 
 export interface SimdGemm {
-  /** Float32 views over wasm memory: packed A, packed B and the C block. */
+  /** Float32 views over wasm memory: packed A, the staged B block and the C block. */
   a: Float32Array;
   b: Float32Array;
   c: Float32Array;
-  /** C[mpan*4, npan*8] (row stride ldc floats) += A panels (4 rows) * B panels (8 columns) over kc. */
+  /** C[mpan*4, npan*8] (row stride ldc floats) += A panels (4 rows) * B[kc, npan*8] (row stride ldc floats). */
   run(mpan: number, npan: number, kc: number, ldc: number): void;
 }
 
@@ -78,15 +79,15 @@ function assemble(aBase: number, bBase: number, cBase: number): Uint8Array<Array
       ...get(acc(r, 1)), ...get(AV), ...get(B1), ...fmul, ...fadd, ...set(acc(r, 1)),
     ]),
     ...get(PA), ...i32c(16), ADD, ...set(PA),
-    ...get(PB), ...i32c(32), ADD, ...set(PB),
+    ...get(PB), ...get(LDC), ADD, ...set(PB),
   ];
   const tile = [
     // pc = cBase + ip*4*ldc + jp*32
     ...i32c(cBase), ...get(IP), ...i32c(2), SHL, ...get(LDC), MUL, ADD, ...get(JP), ...i32c(5), SHL, ADD, ...set(PC),
     ...rows.flatMap((r) => [...rowAddr(r), ...v128load(0), ...set(acc(r, 0)), ...rowAddr(r), ...v128load(16), ...set(acc(r, 1))]),
-    // pa = aBase + ip*kc*16; pb = bBase + jp*kc*32
+    // pa = aBase + ip*kc*16; pb = bBase + jp*32 (B is staged row-major with the C block's row stride)
     ...i32c(aBase), ...get(IP), ...get(KC), MUL, ...i32c(4), SHL, ADD, ...set(PA),
-    ...i32c(bBase), ...get(JP), ...get(KC), MUL, ...i32c(5), SHL, ADD, ...set(PB),
+    ...i32c(bBase), ...get(JP), ...i32c(5), SHL, ADD, ...set(PB),
     ...forLoop(K, KC, inner),
     ...rows.flatMap((r) => [...rowAddr(r), ...get(acc(r, 0)), ...v128store(0), ...rowAddr(r), ...get(acc(r, 1)), ...v128store(16)]),
   ];
@@ -110,7 +111,9 @@ let cached: SimdGemm | null | undefined;
 
 /** The SIMD kernel sized for blocks of at most maxA, maxB and maxC floats; undefined when unavailable. */
 export function simdGemm(maxA: number, maxB: number, maxC: number): SimdGemm | undefined {
-  if (cached !== undefined) return cached ?? undefined;
+  // Built once, and again only for larger blocks than the cached instance holds.
+  if (cached === null) return undefined;
+  if (cached && cached.a.length >= maxA && cached.b.length >= maxB && cached.c.length >= maxC) return cached;
   cached = null;
   try {
     if (typeof WebAssembly === 'undefined' || (typeof process !== 'undefined' && process.env?.TGRAPH_NO_SIMD === '1')) return undefined;

@@ -43,7 +43,7 @@ export function gemmF32(
     gemmSmall(M, N, K, A, aOff, aRow, aCol, B, bOff, ldb, C, cOff, ldc);
     return;
   }
-  const simd = useSimd ? simdGemm(MC * KC, KC * NC, MC * NC) : undefined;
+  const simd = useSimd ? simdGemm(MC * KC, KC * (NC + 4), MC * (NC + 4)) : undefined;
   if (simd) {
     gemmSimd(simd, M, N, K, A, aOff, aRow, aCol, B, bOff, ldb, C, cOff, ldc);
     return;
@@ -83,10 +83,16 @@ function gemmSimd(
   for (let j0 = 0; j0 < N; j0 += NC) {
     const nc = Math.min(NC, N - j0);
     const npan = (nc + 7) >> 3;
-    const ldp = npan * 8;
+    // 4 floats past the panels: a power-of-two row stride would map the B column reads of one panel to a few cache sets.
+    const ldp = npan * 8 + 4;
     for (let k0 = 0; k0 < K; k0 += KC) {
       const kc = Math.min(KC, K - k0);
-      packPanelsB(s.b, B, bOff + k0 * ldb + j0, ldb, kc, nc, npan, 8);
+      // B rows copied as blocks; columns past nc hold stale values that only reach C columns never copied out.
+      const sb = s.b;
+      for (let k = 0; k < kc; k++) {
+        const src = bOff + (k0 + k) * ldb + j0;
+        sb.set(B.subarray(src, src + nc), k * ldp);
+      }
       for (let i0 = 0; i0 < M; i0 += MC) {
         const mc = Math.min(MC, M - i0);
         const mpan = (mc + 3) >> 2;
@@ -102,15 +108,14 @@ function gemmSimd(
   }
 }
 
-/** B[kc, nc] as panels of `w` (4 or 8) columns: p[(jp*kc + k)*w + c]; columns past nc are 0. */
+/** B[kc, nc] as panels of `w` columns: p[(jp*kc + k)*w + c]; columns past nc are 0. */
 function packPanelsB(p: Float32Array, B: Float32Array, off: number, ldb: number, kc: number, nc: number, npan: number, w = 4): void {
   for (let jp = 0; jp < npan; jp++) {
     const jb = jp * w;
     const base = jp * kc * w;
-    if (w === 8 && jb + 8 <= nc) {
-      for (let k = 0, s = off + jb, d = base; k < kc; k++, s += ldb, d += 8) {
+    if (w === 4 && jb + 4 <= nc) {
+      for (let k = 0, s = off + jb, d = base; k < kc; k++, s += ldb, d += 4) {
         p[d] = B[s]!; p[d + 1] = B[s + 1]!; p[d + 2] = B[s + 2]!; p[d + 3] = B[s + 3]!;
-        p[d + 4] = B[s + 4]!; p[d + 5] = B[s + 5]!; p[d + 6] = B[s + 6]!; p[d + 7] = B[s + 7]!;
       }
     } else if (jb + w <= nc) {
       for (let k = 0; k < kc; k++) {
