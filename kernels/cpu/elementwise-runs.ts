@@ -3,15 +3,21 @@
 // call known functions, which it inlines. Each computes exactly what the op's scalar function does.
 import type { Vec } from './elementwise-loops.js';
 import { erf, sigmoid } from './elementwise-scalar.js';
-import { simdClip } from './elementwise-simd.js';
+import { simdClip, simdUnary } from './elementwise-simd.js';
 
 export type UnaryRun = (a: Vec<number>, out: Vec<number>) => void;
 
 export const negRun: UnaryRun = (a, out) => {
+  if (simdUnary('neg', a, out)) return;
   for (let i = 0, n = out.length; i < n; i++) out[i] = -a[i]!;
 };
 export const sqrtRun: UnaryRun = (a, out) => {
+  if (simdUnary('sqrt', a, out)) return;
   for (let i = 0, n = out.length; i < n; i++) out[i] = Math.sqrt(a[i]!);
+};
+export const absRun: UnaryRun = (a, out) => {
+  if (simdUnary('abs', a, out)) return;
+  for (let i = 0, n = out.length; i < n; i++) out[i] = Math.abs(a[i]!);
 };
 export const expRun: UnaryRun = (a, out) => {
   for (let i = 0, n = out.length; i < n; i++) out[i] = Math.exp(a[i]!);

@@ -1,4 +1,5 @@
-// WebAssembly SIMD loops for the hottest float32 elementwise ops (Add, Sub, Mul, Div, Clip, Relu), assembled
+// WebAssembly SIMD loops for the hottest float32 elementwise ops (Add, Sub, Mul, Div, Clip, Relu, Abs, Neg,
+// Sqrt), assembled
 // from opcodes like the GEMM micro-kernel. JS loops over typed arrays cost a few ns per element; these
 // stage operands in wasm memory with TypedArray.set (a memcpy) and do four lanes per instruction.
 // Results are bit-identical to the JS loops: one IEEE float32 add/sub/mul/div of float32 operands equals
@@ -11,6 +12,7 @@ const CHUNK = 16384;
 const A_BASE = 0, B_BASE = CHUNK * 4, O_BASE = CHUNK * 8;
 
 export type SimdBinOp = 'add' | 'sub' | 'mul' | 'div';
+export type SimdUnOp = 'abs' | 'neg' | 'sqrt';
 const BIN_CODE: Record<SimdBinOp, number> = { add: 0xe4, sub: 0xe5, mul: 0xe6, div: 0xe7 };
 const PMIN = 0xea, PMAX = 0xeb;
 
@@ -51,6 +53,9 @@ for (const op of Object.keys(BIN_CODE) as SimdBinOp[]) {
   FNS.push([`sv_${op}`, [...get(VS), ...A, ...simd(c)]]);
 }
 FNS.push(['clip', [...A, ...get(VS), ...simd(PMAX), ...get(VT), ...simd(PMIN)]]);
+// abs, neg (sign bit) and sqrt (correctly rounded) are exact in float32.
+const UN_CODE: Record<SimdUnOp, number> = { abs: 0xe0, neg: 0xe1, sqrt: 0xe3 };
+for (const op of Object.keys(UN_CODE) as SimdUnOp[]) FNS.push([`u_${op}`, [...A, ...simd(UN_CODE[op])]]);
 
 function assemble(): Uint8Array<ArrayBuffer> {
   const exports = FNS.flatMap(([name], i) => [...str(name), 0x00, ...uleb(i)]);
@@ -155,6 +160,22 @@ export function simdClip(a: unknown, out: unknown, lo: number, hi: number): bool
     const m = Math.min(CHUNK, n - off);
     s.a.set(a.subarray(off, off + m));
     s.fns.clip!(((m + 3) >> 2) << 4, lo, hi);
+    out.set(s.o.subarray(0, m), off);
+  }
+  return true;
+}
+
+/** out = op(a) elementwise for float32 arrays; false where the SIMD path does not apply. */
+export function simdUnary(op: SimdUnOp, a: unknown, out: unknown): boolean {
+  if (!(out instanceof Float32Array) || !(a instanceof Float32Array) || out.length < MIN_RUN) return false;
+  const s = instance();
+  if (!s) return false;
+  const fn = s.fns[`u_${op}`]!;
+  const n = out.length;
+  for (let off = 0; off < n; off += CHUNK) {
+    const m = Math.min(CHUNK, n - off);
+    s.a.set(a.subarray(off, off + m));
+    fn(((m + 3) >> 2) << 4, 0, 0);
     out.set(s.o.subarray(0, m), off);
   }
   return true;

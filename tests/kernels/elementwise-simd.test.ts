@@ -51,12 +51,13 @@ describe('elementwise SIMD', () => {
       same(...bothPaths(() => run(op, [t([3, 1], ch), t([4, 3, 97], c)])));
     });
   }
-  it('Clip and Relu match the JS loop, including min > max and NaN bounds', () => {
+  it('Clip, Relu, Abs, Neg and Sqrt match the JS loop, including min > max and NaN bounds', () => {
     const a = data(n, 5);
     for (const [lo, hi] of [[0, 6], [-1, 1], [2, 1], [-Infinity, 0.5], [NaN, 1]] as const) {
       same(...bothPaths(() => run('Clip', [t([n], a), t([], Float32Array.of(lo)), t([], Float32Array.of(hi))])));
     }
     same(...bothPaths(() => run('Relu', [t([n], a)])));
+    for (const op of ['Abs', 'Neg', 'Sqrt']) same(...bothPaths(() => run(op, [t([n], a)])));
   });
   it('declines what it cannot do exactly', () => {
     const a = data(100, 1);
