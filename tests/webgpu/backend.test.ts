@@ -71,7 +71,7 @@ describe('webgpu backend', () => {
     const x = tensor('float32', [4, 5]);
     const nodes = op === 'CumSum'
       ? [{ op: 'Exp', inputs: ['x'] }, { op: 'CumSum', inputs: ['y0', 'ax'] }, { op: 'Neg', inputs: ['y1'] }]
-      : [{ op: 'Exp', inputs: ['x'] }, { op, inputs: ['y0'] }, { op: 'Neg', inputs: ['y1'] }];
+      : [{ op: 'Exp', inputs: ['x'] }, { op, inputs: ['y0'], ...(op === 'MeanVarianceNormalization' ? { attrs: { axes: intsAttr([0, 1]) } } : {}) }, { op: 'Neg', inputs: ['y1'] }];
     const m = model(nodes, { x }, op === 'CumSum' ? { ax: { kind: 'tensor', dtype: 'int64', dims: [], data: BigInt64Array.of(1n) } } : {});
     const { out, compiled } = await runGpu(m, { x });
     expect(compiled.lastRun!.downloaded).toEqual(['y0', 'y2']);
