@@ -1,7 +1,8 @@
 // GridSample on WebGPU (float32; 1-3 spatial dims; nearest, linear, and cubic in 2-D; zeros, border
 // and reflection padding; align_corners), following the CPU kernel (kernels/cpu/image-grid.ts, the
 // ONNX reference): a thread per output element denormalizes its grid point, folds it for the padding
-// mode, gathers each dim's taps and sums their products.
+// mode, gathers each dim's taps and sums their products. AffineGrid: a thread per grid coordinate.
+import { toIntList } from '../../graph/tensor.js';
 import type { GpuKernel, GpuKernelContext, GpuPlan, UniformValue } from './types.js';
 import { unsupported } from './types.js';
 import { bindingDecls, defineShader, grid, sizeOf, uniformDecl } from './wgsl.js';
@@ -133,6 +134,59 @@ function gridSamplePlan(ctx: GpuKernelContext): GpuPlan {
   };
 }
 
+interface AffineGridParams {
+  readonly k: number;
+  readonly align: boolean;
+}
+
+/** AffineGrid: out[n, p, r] = theta[n, r, k] + sum_c theta[n, r, c] * base_c(p), base x along the last axis. */
+const affineGridShader = defineShader<AffineGridParams>('affine-grid', (spec) => {
+  const { k, align } = spec.params;
+  const lin = (i: string, len: string) => (align ? `select(-1.0, -1.0 + 2.0 * f32(${i}) / f32(${len} - 1u), ${len} > 1u)` : `(2.0 * f32(${i}) + 1.0) / f32(${len}) - 1.0`);
+  const cs = [...Array(k).keys()];
+  return `${uniformDecl(spec.uniforms)}
+${bindingDecls([{ name: 'th', type: 'f32' }, { name: 'out', type: 'f32', write: true }])}
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lidx: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let gi = (wid.y * nwg.x + wid.x) * 64u + lidx;
+  if (gi >= u_total()) { return; }
+  let r = gi % ${k}u;
+  let pn = gi / ${k}u;
+  let p = pn % u_p();
+  let n = pn / u_p();
+  var rest = p;
+${cs.map((d) => `  let len${d} = u_sp(${k - 1 - d}u); let i${d} = rest % len${d}; rest = rest / len${d}; let c${d} = ${lin(`i${d}`, `len${d}`)};`).join('\n')}
+  let t = n * ${k * (k + 1)}u + r * ${k + 1}u;
+  out[gi] = th[t + ${k}u]${cs.map((c) => ` + th[t + ${c}u] * c${c}`).join('')};
+}`;
+});
+
+function affineGridPlan(ctx: GpuKernelContext): GpuPlan {
+  const theta = ctx.inputs[0]!;
+  if (theta.dtype !== 'float32') return unsupported(`AffineGrid of ${theta.dtype} runs on the CPU`);
+  const sizeT = ctx.host(1);
+  if (!sizeT) return unsupported('size is not known');
+  const size = toIntList(sizeT);
+  const k = size.length - 2;
+  if (k !== 2 && k !== 3) return unsupported('size must have 4 or 5 values');
+  const N = size[0]!;
+  if (theta.dims.length !== 3 || theta.dims[0] !== N || theta.dims[1] !== k || theta.dims[2] !== k + 1) return unsupported('theta shape');
+  const spatial = size.slice(2);
+  const outDims = [N, ...spatial, k];
+  const total = sizeOf(outDims);
+  const uniforms: UniformValue[] = [
+    { name: 'total', type: 'u32', value: total },
+    { name: 'p', type: 'u32', value: Math.max(1, sizeOf(spatial)) },
+    { name: 'sp', type: 'u32', value: spatial },
+  ];
+  return {
+    kind: 'run',
+    outputs: [{ dtype: 'float32', dims: outDims }],
+    programs: total === 0 ? [] : [{ shader: affineGridShader, params: { k, align: ctx.attrs.int('align_corners', 0) !== 0 } satisfies AffineGridParams, uniforms, bindings: [{ input: 0 }, { output: 0 }], workgroups: grid(total) }],
+  };
+}
+
 export const gridSampleGpuKernels = {
   GridSample: { plan: gridSamplePlan },
+  AffineGrid: { hostInputs: () => [1], plan: affineGridPlan },
 } satisfies Record<string, GpuKernel>;

@@ -141,6 +141,12 @@ cases.push({ name: 'OneHot float indices int32 values', nodes: [{ op: 'OneHot', 
 cases.push({ name: 'GatherND k=2 slices', nodes: [{ op: 'GatherND', inputs: ['x', 'i'] }], feeds: { x: f(3, 4, 5) }, consts: { i: tensor('int64', [2, 2, 2], (j) => [0, 1, 2, -1, 1, 0, -3, 3][j]!) }, tol: TOL.exact });
 cases.push({ name: 'GatherND batch_dims 1 int32', nodes: [{ op: 'GatherND', inputs: ['x', 'i'], attrs: { batch_dims: int(1) } }], feeds: { x: i32(2, 3, 4) }, consts: { i: tensor('int64', [2, 2, 2], (j) => [0, 1, 2, 3, 1, 0, 2, 2][j]!) }, tol: TOL.exact });
 
+// AffineGrid
+for (const align of [0, 1]) {
+  cases.push({ name: `AffineGrid 2-D align=${align}`, nodes: [{ op: 'AffineGrid', inputs: ['t', 's'], attrs: { align_corners: int(align) } }], feeds: { t: f(2, 2, 3), s: { kind: 'tensor', dtype: 'int64', dims: [4], data: BigInt64Array.of(2n, 3n, 4n, 5n) } }, opset: 20 });
+  cases.push({ name: `AffineGrid 3-D align=${align}`, nodes: [{ op: 'AffineGrid', inputs: ['t', 's'], attrs: { align_corners: int(align) } }], feeds: { t: f(1, 3, 4), s: { kind: 'tensor', dtype: 'int64', dims: [5], data: BigInt64Array.of(1n, 1n, 2n, 1n, 3n) } }, opset: 20 });
+}
+
 describe('webgpu parity with the CPU kernels: more ops', () => {
   for (const c of cases) {
     gpuIt(c.name, async () => {
