@@ -1,6 +1,6 @@
 // A WebAssembly SIMD depthwise 2-D convolution for float32 planes with unit column stride (the MobileNet /
 // PP-LCNet case), assembled from opcodes like the GEMM micro-kernel. Each plane is staged zero-padded in
-// wasm memory, and four adjacent outputs accumulate together in float32 over the kernel taps (the same
+// wasm memory, and eight adjacent outputs accumulate together in float32 over the kernel taps (the same
 // float32 accumulation the SIMD GEMM does). Falls back (returns false) where it does not apply.
 import { section, str, uleb } from './nn-gemm-simd.js';
 
@@ -12,7 +12,9 @@ const i32c = (v: number) => [0x41, ...sleb(v)];
 const ADD = 0x6a, MUL = 0x6c, GE_S = 0x4e;
 const simd = (op: number) => [0xfd, ...uleb(op)];
 const load = [0xfd, ...uleb(0x00), 0, 0];
+const load16 = [0xfd, ...uleb(0x00), 0, 16];
 const store = [0xfd, ...uleb(0x0b), 0, 0];
+const store16 = [0xfd, ...uleb(0x0b), 0, 16];
 const f32load = [0x2a, 2, 0];
 const SPLAT = 0x13, FADD = 0xe4, FMUL = 0xe6;
 
@@ -38,17 +40,21 @@ function forLoop(v: number, limit: number, body: number[]): number[] {
 
 function assemble(): Uint8Array<ArrayBuffer> {
   // params: 0 xBase, 1 wBase, 2 oBase, 3 KH, 4 KW, 5 OH, 6 nvec, 7 shRow (bytes), 8 dhRow, 9 dwB, 10 oRow
-  // locals: 11 oh, 12 v, 13 kh, 14 kw, 15 xr, 16 xk, 17 xq, 18 wp, 19 orow (i32); 20 acc, 21 acc2 (v128)
+  // locals: 11 oh, 12 v, 13 kh, 14 kw, 15 xr, 16 xk, 17 xq, 18 wp, 19 orow (i32); 20 acc, 21 acc2, 22 wv (v128)
+  // Eight adjacent outputs per step (two accumulators sharing each weight splat); nvec is even.
   const [XB, WB, OB, KH, KW, OH, NV, SHR, DHR, DWB, OROW] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
   const [OHI, V, KHI, KWI, XR, XK, XQ, WP, OR] = [11, 12, 13, 14, 15, 16, 17, 18, 19];
-  const ACC = 20;
+  const ACC = 20, ACC2 = 21, WV = 22;
   const tap = [
-    ...get(ACC), ...get(WP), ...f32load, ...simd(SPLAT), ...get(XQ), ...load, ...simd(FMUL), ...simd(FADD), ...set(ACC),
+    ...get(WP), ...f32load, ...simd(SPLAT), ...set(WV),
+    ...get(ACC), ...get(WV), ...get(XQ), ...load, ...simd(FMUL), ...simd(FADD), ...set(ACC),
+    ...get(ACC2), ...get(WV), ...get(XQ), ...load16, ...simd(FMUL), ...simd(FADD), ...set(ACC2),
     ...get(WP), ...i32c(4), ADD, ...set(WP),
     ...get(XQ), ...get(DWB), ADD, ...set(XQ),
   ];
   const vec = [
     0xfd, ...uleb(0x0c), ...new Array<number>(16).fill(0), ...set(ACC),
+    0xfd, ...uleb(0x0c), ...new Array<number>(16).fill(0), ...set(ACC2),
     ...get(XR), ...get(V), ...i32c(16), MUL, ADD, ...set(XK),
     ...get(WB), ...set(WP),
     ...forLoop(KHI, KH, [
@@ -57,6 +63,8 @@ function assemble(): Uint8Array<ArrayBuffer> {
       ...get(XK), ...get(DHR), ADD, ...set(XK),
     ]),
     ...get(OR), ...get(V), ...i32c(16), MUL, ADD, ...get(ACC), ...store,
+    ...get(OR), ...get(V), ...i32c(16), MUL, ADD, ...get(ACC2), ...store16,
+    ...get(V), ...i32c(1), ADD, ...set(V), // two vectors per step (the loop adds the other 1)
   ];
   const row = [
     ...get(XB), ...get(OHI), ...get(SHR), MUL, ADD, ...set(XR),
@@ -64,7 +72,7 @@ function assemble(): Uint8Array<ArrayBuffer> {
     ...forLoop(V, NV, vec),
   ];
   void tee;
-  const body = [2, 9, I32, 2, V128, ...forLoop(OHI, OH, row), 0x0b];
+  const body = [2, 9, I32, 3, V128, ...forLoop(OHI, OH, row), 0x0b];
   const code = [...uleb(1), ...uleb(body.length), ...body];
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
@@ -119,7 +127,7 @@ export function depthwise2dSimd(x: unknown, w: unknown, y: unknown, planes: numb
   KH: number, KW: number, SH: number, SW: number, DH: number, DW: number, PH: number, PW: number): boolean {
   if (SW !== 1 || !(x instanceof Float32Array) || !(w instanceof Float32Array) || !(y instanceof Float32Array) || OW < 4) return false;
   const C = w.length / (KH * KW);
-  const OWV = (OW + 3) & ~3;
+  const OWV = (OW + 7) & ~7;
   // Padded plane: rows cover every tap of every output row; columns cover the last vector's taps.
   const PWD = Math.max(OWV + (KW - 1) * DW, PW + IW);
   const PHT = Math.max((OH - 1) * SH + (KH - 1) * DH + 1, PH + IH);
