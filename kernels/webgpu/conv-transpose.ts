@@ -1,8 +1,10 @@
 // ConvTranspose on WebGPU (float32, 1 to 3 spatial dims, groups, dilations, pads / auto_pad /
 // output_shape / output_padding through the shared geometry of graph/ops/nn-window.ts). Gather form:
 // one thread per output element sums, over its group's input channels and the kernel positions, the
-// inputs whose stride lands on it. Weights are [C, M/group, k...].
-import { convTransposeGeometry, readWindowAttrs } from '../../graph/ops/nn-window.js';
+// inputs whose stride lands on it. Weights are [C, M/group, k...]. Col2Im is the same gather
+// without the channel sum.
+import { convTransposeGeometry, readWindowAttrs, windowGeometry } from '../../graph/ops/nn-window.js';
+import { toIntList } from '../../graph/tensor.js';
 import type { GpuKernel, GpuKernelContext, GpuPlan, UniformValue } from './types.js';
 import { unsupported } from './types.js';
 import { bindingDecls, defineShader, grid, sizeOf, uniformDecl } from './wgsl.js';
@@ -105,6 +107,77 @@ function convTransposePlan(ctx: GpuKernelContext): GpuPlan {
   };
 }
 
+interface Col2ImParams {
+  readonly nsp: number;
+}
+
+const col2ImShader = defineShader<Col2ImParams>('col2im', (spec) => {
+  const n = spec.params.nsp;
+  const dims = [...Array(n).keys()];
+  return `${uniformDecl(spec.uniforms)}
+${bindingDecls([{ name: 'x', type: 'f32' }, { name: 'out', type: 'f32', write: true }])}
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lidx: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let gi = (wid.y * nwg.x + wid.x) * 64u + lidx;
+  if (gi >= u_total()) { return; }
+  var t = gi;
+${dims.slice().reverse().map((i) => `  let o${i} = i32(t % u_od(${i}u)); t = t / u_od(${i}u);`).join('\n')}
+  let nc = t;
+  var acc = 0.0;
+  for (var kk = 0u; kk < u_ksize(); kk = kk + 1u) {
+    var kr = kk;
+    var loff = 0u;
+    var ok = true;
+${dims.slice().reverse().map((i) => `    { let k = kr % u_kd(${i}u); kr = kr / u_kd(${i}u);
+      let tt = o${i} + u_ph(${i}u) - i32(k * u_dil(${i}u));
+      let s = i32(u_st(${i}u));
+      if (tt < 0 || tt % s != 0 || tt / s >= i32(u_gd(${i}u))) { ok = false; }
+      loff = loff + u32(max(tt, 0) / s) * u_gs(${i}u); }`).join('\n')}
+    if (!ok) { continue; }
+    acc = acc + x[(nc * u_ksize() + kk) * u_l() + loff];
+  }
+  out[gi] = acc;
+}`;
+});
+
+function col2ImPlan(ctx: GpuKernelContext): GpuPlan {
+  const X = ctx.inputs[0]!;
+  if (X.dtype !== 'float32') return unsupported(`Col2Im of ${X.dtype} runs on the CPU`);
+  const imgT = ctx.host(1);
+  const blkT = ctx.host(2);
+  if (!imgT || !blkT) return unsupported('image_shape and block_shape must be known');
+  const img = toIntList(imgT);
+  const blk = toIntList(blkT);
+  const nd = img.length;
+  if (X.dims.length !== 3 || blk.length !== nd || nd < 1 || nd > 3) return unsupported('shapes');
+  const a = { ...readWindowAttrs(ctx.attrs, nd, blk), autoPad: 'NOTSET', ceilMode: false };
+  const geo = windowGeometry(img, a);
+  const kSize = sizeOf(blk);
+  const [N, CK, L] = X.dims as [number, number, number];
+  if (CK % kSize !== 0 || sizeOf(geo.out) !== L) return unsupported('input does not match the blocks');
+  const C = CK / kSize;
+  const outDims = [N, C, ...img];
+  const total = sizeOf(outDims);
+  const uniforms: UniformValue[] = [
+    { name: 'total', type: 'u32', value: total },
+    { name: 'ksize', type: 'u32', value: kSize },
+    { name: 'l', type: 'u32', value: L },
+    { name: 'od', type: 'u32', value: img },
+    { name: 'gd', type: 'u32', value: geo.out },
+    { name: 'gs', type: 'u32', value: stridesOf(geo.out) },
+    { name: 'kd', type: 'u32', value: blk },
+    { name: 'st', type: 'u32', value: a.strides },
+    { name: 'dil', type: 'u32', value: a.dilations },
+    { name: 'ph', type: 'i32', value: geo.padHead },
+  ];
+  return {
+    kind: 'run',
+    outputs: [{ dtype: 'float32', dims: outDims }],
+    programs: total === 0 || sizeOf(X.dims) === 0 ? [] : [{ shader: col2ImShader, params: { nsp: nd } satisfies Col2ImParams, uniforms, bindings: [{ input: 0 }, { output: 0 }], workgroups: grid(total) }],
+  };
+}
+
 export const convTransposeGpuKernels = {
   ConvTranspose: { plan: convTransposePlan },
+  Col2Im: { hostInputs: () => [1, 2], plan: col2ImPlan },
 } satisfies Record<string, GpuKernel>;

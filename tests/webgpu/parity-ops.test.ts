@@ -2,7 +2,7 @@
 // against the CPU kernels on random inputs.
 import { describe, expect } from 'vitest';
 import type { HostTensor } from '../../graph/tensor.js';
-import { compare, cpuHas, float, gpuIt, int, intsAttr, model, type NodeSpec, rand, runCpu, runGpu, str, tensor } from './helpers.js';
+import { compare, cpuHas, float, gpuIt, int, ints, intsAttr, model, type NodeSpec, rand, runCpu, runGpu, str, tensor } from './helpers.js';
 
 const TOL = { float32: { atol: 1e-5, rtol: 1e-4 }, exact: { atol: 0, rtol: 0 } };
 
@@ -146,6 +146,10 @@ for (const align of [0, 1]) {
   cases.push({ name: `AffineGrid 2-D align=${align}`, nodes: [{ op: 'AffineGrid', inputs: ['t', 's'], attrs: { align_corners: int(align) } }], feeds: { t: f(2, 2, 3), s: { kind: 'tensor', dtype: 'int64', dims: [4], data: BigInt64Array.of(2n, 3n, 4n, 5n) } }, opset: 20 });
   cases.push({ name: `AffineGrid 3-D align=${align}`, nodes: [{ op: 'AffineGrid', inputs: ['t', 's'], attrs: { align_corners: int(align) } }], feeds: { t: f(1, 3, 4), s: { kind: 'tensor', dtype: 'int64', dims: [5], data: BigInt64Array.of(1n, 1n, 2n, 1n, 3n) } }, opset: 20 });
 }
+
+// Col2Im
+cases.push({ name: 'Col2Im 2-D strided padded dilated', nodes: [{ op: 'Col2Im', inputs: ['x', 'img', 'blk'], attrs: { strides: intsAttr([2, 1]), pads: intsAttr([1, 0, 1, 1]), dilations: intsAttr([1, 2]) } }], feeds: { x: f(2, 2 * 6, 4 * 3) }, consts: { img: ints([7, 6]), blk: ints([2, 3]) } });
+cases.push({ name: 'Col2Im 1-D', nodes: [{ op: 'Col2Im', inputs: ['x', 'img', 'blk'] }], feeds: { x: f(1, 3 * 2, 4) }, consts: { img: ints([5]), blk: ints([2]) } });
 
 describe('webgpu parity with the CPU kernels: more ops', () => {
   for (const c of cases) {
