@@ -3,6 +3,7 @@
 // shader definition and the stable key of a shader spec.
 import type { DType } from '../../graph/dtype.js';
 import type { Shader, ShaderSpec, UniformField, UniformValue, WgslType } from './types.js';
+import { sizeOf, stridesOf } from '../../graph/tensor.js';
 
 /** How a dtype is stored on the GPU; undefined: it stays on the CPU. bool is one u32 per element. */
 export function wgslType(dtype: DType, f16: boolean): WgslType | undefined {
@@ -154,22 +155,8 @@ export function stridedOffsetFn(name: string, rank: number, iterStrides: string,
   return lines.join('\n');
 }
 
-/** Row-major strides. */
-export function stridesOf(dims: readonly number[]): number[] {
-  const s = new Array<number>(dims.length);
-  let acc = 1;
-  for (let i = dims.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= dims[i]!;
-  }
-  return s;
-}
-
-export function sizeOf(dims: readonly number[]): number {
-  let n = 1;
-  for (const d of dims) n *= d;
-  return n;
-}
+// Shape arithmetic is the IR's; re-exported for the emitters.
+export { sizeOf, stridesOf };
 
 /** Strides of `dims` aligned right to an output of rank `rank`, 0 where the input broadcasts. */
 export function broadcastStrides(dims: readonly number[], outDims: readonly number[]): number[] {
