@@ -1,6 +1,8 @@
 // tgraph's public API.
 export { InferenceSession, type ReleaseOptions, type SessionOptions, type RunOptions, type GraphOptimizationLevel, type ExecutionProvider, type IoMetadata } from './session.js';
 export { Tensor, type TensorType, type TensorLocation } from './tensor.js';
+/** The WebGPU adapter, its features and limits (or why there is none). */
+export { describeGpu, type GpuReport } from './backends/webgpu/device.js';
 export type { QueuePolicy } from './executor/run-queue.js';
 export type { ChromeTrace, TraceEvent, OpSummaryRow } from './executor/profiler.js';
 export { optimize, formatReport, passNames, PASSES, type OptimizeReport, type PassReport, type OptLevel } from '../graph/passes/index.js';

@@ -7,6 +7,7 @@ import { parseArgs } from '../src/cli/args.js';
 import { conformanceCommand, inspectCommand, optimizeCommand, runCommand } from '../src/cli/commands.js';
 import { InferenceSession, Tensor } from '../src/index.js';
 import { ONNX_TESTS } from './conformance/shard.js';
+import { gpuIt } from './webgpu/helpers.js';
 
 const MODEL = path.resolve(import.meta.dirname, '../models/ppocr-mobile-v2-cls.onnx');
 
@@ -53,4 +54,17 @@ describe('tgraph CLI', () => {
     expect(text).toMatch(/Relu\s+1 \/ 1/);
     expect(text).toMatch(/cpu: 2 of 2 passed/);
   });
+});
+
+describe('tgraph run on WebGPU', () => {
+  gpuIt('reports the adapter, its features and each node placement, with the CPU outputs', async () => {
+    const gpu = JSON.parse(await capture(runCommand, [MODEL, '--input', 'x=1,3,48,192', '--backend', 'webgpu', '--json']));
+    const cpu = JSON.parse(await capture(runCommand, [MODEL, '--input', 'x=1,3,48,192', '--json']));
+    expect(gpu.backend).toBe('webgpu');
+    expect(gpu.gpu.available).toBe(true);
+    expect(gpu.gpu.adapter.vendor).toBeTruthy();
+    expect(gpu.gpu.features).toContain('timestamp-query');
+    expect(gpu.placements.length).toBeGreaterThan(100);
+    gpu.outputs[0].first.forEach((v: number, i: number) => expect(v).toBeCloseTo(cpu.outputs[0].first[i], 3));
+  }, 300_000);
 });

@@ -14,6 +14,7 @@ import { allNodes, findUnsupported } from '../../graph/support.js';
 import { findCpuKernel } from '../../kernels/cpu/index.js';
 import { type CaseResult, listCases, runCase, summarize } from '../conformance.js';
 import { loadModel } from '../model-loader.js';
+import { describeGpu } from '../backends/webgpu/device.js';
 import { InferenceSession, type GraphOptimizationLevel } from '../session.js';
 import { formatSummary, summarizeTrace } from '../executor/profiler.js';
 import type { Tensor } from '../tensor.js';
@@ -70,6 +71,7 @@ export async function runCommand(args: ParsedArgs, out: Out): Promise<void> {
     model: file,
     backend: session.backend,
     backendNotes: session.backendNotes,
+    ...(backend === 'webgpu' ? { gpu: await describeGpu(), placements: session.placements } : {}),
     inputs: Object.entries(feeds).map(([name, t]) => ({ name, type: t.type, dims: [...t.dims] })),
     outputs,
     timings: { loadMs: round(loadMs), firstRunMs: round(firstMs), steadyRunMs: round(steadyMs) },
@@ -83,6 +85,17 @@ export async function runCommand(args: ParsedArgs, out: Out): Promise<void> {
   }
   out(`model    ${file}`);
   out(`backend  ${session.backend}${session.backendNotes.length ? ` (${session.backendNotes.join('; ')})` : ''}`);
+  if (summary.gpu) {
+    const g = summary.gpu;
+    if (g.available) {
+      out(`adapter  ${[g.adapter.vendor, g.adapter.architecture, g.adapter.device || g.adapter.description].filter(Boolean).join(' / ')} via ${g.source}${g.isFallbackAdapter ? ' (fallback adapter)' : ''}`);
+      out(`features ${['shader-f16', 'timestamp-query', 'subgroups'].map((f) => `${f} ${g.features.includes(f) ? 'yes' : 'no'}`).join(', ')}; maxStorageBufferBindingSize ${g.limits.maxStorageBufferBindingSize}, maxComputeInvocationsPerWorkgroup ${g.limits.maxComputeInvocationsPerWorkgroup}`);
+    } else out(`adapter  none: ${g.reason}`);
+    for (const n of g.notes) out(`         ${n}`);
+    const placed = session.placements;
+    const onCpu = placed.filter((p) => p.device === 'cpu');
+    if (placed.length) out(`placement ${placed.length - onCpu.length} of ${placed.length} nodes on the GPU${onCpu.length ? `; on the CPU: ${summarizeReasons(onCpu)}` : ''}`);
+  }
   for (const i of summary.inputs) out(`input    ${i.name}: ${i.type}[${i.dims.join(',')}] (generated, deterministic)`);
   for (const o of outputs) {
     out(`output   ${o.name}: ${o.type}[${o.dims.join(',')}]  min ${fmt(o.min)}  max ${fmt(o.max)}  mean ${fmt(o.mean)}  first [${o.first.map((v) => (typeof v === 'number' ? fmt(v) : v)).join(', ')}]`);
@@ -188,6 +201,12 @@ export async function conformanceCommand(args: ParsedArgs, out: Out): Promise<vo
   out(`\n${backend}: ${s.pass} of ${s.total} passed (${s.byStatus.fail} failed, ${s.byStatus.error} errors, ${s.byStatus.unsupported} unsupported)`);
   const p = s.passByPlacement;
   if (p.gpu + p.mixed + p.cpu) out(`passing tests by placement: every node on the GPU ${p.gpu}, some nodes on the CPU ${p.mixed}, all on the CPU ${p.cpu}`);
+}
+
+function summarizeReasons(nodes: readonly { op: string; reason?: string }[]): string {
+  const by = new Map<string, number>();
+  for (const n of nodes) by.set(`${n.op} (${n.reason ?? 'no reason given'})`, (by.get(`${n.op} (${n.reason ?? 'no reason given'})`) ?? 0) + 1);
+  return [...by].map(([k, v]) => `${v}x ${k}`).join(', ');
 }
 
 function round(x: number): number {
