@@ -8,6 +8,7 @@ import { commonSubexpressionElimination } from './cse.js';
 import { deadCodeElimination } from './dce.js';
 import { fuseBatchNorm } from './fuse-bn.js';
 import { fuseMatMulAdd } from './fuse-gemm.js';
+import { fusePatterns } from './fuse-patterns.js';
 import { eliminateIdentity } from './identity.js';
 import { simplify } from './simplify.js';
 import { foldShapeArithmetic } from './shape-fold.js';
@@ -24,6 +25,7 @@ export const PASSES: readonly Pass[] = [
   commonSubexpressionElimination,
   fuseBatchNorm,
   fuseMatMulAdd,
+  fusePatterns,
   constantFolding,
   deadCodeElimination,
 ];

@@ -1,7 +1,7 @@
 // Every pass: the rewrite happens where it should, does not where it must not, and outputs stay the same
 // (the graph is run by the CPU interpreter before and after, on the same inputs).
 import { describe, expect, it } from 'vitest';
-import type { Model } from '../../graph/ir.js';
+import type { Attr, Model } from '../../graph/ir.js';
 import { optimize, type OptimizeOptions } from '../../graph/passes/index.js';
 import type { HostTensor } from '../../graph/tensor.js';
 import { verifyGraph } from '../../graph/verify.js';
@@ -189,5 +189,52 @@ describe('dead-code-elimination and levels', () => {
   });
   it('names an unknown pass', () => {
     expect(() => optimize(buildModel({ inputs: [], outputs: [], nodes: [] }), evaluateConstantNode, { disable: ['nope'] })).toThrow(/unknown pass 'nope'/);
+  });
+});
+
+describe('fuse-patterns', () => {
+  const f = (name: string, v: number) => ({ [name]: f32([], [v]) });
+  const axesAttrs = (on: boolean): Record<string, Attr> => (on ? { axes: { kind: 'ints', value: [-1] } } : {});
+  const lnNodes = (axesAttr: boolean): BuildSpec['nodes'] => [
+    { op: 'ReduceMean', inputs: axesAttr ? ['x'] : ['x', 'ax'], outputs: ['mean'], attrs: axesAttrs(axesAttr) },
+    { op: 'Sub', inputs: ['x', 'mean'], outputs: ['d'] },
+    { op: 'Pow', inputs: ['d', 'two'], outputs: ['sq'] },
+    { op: 'ReduceMean', inputs: axesAttr ? ['sq'] : ['sq', 'ax'], outputs: ['var'], attrs: axesAttrs(axesAttr) },
+    { op: 'Add', inputs: ['var', 'eps'], outputs: ['ve'] },
+    { op: 'Sqrt', inputs: ['ve'], outputs: ['sd'] },
+    { op: 'Div', inputs: ['d', 'sd'], outputs: ['n'] },
+    { op: 'Mul', inputs: ['n', 'g'], outputs: ['m'] },
+    { op: 'Add', inputs: ['m', 'b'], outputs: ['y'] },
+  ];
+  const lnInits = { ...f('two', 2), ...f('eps', 1e-5), ax: i64([-1]), g: f32([4], [1, 2, 0.5, -1]), b: f32([4], [0.1, 0, -0.2, 0.3]) };
+  it('fuses the exported layer-norm subgraph into LayerNormalization (opset 18, axes as input)', () => {
+    const r = run({ opset: 18, inputs: [['x', 'float32', [2, 3, 4]]], outputs: [['y', 'float32']], initializers: lnInits, nodes: lnNodes(false) });
+    expect(r.ops).toEqual(['LayerNormalization']);
+  });
+  it('fuses with axes as an attribute (opset 17), and not below opset 17', () => {
+    const spec = { inputs: [['x', 'float32', [2, 3, 4]]] as [string, 'float32', number[]][], outputs: [['y', 'float32']] as [string, 'float32'][], initializers: lnInits, nodes: lnNodes(true) };
+    expect(run({ ...spec, opset: 17 }).ops).toEqual(['LayerNormalization']);
+    expect(run({ ...spec, opset: 13 }).ops).not.toContain('LayerNormalization');
+  });
+  it('does not fuse when an intermediate is also a graph output', () => {
+    const r = run({ opset: 18, inputs: [['x', 'float32', [2, 3, 4]]], outputs: [['y', 'float32'], ['d', 'float32']], initializers: lnInits, nodes: lnNodes(false) });
+    expect(r.ops).not.toContain('LayerNormalization');
+  });
+  it('fuses x * 0.5 * (1 + erf(x / sqrt 2)) into Gelu (opset 20 only)', () => {
+    const spec = { inputs: [['x', 'float32', [2, 5]]] as [string, 'float32', number[]][], outputs: [['y', 'float32']] as [string, 'float32'][], initializers: { ...f('r2', Math.SQRT2), ...f('one', 1), ...f('half', 0.5) }, nodes: [
+      { op: 'Div', inputs: ['x', 'r2'], outputs: ['s'] }, { op: 'Erf', inputs: ['s'], outputs: ['e'] },
+      { op: 'Add', inputs: ['e', 'one'], outputs: ['p'] }, { op: 'Mul', inputs: ['x', 'p'], outputs: ['xp'] },
+      { op: 'Mul', inputs: ['xp', 'half'], outputs: ['y'] },
+    ] };
+    expect(run({ ...spec, opset: 20 }).ops).toEqual(['Gelu']);
+    expect(run({ ...spec, opset: 18 }).ops).not.toContain('Gelu');
+  });
+  it('fuses x * HardSigmoid(x, 1/6, 0.5) into HardSwish, not with other HardSigmoid parameters', () => {
+    const spec = (alpha: number) => ({ opset: 14, inputs: [['x', 'float32', [6]]] as [string, 'float32', number[]][], outputs: [['y', 'float32']] as [string, 'float32'][], nodes: [
+      { op: 'HardSigmoid', inputs: ['x'], outputs: ['h'], attrs: { alpha: { kind: 'float' as const, value: alpha }, beta: { kind: 'float' as const, value: 0.5 } } },
+      { op: 'Mul', inputs: ['x', 'h'], outputs: ['y'] },
+    ] });
+    expect(run(spec(1 / 6)).ops).toEqual(['HardSwish']);
+    expect(run(spec(0.2)).ops).toEqual(['HardSigmoid', 'Mul']);
   });
 });
