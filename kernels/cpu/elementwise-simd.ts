@@ -5,7 +5,7 @@
 // Results are bit-identical to the JS loops: one IEEE float32 add/sub/mul/div of float32 operands equals
 // the double result rounded to float32, and Clip/Relu use pmin/pmax, which are exactly `b < a ? b : a`
 // and `a < b ? b : a` (NaN and -0 pass as in the JS comparisons).
-import { section, str, uleb } from './nn-gemm-simd.js';
+import { F32, I32, V128, get, section, set, simd, str, uleb } from './wasm-asm.js';
 
 /** Floats per staging region (the longest run one call handles). */
 const CHUNK = 16384;
@@ -16,10 +16,6 @@ export type SimdUnOp = 'abs' | 'neg' | 'sqrt';
 const BIN_CODE: Record<SimdBinOp, number> = { add: 0xe4, sub: 0xe5, mul: 0xe6, div: 0xe7 };
 const PMIN = 0xea, PMAX = 0xeb;
 
-const I32 = 0x7f, F32 = 0x7d, V128 = 0x7b;
-const get = (i: number) => [0x20, ...uleb(i)];
-const set = (i: number) => [0x21, ...uleb(i)];
-const simd = (op: number) => [0xfd, ...uleb(op)];
 const load = (off: number) => [0xfd, ...uleb(0x00), 4, ...uleb(off)];
 const store = (off: number) => [0xfd, ...uleb(0x0b), 4, ...uleb(off)];
 const SPLAT = 0x13;

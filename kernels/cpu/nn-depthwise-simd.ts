@@ -2,41 +2,14 @@
 // PP-LCNet case), assembled from opcodes like the GEMM micro-kernel. Each plane is staged zero-padded in
 // wasm memory, and eight adjacent outputs accumulate together in float32 over the kernel taps (the same
 // float32 accumulation the SIMD GEMM does). Falls back (returns false) where it does not apply.
-import { section, str, uleb } from './nn-gemm-simd.js';
+import { ADD, GE_S, I32, MUL, V128, forLoop, get, i32c, section, set, simd, str, tee, uleb } from './wasm-asm.js';
 
-const I32 = 0x7f, V128 = 0x7b;
-const get = (i: number) => [0x20, ...uleb(i)];
-const set = (i: number) => [0x21, ...uleb(i)];
-const tee = (i: number) => [0x22, ...uleb(i)];
-const i32c = (v: number) => [0x41, ...sleb(v)];
-const ADD = 0x6a, MUL = 0x6c, GE_S = 0x4e;
-const simd = (op: number) => [0xfd, ...uleb(op)];
 const load = [0xfd, ...uleb(0x00), 0, 0];
 const load16 = [0xfd, ...uleb(0x00), 0, 16];
 const store = [0xfd, ...uleb(0x0b), 0, 0];
 const store16 = [0xfd, ...uleb(0x0b), 0, 16];
 const f32load = [0x2a, 2, 0];
 const SPLAT = 0x13, FADD = 0xe4, FMUL = 0xe6;
-
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) { out.push(b); return out; }
-    out.push(b | 0x80);
-  }
-}
-function forLoop(v: number, limit: number, body: number[]): number[] {
-  return [
-    ...i32c(0), ...set(v),
-    0x02, 0x40, 0x03, 0x40,
-    ...get(v), ...get(limit), GE_S, 0x0d, 1,
-    ...body,
-    ...get(v), ...i32c(1), ADD, ...set(v),
-    0x0c, 0, 0x0b, 0x0b,
-  ];
-}
 
 function assemble(): Uint8Array<ArrayBuffer> {
   // params: 0 xBase, 1 wBase, 2 oBase, 3 KH, 4 KW, 5 OH, 6 nvec, 7 shRow (bytes), 8 dhRow, 9 dwB, 10 oRow

@@ -4,6 +4,8 @@
 // each 4x8 tile keeps two f32x4 accumulators per row.
 // Falls back (returns undefined) where WebAssembly SIMD is not available.
 
+import { ADD, GE_S, I32, MUL, SHL, V128, forLoop, get, i32c, section, set, str, uleb } from './wasm-asm.js';
+
 export interface SimdGemm {
   /** Float32 views over wasm memory: packed A, the staged B block and the C block. */
   a: Float32Array;
@@ -13,53 +15,13 @@ export interface SimdGemm {
   run(mpan: number, npan: number, kc: number, ldc: number): void;
 }
 
-export function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-}
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) { out.push(b); return out; }
-    out.push(b | 0x80);
-  }
-}
-export function section(id: number, body: number[]): number[] {
-  return [id, ...uleb(body.length), ...body];
-}
-export const str = (s: string): number[] => [...uleb(s.length), ...[...s].map((c) => c.charCodeAt(0))];
-
-// Opcodes.
-const I32 = 0x7f, V128 = 0x7b;
-const get = (i: number) => [0x20, ...uleb(i)];
-const set = (i: number) => [0x21, ...uleb(i)];
-const i32c = (v: number) => [0x41, ...sleb(v)];
-const ADD = 0x6a, MUL = 0x6c, SHL = 0x74, GE_S = 0x4e;
+// Opcodes this kernel adds to the shared ones.
 const v128load = (off: number) => [0xfd, ...uleb(0x00), 4, ...uleb(off)];
 const v128store = (off: number) => [0xfd, ...uleb(0x0b), 4, ...uleb(off)];
 const f32load = (off: number) => [0x2a, 2, ...uleb(off)];
 const splat = [0xfd, ...uleb(0x13)];
 const fadd = [0xfd, ...uleb(0xe4)];
 const fmul = [0xfd, ...uleb(0xe6)];
-/** A counted loop: `v = 0; while (v < limit) { body; v++ }`. */
-function forLoop(v: number, limit: number, body: number[]): number[] {
-  return [
-    ...i32c(0), ...set(v),
-    0x02, 0x40, 0x03, 0x40,
-    ...get(v), ...get(limit), GE_S, 0x0d, 1,
-    ...body,
-    ...get(v), ...i32c(1), ADD, ...set(v),
-    0x0c, 0, 0x0b, 0x0b,
-  ];
-}
 
 function assemble(aBase: number, bBase: number, cBase: number): Uint8Array<ArrayBuffer> {
   // A 4x8 tile: two f32x4 accumulators per row (columns 0-3 and 4-7), B panels 8 columns wide.
