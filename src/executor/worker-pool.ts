@@ -7,8 +7,11 @@
 // A worker that dies (crash, out of memory, terminate()) rejects the task it was running with a
 // WorkerError, which rejects that run; the pool starts a replacement and later runs succeed.
 //
-// Loading: from dist/ the worker runs `worker-entry.js` next to this module. From the TypeScript
-// sources (vitest, dev) it runs `worker-entry.ts` with `ts-hooks.mjs`, which transpiles on the fly.
+// Loading in Node: from dist/ the worker runs `worker-entry.js` next to this module; from the
+// TypeScript sources (vitest, dev) it runs `worker-entry.ts` with `ts-hooks.mjs`, which transpiles on
+// the fly. In browsers: a module Worker on `worker-entry.js`, which bundlers rewrite (see spawn).
+// Tensors travel in SharedArrayBuffers, which browsers offer only to cross-origin isolated pages
+// (COOP/COEP headers); elsewhere the pool still works, copying tensors (shared.ts).
 import { KernelError, ResourceLimitError, WorkerError } from '../../graph/errors.js';
 import type { NodeRunner, WorkerResult, WorkerTask } from './scheduler.js';
 import type { StopSignal } from './types.js';
@@ -57,15 +60,32 @@ function spawn(ev: Events): WorkerHandle {
     w.on('exit', (code) => ev.died(last || `exited with code ${code}`));
     return { post: (m) => w.postMessage(m), terminate: () => void w.terminate(), ref: () => w.ref(), unref: () => w.unref() };
   }
-  const W = (globalThis as unknown as { Worker: new (u: URL, o: object) => Worker }).Worker;
-  const w = new W(new URL('./worker-entry.js', import.meta.url), { type: 'module' });
-  w.onmessage = (e) => ev.message(e.data as FromWorker);
-  w.onerror = (e) => {
-    e.preventDefault?.();
-    ev.died(e.message || 'worker error');
+  // Browsers: a module Web Worker. Written as the literal `new Worker(new URL('./worker-entry.js',
+  // import.meta.url), { type: 'module' })` because that is the pattern bundlers (Vite, webpack 5,
+  // Parcel, esbuild plugins) recognise and rewrite to the bundled worker; unbundled, the URL is the
+  // file next to this module in dist/. (Vite resolves the .js name to worker-entry.ts in the sources.)
+  const w = new Worker(new URL('./worker-entry.js', import.meta.url), { type: 'module' });
+  // A Web Worker does not die of an uncaught error (Node's do) and fires no event when terminated:
+  // the pool ends it on `error`/`messageerror` and reports both as a death, as Node's `exit` would.
+  let dead = false;
+  let loaded = false; // its first message ('ready') came: an error before it is a failed load
+  const die = (reason: string) => {
+    if (dead) return;
+    dead = true;
     w.terminate();
+    ev.died(reason);
   };
-  return { post: (m) => w.postMessage(m), terminate: () => w.terminate(), ref() {}, unref() {} };
+  w.onmessage = (e) => {
+    loaded = true;
+    ev.message(e.data as FromWorker);
+  };
+  w.onerror = (e) => {
+    e.preventDefault();
+    if (loaded) die(e.message || 'an uncaught error');
+    else die(`its module could not be loaded${e.message ? ` (${e.message})` : ''}; a bundle must keep the worker-entry module that worker-pool names with new Worker(new URL('./worker-entry.js', import.meta.url))`);
+  };
+  w.onmessageerror = () => die('a message could not be deserialized');
+  return { post: (m) => w.postMessage(m), terminate: () => die('terminated'), ref() {}, unref() {} };
 }
 
 interface Task {
@@ -199,8 +219,8 @@ export class WorkerPool implements NodeRunner {
   close(): void {
     this.closed = true;
     for (const t of this.queue.splice(0)) t.reject(new WorkerError('the worker pool has been closed'));
-    for (const s of this.slots) {
-      s.closing = true;
+    for (const s of [...this.slots]) {
+      s.closing = true; // (a Web Worker reports its death inside terminate(), which edits this.slots)
       s.busy?.reject(new WorkerError('the worker pool has been closed'));
       s.handle.terminate();
     }
