@@ -409,7 +409,7 @@ async function run(): Promise<void> {
 function renderResult(res: RunResult, level: Level): void {
   $('results').hidden = false;
   const gpu = res.adapter ? `${res.adapter.vendor} ${res.adapter.architecture} ${res.adapter.description}`.replace(/\s+/g, ' ').trim() : null;
-  $('run-summary').textContent = `Ran on ${res.backend === 'cpu' ? 'CPU (worker)' : `WebGPU (${gpu ?? 'adapter'})`}, level ${level}.${res.backendNotes.length ? ` Passed over: ${res.backendNotes.join('; ')}` : ''} Inputs: ${res.inputs.map((i) => `${i.name} ${i.type}[${i.shape.join(',')}] ${i.generated ? 'generated' : 'from image'}`).join(', ')}`;
+  $('run-summary').textContent = `Ran on ${res.backend === 'cpu' ? (res.workers ? `CPU (pool of ${res.workers} workers)` : 'CPU (worker)') : `WebGPU (${gpu ?? 'adapter'})`}, level ${level}.${res.backendNotes.length ? ` Passed over: ${res.backendNotes.join('; ')}` : ''} Inputs: ${res.inputs.map((i) => `${i.name} ${i.type}[${i.shape.join(',')}] ${i.generated ? 'generated' : 'from image'}`).join(', ')}`;
   table($('outputs'), ['name', 'type', 'shape', 'first values', 'min', 'max', 'mean'], res.outputs.map((o) => [o.name, o.type, `[${o.shape.join(', ')}]`, o.values.slice(0, 8).map((v) => (typeof v === 'number' ? Number(v.toPrecision(5)) : v)).join(', ') + (o.total > 8 ? ', …' : ''), Number(o.min.toPrecision(5)), Number(o.max.toPrecision(5)), Number(o.mean.toPrecision(5))]));
   table($('latency'), ['', 'time'], [
     ['session create', fmtMs(res.latency.createMs)],
@@ -433,6 +433,7 @@ function renderResult(res: RunResult, level: Level): void {
     ok: true,
     model: state.name,
     backend: res.backend,
+    workers: res.workers,
     adapter: gpu,
     backendNotes: res.backendNotes,
     level,
@@ -543,8 +544,8 @@ async function start(): Promise<void> {
   mountTracer($('tracer-body'));
   const q = new URLSearchParams(location.search);
   const backend = q.get('backend');
-  if (backend === 'webgpu' || backend === 'cpu') $<HTMLSelectElement>('backend').value = backend;
-  else if (backend) showError({ name: 'InputError', message: `backend must be webgpu or cpu, got '${backend}'` }, 'query');
+  if (backend === 'webgpu' || backend === 'cpu' || backend === 'cpu-parallel') $<HTMLSelectElement>('backend').value = backend;
+  else if (backend) showError({ name: 'InputError', message: `backend must be webgpu, cpu or cpu-parallel, got '${backend}'` }, 'query');
   const level = q.get('level');
   if (level && ['disabled', 'basic', 'extended', 'all'].includes(level)) $<HTMLSelectElement>('level').value = level;
   else if (level) showError({ name: 'InputError', message: `level must be disabled, basic, extended or all, got '${level}'` }, 'query');

@@ -1,5 +1,6 @@
 // Messages between the page and the runner worker.
-export type BackendChoice = 'webgpu' | 'cpu';
+/** 'cpu': nodes one at a time in the runner worker; 'cpu-parallel': on the CPU worker pool (Web Workers in it). */
+export type BackendChoice = 'webgpu' | 'cpu' | 'cpu-parallel';
 export type Level = 'disabled' | 'basic' | 'extended' | 'all';
 
 export interface FeedSpec {
@@ -50,6 +51,8 @@ export interface RunResult {
   type: 'result';
   id: number;
   backend: string;
+  /** CPU pool workers (cpu-parallel), else undefined. */
+  workers?: number;
   /** The adapter's description, or null on CPU. */
   adapter: { vendor: string; architecture: string; device: string; description: string; isFallbackAdapter: boolean; source: string } | null;
   /** Why backends tried before the one that ran were passed over. */

@@ -42,6 +42,7 @@ async function handle(req: RunRequest): Promise<RunResult> {
     const session = await InferenceSession.create(new Uint8Array(req.bytes), {
       executionProviders: req.backend === 'webgpu' ? ['webgpu', 'cpu'] : ['cpu'],
       graphOptimizationLevel: req.level,
+      executionMode: req.backend === 'cpu-parallel' ? 'parallel' : 'sequential',
     });
     cached = { key: req.key, session, createMs: performance.now() - t0 };
   }
@@ -96,6 +97,7 @@ async function handle(req: RunRequest): Promise<RunResult> {
     type: 'result',
     id: req.id,
     backend: session.backend,
+    workers: session.workerPool?.size,
     adapter,
     backendNotes: [...session.backendNotes],
     inputs,

@@ -27,6 +27,7 @@ const SEED = 1234;
 interface Summary {
   ok: boolean;
   backend?: string;
+  workers?: number;
   adapter?: string | null;
   backendNotes?: string[];
   outputs?: { name: string; shape: number[]; first: number[] }[];
@@ -99,6 +100,14 @@ describe.skipIf(!haveChromium && !process.env.CI)('playground in Chromium', () =
     const s = await autorun('cpu');
     expectMatches(s, 1e-5);
     expect(s.backend).toBe('cpu');
+    expect(consoleErrors).toEqual([]);
+  }, 300_000);
+
+  it('runs the bundled sample on the CPU worker pool (Web Workers started by the runner worker), with the Node outputs', async () => {
+    const s = await autorun('cpu-parallel');
+    expectMatches(s, 1e-5);
+    expect(s.backend).toBe('cpu');
+    expect(s.workers).toBeGreaterThanOrEqual(1);
     expect(consoleErrors).toEqual([]);
   }, 300_000);
 
