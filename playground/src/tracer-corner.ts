@@ -57,6 +57,7 @@ export function mountTracer(host: HTMLElement): void {
       const ms = performance.now() - t0;
       const parts: [string, unknown][] = [];
       flatten(result, '', parts);
+      await Promise.all(parts.map(([, v]) => (v instanceof tg.TgTensor ? v.data() : undefined))); // WebGPU results stay on the GPU until read
       outEl.textContent = parts.map(([k, v]) => {
         if (v instanceof tg.TgTensor) return `${k || 'result'}: ${v.dtype}[${(v.shape ?? []).join(',')}] ${Array.from(v.dataSync() as ArrayLike<number>).map((x) => Number(Number(x).toPrecision(6))).join(', ')}`;
         return `${k || 'result'}: ${String(v)}`;

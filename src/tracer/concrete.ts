@@ -3,20 +3,13 @@ import { type Attr, formatType, type Graph, type Model, type ValueInfo } from '.
 import { exportModel } from '../../graph/onnx/export.js';
 import { formatReport, type OptimizeReport } from '../../graph/passes/index.js';
 import type { RtValue } from '../../graph/tensor.js';
+import type { EagerGpu } from '../backends/webgpu/eager.js';
 import { InferenceSession } from '../session.js';
-import { Tensor } from '../tensor.js';
+import { Tensor, type TensorType } from '../tensor.js';
+import { type Device, gpuRunner } from './device.js';
 import { TgTensor } from './tensor.js';
 
-export type Device = 'cpu' | 'webgpu';
-
-let defaultDevice: Device = 'cpu';
-/** Where tg.fn plans run when a function does not say (default 'cpu'); 'webgpu' falls back to the CPU without an adapter. */
-export function setDevice(d: Device): void {
-  defaultDevice = d;
-}
-export function getDevice(): Device {
-  return defaultDevice;
-}
+export type { Device } from './device.js';
 
 /** Where the outputs go in the returned value. */
 export type OutputTemplate = { kind: 'tensor'; index: number } | { kind: 'array'; items: OutputTemplate[] } | { kind: 'object'; entries: [string, OutputTemplate][] };
@@ -81,17 +74,27 @@ export class ConcreteFunctionImpl implements ConcreteFunction {
 
   plan(): Promise<InferenceSession> {
     if (this.session) return Promise.resolve(this.session);
-    this.compiling ??= InferenceSession.fromModel(this.optimizedModel, { executionProviders: this.device === 'webgpu' ? ['webgpu', 'cpu'] : ['cpu'], graphOptimizationLevel: 'disabled' }).then((s) => (this.session = s));
+    this.compiling ??= (async () => {
+      const webgpu = this.device === 'webgpu';
+      // On WebGPU the outputs stay on the GPU (eager tensors over the plan's buffers).
+      const s = await InferenceSession.fromModel(this.optimizedModel, { executionProviders: webgpu ? ['webgpu', 'cpu'] : ['cpu'], graphOptimizationLevel: 'disabled', ...(webgpu ? { preferredOutputLocation: 'gpu-buffer' as const } : {}) });
+      if (s.backend === 'webgpu') this.gpu = await gpuRunner();
+      return (this.session = s);
+    })();
     return this.compiling;
   }
+
+  private gpu: EagerGpu | undefined;
 
   /** Run the plan on the tensors of a call (in input order); rebuilds the returned structure. */
   run(tensors: readonly (TgTensor | Tensor)[]): Promise<unknown> {
     const session = this.session;
     if (!session) return this.plan().then(() => this.run(tensors));
+    if (this.gpu) return this.runGpu(session, this.gpu, tensors);
     const feeds = new Map<string, RtValue>();
     for (let i = 0; i < tensors.length; i++) {
       const t = tensors[i]!;
+      if (t instanceof TgTensor && !t._host) return this.readFeeds(tensors).then(() => this.run(tensors));
       feeds.set(this.inputNames[i]!, t instanceof TgTensor ? t.host() : t.toHost());
     }
     return session.runValues(feeds, this.outputNames).then((outs) => {
@@ -99,6 +102,24 @@ export class ConcreteFunctionImpl implements ConcreteFunction {
       const values = this.outputNames.map((n) => TgTensor.fromHost(outs.get(n) as never));
       return rebuild(this.template, values);
     });
+  }
+
+  /** GPU-resident arguments are read back (the backends take host feeds). */
+  private async readFeeds(tensors: readonly (TgTensor | Tensor)[]): Promise<void> {
+    await Promise.all(tensors.map((t) => (t instanceof TgTensor ? t.hostAsync() : undefined)));
+  }
+
+  private async runGpu(session: InferenceSession, gpu: EagerGpu, tensors: readonly (TgTensor | Tensor)[]): Promise<unknown> {
+    await this.readFeeds(tensors);
+    const feeds: Record<string, Tensor> = {};
+    tensors.forEach((t, i) => (feeds[this.inputNames[i]!] = t instanceof TgTensor ? Tensor.fromHost(t.host()) : t));
+    const outs = await session.run(feeds, this.outputNames);
+    const values = this.outputNames.map((n) => {
+      const o = outs[n]!;
+      if (o.location !== 'gpu-buffer') return TgTensor.fromHost(o.toHost());
+      return TgTensor.fromDevice(gpu.adopt(o.gpuBuffer as Parameters<EagerGpu['adopt']>[0], o.type as TensorType, o.dims, () => o.dispose()), gpu);
+    });
+    return this.template.kind === 'tensor' ? values[0] : rebuild(this.template, values);
   }
 }
 

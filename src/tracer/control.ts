@@ -17,7 +17,7 @@ function asList(x: unknown, what: string): TgTensor[] {
 }
 
 function truthy(pred: TgTensor): boolean {
-  const h = pred.host();
+  const h = pred.host('eager tg.cond / tg.whileLoop reading the predicate');
   if (h.data.length !== 1) throw new TracerOpError('cond', [`${pred.dtype}[${h.dims.join(',')}]`], 'the predicate must have one element', userSourceLine());
   return Boolean(Number((h.data as ArrayLike<number | bigint>)[0]));
 }

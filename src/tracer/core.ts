@@ -1,6 +1,7 @@
 // The op builder shared by both modes: build an IR node; record it into the current trace (types
-// from the registry's shape rule, so mismatches fail at trace time) or run it at once on the CPU
-// kernels (eager). The eager device seam is `runEagerNode`.
+// from the registry's shape rule, so mismatches fail at trace time) or run it at once (eager): on
+// the GPU runner (src/backends/webgpu/eager.ts) when the device is WebGPU or an input lives on the
+// GPU, else on the CPU kernels.
 import { AttrReader } from '../../graph/attrs.js';
 import { type DType, isFloat } from '../../graph/dtype.js';
 import { InputError, TgraphError, TraceError } from '../../graph/errors.js';
@@ -10,7 +11,8 @@ import type { InferContext } from '../../graph/ops/types.js';
 import { type HostTensor, type RtValue, makeTensor, setElement, allocTensor } from '../../graph/tensor.js';
 import { runNode } from '../../kernels/cpu/interpreter.js';
 import { Tensor } from '../tensor.js';
-import { TracerOpError } from './errors.js';
+import { eagerGpu, getDevice } from './device.js';
+import { DeviceResidentError, DisposedTensorError, TracerOpError } from './errors.js';
 import { userSourceLine } from './source.js';
 import { type TensorLike, TgTensor } from './tensor.js';
 import { OPSETS, type TraceContext, currentTrace } from './trace.js';
@@ -70,8 +72,11 @@ export function nameIn(ctx: TraceContext, t: TgTensor): string {
     if (ctx.sees(t._sym.ctx)) return t._sym.name;
     throw new TraceError(`symbolic tensor '${t._sym.name}' belongs to another trace (a finished traced call, or a branch body that is not enclosing this one); pass it in as an argument or return it${sourceSuffix()}`);
   }
-  const host = t._host;
-  if (!host) throw new InputError(`a disposed tensor was used inside a traced function${sourceSuffix()}`);
+  const host = t._hostNow;
+  if (!host) {
+    if (t._dev) throw new DeviceResidentError('capturing a tensor as a constant of a traced function', t, userSourceLine());
+    throw new DisposedTensorError('a tensor used inside a traced function', userSourceLine());
+  }
   const root = ctx.root;
   let name = root.captured.get(t);
   if (!name) {
@@ -130,7 +135,7 @@ function record(ctx: TraceContext, op: string, inputs: readonly (TgTensor | unde
   });
 }
 
-/** The eager device: the CPU kernels. A WebGPU eager path would replace this function. */
+/** The CPU eager device: the CPU kernels. */
 export function runEagerNode(node: Node, inputs: readonly (HostTensor | undefined)[]): RtValue[] {
   return runNode(node, inputs as (RtValue | undefined)[], { values: new Map() }, { opsets: OPSETS });
 }
@@ -138,23 +143,37 @@ export function runEagerNode(node: Node, inputs: readonly (HostTensor | undefine
 let eagerCount = 0;
 
 function runEager(op: string, inputs: readonly (TgTensor | undefined)[], attributes: Record<string, Attr>, nOut: number): TgTensor[] {
-  const hosts = inputs.map((t) => {
-    if (!t) return undefined;
+  let gpuInput = false;
+  for (const t of inputs) {
+    if (!t) continue;
     if (t._sym) throw new TraceError(`symbolic tensor '${t._sym.name}' was used outside its traced function (${op})${sourceSuffix()}; return it from the function instead`);
-    if (!t._host) throw new InputError(`${op}: an input tensor has been disposed${sourceSuffix()}`);
-    return t._host;
-  });
+    if (t.disposed) throw new DisposedTensorError(`${op}: an input tensor`, userSourceLine());
+    if (!t._host) gpuInput = true;
+  }
   const node: Node = { name: `eager_${op}_${++eagerCount}`, opType: op, domain: '', inputs: inputs.map((t, i) => (t ? `in${i}` : '')), outputs: Array.from({ length: nOut }, (_, i) => `out${i}`), attributes };
-  let outs: RtValue[];
+  const gpu = gpuInput || getDevice() === 'webgpu' ? eagerGpu() : undefined;
+  let outs: RtValue[] | ReturnType<NonNullable<typeof gpu>['run']>;
   try {
-    // The shape rule first: the same message as when tracing.
-    inferTypes(node, inputs, () => undefined);
-    outs = runEagerNode(node, hosts);
+    if (!gpu) {
+      // The shape rule first: the same message as when tracing.
+      inferTypes(node, inputs, () => undefined);
+      outs = runEagerNode(node, inputs.map((t) => t?.host(op)));
+    } else {
+      const vals = inputs.map((t) => t?._deviceValue(gpu));
+      try {
+        const types = inferTypes(node, inputs, (i) => vals[i]?.value.host);
+        outs = gpu.run(node, OPSETS, vals.map((v) => v?.value), types);
+      } finally {
+        for (const v of vals) if (v?.temp) gpu.release(v.value);
+      }
+    }
   } catch (e) {
+    if (e instanceof DisposedTensorError || e instanceof DeviceResidentError) throw e;
     if (e instanceof TgraphError || e instanceof Error) throw opError(op, inputs, e);
     throw e;
   }
   return outs.slice(0, nOut).map((v) => {
+    if (!('kind' in v)) return TgTensor.fromDevice(v, gpu!);
     if (v.kind !== 'tensor') throw new TraceError(`${op} returned a ${v.kind}; the tensor API handles tensors only`);
     return TgTensor.fromHost(v);
   });

@@ -5,8 +5,10 @@ import { type Dim, formatType, type Model, TensorType as IrTensorType, ValueInfo
 import { optimize, type OptLevel } from '../../graph/passes/index.js';
 import { evaluateConstantNode } from '../../kernels/cpu/evaluate.js';
 import { Tensor } from '../tensor.js';
-import { ConcreteFunctionImpl, type ConcreteFunction, type Device, getDevice, type OutputTemplate } from './concrete.js';
+import { ConcreteFunctionImpl, type ConcreteFunction, type OutputTemplate } from './concrete.js';
 import { apply1 } from './core.js';
+import { type Device, getDevice } from './device.js';
+import { DeviceResidentError } from './errors.js';
 import { type CallSignature, callSignature, diffLeaves, type Leaf, leavesOf, paramNames } from './signature.js';
 import { TgTensor } from './tensor.js';
 import { OPSETS, TraceContext, withTrace } from './trace.js';
@@ -116,6 +118,8 @@ export function fn<A extends unknown[], R>(f: (...args: A) => R, options: FnOpti
         if (prev) patterns = patterns.map((p, i) => ({ dtype: p.dtype, dims: p.dims.map((d, j) => (prev.patterns[i]!.dims[j] === d ? d : null)) }));
       }
     }
+    // Traced first, counted after: a trace that stops on a GPU-resident capture is retried (see call).
+    const concrete = traceConcrete(f, name, args, leaves, patterns, options);
     traceCount++;
     if (last) {
       const changes = diffLeaves(last.leaves, leaves);
@@ -126,7 +130,6 @@ export function fn<A extends unknown[], R>(f: (...args: A) => R, options: FnOpti
       if (options.log === true) console.warn(reason);
       else if (typeof options.log === 'function') options.log(reason);
     }
-    const concrete = traceConcrete(f, name, args, leaves, patterns, options);
     const entry: Entry = { valueKey: sig.valueKey, tensorArgsOnly: sig.tensors.length === args.length && args.every((a) => a instanceof TgTensor || a instanceof Tensor), patterns, leaves, concrete };
     entries.push(entry);
     last = entry;
@@ -145,6 +148,11 @@ export function fn<A extends unknown[], R>(f: (...args: A) => R, options: FnOpti
       hot = entry;
       return entry.concrete.run(sig.tensors);
     } catch (e) {
+      // A captured tensor lives on the GPU: its value becomes a constant of the graph, so read it
+      // back (a host copy stays on the tensor) and trace again.
+      if (e instanceof DeviceResidentError && e.tensor instanceof TgTensor && !e.tensor.disposed) {
+        return e.tensor.hostAsync().then(() => call(...(args as CallArgs<A>)));
+      }
       return Promise.reject(e);
     }
   }) as TracedFunction<A, R>;

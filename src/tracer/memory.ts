@@ -1,13 +1,23 @@
 // Memory of eager tensors: tidy scopes, explicit dispose, statistics, and a finalizer safety net.
-import { BYTES } from '../../graph/dtype.js';
 import { TraceError } from '../../graph/errors.js';
-import type { HostTensor } from '../../graph/tensor.js';
+import type { BufferStats } from '../backends/webgpu/buffers.js';
+import { eagerGpu } from './device.js';
 
 export interface MemoryInfo {
   /** Eager tensors alive (not disposed, not collected). */
   numTensors: number;
-  /** Bytes their data holds (strings count 0). */
+  /** Bytes their data holds (strings count 0), wherever it lives. */
   numBytes: number;
+  /** Of those, tensors whose data was computed on the GPU (results of eager GPU ops and tg.fn plans on WebGPU). */
+  numGpuTensors: number;
+  /**
+   * GPU buffers held by eager tensors (GPU results, and uploads of CPU tensors kept for reuse; a
+   * buffer shared by a reshape and its source counts once) and their data bytes; 0 without a GPU.
+   */
+  gpuBuffers: number;
+  gpuBytes: number;
+  /** The eager GPU buffer pool (live, pooled and allocated bytes); undefined without a GPU. */
+  gpuPool: BufferStats | undefined;
   /** Open `tidy` scopes. */
   numTidyScopes: number;
   /** Tensors the garbage collector reclaimed without `dispose()` (the safety net caught a leak). */
@@ -17,7 +27,10 @@ export interface MemoryInfo {
 /** What the finalizer needs, without a reference to the tensor itself. */
 export interface Allocation {
   bytes: number;
+  gpu: boolean;
   live: boolean;
+  /** Gives back what the tensor holds on the GPU (the finalizer calls it for a leaked tensor). */
+  free?: () => void;
 }
 
 interface Disposable {
@@ -25,7 +38,7 @@ interface Disposable {
   readonly disposed: boolean;
 }
 
-const stats = { numTensors: 0, numBytes: 0, finalized: 0 };
+const stats = { numTensors: 0, numBytes: 0, numGpu: 0, finalized: 0 };
 const scopes: Set<Disposable>[] = [];
 
 const registry = new FinalizationRegistry<Allocation>((a) => {
@@ -33,14 +46,17 @@ const registry = new FinalizationRegistry<Allocation>((a) => {
   a.live = false;
   stats.numTensors--;
   stats.numBytes -= a.bytes;
+  if (a.gpu) stats.numGpu--;
   stats.finalized++;
+  a.free?.();
 });
 
 /** Count a new eager tensor and put it in the innermost tidy scope. */
-export function track(t: Disposable, host: HostTensor): Allocation {
-  const a: Allocation = { bytes: host.data.length * BYTES[host.dtype], live: true };
+export function track(t: Disposable, bytes: number, gpu: boolean): Allocation {
+  const a: Allocation = { bytes, gpu, live: true };
   stats.numTensors++;
   stats.numBytes += a.bytes;
+  if (gpu) stats.numGpu++;
   registry.register(t, a, t);
   scopes[scopes.length - 1]?.add(t);
   return a;
@@ -51,11 +67,22 @@ export function release(t: Disposable, a: Allocation): void {
   a.live = false;
   stats.numTensors--;
   stats.numBytes -= a.bytes;
+  if (a.gpu) stats.numGpu--;
   registry.unregister(t);
 }
 
 export function memory(): MemoryInfo {
-  return { numTensors: stats.numTensors, numBytes: stats.numBytes, numTidyScopes: scopes.length, finalizedWithoutDispose: stats.finalized };
+  const gpu = eagerGpu();
+  return {
+    numTensors: stats.numTensors,
+    numBytes: stats.numBytes,
+    numGpuTensors: stats.numGpu,
+    gpuBuffers: gpu?.live.buffers ?? 0,
+    gpuBytes: gpu?.live.bytes ?? 0,
+    gpuPool: gpu?.poolStats(),
+    numTidyScopes: scopes.length,
+    finalizedWithoutDispose: stats.finalized,
+  };
 }
 
 /** Keep `t` alive past the innermost tidy scope (it moves to the enclosing one). */

@@ -1,11 +1,13 @@
-// TgTensor: the tensor of the tensor API. Eager tensors hold a HostTensor (CPU); symbolic tensors,
-// made while tracing, hold the name of a value in the trace and its type from the shape rules.
-import type { DType } from '../../graph/dtype.js';
+// TgTensor: the tensor of the tensor API. Eager tensors hold a HostTensor (CPU) or a DeviceValue
+// (GPU: a buffer, plus a host copy once read back); symbolic tensors, made while tracing, hold the
+// name of a value in the trace and its type from the shape rules.
+import type { EagerGpu, DeviceValue } from '../backends/webgpu/eager.js';
+import { BYTES, type DType } from '../../graph/dtype.js';
 import { InputError } from '../../graph/errors.js';
 import type { Dim, TensorType as IrTensorType } from '../../graph/ir.js';
 import { type HostTensor, getNumber, toNumbers } from '../../graph/tensor.js';
 import { Tensor } from '../tensor.js';
-import { TracedValueError } from './errors.js';
+import { DeviceResidentError, DisposedTensorError, TracedValueError } from './errors.js';
 import { type Allocation, release, track } from './memory.js';
 import type * as Ops from './ops.js';
 import { userSourceLine } from './source.js';
@@ -27,23 +29,59 @@ export function bindOps(o: typeof Ops): void {
 }
 
 export class TgTensor {
-  /** @internal */ _host: HostTensor | undefined;
+  /** @internal CPU data (CPU-resident tensors). */ _host: HostTensor | undefined;
+  /** @internal GPU data: results of GPU ops, and uploads of CPU tensors kept for reuse. */ _dev: DeviceValue | undefined;
+  /** @internal The runner that owns `_dev`. */ _gpu: EagerGpu | undefined;
   /** @internal */ readonly _sym: Symbolic | undefined;
   private readonly _alloc: Allocation | undefined;
   readonly dtype: DType;
   private readonly _shape: readonly Dim[] | undefined;
 
-  private constructor(dtype: DType, shape: readonly Dim[] | undefined, host: HostTensor | undefined, sym: Symbolic | undefined, tracked: boolean) {
+  private constructor(dtype: DType, shape: readonly Dim[] | undefined, host: HostTensor | undefined, sym: Symbolic | undefined, tracked: boolean, dev?: DeviceValue, gpu?: EagerGpu) {
     this.dtype = dtype;
     this._shape = shape;
     this._host = host;
+    this._dev = dev;
+    this._gpu = gpu;
     this._sym = sym;
-    this._alloc = host && tracked ? track(this, host) : undefined;
+    const n = host ? host.data.length : dev ? dev.dims.reduce((a, b) => a * b, 1) : 0;
+    this._alloc = (host || dev) && tracked ? track(this, n * (BYTES[dtype] ?? 0), dev !== undefined) : undefined;
+    if (this._alloc && dev && gpu) this._alloc.free = () => gpu.release(dev);
   }
 
   /** An eager tensor over `h` (no copy). Untracked tensors (views of a caller's Tensor) do not count in tg.memory(). */
   static fromHost(h: HostTensor, tracked = true): TgTensor {
     return new TgTensor(h.dtype, Object.freeze([...h.dims]), h, undefined, tracked);
+  }
+
+  /** @internal An eager tensor whose data lives on the GPU. */
+  static fromDevice(v: DeviceValue, gpu: EagerGpu): TgTensor {
+    return new TgTensor(v.dtype, Object.freeze([...v.dims]), undefined, undefined, true, v, gpu);
+  }
+
+  /** Where the data was computed and lives: 'webgpu' for results of GPU ops (even once read back). */
+  get device(): 'cpu' | 'webgpu' {
+    return this._host || !this._dev ? 'cpu' : 'webgpu';
+  }
+
+  /** @internal The host data now, if there is one (a CPU tensor, or a GPU tensor read back). */
+  get _hostNow(): HostTensor | undefined {
+    return this._host ?? this._dev?.host;
+  }
+
+  /**
+   * @internal This tensor as a value for the GPU runner. A tracked CPU tensor keeps the value (and
+   * so its upload) for later ops; `temp` values of untracked tensors are released after the op.
+   */
+  _deviceValue(gpu: EagerGpu): { value: DeviceValue; temp: boolean } {
+    if (this._dev) return { value: this._dev, temp: false };
+    const h = this._host!;
+    const value: DeviceValue = { dtype: h.dtype, dims: h.dims, host: h };
+    if (!this._alloc) return { value, temp: true };
+    this._dev = value;
+    this._gpu = gpu;
+    this._alloc.free = () => gpu.release(value);
+    return { value, temp: false };
   }
 
   /** @internal A value of a trace. */
@@ -72,25 +110,37 @@ export class TgTensor {
     return this.shape.reduce<number>((a, d) => a * (typeof d === 'number' ? d : NaN), 1);
   }
 
-  /** @internal The host value of an eager tensor. */
-  host(): HostTensor {
-    if (this._sym) throw new TracedValueError('reading the value', userSourceLine());
-    if (!this._host) throw new InputError('this tensor has been disposed');
-    return this._host;
+  /** @internal The host value of an eager tensor (a GPU tensor must have been read back). */
+  host(what = 'reading the value'): HostTensor {
+    if (this._sym) throw new TracedValueError(what, userSourceLine());
+    const h = this._host ?? this._dev?.host;
+    if (h) return h;
+    if (this._dev) throw new DeviceResidentError(what, this, userSourceLine());
+    throw new DisposedTensorError(what, userSourceLine());
   }
 
-  /** The elements (a typed array), once computed; results stay where they were computed until this. */
-  data(): Promise<HostTensor['data']> {
-    const h = this.host();
-    return Promise.resolve(h.data);
+  /** @internal The host value, read back from the GPU when needed (kept as a host copy). */
+  async hostAsync(): Promise<HostTensor> {
+    if (this._sym || this._host || !this._dev) return this.host();
+    return this._gpu!.read(this._dev);
   }
-  /** The elements now (CPU-resident tensors only). */
+
+  /** The elements (a typed array), once computed; results stay on the device that computed them until this. */
+  data(): Promise<HostTensor['data']> {
+    try {
+      if (this._host) return Promise.resolve(this._host.data);
+      return this.hostAsync().then((h) => h.data);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+  /** The elements now: CPU tensors, and GPU tensors already read back (else a DeviceResidentError). */
   dataSync(): HostTensor['data'] {
-    return this.host().data;
+    return this.host('dataSync()').data;
   }
   /** The elements as a nested JS array (numbers; float16 decoded). */
   async array(): Promise<NestedArray<number>> {
-    const h = this.host();
+    const h = await this.hostAsync();
     const flat = toNumbers(h);
     const build = (d: number, off: number): NestedArray<number> => {
       if (d === h.dims.length) return flat[off]!;
@@ -101,10 +151,11 @@ export class TgTensor {
   }
   /** The single element of a one-element tensor. */
   async item(): Promise<number> {
+    await this.hostAsync();
     return this.itemSync();
   }
   private itemSync(): number {
-    const h = this.host();
+    const h = this.host('item()');
     if (h.data.length !== 1) throw new InputError(`item() needs a tensor of one element, this one is [${h.dims.join(',')}]`);
     return getNumber(h, 0);
   }
@@ -120,11 +171,14 @@ export class TgTensor {
   }
 
   get disposed(): boolean {
-    return !this._sym && this._host === undefined;
+    return !this._sym && this._host === undefined && this._dev === undefined;
   }
   dispose(): void {
-    if (this._sym || this._host === undefined) return;
+    if (this.disposed || this._sym) return;
     this._host = undefined;
+    const dev = this._dev;
+    this._dev = undefined;
+    if (dev) this._gpu?.release(dev);
     if (this._alloc) release(this, this._alloc);
   }
   [Symbol.dispose](): void {
@@ -134,9 +188,11 @@ export class TgTensor {
   toString(): string {
     const shape = this._shape ? `[${this._shape.join(',')}]` : '[?]';
     if (this._sym) return `TgTensor(symbolic ${this._sym.name}: ${this.dtype}${shape})`;
-    if (!this._host) return `TgTensor(disposed ${this.dtype}${shape})`;
-    const vals = toNumbers({ ...this._host, data: this._host.data.slice(0, 8) } as HostTensor);
-    return `TgTensor(${this.dtype}${shape} ${vals.join(', ')}${this._host.data.length > 8 ? ', ...' : ''})`;
+    if (this.disposed) return `TgTensor(disposed ${this.dtype}${shape})`;
+    const h = this._hostNow;
+    if (!h) return `TgTensor(${this.dtype}${shape} on webgpu)`;
+    const vals = toNumbers({ ...h, data: h.data.slice(0, 8) } as HostTensor);
+    return `TgTensor(${this.dtype}${shape} ${vals.join(', ')}${h.data.length > 8 ? ', ...' : ''})`;
   }
 
   // ---- methods: the op functions of ops.ts with this tensor first ----

@@ -117,6 +117,13 @@ function deviceState(gpu: GpuContext): DeviceState {
   return { gpu, pool, pipelines, initializers: new Map(), quietWait: quietWaitWanted(gpu.report.source) };
 }
 
+/** The pipeline cache of `device`, shared by compiled models and eager ops (src/backends/webgpu/eager.ts). */
+export function sharedPipelineCache(device: GPUDevice): PipelineCache {
+  let c = pipelineCaches.get(device);
+  if (!c) pipelineCaches.set(device, (c = new PipelineCache(device)));
+  return c;
+}
+
 /** Runs on one device are serialized (error scopes are per device). */
 let deviceQueue: Promise<unknown> = Promise.resolve();
 
@@ -126,7 +133,7 @@ function gpuBytes(dtype: DType, n: number): number {
 }
 
 /** Host data as the GPU stores it; undefined when it cannot be (int64 out of i32 range...). */
-function toGpuData(t: HostTensor, f16: boolean, narrow: boolean): ArrayBufferView | undefined {
+export function toGpuData(t: HostTensor, f16: boolean, narrow: boolean): ArrayBufferView | undefined {
   const d = t.data;
   switch (t.dtype) {
     case 'float32': case 'int32': case 'uint32': return d as Float32Array;
@@ -147,7 +154,7 @@ function toGpuData(t: HostTensor, f16: boolean, narrow: boolean): ArrayBufferVie
   }
 }
 
-function fromGpuData(dtype: DType, dims: readonly number[], bytes: ArrayBuffer): HostTensor {
+export function fromGpuData(dtype: DType, dims: readonly number[], bytes: ArrayBuffer): HostTensor {
   const n = checkedSize(dims);
   switch (dtype) {
     case 'float32': return { kind: 'tensor', dtype, dims: [...dims], data: new Float32Array(bytes, 0, n).slice() };
