@@ -2,7 +2,7 @@
 import { AbortError, InputError, ModelLoadError, type ShapeError, SessionReleasedError, UnsupportedOpError } from '../graph/errors.js';
 import { inferGraph } from '../graph/infer.js';
 import { findProblems } from '../graph/verify.js';
-import { optimize, type OptimizeReport } from '../graph/passes/index.js';
+import { lower, optimize, type OptimizeReport } from '../graph/passes/index.js';
 import { evaluateConstantNode } from '../kernels/cpu/evaluate.js';
 import { formatType, type Model, type ValueInfo } from '../graph/ir.js';
 import { findUnsupported } from '../graph/support.js';
@@ -165,8 +165,9 @@ export class InferenceSession {
       }
       const gaps = findUnsupported(model, (k) => backend.hasKernel(k));
       if (gaps.length && name === eps[eps.length - 1]) throw new UnsupportedOpError(gaps, model.source);
-      const compiled = await backend.compile(model);
-      return new InferenceSession(model, compiled, options, notes, shapeWarnings, optimizeReport);
+      const planned = lowerFor(model, backend, options, optimizeReport);
+      const compiled = await backend.compile(planned.model);
+      return new InferenceSession(planned.model, compiled, options, notes, shapeWarnings, planned.report);
     }
     throw new InputError(`no execution provider could be used: ${notes.join('; ')}`);
   }
@@ -367,6 +368,24 @@ export class InferenceSession {
     if (options.force) this.queue.cancelAll(new AbortError('the run was cancelled: the session was released'));
     this.releasing ??= this.queue.drain().then(() => this.compiled.release());
     return this.releasing;
+  }
+}
+
+/**
+ * The backend's plan: the optimized model lowered with the backend's capabilities (fused kernels,
+ * tgraph's own ops), shapes inferred again for the backend's placement. The report gains the lowering passes.
+ */
+function lowerFor(model: Model, backend: Backend, options: SessionOptions, report: OptimizeReport | undefined): { model: Model; report: OptimizeReport | undefined } {
+  const level = options.graphOptimizationLevel ?? 'all';
+  if (level === 'disabled' || !backend.capabilities || !report) return { model, report };
+  const prevMax = setMaxElements(options.maxTensorElements ?? DEFAULT_MAX_ELEMENTS);
+  try {
+    const r = lower(model, backend.capabilities, evaluateConstantNode, { level, disable: options.disabledOptimizers });
+    if (r.report.nodesAfter === r.report.nodesBefore) return { model, report: { ...report, passes: [...report.passes, ...r.report.passes] } };
+    inferGraph(r.model.graph, { opsets: r.model.opsets, evaluate: evaluateConstantNode });
+    return { model: r.model, report: { ...report, passes: [...report.passes, ...r.report.passes], nodesAfter: r.report.nodesAfter, ms: report.ms + r.report.ms } };
+  } finally {
+    setMaxElements(prevMax);
   }
 }
 

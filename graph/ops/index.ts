@@ -13,6 +13,7 @@ import { imageOps } from './image.js';
 import { quantOps } from './quant.js';
 import { attentionOps } from './attention.js';
 import { miscOps } from './misc.js';
+import { fusedOps } from './fused.js';
 
 export const OP_SCHEMAS = {
   ...elementwiseOps,
@@ -27,6 +28,7 @@ export const OP_SCHEMAS = {
   ...quantOps,
   ...attentionOps,
   ...miscOps,
+  ...fusedOps,
 } satisfies Record<string, OpSchema>;
 
 /** Registry key of an op: its name, prefixed by its domain outside ai.onnx ('ai.onnx.ml:Scaler'). */

@@ -10,6 +10,8 @@ import { fuseBatchNorm } from './fuse-bn.js';
 import { fuseMatMulAdd } from './fuse-gemm.js';
 import { fusePatterns } from './fuse-patterns.js';
 import { eliminateIdentity } from './identity.js';
+import { LOWERING_PASSES } from './lower-fusion.js';
+import type { LoweringCapabilities } from './lower-types.js';
 import { simplify } from './simplify.js';
 import { foldShapeArithmetic } from './shape-fold.js';
 import { LEVELS, type OptimizeReport, type OptLevel, type Pass, type PassContext, type PassReport } from './types.js';
@@ -46,8 +48,9 @@ export interface OptimizeOptions {
   maxFoldElements?: number;
 }
 
+/** Portable and lowering pass names (the session's `disabledOptimizers` may name either). */
 export function passNames(): string[] {
-  return [...new Set(PASSES.map((p) => p.name))];
+  return [...new Set([...PASSES, ...LOWERING_PASSES].map((p) => p.name))];
 }
 
 export function cloneGraph(g: Graph): Graph {
@@ -72,15 +75,26 @@ export function cloneModel(m: Model): Model {
 
 /** Optimize a copy of `model`; returns it with the per-pass report. */
 export function optimize(model: Model, evaluate: PassContext['evaluate'], opts: OptimizeOptions = {}): { model: Model; report: OptimizeReport } {
+  return runPasses(PASSES, model, { evaluate, maxFoldElements: opts.maxFoldElements ?? 1 << 20 }, opts);
+}
+
+/**
+ * Lower a copy of an optimized model for a backend (tgraph's own plan, not standard ONNX): the
+ * lowering passes at or below `level`, each consulting `capabilities`. Same options and report as optimize().
+ */
+export function lower(model: Model, capabilities: LoweringCapabilities, evaluate: PassContext['evaluate'], opts: OptimizeOptions = {}): { model: Model; report: OptimizeReport } {
+  return runPasses(LOWERING_PASSES, model, { evaluate, maxFoldElements: opts.maxFoldElements ?? 1 << 20, capabilities }, opts);
+}
+
+function runPasses(list: readonly Pass[], model: Model, ctx: PassContext, opts: OptimizeOptions): { model: Model; report: OptimizeReport } {
   const level = opts.level ?? 'all';
   const unknown = [...(opts.enable ?? []), ...(opts.disable ?? [])].filter((n) => !passNames().includes(n));
   if (unknown.length) throw new GraphError(`unknown pass ${unknown.map((n) => `'${n}'`).join(', ')} (passes: ${passNames().join(', ')})`);
   const t0 = performance.now();
   let current = cloneModel(model);
-  const ctx: PassContext = { evaluate, maxFoldElements: opts.maxFoldElements ?? 1 << 20 };
   const reports: PassReport[] = [];
   const rank = LEVELS.indexOf(level);
-  for (const pass of PASSES) {
+  for (const pass of list) {
     const on = (LEVELS.indexOf(pass.level) <= rank || opts.enable?.includes(pass.name)) && !opts.disable?.includes(pass.name);
     if (!on) continue;
     const before = opts.check ? cloneModel(current) : undefined;

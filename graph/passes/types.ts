@@ -1,6 +1,7 @@
 // A pass is a named graph-to-graph rewrite; the manager runs the list in order.
 import type { Model } from '../ir.js';
 import type { ConstantEvaluator } from '../infer.js';
+import type { LoweringCapabilities } from './lower-types.js';
 
 export type OptLevel = 'disabled' | 'basic' | 'extended' | 'all';
 export const LEVELS: readonly OptLevel[] = ['disabled', 'basic', 'extended', 'all'];
@@ -10,6 +11,8 @@ export interface PassContext {
   readonly evaluate: ConstantEvaluator;
   /** Largest tensor (elements) constant folding may create. */
   readonly maxFoldElements: number;
+  /** What the target backend runs fused (lowering passes only; portable passes ignore it). */
+  readonly capabilities?: LoweringCapabilities;
 }
 
 export interface Pass {

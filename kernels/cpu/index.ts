@@ -13,6 +13,7 @@ import { imageKernels } from './image.js';
 import { quantKernels } from './quant.js';
 import { attentionKernels } from './attention.js';
 import { miscKernels } from './misc.js';
+import { fusedKernels } from './fused.js';
 
 export const CPU_KERNELS = {
   ...elementwiseKernels,
@@ -27,6 +28,7 @@ export const CPU_KERNELS = {
   ...quantKernels,
   ...attentionKernels,
   ...miscKernels,
+  ...fusedKernels,
 } satisfies Record<OpType, CpuKernel>;
 
 export function findCpuKernel(key: string): CpuKernel | undefined {

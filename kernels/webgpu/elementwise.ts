@@ -19,7 +19,8 @@ interface EwParams {
   readonly expr: string;
 }
 
-const HELPERS: Record<string, string> = {
+/** WGSL helper functions of the elementwise expressions (also used by the fused programs, fused-expr.ts). */
+export const HELPERS: Record<string, string> = {
   tg_erf: `fn tg_erf(x: f32) -> f32 {
   // Abramowitz and Stegun 7.1.26 (|error| < 1.5e-7)
   let s = sign(x); let a = abs(x);

@@ -17,6 +17,7 @@ import { manipGpuKernels } from './manip.js';
 import { nnGpuKernels } from './nn.js';
 import { reduceGpuKernels } from './reduce.js';
 import { scatterGpuKernels } from './scatter.js';
+import { fusedGpuKernels } from './fused.js';
 
 const ALL = {
   ...elementwiseGpuKernels,
@@ -36,6 +37,7 @@ const ALL = {
   ...lpPoolGpuKernels,
   ...layoutGpuKernels,
   ...scatterGpuKernels,
+  ...fusedGpuKernels,
 } satisfies Partial<Record<OpType, GpuKernel>>;
 
 export const GPU_KERNELS: Partial<Record<OpType, GpuKernel>> = ALL;

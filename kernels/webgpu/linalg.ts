@@ -3,6 +3,7 @@
 // On SwiftShader register blocks with vec4 loads beat shared-memory tiling.
 import type { GpuKernel, GpuKernelContext, GpuPlan, UniformValue } from './types.js';
 import { unsupported } from './types.js';
+import { applyEpilogue, type EpilogueArgs, type EpilogueSpec, epilogueDecls, epilogueFn, epilogueSpec } from './fused-expr.js';
 import { bindingDecls, broadcastShapes, broadcastStrides, defineShader, sizeOf, stridesOf, uniformDecl } from './wgsl.js';
 
 interface MatMulParams {
@@ -17,6 +18,10 @@ interface MatMulParams {
   readonly vecA: boolean;
   readonly hasC: boolean;
   readonly batchRank: number;
+  /** Elementwise ops applied before the store (tgraph.FusedMatMul/FusedGemm, pointwise FusedConv). */
+  readonly epilogue?: EpilogueSpec;
+  /** Which output index an epilogue's per-channel inputs follow. */
+  readonly epilogueChannel?: 'row' | 'col';
 }
 
 const WGX = 8;
@@ -27,7 +32,7 @@ const matmulShader = defineShader<MatMulParams>('matmul', (spec) => {
   const nv = p.tn / 4;
   const bType = p.vecB ? 'vec4<f32>' : 'f32';
   const aType = p.vecA ? 'vec4<f32>' : 'f32';
-  const decls = [{ name: 'a', type: aType }, { name: 'b', type: bType }, ...(p.hasC ? [{ name: 'c', type: 'f32' }] : []), { name: 'out', type: p.vecB ? 'vec4<f32>' : 'f32', write: true }];
+  const decls = [{ name: 'a', type: aType }, { name: 'b', type: bType }, ...(p.hasC ? [{ name: 'c', type: 'f32' }] : []), ...epilogueDecls(p.epilogue), { name: 'out', type: p.vecB ? 'vec4<f32>' : 'f32', write: true }];
   const L: string[] = [];
   // batch offsets
   L.push('  var rem = g.z; var aOff = 0u; var bOff = 0u;');
@@ -77,10 +82,13 @@ const matmulShader = defineShader<MatMulParams>('matmul', (spec) => {
         v = `u_alpha() * ${v}`;
       }
       L.push(`    { let v = ${v};`);
+      const fi = (q: number) => `oOff + (row0 + ${i}u) * N + ${col} + ${q}u`;
+      const epi = (q: number) => applyEpilogue(p.epilogue, `v[${q}]`, fi(q), p.epilogueChannel === 'row' ? `row0 + ${i}u` : `${col} + ${q}u`);
       if (p.vecB) {
-        L.push(`      if (${col} < N) { out[(oOff + (row0 + ${i}u) * N + ${col}) / 4u] = v; }`);
+        const vv = p.epilogue ? `vec4<f32>(${[0, 1, 2, 3].map(epi).join(', ')})` : 'v';
+        L.push(`      if (${col} < N) { out[(oOff + (row0 + ${i}u) * N + ${col}) / 4u] = ${vv}; }`);
       } else {
-        for (let q = 0; q < 4; q++) L.push(`      if (${col} + ${q}u < N) { out[oOff + (row0 + ${i}u) * N + ${col} + ${q}u] = v[${q}]; }`);
+        for (let q = 0; q < 4; q++) L.push(`      if (${col} + ${q}u < N) { out[${fi(q)}] = ${epi(q)}; }`);
       }
       L.push('    }');
     }
@@ -88,6 +96,7 @@ const matmulShader = defineShader<MatMulParams>('matmul', (spec) => {
   }
   return `${uniformDecl(spec.uniforms)}
 ${bindingDecls(decls)}
+${epilogueFn(p.epilogue)}
 @compute @workgroup_size(${WGX}, ${WGY}, 1)
 fn main(@builtin(global_invocation_id) g: vec3<u32>) {
   let M = u_m(); let N = u_n(); let K = u_k();
@@ -110,6 +119,8 @@ export interface MatMulArgs {
   outDims: readonly number[];
   /** The node inputs bound as A and B (default 0 and 1). */
   operands?: readonly [number, number];
+  /** An epilogue before the store, its extra node inputs, and the index its per-channel inputs follow. */
+  epilogue?: { spec: EpilogueSpec; inputs: readonly number[]; channel: 'row' | 'col' };
 }
 
 /** A plan of one batched matmul dispatch (also used by Conv for 1x1 kernels). */
@@ -132,7 +143,7 @@ export function matmulPlan(a: MatMulArgs): GpuPlan {
     { name: 'csm', type: 'u32', value: a.c?.strideM ?? 0 },
     { name: 'csn', type: 'u32', value: a.c?.strideN ?? 0 },
   ];
-  const params: MatMulParams = { tm, tn, transA: a.transA, transB: a.transB, vecB, vecA, hasC: !!a.c, batchRank: a.batchDims.length };
+  const params: MatMulParams = { tm, tn, transA: a.transA, transB: a.transB, vecB, vecA, hasC: !!a.c, batchRank: a.batchDims.length, epilogue: a.epilogue?.spec, epilogueChannel: a.epilogue?.channel };
   const empty = m === 0 || n === 0 || batch === 0;
   if (k === 0 && !empty) return unsupported('K = 0');
   return {
@@ -142,13 +153,21 @@ export function matmulPlan(a: MatMulArgs): GpuPlan {
       shader: matmulShader,
       params,
       uniforms,
-      bindings: [{ input: a.operands?.[0] ?? 0 }, { input: a.operands?.[1] ?? 1 }, ...(a.c ? [{ input: a.c.input }] : []), { output: 0 }],
+      bindings: [{ input: a.operands?.[0] ?? 0 }, { input: a.operands?.[1] ?? 1 }, ...(a.c ? [{ input: a.c.input }] : []), ...(a.epilogue?.inputs ?? []).map((input) => ({ input })), { output: 0 }],
       workgroups: [Math.ceil(n / tn / WGX), Math.ceil(m / tm / WGY), batch],
     }],
   };
 }
 
-function matmul(ctx: GpuKernelContext): GpuPlan {
+/** An epilogue's args for a plan with output `outDims` (channel: the last axis), or why it cannot run. */
+function withEpilogue(ctx: GpuKernelContext, epi: EpilogueArgs | undefined, outDims: readonly number[]): MatMulArgs['epilogue'] | string | undefined {
+  if (!epi) return undefined;
+  const spec = epilogueSpec(ctx, epi, outDims, outDims.length - 1);
+  return typeof spec === 'string' ? spec : { spec, inputs: epi.inputs, channel: 'col' };
+}
+
+/** MatMul, optionally with an epilogue (tgraph.FusedMatMul). */
+export function matmulGpu(ctx: GpuKernelContext, epi?: EpilogueArgs): GpuPlan {
   const A = ctx.inputs[0]!;
   const B = ctx.inputs[1]!;
   if (A.dtype !== 'float32' || B.dtype !== 'float32') return unsupported(`MatMul of ${A.dtype} runs on the CPU`);
@@ -165,10 +184,14 @@ function matmul(ctx: GpuKernelContext): GpuPlan {
   if (!batchDims) return unsupported('batch dims do not broadcast');
   const outDims = [...batchDims, ...(A.dims.length === 1 ? [] : [m]), ...(B.dims.length === 1 ? [] : [n])];
   if (batchDims.length > 0 && sizeOf(batchDims) > 65535) return unsupported('batch too large');
-  return matmulPlan({ m, n, k, transA: false, transB: false, batchDims, aBatch, bBatch, alpha: 1, beta: 0, outDims });
+  if (epi && B.dims.length === 1) return unsupported('an epilogue needs a matrix B (the last axis is then the column)');
+  const epilogue = withEpilogue(ctx, epi, outDims);
+  if (typeof epilogue === 'string') return unsupported(epilogue);
+  return matmulPlan({ m, n, k, transA: false, transB: false, batchDims, aBatch, bBatch, alpha: 1, beta: 0, outDims, epilogue });
 }
 
-function gemm(ctx: GpuKernelContext): GpuPlan {
+/** Gemm, optionally with an epilogue (tgraph.FusedGemm). */
+export function gemmGpu(ctx: GpuKernelContext, epi?: EpilogueArgs): GpuPlan {
   const A = ctx.inputs[0]!;
   const B = ctx.inputs[1]!;
   const C = ctx.inputs[2];
@@ -188,10 +211,12 @@ function gemm(ctx: GpuKernelContext): GpuPlan {
     const s = broadcastStrides(cd, [m, n]);
     c = { input: 2, strideM: s[0]!, strideN: s[1]! };
   }
-  return matmulPlan({ m, n, k, transA, transB, batchDims: [], aBatch: [], bBatch: [], alpha: ctx.attrs.float('alpha', 1), beta: c ? beta : 0, c, outDims: [m, n] });
+  const epilogue = withEpilogue(ctx, epi, [m, n]);
+  if (typeof epilogue === 'string') return unsupported(epilogue);
+  return matmulPlan({ m, n, k, transA, transB, batchDims: [], aBatch: [], bBatch: [], alpha: ctx.attrs.float('alpha', 1), beta: c ? beta : 0, c, outDims: [m, n], epilogue });
 }
 
 export const linalgGpuKernels = {
-  MatMul: { plan: matmul },
-  Gemm: { plan: gemm },
+  MatMul: { plan: (ctx) => matmulGpu(ctx) },
+  Gemm: { plan: (ctx) => gemmGpu(ctx) },
 } satisfies Record<string, GpuKernel>;

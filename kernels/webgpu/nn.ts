@@ -3,6 +3,7 @@
 import type { GpuKernel, GpuKernelContext, GpuPlan, UniformValue } from './types.js';
 import { unsupported } from './types.js';
 import { matmulPlan } from './linalg.js';
+import { applyEpilogue, type EpilogueArgs, type EpilogueSpec, epilogueDecls, epilogueFn, epilogueSpec } from './fused-expr.js';
 import { bindingDecls, defineShader, flit, grid, sizeOf, uniformDecl } from './wgsl.js';
 
 interface Geometry {
@@ -49,6 +50,8 @@ interface ConvParams {
   readonly bias: boolean;
   /** Output channels per thread (1 or 4). */
   readonly ocv: number;
+  /** Elementwise ops applied before the store (tgraph.FusedConv). */
+  readonly epilogue?: EpilogueSpec;
 }
 
 /** Output pixels along W per thread. */
@@ -56,7 +59,7 @@ const OWV = 4;
 
 const convShader = defineShader<ConvParams>('conv2d', (spec) => {
   const p = spec.params;
-  const decls = [{ name: 'x', type: 'f32' }, { name: 'w', type: 'f32' }, ...(p.bias ? [{ name: 'b', type: 'f32' }] : []), { name: 'out', type: 'f32', write: true }];
+  const decls = [{ name: 'x', type: 'f32' }, { name: 'w', type: 'f32' }, ...(p.bias ? [{ name: 'b', type: 'f32' }] : []), ...epilogueDecls(p.epilogue), { name: 'out', type: 'f32', write: true }];
   const V = p.ocv;
   const accT = V === 4 ? 'vec4<f32>' : 'f32';
   const wLoad = V === 4 ? 'vec4<f32>(w[wi], w[wi + wStride], w[wi + 2u * wStride], w[wi + 3u * wStride])' : 'w[wi]';
@@ -65,11 +68,16 @@ const convShader = defineShader<ConvParams>('conv2d', (spec) => {
   const writes: string[] = [];
   for (const q of P) {
     const ow = `ow0 + ${q}u`;
-    if (V === 4) for (let c = 0; c < 4; c++) writes.push(`  if (${ow} < OW) { out[((n * OC + oc0 + ${c}u) * OH + oh) * OW + ${ow}] = acc${q}[${c}]; }`);
-    else writes.push(`  if (${ow} < OW) { out[((n * OC + oc0) * OH + oh) * OW + ${ow}] = acc${q}; }`);
+    const st = (c: string, v: string) => {
+      const fi = `((n * OC + ${c}) * OH + oh) * OW + ${ow}`;
+      return `  if (${ow} < OW) { out[${fi}] = ${applyEpilogue(p.epilogue, v, fi, c)}; }`;
+    };
+    if (V === 4) for (let c = 0; c < 4; c++) writes.push(st(`oc0 + ${c}u`, `acc${q}[${c}]`));
+    else writes.push(st('oc0', `acc${q}`));
   }
   return `${uniformDecl(spec.uniforms)}
 ${bindingDecls(decls)}
+${epilogueFn(p.epilogue)}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lidx: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
   let gi = (wid.y * nwg.x + wid.x) * 64u + lidx;
@@ -109,6 +117,7 @@ interface DepthwiseParams {
   /** Kernel width and W stride, fixed so that each input row segment is loaded once into registers. */
   readonly kw: number;
   readonly sw: number;
+  readonly epilogue?: EpilogueSpec;
 }
 
 /** Output pixels along W per thread of the depthwise kernel. */
@@ -120,15 +129,16 @@ const DWV = 8;
  * reuses them for every tap (the direct kernel loads one value per tap and pixel).
  */
 const depthwiseShader = defineShader<DepthwiseParams>('conv2d_depthwise', (spec) => {
-  const { bias, kw: KW, sw: SW } = spec.params;
+  const { bias, kw: KW, sw: SW, epilogue } = spec.params;
   const WIN = (DWV - 1) * SW + KW;
-  const decls = [{ name: 'x', type: 'f32' }, { name: 'w', type: 'f32' }, ...(bias ? [{ name: 'b', type: 'f32' }] : []), { name: 'out', type: 'f32', write: true }];
+  const decls = [{ name: 'x', type: 'f32' }, { name: 'w', type: 'f32' }, ...(bias ? [{ name: 'b', type: 'f32' }] : []), ...epilogueDecls(epilogue), { name: 'out', type: 'f32', write: true }];
   const L: string[] = [];
   for (let t = 0; t < WIN; t++) L.push(`      let x${t} = select(0.0, x[xr + u32(clamp(iw0 + ${t}, 0, iW - 1))], iw0 + ${t} >= 0 && iw0 + ${t} < iW);`);
   for (let k = 0; k < KW; k++) L.push(`      let w${k} = w[wr + ${k}u];`);
   for (let q = 0; q < DWV; q++) L.push(`      acc${q} = acc${q}${[...Array(KW).keys()].map((k) => ` + x${q * SW + k} * w${k}`).join('')};`);
   return `${uniformDecl(spec.uniforms)}
 ${bindingDecls(decls)}
+${epilogueFn(epilogue)}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lidx: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
   let gi = (wid.y * nwg.x + wid.x) * 64u + lidx;
@@ -150,11 +160,12 @@ ${L.join('\n')}
     }
   }
   let orow = (nc * OH + oh) * OW;
-${[...Array(DWV).keys()].map((q) => `  if (ow0 + ${q}u < OW) { out[orow + ow0 + ${q}u] = acc${q}; }`).join('\n')}
+${[...Array(DWV).keys()].map((q) => `  if (ow0 + ${q}u < OW) { out[orow + ow0 + ${q}u] = ${applyEpilogue(epilogue, `acc${q}`, `orow + ow0 + ${q}u`, 'c')}; }`).join('\n')}
 }`;
 });
 
-function conv(ctx: GpuKernelContext): GpuPlan {
+/** Conv, optionally with an epilogue before the store (tgraph.FusedConv). */
+export function convGpu(ctx: GpuKernelContext, epi?: EpilogueArgs): GpuPlan {
   const X = ctx.inputs[0]!;
   const Wt = ctx.inputs[1]!;
   const B = ctx.inputs[2];
@@ -177,6 +188,9 @@ function conv(ctx: GpuKernelContext): GpuPlan {
   const [sh, sw] = r === 3 ? [1, strides[0]!] : [strides[0]!, strides[1]!];
   const [dh, dw] = r === 3 ? [1, dil[0]!] : [dil[0]!, dil[1]!];
   const outDims = [N, OC, ...geo1.outDims];
+  const espec = epi ? epilogueSpec(ctx, epi, outDims, 1) : undefined;
+  if (typeof espec === 'string') return unsupported(espec);
+  const ebind = (epi?.inputs ?? []).map((input) => ({ input }));
   if (group === 1 && kernel[0] === 1 && kernel[1] === 1 && sh === 1 && sw === 1 && ph === 0 && pw === 0 && oh === spatial[0] && ow === spatial[1] && N <= 65535) {
     // A pointwise conv is a matmul per image: out[n] (OC x HW) = W (OC x C) . x[n] (C x HW), bias per row.
     const hw = oh * ow;
@@ -185,6 +199,7 @@ function conv(ctx: GpuKernelContext): GpuPlan {
       batchDims: [N], aBatch: [], bBatch: [N], alpha: 1, beta: 1,
       ...(B ? { c: { input: 2, strideM: 1, strideN: 0 } } : {}),
       outDims, operands: [1, 0],
+      ...(espec ? { epilogue: { spec: espec, inputs: epi!.inputs, channel: 'row' as const } } : {}),
     });
   }
   if (group === C && OC === C && cpg === 1 && dw === 1 && kernel[1]! <= 7 && sw <= 2) {
@@ -194,7 +209,7 @@ function conv(ctx: GpuKernelContext): GpuPlan {
       outputs: [{ dtype: 'float32', dims: outDims }],
       programs: total === 0 ? [] : [{
         shader: depthwiseShader,
-        params: { bias: !!B, kw: kernel[1]!, sw } satisfies DepthwiseParams,
+        params: { bias: !!B, kw: kernel[1]!, sw, epilogue: espec } satisfies DepthwiseParams,
         uniforms: [
           { name: 'total', type: 'u32', value: total },
           { name: 'c', type: 'u32', value: C }, { name: 'h', type: 'u32', value: spatial[0]! }, { name: 'w', type: 'u32', value: spatial[1]! },
@@ -202,7 +217,7 @@ function conv(ctx: GpuKernelContext): GpuPlan {
           { name: 'kh', type: 'u32', value: kernel[0]! }, { name: 'sh', type: 'u32', value: sh }, { name: 'dh', type: 'u32', value: dh },
           { name: 'ph', type: 'i32', value: ph }, { name: 'pw', type: 'i32', value: pw },
         ],
-        bindings: [{ input: 0 }, { input: 1 }, ...(B ? [{ input: 2 }] : []), { output: 0 }],
+        bindings: [{ input: 0 }, { input: 1 }, ...(B ? [{ input: 2 }] : []), ...ebind, { output: 0 }],
         workgroups: grid(total),
       }],
     };
@@ -225,9 +240,9 @@ function conv(ctx: GpuKernelContext): GpuPlan {
     outputs: [{ dtype: 'float32', dims: outDims }],
     programs: sizeOf(outDims) === 0 ? [] : [{
       shader: convShader,
-      params: { bias: !!B, ocv } satisfies ConvParams,
+      params: { bias: !!B, ocv, epilogue: espec } satisfies ConvParams,
       uniforms,
-      bindings: [{ input: 0 }, { input: 1 }, ...(B ? [{ input: 2 }] : []), { output: 0 }],
+      bindings: [{ input: 0 }, { input: 1 }, ...(B ? [{ input: 2 }] : []), ...ebind, { output: 0 }],
       workgroups: grid(total),
     }],
   };
@@ -317,7 +332,7 @@ function pool(op: 'max' | 'avg'): GpuKernel {
 }
 
 export const nnGpuKernels = {
-  Conv: { plan: conv },
+  Conv: { plan: (ctx) => convGpu(ctx) },
   MaxPool: pool('max'),
   AveragePool: pool('avg'),
 } satisfies Record<string, GpuKernel>;

@@ -4,6 +4,7 @@
 import type { Model } from '../../graph/ir.js';
 import type { RtValue } from '../../graph/tensor.js';
 import { findCpuKernel } from '../../kernels/cpu/index.js';
+import { cpuCapabilities } from '../../kernels/cpu/fused.js';
 import { executeGraph } from '../executor/scheduler.js';
 import { shareValue } from '../executor/shared.js';
 import type { ExecRunContext } from '../executor/types.js';
@@ -27,6 +28,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
   return {
     name: 'cpu',
     hasKernel: (key) => findCpuKernel(key) !== undefined,
+    capabilities: cpuCapabilities(options.executionMode ?? 'sequential'),
     async compile(model: Model): Promise<CpuCompiledModel> {
       const mode = options.executionMode ?? 'sequential';
       let pool = mode === 'parallel' ? acquirePool(options.numThreads ?? defaultThreads()) : undefined;

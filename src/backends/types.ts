@@ -2,6 +2,7 @@
 import type { Model } from '../../graph/ir.js';
 import type { DType } from '../../graph/dtype.js';
 import type { HostTensor, RtValue } from '../../graph/tensor.js';
+import type { LoweringCapabilities } from '../../graph/passes/lower-types.js';
 
 export type BackendName = 'cpu' | 'webgpu';
 
@@ -44,5 +45,7 @@ export interface Backend {
   readonly name: BackendName;
   /** Registry keys this backend has kernels for (undefined: all). */
   hasKernel(key: string): boolean;
+  /** What it runs fused; the session lowers the optimized model with it before compile (none: no lowering). */
+  readonly capabilities?: LoweringCapabilities;
   compile(model: Model): Promise<CompiledModel>;
 }

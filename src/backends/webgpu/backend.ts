@@ -12,6 +12,7 @@ import { type HostTensor, type RtValue, checkedSize } from '../../../graph/tenso
 import { findCpuKernel } from '../../../kernels/cpu/index.js';
 import { runNode, type Scope } from '../../../kernels/cpu/interpreter.js';
 import { findGpuKernel } from '../../../kernels/webgpu/index.js';
+import { WEBGPU_CAPABILITIES } from '../../../kernels/webgpu/fused.js';
 import type { GpuKernel, GpuKernelContext, GpuPlan, Program } from '../../../kernels/webgpu/types.js';
 import { packUniforms, uniformWords, wgslType } from '../../../kernels/webgpu/wgsl.js';
 import type { Backend, CompiledModel, RunContext } from '../types.js';
@@ -700,6 +701,7 @@ class WebgpuModel implements WebgpuCompiledModel {
 export const webgpuBackend: Omit<Backend, 'compile'> & { compile(model: Model): Promise<WebgpuCompiledModel> } = {
   name: 'webgpu',
   hasKernel: (key) => findGpuKernel(key) !== undefined || findCpuKernel(key) !== undefined,
+  capabilities: WEBGPU_CAPABILITIES,
   async compile(model: Model): Promise<WebgpuCompiledModel> {
     const gpu = await acquireGpu();
     return new WebgpuModel(model, gpu.features.f16);

@@ -1,0 +1,139 @@
+// Evaluates a fused elementwise program (graph/ops/fused-program.ts) over an output in blocks: per
+// block, each instruction is one tight loop over Float32Array temporaries that stay in cache. Each
+// instruction computes in double and stores float32, with the scalar functions of the unfused
+// kernels, so the result equals running the ops one by one bit for bit.
+import type { Instr, Operand, Program } from '../../graph/ops/fused-program.js';
+import { erf, powC, sigmoid } from './elementwise-scalar.js';
+
+const BLOCK = 1024;
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+/** A program input: its data (float32, or bool 0/1 for conditions) and dims, broadcast to the output. */
+export interface Leaf {
+  readonly data: Float32Array | Uint8Array;
+  readonly dims: readonly number[];
+}
+
+type Src = (start: number, n: number) => Float32Array;
+
+/** A reader of `leaf` as broadcast to `outDims`, one block at a time. */
+function leafReader(leaf: Leaf, outDims: readonly number[], total: number): Src {
+  const { data } = leaf;
+  if (data.length === total && data instanceof Float32Array) return (s, n) => data.subarray(s, s + n);
+  if (data.length === 1) {
+    const v = new Float32Array(BLOCK).fill(data[0]!);
+    return (_s, n) => v.subarray(0, n);
+  }
+  // General broadcast: strides of the leaf aligned right, 0 on broadcast dims; an odometer per block.
+  const rank = outDims.length;
+  const off = rank - leaf.dims.length;
+  const strides = new Array<number>(rank).fill(0);
+  for (let i = leaf.dims.length - 1, s = 1; i >= 0; i--) {
+    strides[off + i] = leaf.dims[i] === 1 ? 0 : s;
+    s *= leaf.dims[i]!;
+  }
+  const buf = new Float32Array(BLOCK);
+  const idx = new Array<number>(rank).fill(0);
+  return (start, n) => {
+    let rem = start;
+    let pos = 0;
+    for (let d = rank - 1; d >= 0; d--) {
+      idx[d] = rem % outDims[d]!;
+      rem = Math.floor(rem / outDims[d]!);
+      pos += idx[d]! * strides[d]!;
+    }
+    const last = rank - 1;
+    const sl = strides[last] ?? 0;
+    const dl = outDims[last] ?? 1;
+    for (let k = 0; k < n; ) {
+      // A run along the last dim, then carry.
+      const run = Math.min(n - k, dl - (idx[last] ?? 0));
+      for (let r = 0; r < run; r++) buf[k + r] = data[pos + r * sl]!;
+      k += run;
+      pos += run * sl;
+      if (rank === 0) break;
+      idx[last] = (idx[last] ?? 0) + run;
+      for (let d = last; d > 0 && idx[d]! >= outDims[d]!; d--) {
+        pos -= idx[d]! * strides[d]!;
+        idx[d] = 0;
+        idx[d - 1]! += 1;
+        pos += strides[d - 1]!;
+      }
+    }
+    return buf.subarray(0, n);
+  };
+}
+
+function runInstr(i: Instr, get: (o: Operand) => Float32Array, o: Float32Array, n: number): void {
+  switch (i.op) {
+    case 'Add': { const a = get(i.x), b = get(i.y); for (let k = 0; k < n; k++) o[k] = a[k]! + b[k]!; return; }
+    case 'Sub': { const a = get(i.x), b = get(i.y); for (let k = 0; k < n; k++) o[k] = a[k]! - b[k]!; return; }
+    case 'Mul': { const a = get(i.x), b = get(i.y); for (let k = 0; k < n; k++) o[k] = a[k]! * b[k]!; return; }
+    case 'Div': { const a = get(i.x), b = get(i.y); for (let k = 0; k < n; k++) o[k] = a[k]! / b[k]!; return; }
+    case 'Pow': { const a = get(i.x), b = get(i.y); for (let k = 0; k < n; k++) o[k] = powC(a[k]!, b[k]!); return; }
+    case 'Max': { const a = get(i.x), b = get(i.y); for (let k = 0; k < n; k++) o[k] = Math.max(a[k]!, b[k]!); return; }
+    case 'Min': { const a = get(i.x), b = get(i.y); for (let k = 0; k < n; k++) o[k] = Math.min(a[k]!, b[k]!); return; }
+    case 'Neg': { const a = get(i.x); for (let k = 0; k < n; k++) o[k] = -a[k]!; return; }
+    case 'Abs': { const a = get(i.x); for (let k = 0; k < n; k++) o[k] = Math.abs(a[k]!); return; }
+    case 'Exp': { const a = get(i.x); for (let k = 0; k < n; k++) o[k] = Math.exp(a[k]!); return; }
+    case 'Log': { const a = get(i.x); for (let k = 0; k < n; k++) o[k] = Math.log(a[k]!); return; }
+    case 'Sqrt': { const a = get(i.x); for (let k = 0; k < n; k++) o[k] = Math.sqrt(a[k]!); return; }
+    case 'Reciprocal': { const a = get(i.x); for (let k = 0; k < n; k++) o[k] = 1 / a[k]!; return; }
+    case 'Sigmoid': { const a = get(i.x); for (let k = 0; k < n; k++) o[k] = sigmoid(a[k]!); return; }
+    case 'Tanh': { const a = get(i.x); for (let k = 0; k < n; k++) o[k] = Math.tanh(a[k]!); return; }
+    case 'Relu': { const a = get(i.x); for (let k = 0; k < n; k++) { const x = a[k]!; o[k] = x < 0 ? 0 : x; } return; }
+    case 'Erf': { const a = get(i.x); for (let k = 0; k < n; k++) o[k] = erf(a[k]!); return; }
+    case 'Floor': { const a = get(i.x); for (let k = 0; k < n; k++) o[k] = Math.floor(a[k]!); return; }
+    case 'Ceil': { const a = get(i.x); for (let k = 0; k < n; k++) o[k] = Math.ceil(a[k]!); return; }
+    case 'HardSwish': { const a = get(i.x); for (let k = 0; k < n; k++) { const x = a[k]!; o[k] = x * Math.max(0, Math.min(1, x / 6 + 0.5)); } return; }
+    case 'Clip': {
+      const a = get(i.x);
+      const { lo, hi } = i;
+      for (let k = 0; k < n; k++) {
+        let v = a[k]!;
+        if (v < lo) v = lo;
+        o[k] = v > hi ? hi : v;
+      }
+      return;
+    }
+    case 'HardSigmoid': { const a = get(i.x); const { alpha, beta } = i; for (let k = 0; k < n; k++) o[k] = Math.max(0, Math.min(1, alpha * a[k]! + beta)); return; }
+    case 'LeakyRelu': { const a = get(i.x); const { alpha } = i; for (let k = 0; k < n; k++) { const x = a[k]!; o[k] = x < 0 ? alpha * x : x; } return; }
+    case 'Gelu': {
+      const a = get(i.x);
+      if (i.tanh) for (let k = 0; k < n; k++) { const x = a[k]!; o[k] = 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))); }
+      else for (let k = 0; k < n; k++) { const x = a[k]!; o[k] = 0.5 * x * (1 + erf(x * Math.SQRT1_2)); }
+      return;
+    }
+    case 'Where': { const c = get(i.cond), a = get(i.x), b = get(i.y); for (let k = 0; k < n; k++) o[k] = c[k] ? a[k]! : b[k]!; return; }
+  }
+}
+
+/**
+ * Evaluate `p` into `out` (float32, the broadcast shape `outDims`). `leaves[i]` is program input i.
+ * `out` may be the data of a leaf of the same size (an epilogue applied in place): each instruction
+ * reads and writes one element index at a time.
+ */
+export function evaluateProgram(p: Program, leaves: readonly (Leaf | undefined)[], out: Float32Array, outDims: readonly number[]): void {
+  const total = out.length;
+  const readers = leaves.map((l) => (l ? leafReader(l, outDims, total) : undefined));
+  const consts = new Map<string, Float32Array>();
+  const temps = p.code.map(() => new Float32Array(BLOCK));
+  const last = p.code.length - 1;
+  for (let s = 0; s < total; s += BLOCK) {
+    const n = Math.min(BLOCK, total - s);
+    const cache = new Map<number, Float32Array>();
+    const get = (o: Operand): Float32Array => {
+      if ('t' in o) return temps[o.t]!;
+      if ('c' in o) {
+        const key = Object.is(o.c, -0) ? '-0' : String(o.c); // a Map would merge 0 and -0
+        let v = consts.get(key);
+        if (!v) consts.set(key, (v = new Float32Array(BLOCK).fill(o.c)));
+        return v;
+      }
+      let v = cache.get(o.in);
+      if (!v) cache.set(o.in, (v = readers[o.in]!(s, n)));
+      return v;
+    };
+    p.code.forEach((instr, k) => runInstr(instr, get, k === last ? out.subarray(s, s + n) : temps[k]!, n));
+  }
+}

@@ -1,0 +1,67 @@
+// CPU kernels of the internal fused ops (graph/ops/fused.ts). FusedElementwise evaluates its program
+// in one blocked loop; FusedConv/FusedMatMul/FusedGemm run the standard kernel, then apply the
+// epilogue in place on its output (so they equal the unfused graph bit for bit).
+import { decodeProgram, FUSED_OPS } from '../../graph/ops/fused-program.js';
+import type { LoweringCapabilities } from '../../graph/passes/lower-types.js';
+import { EPILOGUE_BASE_INPUTS, type EpilogueOp, type fusedOps } from '../../graph/ops/fused.js';
+import { allocTensor, type HostTensor, type RtValue } from '../../graph/tensor.js';
+import { KernelInputError } from './errors.js';
+import { evaluateProgram, type Leaf } from './fused-eval.js';
+import { linalgKernels } from './linalg.js';
+import { nnKernels } from './nn.js';
+import type { CpuContext, CpuKernel } from './types.js';
+import { broadcastShapes, optTensorArg, tensorArg } from './util.js';
+
+function leafOf(t: HostTensor, ctx: CpuContext, i: number, bool: boolean): Leaf {
+  if (bool ? t.dtype !== 'bool' : t.dtype !== 'float32') throw new KernelInputError(ctx, `input ${i} is ${t.dtype}; expected ${bool ? 'bool' : 'float32'}`);
+  return { data: t.data as Float32Array | Uint8Array, dims: t.dims };
+}
+
+const fusedElementwise: CpuKernel = (inputs, ctx) => {
+  const p = decodeProgram(ctx.attrs.string('program', ''), inputs.length, ctx.node.name);
+  const conds = new Set(p.code.flatMap((i) => (i.op === 'Where' && 'in' in i.cond ? [i.cond.in] : [])));
+  const ts = inputs.map((_, i) => tensorArg(inputs, i, ctx));
+  const dims = broadcastShapes(...ts.map((t) => t.dims));
+  if (!dims) throw new KernelInputError(ctx, `inputs [${ts.map((t) => t.dims.join(',')).join('], [')}] do not broadcast`);
+  const out = allocTensor('float32', dims);
+  evaluateProgram(p, ts.map((t, i) => leafOf(t, ctx, i, conds.has(i))), out.data as Float32Array, dims);
+  return [out];
+};
+
+function withEpilogue(name: EpilogueOp, base: CpuKernel): CpuKernel {
+  const n = EPILOGUE_BASE_INPUTS[name];
+  return (inputs, ctx) => {
+    const [y] = base(inputs.slice(0, n), ctx) as HostTensor[];
+    if (!y || y.dtype !== 'float32') throw new KernelInputError(ctx, `the epilogue needs a float32 result, got ${y?.dtype}`);
+    const extra = inputs.slice(n);
+    const p = decodeProgram(ctx.attrs.string('epilogue', ''), 1 + extra.length, ctx.node.name);
+    const leaves: Leaf[] = [{ data: y.data as Float32Array, dims: y.dims }];
+    extra.forEach((_, k) => {
+      const t = optTensorArg(inputs, n + k, ctx);
+      if (!t) throw new KernelInputError(ctx, `epilogue input ${n + k} is missing`);
+      const b = broadcastShapes(t.dims, y.dims);
+      if (!b || b.length !== y.dims.length || b.some((d, i) => d !== y.dims[i])) throw new KernelInputError(ctx, `epilogue input [${t.dims.join(',')}] does not broadcast to the output [${y.dims.join(',')}]`);
+      leaves.push(leafOf(t, ctx, n + k, false));
+    });
+    evaluateProgram(p, leaves, y.data as Float32Array, y.dims);
+    return [y as RtValue];
+  };
+}
+
+export const fusedKernels = {
+  'tgraph:FusedElementwise': fusedElementwise,
+  'tgraph:FusedConv': withEpilogue('FusedConv', nnKernels.Conv),
+  'tgraph:FusedMatMul': withEpilogue('FusedMatMul', linalgKernels.MatMul),
+  'tgraph:FusedGemm': withEpilogue('FusedGemm', linalgKernels.Gemm),
+} satisfies Record<keyof typeof fusedOps, CpuKernel>;
+
+/**
+ * What the CPU backend runs fused. Epilogues only in sequential mode: the parallel scheduler splits
+ * plain Conv/MatMul/Gemm across workers (src/executor/split.ts), which a fused node would forgo.
+ */
+export function cpuCapabilities(mode: 'sequential' | 'parallel'): LoweringCapabilities {
+  return {
+    elementwise: { ops: FUSED_OPS, maxInputs: 16 },
+    ...(mode === 'sequential' ? { epilogue: { bases: ['Conv', 'MatMul', 'Gemm'], ops: FUSED_OPS, maxInputs: 8 } } : {}),
+  };
+}
