@@ -3,6 +3,8 @@
 //   LayerNormalization (17): ReduceMean -> Sub -> Pow 2 -> ReduceMean -> Add eps -> Sqrt -> Div [-> Mul g] [-> Add b]
 //   Gelu (20):              x * 0.5 * (1 + Erf(x / sqrt 2)), in any order of the outer products
 //   HardSwish (14):         x * HardSigmoid(x, alpha 1/6, beta 0.5)
+//   Softmax:                Exp(x - ReduceMax(x, a)) / ReduceSum(that, a), one axis, keepdims; any axis from
+//                           opset 13, before that only the last (older Softmax flattens to 2-D at `axis`)
 import { AttrReader } from '../attrs.js';
 import type { Graph, Model, Node } from '../ir.js';
 import type { HostTensor } from '../tensor.js';
@@ -30,10 +32,10 @@ function other(n: Node, x: string): string | undefined {
   return n.inputs[0] === x ? n.inputs[1] : n.inputs[1] === x ? n.inputs[0] : undefined;
 }
 
-/** Reduction axes of a ReduceMean (attribute before opset 18, input from 18). */
-function reduceAxes(env: Env, n: Node): number[] | undefined {
+/** Reduction axes of a keepdims reduction (an attribute before opset `inputSince`, then an input; ReduceMean/Max: 18). */
+function reduceAxes(env: Env, n: Node, inputSince = 18): number[] | undefined {
   if (new AttrReader(n).int('keepdims', 1) !== 1) return undefined;
-  if (env.opset < 18) return new AttrReader(n).ints('axes');
+  if (env.opset < inputSince) return new AttrReader(n).ints('axes');
   const t = n.inputs[1] ? constantOf(env.g, n.inputs[1]) : undefined;
   return t ? Array.from(t.data as ArrayLike<number | bigint>, Number) : undefined;
 }
@@ -141,12 +143,52 @@ function hardSwish(hs: Node, env: Env): boolean {
   return true;
 }
 
-const RULES: Record<string, (n: Node, env: Env) => boolean> = { LayerNormalization: layerNorm, Gelu: gelu, HardSwish: hardSwish };
+/** Rank of a value when its type is known (graph inputs and outputs, value_info, initializers). */
+function rankOf(g: Graph, v: string): number | undefined {
+  const t = g.valueInfo.get(v) ?? g.inputs.find((i) => i.name === v)?.type ?? g.outputs.find((o) => o.name === v)?.type;
+  if (t?.kind === 'tensor' && t.shape) return t.shape.length;
+  return g.initializers.get(v)?.dims.length;
+}
+
+function softmax(div: Node, env: Env): boolean {
+  if (div.opType !== 'Div') return false;
+  const [e, s] = div.inputs as [string, string];
+  const sum = only(env, s, 'ReduceSum', div);
+  const exp = env.prod.get(e);
+  if (!sum || !exp || exp.opType !== 'Exp' || exp.domain !== '' || sum.inputs[0] !== e || e === s) return false;
+  // exp(...) is read exactly by the sum and the division.
+  const eReaders = env.cons.get(e) ?? [];
+  if (eReaders.length !== 2 || !eReaders.includes(sum) || isGraphOutput(env.g, e)) return false;
+  const sub = only(env, exp.inputs[0]!, 'Sub', exp);
+  const max = sub && only(env, sub.inputs[1]!, 'ReduceMax', sub);
+  if (!sub || !max || max.inputs[0] !== sub.inputs[0]) return false;
+  const x = sub.inputs[0]!;
+  const aMax = reduceAxes(env, max);
+  const aSum = reduceAxes(env, sum, 13);
+  if (!aMax || !aSum || aMax.length !== 1 || aSum.length !== 1) return false;
+  const rank = rankOf(env.g, x) ?? rankOf(env.g, div.outputs[0]!);
+  const norm = (a: number) => (a < 0 && rank !== undefined ? a + rank : a);
+  const axis = norm(aMax[0]!);
+  if (axis !== norm(aSum[0]!)) return false;
+  // Before opset 13 Softmax normalizes over all dims from `axis` on: the same only for the last axis.
+  const last = axis === -1 || (rank !== undefined && axis === rank - 1);
+  if (env.opset < 13 && !last) return false;
+  // Negative axes exist from opset 11.
+  if (env.opset < 11 && rank === undefined) return false;
+  const at = env.opset >= 13 ? axis : env.opset >= 11 ? -1 : rank! - 1;
+  replace(env, [max, sub, exp, sum, div], {
+    name: `${div.name}/Softmax`, opType: 'Softmax', domain: '', inputs: [x], outputs: [div.outputs[0]!],
+    attributes: { axis: { kind: 'int', value: at } },
+  });
+  return true;
+}
+
+const RULES: Record<string, (n: Node, env: Env) => boolean> = { LayerNormalization: layerNorm, Gelu: gelu, HardSwish: hardSwish, Softmax: softmax };
 
 export const fusePatterns: Pass = {
   name: 'fuse-patterns',
   level: 'extended',
-  doc: 'fuses exported subgraphs into LayerNormalization (opset 17), Gelu (20) and HardSwish (14)',
+  doc: 'fuses exported subgraphs into LayerNormalization (opset 17), Gelu (20), HardSwish (14) and Softmax',
   run(model: Model) {
     const counts: Record<string, number> = {};
     const opset = model.opsets[''] ?? 1;

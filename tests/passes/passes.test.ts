@@ -237,4 +237,39 @@ describe('fuse-patterns', () => {
     expect(run(spec(1 / 6)).ops).toEqual(['HardSwish']);
     expect(run(spec(0.2)).ops).toEqual(['HardSigmoid', 'Mul']);
   });
+
+  // Exp(x - ReduceMax(x, a)) / ReduceSum(Exp(...), a): axes are attributes of ReduceMax before 18 and of ReduceSum before 13.
+  const smNodes = (opset: number, maxAxis: number, sumAxis: number, keep = 1): BuildSpec['nodes'] => {
+    const k = { keepdims: { kind: 'int' as const, value: keep } };
+    const ax = (a: number): Record<string, Attr> => ({ axes: { kind: 'ints', value: [a] } });
+    return [
+      opset >= 18 ? { op: 'ReduceMax', inputs: ['x', 'amax'], outputs: ['m'], attrs: k } : { op: 'ReduceMax', inputs: ['x'], outputs: ['m'], attrs: { ...k, ...ax(maxAxis) } },
+      { op: 'Sub', inputs: ['x', 'm'], outputs: ['d'] },
+      { op: 'Exp', inputs: ['d'], outputs: ['e'] },
+      opset >= 13 ? { op: 'ReduceSum', inputs: ['e', 'asum'], outputs: ['s'], attrs: k } : { op: 'ReduceSum', inputs: ['e'], outputs: ['s'], attrs: { ...k, ...ax(sumAxis) } },
+      { op: 'Div', inputs: ['e', 's'], outputs: ['y'] },
+    ];
+  };
+  const sm = (opset: number, maxAxis: number, sumAxis: number, opts: { keep?: number; outputs?: string[] } = {}) => run({
+    opset, inputs: [['x', 'float32', [2, 3, 4]]], outputs: (opts.outputs ?? ['y']).map((o) => [o, 'float32']),
+    initializers: { amax: i64([maxAxis]), asum: i64([sumAxis]) }, nodes: smNodes(opset, maxAxis, sumAxis, opts.keep),
+  });
+  it('fuses the exported softmax subgraph into Softmax on any single axis from opset 13', () => {
+    for (const opset of [13, 18]) {
+      const r = sm(opset, 1, -2);
+      expect(r.ops).toEqual(['Softmax']);
+      expect(r.after.graph.nodes[0]!.attributes.axis).toEqual({ kind: 'int', value: 1 });
+      expect(r.rewrites['fuse-patterns:Softmax']).toBe(1);
+    }
+  });
+  it('before opset 13 fuses only a softmax over the last axis (older Softmax flattens from its axis)', () => {
+    expect(sm(11, -1, 2).ops).toEqual(['Softmax']);
+    expect(sm(9, 2, 2).ops).toEqual(['Softmax']);
+    expect(sm(11, 1, 1).ops).not.toContain('Softmax');
+  });
+  it('does not fuse over different axes, without keepdims, or when exp(...) is also an output', () => {
+    expect(sm(13, 1, 2).ops).not.toContain('Softmax');
+    expect(sm(13, 0, 0, { keep: 0 }).ops).not.toContain('Softmax'); // [3,4] still broadcasts: a different function
+    expect(sm(13, 2, 2, { outputs: ['y', 'e'] }).ops).not.toContain('Softmax');
+  });
 });
