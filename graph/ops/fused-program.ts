@@ -57,9 +57,13 @@ export function conditionInputs(p: Program): Set<number> {
   return s;
 }
 
+/** JSON, with ±Infinity, NaN and -0 written as strings (JSON has no such numbers). */
 export function encodeProgram(p: Program): string {
-  return JSON.stringify(p.code);
+  return JSON.stringify(p.code, (_k, v: unknown) => (typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0)) ? String(Object.is(v, -0) ? '-0' : v) : v));
 }
+
+const SPECIAL: Record<string, number> = { Infinity, '-Infinity': -Infinity, NaN, '-0': -0 };
+const numberOf = (v: unknown): number | undefined => (typeof v === 'number' ? v : typeof v === 'string' && v in SPECIAL ? SPECIAL[v] : undefined);
 
 const decoded = new Map<string, Program>();
 
@@ -75,8 +79,9 @@ export function decodeProgram(text: string, inputCount: number, where = 'program
   }
   if (!Array.isArray(raw) || raw.length === 0) throw new GraphError(`${where}: expected a non-empty instruction list`);
   const num = (v: unknown, what: string): number => {
-    if (typeof v !== 'number') throw new GraphError(`${where}: ${what} is not a number`);
-    return v;
+    const n = numberOf(v);
+    if (n === undefined) throw new GraphError(`${where}: ${what} is not a number`);
+    return n;
   };
   const code: Instr[] = raw.map((r: unknown, k: number): Instr => {
     if (typeof r !== 'object' || r === null) throw new GraphError(`${where}: instruction ${k} is not an object`);
@@ -85,7 +90,8 @@ export function decodeProgram(text: string, inputCount: number, where = 'program
       const x = v as Record<string, unknown> | undefined;
       if (x && typeof x.in === 'number' && Number.isInteger(x.in) && x.in >= 0 && x.in < inputCount) return { in: x.in };
       if (x && typeof x.t === 'number' && Number.isInteger(x.t) && x.t >= 0 && x.t < k) return { t: x.t };
-      if (x && typeof x.c === 'number') return { c: x.c };
+      const c = x ? numberOf(x.c) : undefined;
+      if (c !== undefined) return { c };
       throw new GraphError(`${where}: instruction ${k} (${String(o.op)}) has a bad operand ${JSON.stringify(v)}`);
     };
     const op = String(o.op);

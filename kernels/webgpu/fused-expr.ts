@@ -86,7 +86,7 @@ export function epilogueDecls(e: EpilogueSpec | undefined): BindingDecl[] {
   return (e?.reads ?? []).map((_, k) => ({ name: `e${k + 1}`, type: 'f32' }));
 }
 
-/** `fn tg_epi(acc, fi, ch) -> f32`: the epilogue at flat output index fi and channel ch ('' without one). */
+/** `fn tg_epi(acc, fi, ch) -> f32` and a newline: the epilogue at flat output index fi and channel ch ('' without one, so shaders without an epilogue keep their source). */
 export function epilogueFn(e: EpilogueSpec | undefined): string {
   if (!e) return '';
   const w = programWgsl(e.code);
@@ -97,7 +97,8 @@ fn tg_epi(acc: f32, fi: u32, ch: u32) -> f32 {
 ${loads.join('\n')}
 ${w.body}
   return ${w.result};
-}`;
+}
+`;
 }
 
 /** `v` through the epilogue (or `v` unchanged without one). */

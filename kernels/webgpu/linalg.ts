@@ -96,8 +96,7 @@ const matmulShader = defineShader<MatMulParams>('matmul', (spec) => {
   }
   return `${uniformDecl(spec.uniforms)}
 ${bindingDecls(decls)}
-${epilogueFn(p.epilogue)}
-@compute @workgroup_size(${WGX}, ${WGY}, 1)
+${epilogueFn(p.epilogue)}@compute @workgroup_size(${WGX}, ${WGY}, 1)
 fn main(@builtin(global_invocation_id) g: vec3<u32>) {
   let M = u_m(); let N = u_n(); let K = u_k();
 ${L.join('\n')}

@@ -77,8 +77,7 @@ const convShader = defineShader<ConvParams>('conv2d', (spec) => {
   }
   return `${uniformDecl(spec.uniforms)}
 ${bindingDecls(decls)}
-${epilogueFn(p.epilogue)}
-@compute @workgroup_size(64)
+${epilogueFn(p.epilogue)}@compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lidx: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
   let gi = (wid.y * nwg.x + wid.x) * 64u + lidx;
   if (gi >= u_total()) { return; }
@@ -138,8 +137,7 @@ const depthwiseShader = defineShader<DepthwiseParams>('conv2d_depthwise', (spec)
   for (let q = 0; q < DWV; q++) L.push(`      acc${q} = acc${q}${[...Array(KW).keys()].map((k) => ` + x${q * SW + k} * w${k}`).join('')};`);
   return `${uniformDecl(spec.uniforms)}
 ${bindingDecls(decls)}
-${epilogueFn(epilogue)}
-@compute @workgroup_size(64)
+${epilogueFn(epilogue)}@compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lidx: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
   let gi = (wid.y * nwg.x + wid.x) * 64u + lidx;
   if (gi >= u_total()) { return; }

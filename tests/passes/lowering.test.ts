@@ -1,0 +1,209 @@
+// The lowering passes: each rewrite fires where it should and not where it must not, respects the
+// backend's declared capabilities, and the lowered graph computes on the CPU kernels exactly what
+// the unlowered one does (bit for bit: the fused kernels round to float32 after every op).
+import { describe, expect, it } from 'vitest';
+import type { Attr, Model } from '../../graph/ir.js';
+import { FUSED_OPS } from '../../graph/ops/fused-program.js';
+import { lower } from '../../graph/passes/index.js';
+import type { LoweringCapabilities } from '../../graph/passes/lower-types.js';
+import type { HostTensor, RtValue } from '../../graph/tensor.js';
+import { verifyGraph } from '../../graph/verify.js';
+import { evaluateConstantNode } from '../../kernels/cpu/evaluate.js';
+import { cpuCapabilities } from '../../kernels/cpu/fused.js';
+import { interpret } from '../../kernels/cpu/interpreter.js';
+import { WEBGPU_CAPABILITIES } from '../../kernels/webgpu/fused.js';
+import { InferenceSession } from '../../src/session.js';
+import { Tensor } from '../../src/tensor.js';
+import { type BuildSpec, buildModel } from '../helpers/build.js';
+
+const f32 = (dims: number[], data: number[]): HostTensor => ({ kind: 'tensor', dtype: 'float32', dims, data: Float32Array.from(data) });
+const wave = (n: number, s = 0.7, k = 1) => Array.from({ length: n }, (_, i) => Math.sin(i * s + k) * 3);
+const float = (value: number): Attr => ({ kind: 'float', value });
+const CPU = cpuCapabilities('sequential');
+const ELEMENTWISE_ONLY: LoweringCapabilities = { elementwise: CPU.elementwise };
+
+function feedsOf(m: Model): Map<string, RtValue> {
+  const feeds = new Map<string, RtValue>();
+  m.graph.inputs.forEach((inp, k) => {
+    const t = inp.type!;
+    if (t.kind !== 'tensor') throw new Error('tensor inputs only');
+    const dims = t.shape as number[];
+    const n = dims.reduce((a, b) => a * b, 1);
+    feeds.set(inp.name, t.dtype === 'bool'
+      ? { kind: 'tensor', dtype: 'bool', dims, data: Uint8Array.from(wave(n, 1.3, k), (v) => (v > 0 ? 1 : 0)) }
+      : f32(dims, wave(n, 0.37 + k * 0.11, k)));
+  });
+  return feeds;
+}
+
+/** Lower with `caps`, check the graph, and check the outputs are bit-identical to the unlowered graph's. */
+function lowered(spec: BuildSpec, caps: LoweringCapabilities = CPU) {
+  const before = buildModel(spec);
+  const { model: after, report } = lower(before, caps, evaluateConstantNode, { verify: true });
+  verifyGraph(after.graph);
+  const feeds = feedsOf(before);
+  const want = interpret(before.graph, feeds, { opsets: before.opsets });
+  const got = interpret(after.graph, feeds, { opsets: after.opsets });
+  for (const [name, w] of want) {
+    const g = got.get(name)!;
+    expect(g.kind === 'tensor' && w.kind === 'tensor' && g.dims).toEqual(w.kind === 'tensor' && w.dims);
+    expect(Array.from((g as HostTensor).data as Float32Array), name).toEqual(Array.from((w as HostTensor).data as Float32Array));
+  }
+  const rewrites: Record<string, number> = {};
+  for (const p of report.passes) for (const [k, v] of Object.entries(p.rewrites)) rewrites[`${p.name}:${k}`] = v;
+  return { after, ops: after.graph.nodes.map((n) => n.opType), rewrites };
+}
+
+const hardSwishChain = (x: string, y: string): BuildSpec['nodes'] => [
+  { op: 'Add', inputs: [x, 'three'], outputs: [`${y}_a`] },
+  { op: 'Clip', inputs: [`${y}_a`, 'zero', 'six'], outputs: [`${y}_c`] },
+  { op: 'Mul', inputs: [x, `${y}_c`], outputs: [`${y}_m`] },
+  { op: 'Div', inputs: [`${y}_m`, 'six'], outputs: [y] },
+];
+const hsConsts = { three: f32([], [3]), zero: f32([], [0]), six: f32([], [6]) };
+
+describe('lower-elementwise', () => {
+  it('fuses a hard-swish chain (x read twice) into one FusedElementwise', () => {
+    const r = lowered({ opset: 13, inputs: [['x', 'float32', [2, 3, 4]]], outputs: [['y', 'float32']], initializers: hsConsts, nodes: hardSwishChain('x', 'y') });
+    expect(r.ops).toEqual(['FusedElementwise']);
+    expect(r.after.graph.nodes[0]!.inputs).toEqual(['x']); // the scalar constants are inlined
+    expect(r.rewrites['lower-elementwise:nodes']).toBe(4);
+    expect(r.after.opsets.tgraph).toBe(1);
+  });
+  it('broadcasts leaves of other shapes and evaluates every supported op exactly as the unfused kernels', () => {
+    const r = lowered({ opset: 20, inputs: [['x', 'float32', [2, 3, 4]], ['b', 'float32', [4]], ['z', 'float32', [2, 1, 4]], ['c', 'bool', [3, 1]]], outputs: [['y', 'float32']], initializers: { half: f32([], [0.5]), lo: f32([], [-1]) }, nodes: [
+      { op: 'Add', inputs: ['x', 'b'], outputs: ['t0'] }, { op: 'Mul', inputs: ['t0', 'z'], outputs: ['t1'] },
+      { op: 'Sigmoid', inputs: ['t1'], outputs: ['t2'] }, { op: 'Tanh', inputs: ['t0'], outputs: ['t3'] },
+      { op: 'Where', inputs: ['c', 't2', 't3'], outputs: ['t4'] }, { op: 'Erf', inputs: ['t4'], outputs: ['t5'] },
+      { op: 'Gelu', inputs: ['t5'], outputs: ['t6'] }, { op: 'Gelu', inputs: ['t6'], outputs: ['t7'], attrs: { approximate: { kind: 'string', value: 'tanh' } } },
+      { op: 'LeakyRelu', inputs: ['t7'], outputs: ['t8'], attrs: { alpha: float(0.1) } },
+      { op: 'HardSigmoid', inputs: ['t8'], outputs: ['t9'], attrs: { alpha: float(0.3), beta: float(0.4) } },
+      { op: 'HardSwish', inputs: ['t1'], outputs: ['t10'] }, { op: 'Max', inputs: ['t9', 't10'], outputs: ['t11'] },
+      { op: 'Min', inputs: ['t11', 'half'], outputs: ['t12'] }, { op: 'Abs', inputs: ['t1'], outputs: ['t13'] },
+      { op: 'Sqrt', inputs: ['t13'], outputs: ['t14'] }, { op: 'Log', inputs: ['t14'], outputs: ['t15'] },
+      { op: 'Exp', inputs: ['t15'], outputs: ['t16'] }, { op: 'Reciprocal', inputs: ['t16'], outputs: ['t17'] },
+      { op: 'Neg', inputs: ['t17'], outputs: ['t18'] }, { op: 'Pow', inputs: ['t12', 'half'], outputs: ['t19'] },
+      { op: 'Sub', inputs: ['t19', 't18'], outputs: ['t20'] }, { op: 'Relu', inputs: ['t20'], outputs: ['t21'] },
+      { op: 'Clip', inputs: ['t21', 'lo'], outputs: ['t22'] }, { op: 'Floor', inputs: ['t22'], outputs: ['t23'] },
+      { op: 'Ceil', inputs: ['t21'], outputs: ['t24'] }, { op: 'Add', inputs: ['t23', 't24'], outputs: ['y'] },
+    ] });
+    expect(r.ops).toEqual(['FusedElementwise']);
+    expect(r.after.graph.nodes[0]!.inputs).toEqual(['x', 'b', 'z', 'c']);
+  });
+  it('stops at an intermediate that is a graph output or read by another node', () => {
+    const asOutput = lowered({ opset: 13, inputs: [['x', 'float32', [6]]], outputs: [['y', 'float32'], ['y_c', 'float32']], initializers: hsConsts, nodes: hardSwishChain('x', 'y') });
+    expect(asOutput.ops).toEqual(['FusedElementwise', 'FusedElementwise']);
+    expect(asOutput.after.graph.outputs.map((o) => o.name)).toEqual(['y', 'y_c']);
+    const shared = lowered({ opset: 13, inputs: [['x', 'float32', [6]]], outputs: [['y', 'float32'], ['s', 'float32']], initializers: hsConsts, nodes: [
+      ...hardSwishChain('x', 'y'), { op: 'ReduceSum', inputs: ['y_m'], outputs: ['s'] },
+    ] });
+    expect(shared.ops).toEqual(['FusedElementwise', 'Div', 'ReduceSum']);
+  });
+  it('keeps an op on a smaller broadcast operand out of the group (it would be recomputed per element)', () => {
+    const r = lowered({ opset: 13, inputs: [['x', 'float32', [4, 8]], ['v', 'float32', [4, 1]]], outputs: [['y', 'float32']], initializers: { eps: f32([], [1e-5]) }, nodes: [
+      { op: 'Add', inputs: ['v', 'eps'], outputs: ['ve'] }, { op: 'Sqrt', inputs: ['ve'], outputs: ['sd'] },
+      { op: 'Div', inputs: ['x', 'sd'], outputs: ['n'] }, { op: 'Relu', inputs: ['n'], outputs: ['y'] },
+    ] });
+    expect(r.ops).toEqual(['FusedElementwise', 'FusedElementwise']);
+    expect(r.after.graph.nodes[1]!.inputs).toEqual(['x', 'sd']);
+  });
+  it('does not fuse integer chains, Clip with computed bounds, or ops the backend does not declare', () => {
+    const ints = lowered({ opset: 13, inputs: [['x', 'int32', [4]]], outputs: [['y', 'int32']], nodes: [{ op: 'Abs', inputs: ['x'], outputs: ['a'] }, { op: 'Neg', inputs: ['a'], outputs: ['y'] }] });
+    expect(ints.ops).toEqual(['Abs', 'Neg']);
+    const clip = lowered({ opset: 13, inputs: [['x', 'float32', [4]], ['lo', 'float32', []]], outputs: [['y', 'float32']], nodes: [
+      { op: 'Exp', inputs: ['x'], outputs: ['e'] }, { op: 'Clip', inputs: ['e', 'lo'], outputs: ['c'] }, { op: 'Neg', inputs: ['c'], outputs: ['y'] },
+    ] });
+    expect(clip.ops).toEqual(['Exp', 'Clip', 'Neg']);
+    const noClip: LoweringCapabilities = { elementwise: { ops: FUSED_OPS.filter((o) => o !== 'Clip'), maxInputs: 8 } };
+    expect(lowered({ opset: 13, inputs: [['x', 'float32', [6]]], outputs: [['y', 'float32']], initializers: hsConsts, nodes: hardSwishChain('x', 'y') }, noClip).ops).toEqual(['Add', 'Clip', 'FusedElementwise']);
+    expect(lowered({ opset: 13, inputs: [['x', 'float32', [6]]], outputs: [['y', 'float32']], initializers: hsConsts, nodes: hardSwishChain('x', 'y') }, {}).ops).toEqual(['Add', 'Clip', 'Mul', 'Div']);
+  });
+  it('keeps a group within the declared input count', () => {
+    const nodes: BuildSpec['nodes'] = [];
+    const inputs: BuildSpec['inputs'] = [['x0', 'float32', [5]]];
+    for (let i = 1; i <= 4; i++) {
+      inputs.push([`x${i}`, 'float32', [5]]);
+      nodes.push({ op: 'Add', inputs: [i === 1 ? 'x0' : `s${i - 1}`, `x${i}`], outputs: [i === 4 ? 'y' : `s${i}`] });
+    }
+    const r = lowered({ opset: 13, inputs, outputs: [['y', 'float32']], nodes }, { elementwise: { ops: FUSED_OPS, maxInputs: 3 } });
+    expect(r.ops).toEqual(['FusedElementwise', 'FusedElementwise']);
+    expect(r.after.graph.nodes.every((n) => n.inputs.length <= 3)).toBe(true);
+  });
+});
+
+const conv = (x: string, w: string, y: string, extra: Record<string, Attr> = {}, b?: string) => ({ op: 'Conv', inputs: b ? [x, w, b] : [x, w], outputs: [y], attrs: { pads: { kind: 'ints' as const, value: [1, 1, 1, 1] }, ...extra } });
+const convInits = { w: f32([4, 3, 3, 3], wave(108, 0.3)), cb: f32([4], [0.1, -0.2, 0.3, 0]), bias: f32([1, 4, 1, 1], [0.5, -0.5, 1, -1]), bias4: f32([4], [1, 2, 3, 4]) };
+
+describe('lower-epilogue', () => {
+  it('applies bias Add, residual Add and an activation after Conv in one FusedConv', () => {
+    const r = lowered({ opset: 13, inputs: [['x', 'float32', [2, 3, 5, 4]], ['res', 'float32', [2, 4, 5, 4]]], outputs: [['y', 'float32']], initializers: { ...convInits, ...hsConsts }, nodes: [
+      conv('x', 'w', 'c', {}, 'cb'), { op: 'Add', inputs: ['c', 'bias'], outputs: ['cb2'] }, { op: 'Add', inputs: ['cb2', 'res'], outputs: ['r'] },
+      ...hardSwishChain('r', 'y'),
+    ] });
+    expect(r.ops).toEqual(['FusedConv']);
+    expect(r.after.graph.nodes[0]!.inputs).toEqual(['x', 'w', 'cb', 'bias', 'res']);
+    expect(r.rewrites['lower-epilogue:Conv']).toBe(1);
+  });
+  it('fuses each activation after a Conv without bias', () => {
+    for (const act of [{ op: 'Relu' }, { op: 'Sigmoid' }, { op: 'Tanh' }, { op: 'HardSwish' }, { op: 'LeakyRelu', attrs: { alpha: float(0.2) } }, { op: 'HardSigmoid', attrs: { alpha: float(0.2), beta: float(0.5) } }]) {
+      const r = lowered({ opset: 14, inputs: [['x', 'float32', [1, 3, 4, 4]]], outputs: [['y', 'float32']], initializers: convInits, nodes: [conv('x', 'w', 'c'), { ...act, inputs: ['c'], outputs: ['y'] }] });
+      expect(r.ops, act.op).toEqual(['FusedConv']);
+      expect(r.after.graph.nodes[0]!.inputs).toEqual(['x', 'w', '']);
+    }
+  });
+  it('does not take a bias that broadcasts along another axis, a computed per-channel operand, or a shared output', () => {
+    // [4] aligns with W (the last axis), not with the channels.
+    const wAxis = lowered({ opset: 13, inputs: [['x', 'float32', [1, 3, 4, 4]]], outputs: [['y', 'float32']], initializers: convInits, nodes: [conv('x', 'w', 'c'), { op: 'Add', inputs: ['c', 'bias4'], outputs: ['y'] }] });
+    expect(wAxis.ops).toEqual(['Conv', 'Add']);
+    const computed = lowered({ opset: 13, inputs: [['x', 'float32', [1, 3, 4, 4]], ['s', 'float32', [1, 4, 1, 1]]], outputs: [['y', 'float32']], initializers: convInits, nodes: [conv('x', 'w', 'c'), { op: 'Mul', inputs: ['c', 's'], outputs: ['y'] }] });
+    expect(computed.ops).toEqual(['Conv', 'Mul']);
+    // Squeeze-and-excitation: the scale is computed from the conv output itself.
+    const se = lowered({ opset: 13, inputs: [['x', 'float32', [1, 3, 4, 4]]], outputs: [['y', 'float32']], initializers: convInits, nodes: [
+      conv('x', 'w', 'c'), { op: 'GlobalAveragePool', inputs: ['c'], outputs: ['p'] }, { op: 'Sigmoid', inputs: ['p'], outputs: ['s'] }, { op: 'Mul', inputs: ['c', 's'], outputs: ['y'] },
+    ] });
+    expect(se.ops).toEqual(['Conv', 'GlobalAveragePool', 'Sigmoid', 'Mul']);
+    const asOutput = lowered({ opset: 13, inputs: [['x', 'float32', [1, 3, 4, 4]]], outputs: [['y', 'float32'], ['c', 'float32']], initializers: convInits, nodes: [conv('x', 'w', 'c'), { op: 'Relu', inputs: ['c'], outputs: ['y'] }] });
+    expect(asOutput.ops).toEqual(['Conv', 'Relu']);
+  });
+  it('fuses MatMul + bias + erf-Gelu below opset 20 and Gemm + Relu; not a per-row bias', () => {
+    const mm = lowered({ opset: 13, inputs: [['a', 'float32', [2, 3, 5]]], outputs: [['y', 'float32']], initializers: { b: f32([5, 4], wave(20, 0.5)), bias: f32([4], [0.1, 0.2, -0.3, 0.4]), r2: f32([], [Math.SQRT2]), one: f32([], [1]), half: f32([], [0.5]) }, nodes: [
+      { op: 'MatMul', inputs: ['a', 'b'], outputs: ['m'] }, { op: 'Add', inputs: ['m', 'bias'], outputs: ['mb'] },
+      { op: 'Div', inputs: ['mb', 'r2'], outputs: ['s'] }, { op: 'Erf', inputs: ['s'], outputs: ['e'] }, { op: 'Add', inputs: ['e', 'one'], outputs: ['p'] },
+      { op: 'Mul', inputs: ['mb', 'p'], outputs: ['xp'] }, { op: 'Mul', inputs: ['xp', 'half'], outputs: ['y'] },
+    ] });
+    expect(mm.ops).toEqual(['FusedMatMul']);
+    expect(mm.after.graph.nodes[0]!.inputs).toEqual(['a', 'b', 'bias']);
+    const gemm = lowered({ opset: 13, inputs: [['a', 'float32', [3, 5]]], outputs: [['y', 'float32']], initializers: { b: f32([4, 5], wave(20, 0.5)), c: f32([4], [1, 2, 3, 4]) }, nodes: [
+      { op: 'Gemm', inputs: ['a', 'b', 'c'], outputs: ['g'], attrs: { transB: { kind: 'int', value: 1 } } }, { op: 'Relu', inputs: ['g'], outputs: ['y'] },
+    ] });
+    expect(gemm.ops).toEqual(['FusedGemm']);
+    const perRow = lowered({ opset: 13, inputs: [['a', 'float32', [3, 5]]], outputs: [['y', 'float32']], initializers: { b: f32([5, 4], wave(20, 0.5)), rb: f32([3, 1], [1, 2, 3]) }, nodes: [
+      { op: 'MatMul', inputs: ['a', 'b'], outputs: ['m'] }, { op: 'Add', inputs: ['m', 'rb'], outputs: ['y'] },
+    ] });
+    expect(perRow.ops).toEqual(['MatMul', 'Add']);
+  });
+  it('is off for a backend that declares no epilogues (the chain is still fused elementwise)', () => {
+    const r = lowered({ opset: 13, inputs: [['x', 'float32', [1, 3, 4, 4]]], outputs: [['y', 'float32']], initializers: { ...convInits, ...hsConsts }, nodes: [conv('x', 'w', 'c'), ...hardSwishChain('c', 'y')] }, ELEMENTWISE_ONLY);
+    expect(r.ops).toEqual(['Conv', 'FusedElementwise']);
+    expect(cpuCapabilities('parallel').epilogue).toBeUndefined();
+    expect(WEBGPU_CAPABILITIES.elementwise!.maxInputs).toBeLessThanOrEqual(7);
+  });
+});
+
+describe('lowering in the session', () => {
+  const spec: BuildSpec = { opset: 13, inputs: [['x', 'float32', [1, 3, 6, 6]]], outputs: [['y', 'float32']], initializers: { ...convInits, ...hsConsts }, nodes: [conv('x', 'w', 'c', {}, 'cb'), ...hardSwishChain('c', 'y')] };
+  it('lowers for the chosen backend, reports the passes, and can be switched off by name or level', async () => {
+    const model = buildModel(spec);
+    const x = new Tensor('float32', Float32Array.from(wave(108, 0.2)), [1, 3, 6, 6]);
+    const on = await InferenceSession.fromModel(model, { executionProviders: ['cpu'] });
+    const off = await InferenceSession.fromModel(model, { executionProviders: ['cpu'], disabledOptimizers: ['lower-epilogue', 'lower-elementwise'] });
+    const none = await InferenceSession.fromModel(model, { executionProviders: ['cpu'], graphOptimizationLevel: 'disabled' });
+    expect(on.model.graph.nodes.map((n) => `${n.domain}:${n.opType}`)).toEqual(['tgraph:FusedConv']);
+    expect(on.optimizeReport!.passes.find((p) => p.name === 'lower-epilogue')!.rewrites).toEqual({ Conv: 1 });
+    expect(off.model.graph.nodes.map((n) => n.opType)).toEqual(['Conv', 'Add', 'Clip', 'Mul', 'Div']);
+    expect(none.model.graph.nodes.some((n) => n.domain === 'tgraph')).toBe(false);
+    const [a, b, c] = await Promise.all([on.run({ x }), off.run({ x }), none.run({ x })]);
+    expect(Array.from(a.y!.data as Float32Array)).toEqual(Array.from(b.y!.data as Float32Array));
+    expect(Array.from(a.y!.data as Float32Array)).toEqual(Array.from(c.y!.data as Float32Array));
+  });
+});

@@ -1,0 +1,77 @@
+// The fused kernels on WebGPU: graphs lowered with the WebGPU backend's capabilities run every node
+// on the GPU and match the unlowered graph on the CPU kernels (1e-4 absolute + 1e-3 relative);
+// each program is its own pipeline (the key is computed from the program).
+import { describe, expect } from 'vitest';
+import type { Attr, Model } from '../../graph/ir.js';
+import { lower } from '../../graph/passes/index.js';
+import type { HostTensor } from '../../graph/tensor.js';
+import { evaluateConstantNode } from '../../kernels/cpu/evaluate.js';
+import { WEBGPU_CAPABILITIES } from '../../kernels/webgpu/fused.js';
+import { type BuildSpec, buildModel } from '../helpers/build.js';
+import { compare, gpuIt, runCpu, runGpu, tensor } from './helpers.js';
+
+const f32 = (dims: number[], gen: (i: number) => number): HostTensor => tensor('float32', dims, gen);
+const float = (value: number): Attr => ({ kind: 'float', value });
+const ints = (value: number[]): Attr => ({ kind: 'ints', value });
+const hs = { three: f32([], () => 3), zero: f32([], () => 0), six: f32([], () => 6) };
+const hardSwish = (x: string, y: string): BuildSpec['nodes'] => [
+  { op: 'Add', inputs: [x, 'three'], outputs: [`${y}_a`] },
+  { op: 'Clip', inputs: [`${y}_a`, 'zero', 'six'], outputs: [`${y}_c`] },
+  { op: 'Mul', inputs: [x, `${y}_c`], outputs: [`${y}_m`] },
+  { op: 'Div', inputs: [`${y}_m`, 'six'], outputs: [y] },
+];
+
+/** Lower for WebGPU, run on the GPU, compare with the unlowered graph on the CPU; returns the lowered model. */
+async function check(spec: BuildSpec, feeds: Record<string, HostTensor>, fusedOps: string[]): Promise<{ lowered: Model; sources: ReadonlyMap<string, string> }> {
+  const model = buildModel(spec);
+  const { model: lowered } = lower(model, WEBGPU_CAPABILITIES, evaluateConstantNode, { verify: true });
+  expect(lowered.graph.nodes.map((n) => n.opType)).toEqual(fusedOps);
+  const want = runCpu(model, feeds);
+  const { out, compiled } = await runGpu(lowered, feeds);
+  for (const p of compiled.placements.values()) expect(`${p.op}: ${p.device} ${p.reason ?? ''}`).toBe(`${p.op}: gpu `);
+  for (const [name, w] of want) expect(compare(out.get(name)!, w, { atol: 1e-4, rtol: 1e-3 }).worst, name).toBe('');
+  return { lowered, sources: compiled.pipelineSources() };
+}
+
+describe('fused kernels on WebGPU', () => {
+  gpuIt('FusedElementwise: a broadcasting DAG with Where, Pow, Erf, Gelu and activations', async () => {
+    const feeds = { x: f32([2, 3, 8], (i) => Math.sin(i * 0.3) * 3), b: f32([8], (i) => i / 8 - 0.5), c: tensor('bool', [3, 1], (i) => (i === 1 ? 1 : -1)) };
+    const { sources } = await check({ opset: 20, inputs: [['x', 'float32', [2, 3, 8]], ['b', 'float32', [8]], ['c', 'bool', [3, 1]]], outputs: [['y', 'float32']], initializers: { half: f32([], () => 0.5), two: f32([], () => 2), ...hs }, nodes: [
+      { op: 'Add', inputs: ['x', 'b'], outputs: ['t0'] }, { op: 'Sigmoid', inputs: ['t0'], outputs: ['t1'] }, { op: 'Tanh', inputs: ['t0'], outputs: ['t2'] },
+      { op: 'Where', inputs: ['c', 't1', 't2'], outputs: ['t3'] }, { op: 'Erf', inputs: ['t3'], outputs: ['t4'] },
+      { op: 'Gelu', inputs: ['t0'], outputs: ['t5'] }, { op: 'Pow', inputs: ['t5', 'two'], outputs: ['t6'] },
+      { op: 'LeakyRelu', inputs: ['t6'], outputs: ['t7'], attrs: { alpha: float(0.1) } }, { op: 'Sub', inputs: ['t7', 't4'], outputs: ['t8'] },
+      { op: 'HardSigmoid', inputs: ['t8'], outputs: ['t9'], attrs: { alpha: float(0.3), beta: float(0.4) } },
+      { op: 'Max', inputs: ['t9', 'half'], outputs: ['t10'] }, ...hardSwish('t10', 'y'),
+    ] }, feeds, ['FusedElementwise']);
+    expect([...sources.values()].filter((s) => s.includes('tg_erf') && s.includes('select(')).length).toBe(1);
+  });
+
+  for (const [kind, w, attrs] of [
+    ['direct 3x3 (4 channels per thread)', [8, 4, 3, 3], { pads: ints([1, 1, 1, 1]) }],
+    ['depthwise', [4, 1, 3, 3], { pads: ints([1, 1, 1, 1]), group: { kind: 'int', value: 4 } }],
+    ['pointwise (as a matmul)', [8, 4, 1, 1], {}],
+  ] as const) {
+    gpuIt(`FusedConv ${kind}: conv bias + bias Add + residual + hard-swish`, async () => {
+      const oc = w[0];
+      const feeds = { x: f32([2, 4, 5, 7], (i) => Math.cos(i * 0.17)), r: f32([2, oc, 5, 7], (i) => Math.sin(i * 0.05)) };
+      await check({ opset: 13, inputs: [['x', 'float32', [2, 4, 5, 7]], ['r', 'float32', [2, oc, 5, 7]]], outputs: [['y', 'float32']], initializers: {
+        w: f32([...w], (i) => Math.sin(i * 0.7) * 0.5), cb: f32([oc], (i) => i * 0.1 - 0.3), bias: f32([1, oc, 1, 1], (i) => 0.2 - i * 0.05), ...hs,
+      }, nodes: [
+        { op: 'Conv', inputs: ['x', 'w', 'cb'], outputs: ['c'], attrs: attrs as Record<string, Attr> },
+        { op: 'Add', inputs: ['c', 'bias'], outputs: ['c2'] }, { op: 'Add', inputs: ['r', 'c2'], outputs: ['c3'] }, ...hardSwish('c3', 'y'),
+      ] }, feeds, ['FusedConv']);
+    });
+  }
+
+  gpuIt('FusedMatMul (batched, bias + tanh-Gelu) and FusedGemm (transB, Relu) read their epilogue inputs per column', async () => {
+    const feeds = { a: f32([3, 5, 6], (i) => Math.sin(i * 0.21)), g: f32([5, 6], (i) => Math.cos(i * 0.4)) };
+    await check({ opset: 20, inputs: [['a', 'float32', [3, 5, 6]], ['g', 'float32', [5, 6]]], outputs: [['y', 'float32'], ['z', 'float32']], initializers: {
+      b: f32([6, 8], (i) => Math.cos(i * 0.3)), bias: f32([8], (i) => i * 0.1), gb: f32([7, 6], (i) => Math.sin(i)), gc: f32([7], (i) => -i * 0.1),
+    }, nodes: [
+      { op: 'MatMul', inputs: ['a', 'b'], outputs: ['m'] }, { op: 'Add', inputs: ['m', 'bias'], outputs: ['mb'] },
+      { op: 'Gelu', inputs: ['mb'], outputs: ['y'], attrs: { approximate: { kind: 'string', value: 'tanh' } } },
+      { op: 'Gemm', inputs: ['g', 'gb', 'gc'], outputs: ['gg'], attrs: { transB: { kind: 'int', value: 1 } } }, { op: 'Relu', inputs: ['gg'], outputs: ['z'] },
+    ] }, feeds, ['FusedMatMul', 'FusedGemm']);
+  });
+});
