@@ -4,7 +4,9 @@ import fs from 'node:fs';
 import { TgraphError } from '../../graph/errors.js';
 import { formatType, type Node, type ValueType } from '../../graph/ir.js';
 import { exportModel } from '../../graph/onnx/export.js';
-import { formatReport, optimize } from '../../graph/passes/index.js';
+import { formatReport, lower, optimize } from '../../graph/passes/index.js';
+import { cpuCapabilities } from '../../kernels/cpu/fused.js';
+import { WEBGPU_CAPABILITIES } from '../../kernels/webgpu/fused.js';
 import { analyzeModel, formatAnalysis, type Device } from '../../graph/analysis/index.js';
 import { opKey } from '../../graph/ops/index.js';
 import { findGpuKernel } from '../../kernels/webgpu/index.js';
@@ -163,6 +165,17 @@ export async function optimizeCommand(args: ParsedArgs, out: Out): Promise<void>
   const bytes = exportModel(optimized);
   fs.writeFileSync(dest, bytes);
   if (args.flags.has('report') || verify) out(formatReport(report));
+  // Lowering makes tgraph's own plan (fused tgraph ops), so it is only reported; OUT stays standard ONNX.
+  const lowerFor = flag(args, 'lower');
+  if (lowerFor) {
+    if (lowerFor !== 'cpu' && lowerFor !== 'webgpu') throw new UsageError(`--lower takes cpu or webgpu, got '${lowerFor}'`);
+    const caps = lowerFor === 'cpu' ? cpuCapabilities('sequential') : WEBGPU_CAPABILITIES;
+    const lowered = lower(optimized, caps, evaluateConstantNode, {
+      level: level(args), disable: list('disable'), verify,
+      check: verify ? (a, b) => checkOutputs(a, b, new Map((args.flags.get('input') ?? []).map(parseInputSpec))) : undefined,
+    });
+    out(`lowering for ${lowerFor} (tgraph's plan; not written to ${dest}):\n${formatReport(lowered.report).split('\n').slice(1).join('\n')}`);
+  }
   if (args.flags.has('report')) {
     const inputShapes = new Map((args.flags.get('input') ?? []).map(parseInputSpec));
     out(formatAnalysis(analyzeModel(optimized, { inputShapes, evaluate: evaluateConstantNode, placeNode: likelyPlacement })));

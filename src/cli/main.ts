@@ -9,7 +9,7 @@ usage:
   tgraph run MODEL [--backend cpu|webgpu] [--input NAME=DIMS ...] [--level L] [--json] [--profile [FILE]]
       --profile prints node time by op (count, total ms, % of the runs) and writes a Chrome trace to FILE
   tgraph inspect MODEL [--json]
-  tgraph optimize IN -o OUT [--level disabled|basic|extended|all] [--passes P,...] [--disable P,...] [--report] [--verify] [--input NAME=DIMS ...]
+  tgraph optimize IN -o OUT [--level disabled|basic|extended|all] [--passes P,...] [--disable P,...] [--report] [--verify] [--lower cpu|webgpu] [--input NAME=DIMS ...]
   tgraph conformance DIR... [--backend cpu|webgpu] [--json FILE] [--verbose]
 `;
 

@@ -145,7 +145,7 @@ describe('lower-epilogue', () => {
     expect(r.rewrites['lower-epilogue:Conv']).toBe(1);
   });
   it('fuses each activation after a Conv without bias', () => {
-    for (const act of [{ op: 'Relu' }, { op: 'Sigmoid' }, { op: 'Tanh' }, { op: 'HardSwish' }, { op: 'LeakyRelu', attrs: { alpha: float(0.2) } }, { op: 'HardSigmoid', attrs: { alpha: float(0.2), beta: float(0.5) } }]) {
+    for (const act of <{ op: string; attrs?: Record<string, Attr> }[]>[{ op: 'Relu' }, { op: 'Sigmoid' }, { op: 'Tanh' }, { op: 'HardSwish' }, { op: 'LeakyRelu', attrs: { alpha: float(0.2) } }, { op: 'HardSigmoid', attrs: { alpha: float(0.2), beta: float(0.5) } }]) {
       const r = lowered({ opset: 14, inputs: [['x', 'float32', [1, 3, 4, 4]]], outputs: [['y', 'float32']], initializers: convInits, nodes: [conv('x', 'w', 'c'), { ...act, inputs: ['c'], outputs: ['y'] }] });
       expect(r.ops, act.op).toEqual(['FusedConv']);
       expect(r.after.graph.nodes[0]!.inputs).toEqual(['x', 'w', '']);
