@@ -1,6 +1,10 @@
-// onnxruntime-node as the oracle: conversions between its tensors and ours.
+// onnxruntime-node as the oracle: conversions between its tensors and ours, and one node run on both.
 import * as ort from 'onnxruntime-node';
-import type { HostTensor } from '../../graph/tensor.js';
+import { expect } from 'vitest';
+import type { Attr, Model, Node } from '../../graph/ir.js';
+import { exportModel } from '../../graph/onnx/export.js';
+import { type HostTensor, toNumbers } from '../../graph/tensor.js';
+import { interpret } from '../../kernels/cpu/interpreter.js';
 
 export { ort };
 
@@ -34,4 +38,78 @@ export function maxRelError(got: ArrayLike<number | bigint>, want: ArrayLike<num
     }
   }
   return { ok, worst, at };
+}
+
+/**
+ * How close a float output must be to onnxruntime's: element by element,
+ * |got - want| <= rtol * |want| + ofMax * max|want| + atol (max over the output's finite values).
+ * NaN must be NaN; equal values (infinities included) pass. Non-float outputs must be equal.
+ */
+export interface Tolerance {
+  readonly rtol: number;
+  readonly atol: number;
+  /** Slack relative to the output's largest magnitude (sums that cancel); default 0. */
+  readonly ofMax?: number;
+  /** float16 outputs: 'close' compares values with the tolerance, 'bits' (default) requires equal bits. */
+  readonly float16?: 'close' | 'bits';
+}
+
+export interface OneNodeOptions {
+  /** The op's opset (default 21); with `domain`, the default domain stays at 21. */
+  readonly opset?: number;
+  readonly domain?: string;
+  /** How many outputs the node has (default 1). */
+  readonly outputs?: number;
+}
+
+/** A model of one node whose inputs (undefined: an omitted optional input) are graph inputs, run on tgraph's interpreter. */
+export function runOneNode(op: string, inputs: readonly (HostTensor | undefined)[], attributes: Record<string, Attr> = {}, opts: OneNodeOptions = {}) {
+  const opset = opts.opset ?? 21;
+  const domain = opts.domain ?? '';
+  const names = inputs.map((t, i) => (t ? `x${i}` : ''));
+  const outs = Array.from({ length: opts.outputs ?? 1 }, (_, i) => `y${i}`);
+  const node: Node = { name: 'n', opType: op, domain, inputs: names, outputs: outs, attributes };
+  const given = inputs.map((t, i) => [names[i]!, t] as const).filter((e): e is readonly [string, HostTensor] => e[1] !== undefined);
+  const model: Model = {
+    irVersion: 10, opsets: domain ? { '': 21, [domain]: opset } : { '': opset },
+    graph: {
+      name: 'g', nodes: [node], initializers: new Map(), valueInfo: new Map(),
+      inputs: given.map(([n, t]) => ({ name: n, type: { kind: 'tensor', dtype: t.dtype, shape: [...t.dims] } })),
+      outputs: outs.map((name) => ({ name })),
+    },
+  };
+  const res = interpret(model.graph, new Map(given), { opsets: model.opsets });
+  const got = outs.map((o) => res.get(o) as HostTensor);
+  // ORT needs the output types: take them from ours.
+  model.graph.outputs = outs.map((name, i) => ({ name, type: { kind: 'tensor', dtype: got[i]!.dtype } }));
+  return { model, got, given, outs };
+}
+
+/** Run one node on tgraph and on onnxruntime-node; every output must agree (floats within `tol`). Returns tgraph's outputs. */
+export async function oneNodeVsOrt(op: string, inputs: readonly (HostTensor | undefined)[], attributes: Record<string, Attr>, opts: OneNodeOptions & { tol: Tolerance }): Promise<HostTensor[]> {
+  const { model, got, given, outs } = runOneNode(op, inputs, attributes, opts);
+  const sess = await ort.InferenceSession.create(exportModel(model));
+  const r = await sess.run(Object.fromEntries(given.map(([n, t]) => [n, toOrt(t)])));
+  await sess.release();
+  const { rtol, atol, ofMax = 0, float16 = 'bits' } = opts.tol;
+  outs.forEach((o, k) => {
+    const want = fromOrt(r[o]!);
+    const g = got[k]!;
+    expect(g.dtype, `${o} dtype`).toBe(want.dtype);
+    expect([...g.dims], `${o} dims`).toEqual([...want.dims]);
+    if (g.dtype === 'float32' || g.dtype === 'float64' || (g.dtype === 'float16' && float16 === 'close')) {
+      const a = toNumbers(g);
+      const b = toNumbers(want);
+      let max = 0;
+      for (const v of b) if (Number.isFinite(v)) max = Math.max(max, Math.abs(v));
+      a.forEach((v, i) => {
+        const w = b[i]!;
+        if (Number.isNaN(w)) expect(v, `${o}[${i}]`).toBeNaN();
+        else if (v !== w) expect(Math.abs(v - w), `${o}[${i}] ${v} vs ${w}`).toBeLessThanOrEqual(rtol * Math.abs(w) + ofMax * max + atol);
+      });
+    } else {
+      expect(Array.from(g.data as ArrayLike<unknown>), `${o} data`).toEqual(Array.from(want.data as ArrayLike<unknown>));
+    }
+  });
+  return got;
 }

@@ -4,34 +4,18 @@
 // where it runs the case, else against hand-computed values.
 import { describe, expect, it } from 'vitest';
 import type { DType } from '../../graph/dtype.js';
-import type { Attr, Model, Node } from '../../graph/ir.js';
-import { exportModel } from '../../graph/onnx/export.js';
-import { type HostTensor, makeTensor } from '../../graph/tensor.js';
+import type { Attr, Node } from '../../graph/ir.js';
+import type { HostTensor } from '../../graph/tensor.js';
 import { AttrReader } from '../../graph/attrs.js';
 import { CPU_KERNELS } from '../../kernels/cpu/index.js';
 import { KernelInputError } from '../../kernels/cpu/errors.js';
-import { interpret } from '../../kernels/cpu/interpreter.js';
 import type { CpuContext } from '../../kernels/cpu/types.js';
 import { erf, roundEven } from '../../kernels/cpu/elementwise-scalar.js';
 import { f64ToF16Bits, formatNumber } from '../../kernels/cpu/elementwise-cast.js';
 import { broadcastPlan } from '../../kernels/cpu/elementwise-loops.js';
 import { f16BitsToNumber } from '../../graph/dtype.js';
-import { fromOrt, ort, toOrt } from '../helpers/ort.js';
-
-function T(dtype: DType, dims: number[], values: readonly (number | bigint | string | boolean)[]): HostTensor {
-  const data = dtype === 'string' ? values.map(String)
-    : dtype === 'int64' ? BigInt64Array.from(values, (v) => BigInt(v as number | bigint))
-      : dtype === 'uint64' ? BigUint64Array.from(values, (v) => BigInt(v as number | bigint))
-        : dtype === 'float32' ? Float32Array.from(values as number[])
-          : dtype === 'float64' ? Float64Array.from(values as number[])
-            : dtype === 'int32' ? Int32Array.from(values as number[])
-              : dtype === 'int8' ? Int8Array.from(values as number[])
-                : dtype === 'uint8' || dtype === 'bool' ? Uint8Array.from(values as number[], Number)
-                  : dtype === 'uint32' ? Uint32Array.from(values as number[])
-                    : dtype === 'int16' ? Int16Array.from(values as number[])
-                      : Uint16Array.from(values as number[]);
-  return makeTensor(dtype, dims, data as never);
-}
+import { oneNodeVsOrt } from '../helpers/ort.js';
+import { T } from '../helpers/tensor.js';
 
 const range = <R = number>(n: number, f: (i: number) => R): R[] => Array.from({ length: n }, (_, i) => f(i));
 
@@ -47,39 +31,9 @@ function run(op: string, inputs: (HostTensor | undefined)[], attributes: Record<
 
 const values = (t: HostTensor): (number | bigint | string)[] => Array.from(t.data as ArrayLike<number | bigint | string>);
 
-/** Run one node on tgraph and on onnxruntime-node; outputs must agree (floats to `rtol`, others exactly). */
+/** Run one node on tgraph and on onnxruntime-node; outputs must agree (floats to rtol * |want| + 1e-7, others exactly). */
 async function vsOrt(op: string, inputs: HostTensor[], attributes: Record<string, Attr> = {}, opset = 21, rtol = 1e-6): Promise<HostTensor> {
-  const names = inputs.map((_, i) => `x${i}`);
-  const node: Node = { name: 'n', opType: op, domain: '', inputs: names, outputs: ['y'], attributes };
-  const model: Model = {
-    irVersion: 10, opsets: { '': opset },
-    graph: {
-      name: 'g', nodes: [node], initializers: new Map(), valueInfo: new Map(),
-      inputs: inputs.map((t, i) => ({ name: names[i]!, type: { kind: 'tensor', dtype: t.dtype, shape: [...t.dims] } })),
-      outputs: [{ name: 'y' }],
-    },
-  };
-  const got = interpret(model.graph, new Map(inputs.map((t, i) => [names[i]!, t])), { opsets: model.opsets }).get('y') as HostTensor;
-  // ORT needs the output type: take it from ours.
-  model.graph.outputs = [{ name: 'y', type: { kind: 'tensor', dtype: got.dtype } }];
-  const sess = await ort.InferenceSession.create(exportModel(model));
-  const want = fromOrt((await sess.run(Object.fromEntries(inputs.map((t, i) => [names[i]!, toOrt(t)]))))['y']!);
-  await sess.release();
-  expect(got.dtype).toBe(want.dtype);
-  expect([...got.dims]).toEqual([...want.dims]);
-  const g = values(got);
-  const w = values(want);
-  if (got.dtype === 'float32' || got.dtype === 'float64') {
-    g.forEach((v, i) => {
-      const a = v as number;
-      const b = w[i] as number;
-      if (Number.isNaN(b)) expect(a, `[${i}]`).toBeNaN();
-      else if (a !== b) expect(Math.abs(a - b), `[${i}] ${a} vs ${b}`).toBeLessThanOrEqual(rtol * Math.abs(b) + 1e-7);
-    });
-  } else {
-    expect(g).toEqual(w);
-  }
-  return got;
+  return (await oneNodeVsOrt(op, inputs, attributes, { opset, tol: { rtol, atol: 1e-7, float16: 'bits' } }))[0]!;
 }
 
 describe('broadcasting', () => {

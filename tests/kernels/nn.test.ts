@@ -4,20 +4,18 @@
 import { describe, expect, it } from 'vitest';
 import type { DType } from '../../graph/dtype.js';
 import { numberToF16Bits } from '../../graph/dtype.js';
-import type { Attr, Dim, Model, Node } from '../../graph/ir.js';
+import type { Attr, Dim, Node } from '../../graph/ir.js';
 import { nnOps } from '../../graph/ops/nn.js';
 import type { InferContext, OpSchema } from '../../graph/ops/types.js';
-import { exportModel } from '../../graph/onnx/export.js';
 import { type HostTensor, makeTensor } from '../../graph/tensor.js';
 import { AttrReader } from '../../graph/attrs.js';
 import { CPU_KERNELS } from '../../kernels/cpu/index.js';
 import { KernelInputError } from '../../kernels/cpu/errors.js';
-import { interpret } from '../../kernels/cpu/interpreter.js';
 import type { CpuContext } from '../../kernels/cpu/types.js';
 import { gemmF32, setGemmSimd } from '../../kernels/cpu/nn-gemm.js';
 import { setConvColLimit } from '../../kernels/cpu/nn-conv.js';
 import { simdGemm } from '../../kernels/cpu/nn-gemm-simd.js';
-import { fromOrt, ort, toOrt } from '../helpers/ort.js';
+import { oneNodeVsOrt } from '../helpers/ort.js';
 
 let seed = 12345;
 function rnd(): number {
@@ -45,49 +43,10 @@ const int = (v: number): Attr => ({ kind: 'int', value: v });
 const flt = (v: number): Attr => ({ kind: 'float', value: v });
 const str = (v: string): Attr => ({ kind: 'string', value: v });
 
-/** Run one node on tgraph and on onnxruntime-node; every output must agree (floats to rtol). */
-async function vsOrt(op: string, inputs: (HostTensor | undefined)[], attributes: Record<string, Attr> = {}, opts: { opset?: number; outputs?: number; rtol?: number } = {}): Promise<HostTensor[]> {
-  const opset = opts.opset ?? 21;
-  const nOut = opts.outputs ?? 1;
-  const names = inputs.map((t, i) => (t ? `x${i}` : ''));
-  const outs = Array.from({ length: nOut }, (_, i) => `y${i}`);
-  const node: Node = { name: 'n', opType: op, domain: '', inputs: names, outputs: outs, attributes };
-  const given = inputs.map((t, i) => [names[i]!, t] as const).filter((e): e is readonly [string, HostTensor] => e[1] !== undefined);
-  const model: Model = {
-    irVersion: 10, opsets: { '': opset },
-    graph: {
-      name: 'g', nodes: [node], initializers: new Map(), valueInfo: new Map(),
-      inputs: given.map(([n, t]) => ({ name: n, type: { kind: 'tensor', dtype: t.dtype, shape: [...t.dims] } })),
-      outputs: outs.map((name) => ({ name })),
-    },
-  };
-  const res = interpret(model.graph, new Map(given), { opsets: model.opsets });
-  const got = outs.map((o) => res.get(o) as HostTensor);
-  model.graph.outputs = outs.map((name, i) => ({ name, type: { kind: 'tensor', dtype: got[i]!.dtype } }));
-  const sess = await ort.InferenceSession.create(exportModel(model));
-  const r = await sess.run(Object.fromEntries(given.map(([n, t]) => [n, toOrt(t)])));
-  await sess.release();
+/** Run one node on tgraph and on onnxruntime-node; every output must agree (floats, float16 by value, to rtol * (|want| + max|want| / 100) + 1e-6). */
+function vsOrt(op: string, inputs: (HostTensor | undefined)[], attributes: Record<string, Attr> = {}, opts: { opset?: number; outputs?: number; rtol?: number } = {}): Promise<HostTensor[]> {
   const rtol = opts.rtol ?? 1e-4;
-  outs.forEach((o, k) => {
-    const want = fromOrt(r[o]!);
-    const g = got[k]!;
-    expect(g.dtype, `output ${k} dtype`).toBe(want.dtype);
-    expect([...g.dims], `output ${k} dims`).toEqual([...want.dims]);
-    const gv = Array.from(g.data as ArrayLike<number | bigint>, Number);
-    const wv = Array.from(want.data as ArrayLike<number | bigint>, Number);
-    let maxAbs = 0;
-    for (const v of wv) if (Number.isFinite(v)) maxAbs = Math.max(maxAbs, Math.abs(v));
-    if (g.dtype === 'float32' || g.dtype === 'float64' || g.dtype === 'float16') {
-      gv.forEach((a, i) => {
-        const b = wv[i]!;
-        if (Number.isNaN(b)) expect(a, `y${k}[${i}]`).toBeNaN();
-        else expect(Math.abs(a - b), `y${k}[${i}] ${a} vs ${b}`).toBeLessThanOrEqual(rtol * (Math.abs(b) + maxAbs * 0.01) + 1e-6);
-      });
-    } else {
-      expect(gv).toEqual(wv);
-    }
-  });
-  return got;
+  return oneNodeVsOrt(op, inputs, attributes, { ...opts, tol: { rtol, ofMax: rtol * 0.01, atol: 1e-6, float16: 'close' } });
 }
 
 function ctxOf(op: string, attributes: Record<string, Attr> = {}, opset = 21, outputs = 1): CpuContext {
