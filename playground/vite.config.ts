@@ -3,9 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
+import { nodeOnlyAliases } from '../scripts/browser-bundle.js';
 
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
-const stub = here('./src/node-stub.ts');
 
 /** The bundled sample models, served in dev and emitted into the build (not committed twice). */
 export const SAMPLES = [{ file: 'ppocr-mobile-v2-cls.onnx', from: here('../models/ppocr-mobile-v2-cls.onnx') }];
@@ -27,17 +27,13 @@ function samples(): Plugin {
   };
 }
 
-// The library reaches Node-only modules behind runtime checks and dynamic imports (model-loader's
-// file reading, the `webgpu` package for Dawn in Node). In the browser those branches never run;
-// alias them to a stub that throws so Vite neither bundles nor chokes on them.
-const nodeOnly = ['node:fs', 'node:path', 'node:os', 'node:url', 'node:worker_threads', 'webgpu', 'onnxruntime-node'];
-
 export default defineConfig({
   root: here('.'),
   base: './',
   publicDir: false,
   resolve: {
-    alias: nodeOnly.map((find) => ({ find: new RegExp(`^${find}$`), replacement: stub })),
+    // Node-only modules (behind runtime checks in the library) become a stub that throws.
+    alias: nodeOnlyAliases(),
   },
   // src/tracer/source.ts strips process.cwd() from source lines; there is no process in the browser.
   define: { 'process.cwd': '(() => "")' },

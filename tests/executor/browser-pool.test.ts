@@ -11,24 +11,22 @@ import { fileURLToPath } from 'node:url';
 import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { build } from 'vite';
 import { InferenceSession, type Tensor } from '../../src/index.js';
 import { generateInput } from '../../src/cli/inputs.js';
 // @ts-expect-error: a plain .mjs script without types
 import { serveStatic } from '../../scripts/serve.mjs';
+import { nodeOnlyAliases } from '../../scripts/browser-bundle.js';
+import { chromiumSuite, launchChromium } from '../helpers/chromium.js';
 import { BRANCH_INPUT, branches, f32, tensorOf } from './graphs.js';
 import type { PageOutput, PageResult } from './browser/page.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CHROMIUM = '/usr/lib/chromium/chromium';
 const MODEL = path.join(ROOT, 'models/ppocr-mobile-v2-cls.onnx');
 const DIMS = [1, 3, 48, 192];
-const STUB = path.join(ROOT, 'playground/src/node-stub.ts');
-const NODE_ONLY = ['node:fs', 'node:path', 'node:os', 'node:url', 'node:worker_threads', 'webgpu', 'onnxruntime-node'];
 
-const haveChromium = fs.existsSync(CHROMIUM);
-if (!haveChromium) console.warn(`SKIPPING the browser worker pool tests: ${CHROMIUM} not found`);
+const runSuite = chromiumSuite('the browser worker pool tests');
 
 function expectClose(got: PageOutput[], want: Record<string, Tensor>, tol: number): void {
   expect(got.map((o) => o.name)).toEqual(Object.keys(want));
@@ -47,12 +45,12 @@ function expectClose(got: PageOutput[], want: Record<string, Tensor>, tol: numbe
   }
 }
 
-describe.skipIf(!haveChromium && !process.env.CI)('CPU worker pool in Chromium (module Web Workers)', () => {
+describe.skipIf(!runSuite)('CPU worker pool in Chromium (module Web Workers)', () => {
   let browser: Browser;
   let server: Server;
   let plain: Server | undefined;
   let page: Page;
-  let userDir: string;
+  let chromium: Awaited<ReturnType<typeof launchChromium>> | undefined;
   let outDir: string;
   const consoleErrors: string[] = [];
 
@@ -64,7 +62,7 @@ describe.skipIf(!haveChromium && !process.env.CI)('CPU worker pool in Chromium (
       publicDir: false,
       configFile: false,
       logLevel: 'warn',
-      resolve: { alias: NODE_ONLY.map((find) => ({ find: new RegExp(`^${find}$`), replacement: STUB })) },
+      resolve: { alias: nodeOnlyAliases() },
       define: { 'process.cwd': '(() => "")' },
       worker: { format: 'es' },
       build: { outDir, emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 8192, reportCompressedSize: false, rolldownOptions: { output: { keepNames: true } } } as never,
@@ -79,12 +77,8 @@ describe.skipIf(!haveChromium && !process.env.CI)('CPU worker pool in Chromium (
         return true;
       },
     }));
-    userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tgraph-chromium-'));
-    browser = await puppeteer.launch({
-      executablePath: CHROMIUM,
-      ignoreDefaultArgs: true,
-      args: ['--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${userDir}`],
-    });
+    chromium = await launchChromium();
+    browser = chromium.browser;
     page = await browser.newPage();
     page.on('console', (m) => {
       if (m.type() === 'error') consoleErrors.push(m.text());
@@ -95,10 +89,10 @@ describe.skipIf(!haveChromium && !process.env.CI)('CPU worker pool in Chromium (
   }, 300_000);
 
   afterAll(async () => {
-    await browser?.close();
+    await chromium?.close();
     server?.close();
     plain?.close();
-    for (const d of [userDir, outDir]) if (d) fs.rmSync(d, { recursive: true, force: true });
+    if (outDir) fs.rmSync(outDir, { recursive: true, force: true });
   });
 
   it('runs the PP-OCR classifier on the pool (default size: navigator.hardwareConcurrency) with the Node outputs', async () => {

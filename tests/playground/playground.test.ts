@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { build } from 'vite';
 import { InferenceSession } from '../../src/index.js';
 import { generateInput } from '../../src/cli/inputs.js';
@@ -16,9 +16,9 @@ import * as tg from '../../src/index.js';
 import { DEFAULT_TRACER_CODE, evaluateTracerCode } from '../../playground/src/tracer-sample.js';
 // @ts-expect-error: a plain .mjs script without types
 import { serveStatic } from '../../scripts/serve.mjs';
+import { chromiumSuite, launchChromium } from '../helpers/chromium.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CHROMIUM = '/usr/lib/chromium/chromium';
 const ARTIFACTS = path.join(ROOT, 'tests/artifacts');
 const MODEL = path.join(ROOT, 'models/ppocr-mobile-v2-cls.onnx');
 const DIMS = [1, 3, 48, 192];
@@ -35,15 +35,15 @@ interface Summary {
   error?: { name: string; message: string };
 }
 
-const haveChromium = fs.existsSync(CHROMIUM);
-if (!haveChromium) console.warn(`SKIPPING playground browser tests: ${CHROMIUM} not found`);
+const runSuite = chromiumSuite('playground browser tests');
 
-describe.skipIf(!haveChromium && !process.env.CI)('playground in Chromium', () => {
+describe.skipIf(!runSuite)('playground in Chromium', () => {
   let browser: Browser;
   let server: Server;
   let url: string;
   let page: Page;
-  let userDir: string;
+  let chromium: Awaited<ReturnType<typeof launchChromium>> | undefined;
+  let scratch: string;
   const consoleErrors: string[] = [];
   let expected: { name: string; dims: number[]; data: number[] }[];
 
@@ -51,12 +51,9 @@ describe.skipIf(!haveChromium && !process.env.CI)('playground in Chromium', () =
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tgraph-playground-'));
     await build({ configFile: path.join(ROOT, 'playground/vite.config.ts'), logLevel: 'warn', build: { outDir: out, emptyOutDir: true } });
     ({ server, url } = await serveStatic(out));
-    userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tgraph-chromium-'));
-    browser = await puppeteer.launch({
-      executablePath: CHROMIUM,
-      ignoreDefaultArgs: true,
-      args: ['--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${userDir}`],
-    });
+    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'tgraph-playground-files-'));
+    chromium = await launchChromium();
+    browser = chromium.browser;
     page = await browser.newPage();
     await page.setViewport({ width: 1400, height: 1000 });
     page.on('console', (m) => {
@@ -72,9 +69,9 @@ describe.skipIf(!haveChromium && !process.env.CI)('playground in Chromium', () =
   }, 300_000);
 
   afterAll(async () => {
-    await browser?.close();
+    await chromium?.close();
     server?.close();
-    if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
+    if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
   });
 
   async function autorun(backend: string): Promise<Summary> {
@@ -198,7 +195,7 @@ describe.skipIf(!haveChromium && !process.env.CI)('playground in Chromium', () =
         bmp[o + 2] = r;
       }
     }
-    const file = path.join(userDir, 'text.bmp');
+    const file = path.join(scratch, 'text.bmp');
     fs.writeFileSync(file, bmp);
     const data = new Float32Array(3 * H * W);
     for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) px(x, y).forEach((v, c) => (data[c * H * W + y * W + x] = (v / 255 - 0.5) / 0.5));
@@ -221,7 +218,7 @@ describe.skipIf(!haveChromium && !process.env.CI)('playground in Chromium', () =
 
   it('shows the typed error of a broken model file', async () => {
     await page.goto(url);
-    const bad = path.join(userDir, 'broken.onnx');
+    const bad = path.join(scratch, 'broken.onnx');
     fs.writeFileSync(bad, Uint8Array.from({ length: 64 }, (_, i) => (i * 37 + 11) & 0xff));
     const input = await page.$('#file');
     await (input as unknown as { uploadFile(p: string): Promise<void> }).uploadFile(bad);

@@ -1,5 +1,6 @@
-// Stands in for Node-only modules (node:fs, the `webgpu` package, ...) in the browser bundle. The
-// library only reaches them behind "is this Node?" checks, so nothing here should ever run.
+// Stands in for Node-only modules (node:fs, the `webgpu` package, ...) in browser bundles (the
+// playground, bench/browser, the browser tests); tgraph only reaches them behind "is this Node?"
+// checks, so nothing here should ever run.
 function unavailable(): never {
   throw new Error('this Node-only module is not available in the browser');
 }
