@@ -34,14 +34,19 @@ interface Port {
   listen(fn: (msg: ToWorker) => void): void;
 }
 
-async function port(): Promise<Port> {
+// No top-level await here: bundlers that emit workers as classic scripts (Vite's default 'iife'
+// worker format) reject it. Node queues messages on parentPort until a listener is attached, and a
+// browser worker's listener is attached synchronously, so nothing is lost either way.
+function withPort(use: (p: Port) => void): void {
   if (typeof process !== 'undefined' && process.versions?.node) {
-    const { parentPort } = await import('node:worker_threads');
-    if (!parentPort) throw new Error('worker-entry must run in a worker thread');
-    return { post: (m) => parentPort.postMessage(m), listen: (fn) => parentPort.on('message', fn) };
+    void import('node:worker_threads').then(({ parentPort }) => {
+      if (!parentPort) throw new Error('worker-entry must run in a worker thread');
+      use({ post: (m) => parentPort.postMessage(m), listen: (fn) => parentPort.on('message', fn) });
+    });
+    return;
   }
   const self = globalThis as unknown as { postMessage(m: unknown): void; addEventListener(t: 'message', fn: (e: { data: ToWorker }) => void): void };
-  return { post: (m) => self.postMessage(m), listen: (fn) => self.addEventListener('message', (e) => fn(e.data)) };
+  use({ post: (m) => self.postMessage(m), listen: (fn) => self.addEventListener('message', (e) => fn(e.data)) });
 }
 
 function serialize(e: unknown): SerializedError {
@@ -53,9 +58,8 @@ function serialize(e: unknown): SerializedError {
   };
 }
 
-const p = await port();
 let worker = 0;
-p.listen((msg) => {
+withPort((p) => p.listen((msg) => {
   if (msg.type === 'init') {
     worker = msg.worker;
     p.post({ type: 'ready', worker });
@@ -71,4 +75,4 @@ p.listen((msg) => {
   } finally {
     setMaxElements(prev);
   }
-});
+}));

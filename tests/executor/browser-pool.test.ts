@@ -64,7 +64,7 @@ describe.skipIf(!runSuite)('CPU worker pool in Chromium (module Web Workers)', (
       logLevel: 'warn',
       resolve: { alias: nodeOnlyAliases() },
       define: { 'process.cwd': '(() => "")' },
-      worker: { format: 'es' },
+      // Vite's default worker format ('iife', a classic script); the playground covers 'es'.
       build: { outDir, emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 8192, reportCompressedSize: false, rolldownOptions: { output: { keepNames: true } } } as never,
     });
     const model = fs.readFileSync(MODEL);
