@@ -6,6 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { nodeOnlyAliases } from '../scripts/browser-bundle.js';
 import { packageVersion } from './peers.js';
 import type { PeerInfo, PeerMeasure } from './types.js';
 import { repoRoot, type Workload } from './workloads.js';
@@ -23,15 +24,13 @@ export function browserPeers(chromiumVersion: string): PeerInfo[] {
 async function buildPage(outDir: string): Promise<void> {
   const { build } = await import('vite');
   const root = path.join(repoRoot(), 'bench', 'browser');
-  const stub = path.join(root, 'node-stub.ts');
-  const nodeOnly = ['node:fs', 'node:path', 'node:os', 'node:url', 'node:worker_threads', 'webgpu', 'onnxruntime-node'];
   await build({
     root,
     base: './',
     publicDir: false,
     logLevel: 'warn',
     configFile: false,
-    resolve: { alias: nodeOnly.map((find) => ({ find: new RegExp(`^${find}$`), replacement: stub })) },
+    resolve: { alias: nodeOnlyAliases() },
     define: { 'process.cwd': '(() => "")' },
     build: { outDir, emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 8192, reportCompressedSize: false, rolldownOptions: { output: { keepNames: true } } } as never,
   });
