@@ -5,7 +5,7 @@ import { convTransposeGeometry, readWindowAttrs, windowGeometry, type WindowAttr
 import { KernelInputError } from './errors.js';
 import type { CpuContext, CpuKernel } from './types.js';
 import { optTensorArg, tensorArg, viaF32 } from './util.js';
-import { gemmF32, gemmF64 } from './nn-gemm.js';
+import { gemmF32, gemmF32Staged, gemmF64, gemmStageB } from './nn-gemm.js';
 import { depthwise2dSimd } from './nn-depthwise-simd.js';
 import { simdBinary } from './elementwise-simd.js';
 import { col2im, type FloatArray, type Grid, im2col, im2colRows2d, prod } from './nn-im2col.js';
@@ -32,9 +32,11 @@ export function floatData(t: HostTensor, ctx: CpuContext, what: string): FloatAr
   throw new KernelInputError(ctx, `${what} should be float32, float64 or float16, got ${t.dtype}`);
 }
 
+/** The GEMM of the data's type; float32 rows start from bias[biasOff + row] when a bias is given. */
 function gemm(M: number, N: number, K: number, A: FloatArray, aOff: number, aRow: number, aCol: number,
-  B: FloatArray, bOff: number, ldb: number, C: FloatArray, cOff: number, ldc: number, acc: boolean): void {
-  if (C instanceof Float32Array) gemmF32(M, N, K, A as Float32Array, aOff, aRow, aCol, B as Float32Array, bOff, ldb, C, cOff, ldc, acc);
+  B: FloatArray, bOff: number, ldb: number, C: FloatArray, cOff: number, ldc: number, acc: boolean,
+  bias?: FloatArray, biasOff = 0): void {
+  if (C instanceof Float32Array) gemmF32(M, N, K, A as Float32Array, aOff, aRow, aCol, B as Float32Array, bOff, ldb, C, cOff, ldc, acc, bias, biasOff);
   else gemmF64(M, N, K, A as Float64Array, aOff, aRow, aCol, B as Float64Array, bOff, ldb, C, cOff, ldc, acc);
 }
 
@@ -75,6 +77,8 @@ export function convForward(ctx: CpuContext, x: FloatArray, xd: readonly number[
   const y = out ?? (x instanceof Float32Array ? allocTensor('float32', dims).data : allocTensor('float64', dims).data);
   const g: Grid = { img: inSp, out: geo.out, kernel: a.kernel, strides: a.strides, dilations: a.dilations, padHead: geo.padHead };
   const pointwise = a.kernel.every((k) => k === 1) && a.strides.every((s) => s === 1) && geo.padHead.every((p) => p === 0) && geo.padTail.every((p) => p === 0);
+  // float32 GEMMs start their rows from the bias (no second pass over the output); other paths add it after.
+  let gBias: FloatArray | undefined;
   if (Cg === 1 && Mg === 1 && nd === 2 && !pointwise) {
     depthwise2d(x, w, y, N * C, inSp, geo.out, a, geo.padHead);
   } else if (Cg === 1 && Mg === 1 && nd === 1 && !pointwise) {
@@ -84,33 +88,45 @@ export function convForward(ctx: CpuContext, x: FloatArray, xd: readonly number[
   } else {
     // 2-D im2col runs over bands of output rows, so the col buffer stays bounded (and cache-friendly) on
     // large images; other ranks take the whole grid at once.
+    gBias = y instanceof Float32Array ? bias : undefined;
     const rowLen = Cg * kSize * (nd === 2 ? geo.out[1]! : outSize);
     const rowsPerBand = nd === 2 ? Math.max(1, Math.min(geo.out[0]!, Math.floor(COL_LIMIT / rowLen))) : 1;
     const colLen = nd === 2 ? rowLen * rowsPerBand : rowLen;
-    const col = pointwise ? undefined : (x instanceof Float32Array ? new Float32Array(colLen) : new Float64Array(colLen));
+    let col: FloatArray | undefined;
+    // The col buffer: the SIMD GEMM's own B stage where it has one (saves copying the columns there).
+    const colFor = (m: number, cols: number, k: number): { buf: FloatArray; staged: boolean } => {
+      const st = y instanceof Float32Array ? gemmStageB(m, cols, k) : undefined;
+      if (st) return { buf: st, staged: true };
+      col ??= x instanceof Float32Array ? new Float32Array(colLen) : new Float64Array(colLen);
+      return { buf: col, staged: false };
+    };
     for (let n = 0; n < N; n++) {
       for (let gi = 0; gi < group; gi++) {
         const xOff = (n * C + gi * Cg) * inSize;
         const yOff = (n * M + gi * Mg) * outSize;
         const wOff = gi * Mg * Cg * kSize;
-        if (!col) {
-          gemm(Mg, outSize, Cg, w, wOff, Cg, 1, x, xOff, inSize, y, yOff, outSize, false);
+        if (pointwise) {
+          gemm(Mg, outSize, Cg, w, wOff, Cg, 1, x, xOff, inSize, y, yOff, outSize, false, gBias, gi * Mg);
         } else if (nd === 2) {
           const OH = geo.out[0]!, OW = geo.out[1]!;
           for (let r0 = 0; r0 < OH; r0 += rowsPerBand) {
             const r1 = Math.min(OH, r0 + rowsPerBand);
             const cols = (r1 - r0) * OW;
-            im2colRows2d(x, xOff, Cg, g, col, r0, r1);
-            gemm(Mg, cols, Cg * kSize, w, wOff, Cg * kSize, 1, col, 0, cols, y, yOff + r0 * OW, outSize, false);
+            const c = colFor(Mg, cols, Cg * kSize);
+            im2colRows2d(x, xOff, Cg, g, c.buf, r0, r1);
+            if (c.staged) gemmF32Staged(Mg, cols, Cg * kSize, w as Float32Array, wOff, Cg * kSize, 1, y as Float32Array, yOff + r0 * OW, outSize, false, gBias, gi * Mg);
+            else gemm(Mg, cols, Cg * kSize, w, wOff, Cg * kSize, 1, c.buf, 0, cols, y, yOff + r0 * OW, outSize, false, gBias, gi * Mg);
           }
         } else {
-          im2col(x, xOff, Cg, g, col, 0);
-          gemm(Mg, outSize, Cg * kSize, w, wOff, Cg * kSize, 1, col, 0, outSize, y, yOff, outSize, false);
+          const c = colFor(Mg, outSize, Cg * kSize);
+          im2col(x, xOff, Cg, g, c.buf, 0);
+          if (c.staged) gemmF32Staged(Mg, outSize, Cg * kSize, w as Float32Array, wOff, Cg * kSize, 1, y as Float32Array, yOff, outSize, false, gBias, gi * Mg);
+          else gemm(Mg, outSize, Cg * kSize, w, wOff, Cg * kSize, 1, c.buf, 0, outSize, y, yOff, outSize, false, gBias, gi * Mg);
         }
       }
     }
   }
-  if (bias) addChannelBias(y, bias, N, M, outSize);
+  if (bias && !gBias) addChannelBias(y, bias, N, M, outSize);
   return { data: y, dims };
 }
 

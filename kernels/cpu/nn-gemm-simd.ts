@@ -1,101 +1,220 @@
-// A WebAssembly SIMD micro-kernel for the blocked GEMM, assembled here from opcodes (no toolchain, no
-// binary blob). It multiplies one packed A block (4-row panels) by one B block staged row-major (row
-// stride ldc, the same as the C block's, so staging is a row copy) into a C block held in wasm memory;
-// each 4x8 tile keeps two f32x4 accumulators per row.
-// Falls back (returns undefined) where WebAssembly SIMD is not available.
+// The WebAssembly SIMD GEMM, assembled here from opcodes (no toolchain, no binary blob). Two functions:
+//  - `pack` lays A out as MR-row panels ([panel][k][MR], rows past M zero), read through any strides;
+//  - `mm` runs C[M,N] (=|+=) A[M,K] * B[K,N] over the packed A and a row-major B (row stride ldb), with an
+//    MR x (4*NV) register tile of f32x4 accumulators, K blocked by KC so one B panel (KC x 4*NV floats)
+//    stays in L1 while every A panel passes over it.
+// B is read in place (no packing: its rows are contiguous runs of 4*NV floats) and C is written with a row
+// stride padded to whole tiles, so N and M tails need no edge code: the columns/rows past N/M are scratch.
+// The tile shape and KC were picked by measurement (docs/ARCHITECTURE.md, "CPU kernels").
+// `f32x4.relaxed_madd` (a fused multiply-add) is used where the engine validates it, plain mul+add otherwise.
 
-import { ADD, GE_S, I32, MUL, SHL, V128, forLoop, get, i32c, section, set, str, uleb } from './wasm-asm.js';
+import { ADD, I32, MUL, V128, get, i32c, section, set, simd, str, uleb } from './wasm-asm.js';
 
-export interface SimdGemm {
-  /** Float32 views over wasm memory: packed A, the staged B block and the C block. */
-  a: Float32Array;
-  b: Float32Array;
-  c: Float32Array;
-  /** C[mpan*4, npan*8] (row stride ldc floats) += A panels (4 rows) * B[kc, npan*8] (row stride ldc floats). */
-  run(mpan: number, npan: number, kc: number, ldc: number): void;
+/** Rows of the register tile. */
+export const MR = 4;
+/** f32x4 vectors per tile row (tile width 4*NV columns). */
+export const NV = 2;
+/** K block: one B panel of KC x 4*NV floats stays in L1. */
+export const KC = 256;
+
+const SUB = 0x6b, LT_S = 0x48, EQZ = 0x45, NE = 0x47, OR = 0x72, SELECT = 0x1b, GT_S = 0x4a;
+const memarg = (align: number, off: number) => [align, ...uleb(off)];
+const v128load = (off: number) => [...simd(0x00), ...memarg(4, off)];
+const v128store = (off: number) => [...simd(0x0b), ...memarg(4, off)];
+const f32load = (off: number) => [0x2a, ...memarg(2, off)];
+const f32store = (off: number) => [0x38, ...memarg(2, off)];
+const f32zero = [0x43, 0, 0, 0, 0];
+const v128zero = [...simd(0x0c), ...new Array<number>(16).fill(0)];
+const SPLAT = 0x13, FADD = 0xe4, FMUL = 0xe6, RELAXED_MADD = 0x105;
+/** `while (v < limit) { body; v += step }` with v starting at its current value. */
+function whileLt(v: number, limit: number[], step: number[], body: number[]): number[] {
+  return [
+    0x02, 0x40, 0x03, 0x40,
+    ...get(v), ...limit, LT_S, EQZ, 0x0d, 1,
+    ...body,
+    ...get(v), ...step, ADD, ...set(v),
+    0x0c, 0, 0x0b, 0x0b,
+  ];
 }
 
-// Opcodes this kernel adds to the shared ones.
-const v128load = (off: number) => [0xfd, ...uleb(0x00), 4, ...uleb(off)];
-const v128store = (off: number) => [0xfd, ...uleb(0x0b), 4, ...uleb(off)];
-const f32load = (off: number) => [0x2a, 2, ...uleb(off)];
-const splat = [0xfd, ...uleb(0x13)];
-const fadd = [0xfd, ...uleb(0xe4)];
-const fmul = [0xfd, ...uleb(0xe6)];
+function fnType(params: number): number[] {
+  return [0x60, params, ...new Array<number>(params).fill(I32), 0];
+}
 
-function assemble(aBase: number, bBase: number, cBase: number): Uint8Array<ArrayBuffer> {
-  // A 4x8 tile: two f32x4 accumulators per row (columns 0-3 and 4-7), B panels 8 columns wide.
-  // params: 0 mpan, 1 npan, 2 kc, 3 ldc(bytes); locals: 4 jp, 5 ip, 6 k, 7 pa, 8 pb, 9 pc,
-  // 10..17 acc (v128, row-major: row r half h at 10 + 2r + h), 18 b0, 19 b1, 20 splat (v128)
-  const [MP, NP, KC, LDC, JP, IP, K, PA, PB, PC] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-  const acc = (r: number, h: number) => 10 + 2 * r + h;
-  const B0 = 18, B1 = 19, AV = 20;
-  const rows = [0, 1, 2, 3];
-  const rowAddr = (r: number) => [...get(PC), ...get(LDC), ...i32c(r), MUL, ADD];
+function assemble(relaxed: boolean): Uint8Array<ArrayBuffer> {
+  const rows = [...Array(MR).keys()];
+  const vecs = [...Array(NV).keys()];
+  // mm params: 0 pa, 1 pb, 2 pc, 3 mpan, 4 npan, 5 K, 6 ldb (bytes), 7 ldc (bytes), 8 acc (C is read when 1),
+  //   9 bps (bytes from one B column panel to the next: 16*NV for row-major B, K*16*NV for packed panels),
+  //   10 pbias (a per-row bias that C starts from instead of 0, mpan*MR floats; 0 for none)
+  // locals: 11 jp, 12 k0, 13 kc, 14 ip, 15 k, 16 paT, 17 pbT, 18 pcT, 19 load, 20 rowC (i32)
+  //         21.. acc (MR*NV), then NV b vectors, then one splat (v128)
+  const [PA, PB, PC, MP, NP, K, LDB, LDC, ACC, BPS, PBIAS] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const [JP, K0, KCL, IP, KI, PAT, PBT, PCT, LOAD, ROWC] = [11, 12, 13, 14, 15, 16, 17, 18, 19, 20];
+  const accL = (r: number, h: number) => 21 + r * NV + h;
+  const bL = (h: number) => 21 + MR * NV + h;
+  const AV = 21 + MR * NV + NV;
+  const rowAddr = (r: number) => (r === 0 ? get(PCT) : [...get(PCT), ...get(LDC), ...i32c(r), MUL, ADD]);
+  const fma = (r: number, h: number) => relaxed
+    ? [...get(AV), ...get(bL(h)), ...get(accL(r, h)), ...simd(RELAXED_MADD), ...set(accL(r, h))]
+    : [...get(accL(r, h)), ...get(AV), ...get(bL(h)), ...simd(FMUL), ...simd(FADD), ...set(accL(r, h))];
   const inner = [
-    ...get(PB), ...v128load(0), ...set(B0),
-    ...get(PB), ...v128load(16), ...set(B1),
-    ...rows.flatMap((r) => [
-      ...get(PA), ...f32load(4 * r), ...splat, ...set(AV),
-      ...get(acc(r, 0)), ...get(AV), ...get(B0), ...fmul, ...fadd, ...set(acc(r, 0)),
-      ...get(acc(r, 1)), ...get(AV), ...get(B1), ...fmul, ...fadd, ...set(acc(r, 1)),
-    ]),
-    ...get(PA), ...i32c(16), ADD, ...set(PA),
-    ...get(PB), ...get(LDC), ADD, ...set(PB),
-  ];
-  const tile = [
-    // pc = cBase + ip*4*ldc + jp*32
-    ...i32c(cBase), ...get(IP), ...i32c(2), SHL, ...get(LDC), MUL, ADD, ...get(JP), ...i32c(5), SHL, ADD, ...set(PC),
-    ...rows.flatMap((r) => [...rowAddr(r), ...v128load(0), ...set(acc(r, 0)), ...rowAddr(r), ...v128load(16), ...set(acc(r, 1))]),
-    // pa = aBase + ip*kc*16; pb = bBase + jp*32 (B is staged row-major with the C block's row stride)
-    ...i32c(aBase), ...get(IP), ...get(KC), MUL, ...i32c(4), SHL, ADD, ...set(PA),
-    ...i32c(bBase), ...get(JP), ...i32c(5), SHL, ADD, ...set(PB),
-    ...forLoop(K, KC, inner),
-    ...rows.flatMap((r) => [...rowAddr(r), ...get(acc(r, 0)), ...v128store(0), ...rowAddr(r), ...get(acc(r, 1)), ...v128store(16)]),
-  ];
-  const body = [
-    2, 6, I32, 11, V128, // local decls: 6 x i32 (4..9), then 11 x v128 (10..20)
-    ...forLoop(JP, NP, forLoop(IP, MP, tile)),
+    0x03, 0x40,
+    ...vecs.flatMap((h) => [...get(PBT), ...v128load(16 * h), ...set(bL(h))]),
+    ...rows.flatMap((r) => [...get(PAT), ...f32load(4 * r), ...simd(SPLAT), ...set(AV), ...vecs.flatMap((h) => fma(r, h))]),
+    ...get(PAT), ...i32c(4 * MR), ADD, ...set(PAT),
+    ...get(PBT), ...get(LDB), ADD, ...set(PBT),
+    ...get(KI), ...i32c(1), SUB, ...set(KI), ...get(KI), 0x0d, 0,
     0x0b,
   ];
-  const code = [...uleb(1), ...uleb(body.length), ...body];
+  const tile = [
+    // pcT = pc + ip*MR*ldc + jp*NV*16
+    ...get(PC), ...get(IP), ...i32c(MR), MUL, ...get(LDC), MUL, ADD, ...get(JP), ...i32c(NV * 16), MUL, ADD, ...set(PCT),
+    ...get(LOAD), 0x04, 0x40,
+    ...rows.flatMap((r) => [...rowAddr(r), ...set(ROWC), ...vecs.flatMap((h) => [...get(ROWC), ...v128load(16 * h), ...set(accL(r, h))])]),
+    0x05,
+    ...get(PBIAS), 0x04, 0x40,
+    // rowC = pbias + ip*MR*4: the tile's first bias value
+    ...get(PBIAS), ...get(IP), ...i32c(MR * 4), MUL, ADD, ...set(ROWC),
+    ...rows.flatMap((r) => [...get(ROWC), ...f32load(4 * r), ...simd(SPLAT), ...set(AV), ...vecs.flatMap((h) => [...get(AV), ...set(accL(r, h))])]),
+    0x05,
+    ...rows.flatMap((r) => vecs.flatMap((h) => [...v128zero, ...set(accL(r, h))])),
+    0x0b,
+    0x0b,
+    // paT = pa + (ip*K + k0)*MR*4; pbT = pb + k0*ldb + jp*bps
+    ...get(PA), ...get(IP), ...get(K), MUL, ...get(K0), ADD, ...i32c(MR * 4), MUL, ADD, ...set(PAT),
+    ...get(PB), ...get(K0), ...get(LDB), MUL, ADD, ...get(JP), ...get(BPS), MUL, ADD, ...set(PBT),
+    ...get(KCL), ...set(KI),
+    ...inner,
+    ...rows.flatMap((r) => [...rowAddr(r), ...set(ROWC), ...vecs.flatMap((h) => [...get(ROWC), ...get(accL(r, h)), ...v128store(16 * h)])]),
+  ];
+  const kblock = [
+    // kc = min(KC, K - k0); C is read unless this is the first K block of a product that overwrites C
+    ...i32c(KC), ...get(K), ...get(K0), SUB, ...get(K), ...get(K0), SUB, ...i32c(KC), GT_S, SELECT, ...set(KCL),
+    ...get(ACC), ...get(K0), ...i32c(0), NE, OR, ...set(LOAD),
+    ...i32c(0), ...set(IP),
+    ...whileLt(IP, get(MP), i32c(1), tile),
+  ];
+  const mmBody = [
+    2, 10, I32, MR * NV + NV + 1, V128,
+    ...i32c(0), ...set(JP),
+    ...whileLt(JP, get(NP), i32c(1), [...i32c(0), ...set(K0), ...whileLt(K0, get(K), i32c(KC), kblock)]),
+    0x0b,
+  ];
+
+  // pack params: 0 src, 1 dst, 2 M, 3 K, 4 rs (row stride, bytes), 5 cs (column stride, bytes), 6 mpan
+  // locals: 7 ip, 8 k, 9 p (source of row r at k), 10 rowBase (i32)
+  // dst[(ip*K + k)*MR + r] = i < M ? src[i*rs + k*cs] : 0 with i = ip*MR + r (row index clamped before the load).
+  const [SRC, DST, PM, PK, RS, CS, PMP, PIP, PKI, PP] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const packRow = (r: number) => [
+    ...get(DST),
+    // i = min(ip*MR + r, M - 1)
+    ...get(PIP), ...i32c(MR), MUL, ...i32c(r), ADD, ...set(PP),
+    ...get(PP), ...get(PM), ...i32c(1), SUB, ...get(PP), ...get(PM), LT_S, SELECT,
+    ...get(RS), MUL, ...get(SRC), ADD, ...get(PKI), ...get(CS), MUL, ADD, ...f32load(0),
+    ...f32zero, ...get(PIP), ...i32c(MR), MUL, ...i32c(r), ADD, ...get(PM), LT_S, SELECT,
+    ...f32store(4 * r),
+  ];
+  const packBody = [
+    1, 3, I32,
+    ...i32c(0), ...set(PIP),
+    ...whileLt(PIP, get(PMP), i32c(1), [
+      ...i32c(0), ...set(PKI),
+      ...whileLt(PKI, get(PK), i32c(1), [...rows.flatMap(packRow), ...get(DST), ...i32c(4 * MR), ADD, ...set(DST)]),
+    ]),
+    0x0b,
+  ];
+  // packB params: 0 src, 1 dst, 2 K, 3 ldb (bytes), 4 npan; locals: 5 jp, 6 k, 7 s (i32)
+  // dst[jp][k][0..4*NV) = src row k, columns jp*4*NV.. (the last panel reads past N: scratch columns).
+  const [BS, BD, BK, BLD, BNP, BJP, BKI, BSP] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const packBBody = [
+    1, 3, I32,
+    ...i32c(0), ...set(BJP),
+    ...whileLt(BJP, get(BNP), i32c(1), [
+      ...get(BS), ...get(BJP), ...i32c(NV * 16), MUL, ADD, ...set(BSP),
+      ...i32c(0), ...set(BKI),
+      ...whileLt(BKI, get(BK), i32c(1), [
+        ...vecs.flatMap((h) => [...get(BD), ...get(BSP), ...v128load(16 * h), ...v128store(16 * h)]),
+        ...get(BD), ...i32c(NV * 16), ADD, ...set(BD),
+        ...get(BSP), ...get(BLD), ADD, ...set(BSP),
+      ]),
+    ]),
+    0x0b,
+  ];
+  const code = [3, ...uleb(mmBody.length), ...mmBody, ...uleb(packBody.length), ...packBody, ...uleb(packBBody.length), ...packBBody];
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [1, 0x60, 4, I32, I32, I32, I32, 0]),
+    ...section(1, [3, ...fnType(11), ...fnType(7), ...fnType(5)]),
     ...section(2, [1, ...str('env'), ...str('mem'), 0x02, 0x00, ...uleb(1)]),
-    ...section(3, [1, 0]),
-    ...section(7, [1, ...str('mm'), 0x00, 0]),
+    ...section(3, [3, 0, 1, 2]),
+    ...section(7, [3, ...str('mm'), 0x00, 0, ...str('pack'), 0x00, 1, ...str('packB'), 0x00, 2]),
     ...section(10, code),
   ]);
 }
 
+export interface SimdGemm {
+  /** Whether the fused multiply-add (relaxed SIMD) build is in use. */
+  readonly relaxed: boolean;
+  /** A float32 view of all of wasm memory (re-read after `reserve`, which may grow it). */
+  f32: Float32Array;
+  /** Make memory at least `bytes` long; views taken before a grow are stale. */
+  reserve(bytes: number): void;
+  /**
+   * C (+)= packed A * B with byte addresses and byte row strides; mpan/npan count MR-row and 4*NV-column tiles;
+   * bps is the byte step from one B column panel to the next (16*NV for row-major B, 16*NV*K for packed);
+   * pbias (when not 0) holds mpan*MR row biases that C starts from when acc is false.
+   */
+  mm(pa: number, pb: number, pc: number, mpan: number, npan: number, K: number, ldb: number, ldc: number, acc: boolean, bps: number, pbias: number): void;
+  /** Copy npan column panels of a row-major B (row stride ldb bytes) to dst as [panel][k][4*NV]. */
+  packB(src: number, dst: number, K: number, ldb: number, npan: number): void;
+  /** Pack M x K of A (element (i,k) at src + i*rs + k*cs bytes) into MR-row panels at dst. */
+  pack(src: number, dst: number, M: number, K: number, rs: number, cs: number): void;
+}
+
 let cached: SimdGemm | null | undefined;
 
-/** The SIMD kernel sized for blocks of at most maxA, maxB and maxC floats; undefined when unavailable. */
-export function simdGemm(maxA: number, maxB: number, maxC: number): SimdGemm | undefined {
-  // Built once, and again only for larger blocks than the cached instance holds.
-  if (cached === null) return undefined;
-  if (cached && cached.a.length >= maxA && cached.b.length >= maxB && cached.c.length >= maxC) return cached;
+function build(relaxed: boolean): SimdGemm | undefined {
+  const bin = assemble(relaxed);
+  if (!WebAssembly.validate(bin)) return undefined;
+  const mem = new WebAssembly.Memory({ initial: 16 });
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(bin), { env: { mem } });
+  const mm = inst.exports.mm as (...a: number[]) => void;
+  const pack = inst.exports.pack as (...a: number[]) => void;
+  const g: SimdGemm = {
+    relaxed,
+    f32: new Float32Array(mem.buffer),
+    reserve(bytes) {
+      const have = mem.buffer.byteLength;
+      if (bytes > have) mem.grow(Math.ceil((bytes - have) / 65536));
+      if (g.f32.buffer !== mem.buffer) g.f32 = new Float32Array(mem.buffer);
+    },
+    mm: (pa, pb, pc, mp, np, K, ldb, ldc, acc, bps, pbias) => mm(pa, pb, pc, mp, np, K, ldb, ldc, acc ? 1 : 0, bps, pbias),
+    packB: inst.exports.packB as (src: number, dst: number, K: number, ldb: number, npan: number) => void,
+    pack: (src, dst, M, K, rs, cs) => pack(src, dst, M, K, rs, cs, Math.ceil(M / MR)),
+  };
+  return g;
+}
+
+/** The SIMD GEMM (one per thread), or undefined where WebAssembly SIMD is unavailable or turned off. */
+export function simdGemm(): SimdGemm | undefined {
+  if (cached !== undefined) return cached ?? undefined;
   cached = null;
   try {
     if (typeof WebAssembly === 'undefined' || (typeof process !== 'undefined' && process.env?.TGRAPH_NO_SIMD === '1')) return undefined;
-    const bytesA = maxA * 4, bytesB = maxB * 4, bytesC = maxC * 4;
-    const aBase = 0, bBase = bytesA, cBase = bytesA + bytesB;
-    const pages = Math.ceil((cBase + bytesC) / 65536) + 1;
-    // Under a kilobyte, so synchronous compilation is allowed on a browser main thread too (limit 4 KB).
-    const bin = assemble(aBase, bBase, cBase);
-    if (!WebAssembly.validate(bin)) return undefined;
-    const mem = new WebAssembly.Memory({ initial: pages });
-    const inst = new WebAssembly.Instance(new WebAssembly.Module(bin), { env: { mem } });
-    const mm = inst.exports.mm as (mp: number, np: number, kc: number, ldc: number) => void;
-    cached = {
-      a: new Float32Array(mem.buffer, aBase, maxA),
-      b: new Float32Array(mem.buffer, bBase, maxB),
-      c: new Float32Array(mem.buffer, cBase, maxC),
-      run: (mp, np, kc, ldc) => mm(mp, np, kc, ldc * 4),
-    };
+    // Small modules (about 2 KB), so synchronous compilation is allowed on a browser main thread too.
+    const noRelaxed = typeof process !== 'undefined' && process.env?.TGRAPH_NO_RELAXED_SIMD === '1';
+    cached = (noRelaxed ? undefined : build(true)) ?? build(false) ?? null;
   } catch {
     cached = null;
   }
   return cached ?? undefined;
+}
+
+/** The plain-SIMD build (no relaxed fused multiply-add), for tests that compare both. */
+export function plainSimdGemm(): SimdGemm | undefined {
+  try {
+    return build(false);
+  } catch {
+    return undefined;
+  }
 }

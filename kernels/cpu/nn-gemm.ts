@@ -1,8 +1,9 @@
-// A cache-blocked float32 GEMM for the conv kernels (private to the nn family until a shared one exists).
-// GotoBLAS layout: B is packed in KC x NC blocks of 4-column panels, A in MC x KC blocks of 4-row panels,
-// and a 4x4 register tile accumulates over KC, so the inner loop reads two sequential streams.
+// The float32 GEMM under Conv, MatMul and Gemm. Where WebAssembly SIMD exists, products of at least 4x4
+// go to the wasm kernel (nn-gemm-simd.ts) with operands staged in its memory; otherwise (and as the
+// reference the SIMD path is tested against) a cache-blocked JS GEMM: GotoBLAS layout, B packed in
+// KC x NC blocks of 4-column panels, A in MC x KC blocks of 4-row panels, a 4x4 register tile over KC.
 
-import { type SimdGemm, simdGemm } from './nn-gemm-simd.js';
+import { MR as SIMD_MR, NV as SIMD_NV, type SimdGemm, simdGemm } from './nn-gemm-simd.js';
 
 const MC = 64;
 const KC = 256;
@@ -20,8 +21,13 @@ let packA = new Float32Array(MC * KC);
 let packB = new Float32Array(KC * NC);
 const edge = new Float64Array(16);
 
+/** Whether a product this size takes the SIMD path (the kernel pads to 4x8 tiles; tiny ones stay in JS). */
+function simdFor(M: number, N: number, K: number): SimdGemm | undefined {
+  return useSimd && M >= 4 && N >= 4 && M * N * K >= 4096 ? simdGemm() : undefined;
+}
+
 /**
- * C[M,N] = (accumulate ? C : 0) + A[M,K] * B[K,N].
+ * C[M,N] = (accumulate ? C : 0) + A[M,K] * B[K,N] (+ bias[biasOff + i] on row i, when given).
  * A element (i,k) is A[aOff + i*aRow + k*aCol] (so a transposed A costs nothing); B and C are row-major
  * with leading dims ldb and ldc.
  */
@@ -31,8 +37,14 @@ export function gemmF32(
   B: Float32Array, bOff: number, ldb: number,
   C: Float32Array, cOff: number, ldc: number,
   accumulate: boolean,
+  bias?: ArrayLike<number>, biasOff = 0,
 ): void {
-  if (!accumulate) for (let i = 0; i < M; i++) C.fill(0, cOff + i * ldc, cOff + i * ldc + N);
+  const simd = simdFor(M, N, K);
+  if (simd) {
+    gemmSimd(simd, M, N, K, A, aOff, aRow, aCol, B, bOff, ldb, C, cOff, ldc, accumulate, bias, biasOff);
+    return;
+  }
+  startC(M, N, C, cOff, ldc, accumulate, bias, biasOff);
   if (M === 0 || N === 0 || K === 0) return;
   if (N < 4) {
     gemvCols(M, N, K, A, aOff, aRow, aCol, B, bOff, ldb, C, cOff, ldc);
@@ -41,11 +53,6 @@ export function gemmF32(
   // Few rows (1-D depthwise, tiny output channel counts): packing would pad rows to 4; stream B instead.
   if (M < 4 || M * N * K < 4096) {
     gemmSmall(M, N, K, A, aOff, aRow, aCol, B, bOff, ldb, C, cOff, ldc);
-    return;
-  }
-  const simd = useSimd ? simdGemm(MC * KC, KC * (NC + 4), MC * (NC + 4)) : undefined;
-  if (simd) {
-    gemmSimd(simd, M, N, K, A, aOff, aRow, aCol, B, bOff, ldb, C, cOff, ldc);
     return;
   }
   for (let j0 = 0; j0 < N; j0 += NC) {
@@ -72,41 +79,123 @@ export function gemmF32(
   }
 }
 
-/** The same blocking with the WebAssembly SIMD micro-kernel; the C block is staged in wasm memory. */
+/**
+ * The WebAssembly SIMD path. Operands are staged in wasm memory: B at address 0 (copied as one block, or
+ * written there directly by the caller through `gemmStageB`), A copied as one block and packed into MR-row
+ * panels, and C computed with a row stride padded to whole tiles, then copied out.
+ */
 function gemmSimd(
   s: SimdGemm, M: number, N: number, K: number,
   A: Float32Array, aOff: number, aRow: number, aCol: number,
   B: Float32Array, bOff: number, ldb: number,
   C: Float32Array, cOff: number, ldc: number,
+  accumulate: boolean, bias: ArrayLike<number> | undefined, biasOff: number,
 ): void {
-  const cb = s.c;
-  for (let j0 = 0; j0 < N; j0 += NC) {
-    const nc = Math.min(NC, N - j0);
-    const npan = (nc + 7) >> 3;
-    // 4 floats past the panels: a power-of-two row stride would map the B column reads of one panel to a few cache sets.
-    const ldp = npan * 8 + 4;
-    for (let k0 = 0; k0 < K; k0 += KC) {
-      const kc = Math.min(KC, K - k0);
-      // B rows copied as blocks; columns past nc hold stale values that only reach C columns never copied out.
-      const sb = s.b;
-      for (let k = 0; k < kc; k++) {
-        const src = bOff + (k0 + k) * ldb + j0;
-        sb.set(B.subarray(src, src + nc), k * ldp);
-      }
-      for (let i0 = 0; i0 < M; i0 += MC) {
-        const mc = Math.min(MC, M - i0);
-        const mpan = (mc + 3) >> 2;
-        packPanelsA(s.a, A, aOff + i0 * aRow + k0 * aCol, aRow, aCol, mc, kc, mpan);
-        for (let r = 0; r < mc; r++) {
-          const src = cOff + (i0 + r) * ldc + j0;
-          cb.set(C.subarray(src, src + nc), r * ldp);
-        }
-        s.run(mpan, npan, kc, ldp);
-        for (let r = 0; r < mc; r++) C.set(cb.subarray(r * ldp, r * ldp + nc), cOff + (i0 + r) * ldc + j0);
-      }
+  // B rows copied as one block when they are (nearly) adjacent, else row by row with row stride N.
+  const bDense = ldb === N || (K - 1) * ldb + N <= 2 * K * N;
+  const ldbp = bDense ? ldb : N;
+  s.reserve(stageBytes(K, ldbp, N));
+  const f = s.f32;
+  if (bDense) f.set(B.subarray(bOff, bOff + (K - 1) * ldb + N), 0);
+  else for (let k = 0; k < K; k++) f.set(B.subarray(bOff + k * ldb, bOff + k * ldb + N), k * N);
+  gemmSimdStaged(s, M, N, K, A, aOff, aRow, aCol, ldbp, C, cOff, ldc, accumulate, bias, biasOff);
+}
+
+/** C's starting value: 0 or the row bias, or C plus the row bias when accumulating. */
+function startC(M: number, N: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean, bias: ArrayLike<number> | undefined, biasOff: number): void {
+  for (let i = 0; i < M; i++) {
+    const r = cOff + i * ldc;
+    if (!accumulate) C.fill(bias ? bias[biasOff + i]! : 0, r, r + N);
+    else if (bias) {
+      const b = bias[biasOff + i]!;
+      for (let j = r; j < r + N; j++) C[j] = C[j]! + b;
     }
   }
 }
+
+/** Bytes of the B stage: K rows of stride ldb, plus a tile of slack read by the last column panel. */
+function stageBytes(K: number, ldb: number, N: number): number {
+  return align(((K - 1) * ldb + N + 4 * SIMD_NV) * 4);
+}
+
+/** Column count from which B is repacked into contiguous panels (strided rows cost cache and TLB misses). */
+let PACK_B_MIN_N = 256;
+/** Change the column count from which B is repacked (tests cover both paths); returns the previous one. */
+export function setGemmPackBMin(n: number): number {
+  const prev = PACK_B_MIN_N;
+  PACK_B_MIN_N = n;
+  return prev;
+}
+
+function gemmSimdStaged(
+  s: SimdGemm, M: number, N: number, K: number,
+  A: Float32Array, aOff: number, aRow: number, aCol: number,
+  ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean,
+  bias: ArrayLike<number> | undefined, biasOff: number,
+): void {
+  // With C read back in, the bias goes onto C first; otherwise the kernel starts C from it.
+  if (bias && accumulate) startC(M, N, C, cOff, ldc, true, bias, biasOff);
+  const NR = 4 * SIMD_NV;
+  const mpan = Math.ceil(M / SIMD_MR), npan = Math.ceil(N / NR);
+  const ldcp = npan * NR;
+  // A: the span it covers, copied as is when that is dense enough, else gathered row-major.
+  const aSpan = (M - 1) * aRow + (K - 1) * aCol + 1;
+  const aDense = aSpan <= 2 * M * K;
+  const rawLen = aDense ? aSpan : M * K;
+  const packB = mpan > 1 && N >= PACK_B_MIN_N;
+  const pbp = stageBytes(K, ldb, N);
+  const raw = packB ? align(pbp + npan * NR * K * 4) : pbp;
+  const pa = align(raw + rawLen * 4);
+  const pc = align(pa + mpan * SIMD_MR * K * 4);
+  const pbias = bias && !accumulate ? align(pc + mpan * SIMD_MR * ldcp * 4) : 0;
+  s.reserve((pbias || pc + mpan * SIMD_MR * ldcp * 4) + mpan * SIMD_MR * 4);
+  const f = s.f32;
+  if (pbias) {
+    for (let i = 0; i < M; i++) f[(pbias >> 2) + i] = bias![biasOff + i]!;
+    f.fill(0, (pbias >> 2) + M, (pbias >> 2) + mpan * SIMD_MR);
+  }
+  if (aDense) {
+    f.set(A.subarray(aOff, aOff + aSpan), raw >> 2);
+    s.pack(raw, pa, M, K, aRow * 4, aCol * 4);
+  } else {
+    for (let i = 0; i < M; i++) for (let k = 0; k < K; k++) f[(raw >> 2) + i * K + k] = A[aOff + i * aRow + k * aCol]!;
+    s.pack(raw, pa, M, K, K * 4, 4);
+  }
+  const c0 = pc >> 2;
+  if (accumulate) for (let i = 0; i < M; i++) f.set(C.subarray(cOff + i * ldc, cOff + i * ldc + N), c0 + i * ldcp);
+  if (packB) {
+    s.packB(0, pbp, K, ldb * 4, npan);
+    s.mm(pa, pbp, pc, mpan, npan, K, NR * 4, ldcp * 4, accumulate, K * NR * 4, pbias);
+  } else {
+    s.mm(pa, 0, pc, mpan, npan, K, ldb * 4, ldcp * 4, accumulate, NR * 4, pbias);
+  }
+  if (ldcp === N && ldc === N) C.set(f.subarray(c0, c0 + M * N), cOff);
+  else for (let i = 0; i < M; i++) C.set(f.subarray(c0 + i * ldcp, c0 + i * ldcp + N), cOff + i * ldc);
+}
+
+/**
+ * A view of wasm memory where the caller writes B ([K, N] row-major) for `gemmF32Staged`, saving the copy
+ * (im2col writes its columns there); undefined when the SIMD path is off (use gemmF32 then).
+ */
+export function gemmStageB(M: number, N: number, K: number): Float32Array | undefined {
+  const s = simdFor(M, N, K);
+  if (!s) return undefined;
+  s.reserve(stageBytes(K, N, N));
+  return s.f32.subarray(0, K * N);
+}
+
+/** gemmF32 with B the block written through `gemmStageB` (same K and N; nothing else may run in between). */
+export function gemmF32Staged(
+  M: number, N: number, K: number,
+  A: Float32Array, aOff: number, aRow: number, aCol: number,
+  C: Float32Array, cOff: number, ldc: number,
+  accumulate: boolean,
+  bias?: ArrayLike<number>, biasOff = 0,
+): void {
+  gemmSimdStaged(simdGemm()!, M, N, K, A, aOff, aRow, aCol, N, C, cOff, ldc, accumulate, bias, biasOff);
+}
+
+const align = (bytes: number) => (bytes + 63) & ~63;
 
 /** B[kc, nc] as panels of `w` columns: p[(jp*kc + k)*w + c]; columns past nc are 0. */
 function packPanelsB(p: Float32Array, B: Float32Array, off: number, ldb: number, kc: number, nc: number, npan: number, w = 4): void {

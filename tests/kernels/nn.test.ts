@@ -12,9 +12,9 @@ import { AttrReader } from '../../graph/attrs.js';
 import { CPU_KERNELS } from '../../kernels/cpu/index.js';
 import { KernelInputError } from '../../kernels/cpu/errors.js';
 import type { CpuContext } from '../../kernels/cpu/types.js';
-import { gemmF32, setGemmSimd } from '../../kernels/cpu/nn-gemm.js';
+import { gemmF32, setGemmPackBMin, setGemmSimd } from '../../kernels/cpu/nn-gemm.js';
 import { setConvColLimit } from '../../kernels/cpu/nn-conv.js';
-import { simdGemm } from '../../kernels/cpu/nn-gemm-simd.js';
+import { plainSimdGemm, simdGemm } from '../../kernels/cpu/nn-gemm-simd.js';
 import { oneNodeVsOrt } from '../helpers/ort.js';
 
 let seed = 12345;
@@ -60,30 +60,66 @@ function run(op: string, inputs: (HostTensor | undefined)[], attributes: Record<
 
 describe('gemmF32', () => {
   it('has the WebAssembly SIMD kernel on Node', () => {
-    expect(simdGemm(64 * 256, 256 * 512, 64 * 512)).toBeDefined();
+    expect(simdGemm()).toBeDefined();
+    expect(plainSimdGemm()?.relaxed).toBe(false);
   });
-  for (const [M, N, K, simd] of [[1, 1, 1, true], [5, 7, 3, true], [67, 517, 259, true], [67, 517, 259, false], [3, 2, 300, true], [130, 9, 20, true], [130, 9, 20, false]] as const) {
-    it(`${M}x${N}x${K} ${simd ? 'SIMD' : 'JS'} matches a float64 reference, transposed A and accumulate included`, () => {
-      const prev = setGemmSimd(simd);
-      const A = Float32Array.from({ length: M * K }, () => rnd() - 0.5);
-      const B = Float32Array.from({ length: K * N }, () => rnd() - 0.5);
-      const C0 = Float32Array.from({ length: M * N }, () => rnd());
-      for (const trans of [false, true]) {
-        // Transposed: A stored as [K, M].
-        const At = trans ? Float32Array.from({ length: M * K }, (_, p) => A[(p % M) * K + Math.floor(p / M)]!) : A;
-        const C = C0.slice();
-        gemmF32(M, N, K, At, 0, trans ? 1 : K, trans ? M : 1, B, 0, N, C, 0, N, true);
-        let worst = 0;
-        for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
-          let acc = C0[i * N + j]!;
-          for (let k = 0; k < K; k++) acc += A[i * K + k]! * B[k * N + j]!;
-          worst = Math.max(worst, Math.abs(C[i * N + j]! - acc) / (1 + Math.abs(acc)));
+  // Odd sizes around the 4x8 tile and the 256-deep K block, thin and wide shapes, and every path:
+  // JS, SIMD reading B in place, SIMD with B repacked into panels.
+  const shapes = [[1, 1, 1], [5, 7, 3], [3, 17, 33], [17, 33, 1], [33, 17, 257], [67, 517, 259], [3, 2, 300], [130, 9, 20], [4, 8, 128], [9, 300, 5], [12, 1000, 120]] as const;
+  const paths = [['JS', false, 256], ['SIMD', true, 1 << 30], ['SIMD packed B', true, 1]] as const;
+  for (const [M, N, K] of shapes) {
+    for (const [path, simd, packMin] of paths) {
+      it(`${M}x${N}x${K} ${path} matches a float64 reference: transposed A, strided B and C, accumulate, bias`, () => {
+        const prevSimd = setGemmSimd(simd);
+        const prevPack = setGemmPackBMin(packMin);
+        try {
+          const A = Float32Array.from({ length: M * K }, () => rnd() - 0.5);
+          // B and C live inside wider rows (ld = N + 3), at an offset.
+          const ldb = N + 3, ldc = N + 3, bOff = 5, cOff = 2;
+          const B = Float32Array.from({ length: bOff + K * ldb }, () => rnd() - 0.5);
+          const C0 = Float32Array.from({ length: cOff + M * ldc }, () => rnd());
+          const bias = Float32Array.from({ length: M + 1 }, () => rnd() - 0.5);
+          for (const trans of [false, true]) {
+            for (const accumulate of [false, true]) {
+              for (const withBias of [false, true]) {
+                // Transposed: A stored as [K, M].
+                const At = trans ? Float32Array.from({ length: M * K }, (_, p) => A[(p % M) * K + Math.floor(p / M)]!) : A;
+                const C = C0.slice();
+                gemmF32(M, N, K, At, 0, trans ? 1 : K, trans ? M : 1, B, bOff, ldb, C, cOff, ldc, accumulate, withBias ? bias : undefined, 1);
+                let worst = 0;
+                for (let i = 0; i < M; i++) {
+                  for (let j = 0; j < N; j++) {
+                    let acc = (accumulate ? C0[cOff + i * ldc + j]! : 0) + (withBias ? bias[1 + i]! : 0);
+                    for (let k = 0; k < K; k++) acc += A[i * K + k]! * B[bOff + k * ldb + j]!;
+                    worst = Math.max(worst, Math.abs(C[cOff + i * ldc + j]! - acc) / (1 + Math.abs(acc)));
+                  }
+                  // The padding between rows is untouched.
+                  for (let j = N; j < ldc && i < M - 1; j++) expect(C[cOff + i * ldc + j]).toBe(C0[cOff + i * ldc + j]);
+                }
+                expect(worst).toBeLessThan(1e-5);
+              }
+            }
+          }
+        } finally {
+          setGemmSimd(prevSimd);
+          setGemmPackBMin(prevPack);
         }
-        expect(worst).toBeLessThan(1e-5);
-      }
-      setGemmSimd(prev);
-    });
+      });
+    }
   }
+  it('the plain-SIMD and the selected build agree with the JS reference on one product', () => {
+    const M = 37, N = 45, K = 300;
+    const A = Float32Array.from({ length: M * K }, () => rnd() - 0.5);
+    const B = Float32Array.from({ length: K * N }, () => rnd() - 0.5);
+    const ref = new Float32Array(M * N);
+    const prev = setGemmSimd(false);
+    gemmF32(M, N, K, A, 0, K, 1, B, 0, N, ref, 0, N, false);
+    setGemmSimd(true);
+    const got = new Float32Array(M * N);
+    gemmF32(M, N, K, A, 0, K, 1, B, 0, N, got, 0, N, false);
+    setGemmSimd(prev);
+    for (let i = 0; i < ref.length; i++) expect(Math.abs(got[i]! - ref[i]!)).toBeLessThan(1e-4);
+  });
 });
 
 describe('Conv', () => {
