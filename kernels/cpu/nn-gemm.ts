@@ -118,12 +118,16 @@ function stageBytes(K: number, ldb: number, N: number): number {
   return align(((K - 1) * ldb + N + 4 * SIMD_NV) * 4);
 }
 
-/** Column count from which B is repacked into contiguous panels (strided rows cost cache and TLB misses). */
-let PACK_B_MIN_N = 256;
-/** Change the column count from which B is repacked (tests cover both paths); returns the previous one. */
-export function setGemmPackBMin(n: number): number {
-  const prev = PACK_B_MIN_N;
-  PACK_B_MIN_N = n;
+/**
+ * B is repacked into contiguous column panels when its row stride is a multiple of this many floats
+ * (1 KiB): such strides map a panel's rows to a few cache sets (measured 18 against 25 GFLOP/s at
+ * N = 1024-4096); other strides read in place were as fast as packed or faster.
+ */
+let PACK_B_STRIDE = 256;
+/** Change the row stride (floats) whose multiples repack B (tests use 1 to cover that path); returns the previous one. */
+export function setGemmPackBStride(n: number): number {
+  const prev = PACK_B_STRIDE;
+  PACK_B_STRIDE = n;
   return prev;
 }
 
@@ -142,7 +146,7 @@ function gemmSimdStaged(
   const aSpan = (M - 1) * aRow + (K - 1) * aCol + 1;
   const aDense = aSpan <= 2 * M * K;
   const rawLen = aDense ? aSpan : M * K;
-  const packB = mpan > 1 && N >= PACK_B_MIN_N;
+  const packB = mpan > 1 && N >= 4 * SIMD_NV && ldb % PACK_B_STRIDE === 0;
   const pbp = stageBytes(K, ldb, N);
   const raw = packB ? align(pbp + npan * NR * K * 4) : pbp;
   const pa = align(raw + rawLen * 4);

@@ -12,7 +12,7 @@ import { AttrReader } from '../../graph/attrs.js';
 import { CPU_KERNELS } from '../../kernels/cpu/index.js';
 import { KernelInputError } from '../../kernels/cpu/errors.js';
 import type { CpuContext } from '../../kernels/cpu/types.js';
-import { gemmF32, setGemmPackBMin, setGemmSimd } from '../../kernels/cpu/nn-gemm.js';
+import { gemmF32, setGemmPackBStride, setGemmSimd } from '../../kernels/cpu/nn-gemm.js';
 import { setConvColLimit } from '../../kernels/cpu/nn-conv.js';
 import { plainSimdGemm, simdGemm } from '../../kernels/cpu/nn-gemm-simd.js';
 import { oneNodeVsOrt } from '../helpers/ort.js';
@@ -71,7 +71,7 @@ describe('gemmF32', () => {
     for (const [path, simd, packMin] of paths) {
       it(`${M}x${N}x${K} ${path} matches a float64 reference: transposed A, strided B and C, accumulate, bias`, () => {
         const prevSimd = setGemmSimd(simd);
-        const prevPack = setGemmPackBMin(packMin);
+        const prevPack = setGemmPackBStride(packMin);
         try {
           const A = Float32Array.from({ length: M * K }, () => rnd() - 0.5);
           // B and C live inside wider rows (ld = N + 3), at an offset.
@@ -102,7 +102,7 @@ describe('gemmF32', () => {
           }
         } finally {
           setGemmSimd(prevSimd);
-          setGemmPackBMin(prevPack);
+          setGemmPackBStride(prevPack);
         }
       });
     }
