@@ -5,7 +5,7 @@ import { convTransposeGeometry, readWindowAttrs, windowGeometry, type WindowAttr
 import { KernelInputError } from './errors.js';
 import type { CpuContext, CpuKernel } from './types.js';
 import { optTensorArg, tensorArg, viaF32 } from './util.js';
-import { gemmF32, gemmF32Staged, gemmF64, gemmStageB } from './nn-gemm.js';
+import { gemmF32, gemmF32Staged, gemmF64, gemmStageB, im2colStaged2d } from './nn-gemm.js';
 import { depthwise2dSimd } from './nn-depthwise-simd.js';
 import { simdBinary } from './elementwise-simd.js';
 import { col2im, type FloatArray, type Grid, im2col, im2colRows2d, prod } from './nn-im2col.js';
@@ -112,6 +112,10 @@ export function convForward(ctx: CpuContext, x: FloatArray, xd: readonly number[
           for (let r0 = 0; r0 < OH; r0 += rowsPerBand) {
             const r1 = Math.min(OH, r0 + rowsPerBand);
             const cols = (r1 - r0) * OW;
+            if (y instanceof Float32Array && im2colStaged2d(x as Float32Array, xOff, Cg, g, r0, r1, Mg)) {
+              gemmF32Staged(Mg, cols, Cg * kSize, w as Float32Array, wOff, Cg * kSize, 1, y, yOff + r0 * OW, outSize, false, gBias, gi * Mg);
+              continue;
+            }
             const c = colFor(Mg, cols, Cg * kSize);
             im2colRows2d(x, xOff, Cg, g, c.buf, r0, r1);
             if (c.staged) gemmF32Staged(Mg, cols, Cg * kSize, w as Float32Array, wOff, Cg * kSize, 1, y as Float32Array, yOff + r0 * OW, outSize, false, gBias, gi * Mg);

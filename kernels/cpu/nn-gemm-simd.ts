@@ -9,6 +9,7 @@
 // `f32x4.relaxed_madd` (a fused multiply-add) is used where the engine validates it, plain mul+add otherwise.
 
 import { ADD, I32, MUL, V128, get, i32c, section, set, simd, str, uleb } from './wasm-asm.js';
+import { IM2COL_PARAMS, im2colBody } from './nn-im2col-simd.js';
 
 /** Rows of the register tile. */
 export const MR = 4;
@@ -141,13 +142,14 @@ function assemble(relaxed: boolean): Uint8Array<ArrayBuffer> {
     ]),
     0x0b,
   ];
-  const code = [3, ...uleb(mmBody.length), ...mmBody, ...uleb(packBody.length), ...packBody, ...uleb(packBBody.length), ...packBBody];
+  const icBody = im2colBody();
+  const code = [4, ...uleb(mmBody.length), ...mmBody, ...uleb(packBody.length), ...packBody, ...uleb(packBBody.length), ...packBBody, ...uleb(icBody.length), ...icBody];
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [3, ...fnType(11), ...fnType(7), ...fnType(5)]),
+    ...section(1, [4, ...fnType(11), ...fnType(7), ...fnType(5), ...fnType(IM2COL_PARAMS)]),
     ...section(2, [1, ...str('env'), ...str('mem'), 0x02, 0x00, ...uleb(1)]),
-    ...section(3, [3, 0, 1, 2]),
-    ...section(7, [3, ...str('mm'), 0x00, 0, ...str('pack'), 0x00, 1, ...str('packB'), 0x00, 2]),
+    ...section(3, [4, 0, 1, 2, 3]),
+    ...section(7, [4, ...str('mm'), 0x00, 0, ...str('pack'), 0x00, 1, ...str('packB'), 0x00, 2, ...str('im2col'), 0x00, 3]),
     ...section(10, code),
   ]);
 }
@@ -167,6 +169,12 @@ export interface SimdGemm {
   mm(pa: number, pb: number, pc: number, mpan: number, npan: number, K: number, ldb: number, ldc: number, acc: boolean, bps: number, pbias: number): void;
   /** Copy npan column panels of a row-major B (row stride ldb bytes) to dst as [panel][k][4*NV]. */
   packB(src: number, dst: number, K: number, ldb: number, npan: number): void;
+  /**
+   * 2-D im2col of C planes at src (bytes) for output rows [oh0, oh1) into dst, row-major
+   * [C*KH*KW, (oh1-oh0)*OW] (zeros in padding).
+   */
+  im2col(src: number, dst: number, C: number, IH: number, IW: number, oh0: number, oh1: number, OW: number,
+    KH: number, KW: number, SH: number, SW: number, DH: number, DW: number, PH: number, PW: number): void;
   /** Pack M x K of A (element (i,k) at src + i*rs + k*cs bytes) into MR-row panels at dst. */
   pack(src: number, dst: number, M: number, K: number, rs: number, cs: number): void;
 }
@@ -190,6 +198,7 @@ function build(relaxed: boolean): SimdGemm | undefined {
     },
     mm: (pa, pb, pc, mp, np, K, ldb, ldc, acc, bps, pbias) => mm(pa, pb, pc, mp, np, K, ldb, ldc, acc ? 1 : 0, bps, pbias),
     packB: inst.exports.packB as (src: number, dst: number, K: number, ldb: number, npan: number) => void,
+    im2col: inst.exports.im2col as SimdGemm['im2col'],
     pack: (src, dst, M, K, rs, cs) => pack(src, dst, M, K, rs, cs, Math.ceil(M / MR)),
   };
   return g;

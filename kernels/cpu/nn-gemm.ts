@@ -3,6 +3,7 @@
 // reference the SIMD path is tested against) a cache-blocked JS GEMM: GotoBLAS layout, B packed in
 // KC x NC blocks of 4-column panels, A in MC x KC blocks of 4-row panels, a 4x4 register tile over KC.
 
+import type { Grid } from './nn-im2col.js';
 import { MR as SIMD_MR, NV as SIMD_NV, type SimdGemm, simdGemm } from './nn-gemm-simd.js';
 
 const MC = 64;
@@ -186,6 +187,27 @@ export function gemmStageB(M: number, N: number, K: number): Float32Array | unde
   if (!s) return undefined;
   s.reserve(stageBytes(K, N, N));
   return s.f32.subarray(0, K * N);
+}
+
+/**
+ * The 2-D im2col of `C` planes of x (from xOff; image, kernel and window in g) for output rows [oh0, oh1),
+ * built by the wasm im2col straight into the GEMM's B stage for an M x ((oh1-oh0)*OW) x (C*KH*KW) product;
+ * false when the SIMD path does not take that product (use im2colRows2d and gemmF32 then).
+ */
+export function im2colStaged2d(x: Float32Array, xOff: number, C: number, g: Grid, oh0: number, oh1: number, M: number): boolean {
+  const [IH, IW] = g.img as [number, number];
+  const OW = g.out[1]!;
+  const [KH, KW] = g.kernel as [number, number];
+  const N = (oh1 - oh0) * OW, K = C * KH * KW;
+  const s = simdFor(M, N, K);
+  if (!s) return false;
+  // The image goes after the stage; the GEMM's own regions may reuse that space once the columns are built.
+  const xBase = stageBytes(K, N, N);
+  const planes = C * IH * IW;
+  s.reserve(xBase + planes * 4);
+  s.f32.set(x.subarray(xOff, xOff + planes), xBase >> 2);
+  s.im2col(xBase, 0, C, IH, IW, oh0, oh1, OW, KH, KW, g.strides[0]!, g.strides[1]!, g.dilations[0]!, g.dilations[1]!, g.padHead[0]!, g.padHead[1]!);
+  return true;
 }
 
 /** gemmF32 with B the block written through `gemmStageB` (same K and N; nothing else may run in between). */

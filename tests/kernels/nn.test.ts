@@ -12,7 +12,8 @@ import { AttrReader } from '../../graph/attrs.js';
 import { CPU_KERNELS } from '../../kernels/cpu/index.js';
 import { KernelInputError } from '../../kernels/cpu/errors.js';
 import type { CpuContext } from '../../kernels/cpu/types.js';
-import { gemmF32, setGemmPackBStride, setGemmSimd } from '../../kernels/cpu/nn-gemm.js';
+import { gemmF32, im2colStaged2d, setGemmPackBStride, setGemmSimd } from '../../kernels/cpu/nn-gemm.js';
+import { im2colRows2d } from '../../kernels/cpu/nn-im2col.js';
 import { setConvColLimit } from '../../kernels/cpu/nn-conv.js';
 import { plainSimdGemm, simdGemm } from '../../kernels/cpu/nn-gemm-simd.js';
 import { oneNodeVsOrt } from '../helpers/ort.js';
@@ -130,6 +131,9 @@ describe('Conv', () => {
     ['depthwise with multiplier', [1, 4, 9, 8], [8, 1, 3, 3], { group: int(4), pads: ints([1, 0, 2, 1]) }, true],
     ['depthwise strided dilated', [2, 6, 13, 11], [6, 1, 3, 3], { group: int(6), strides: ints([2, 3]), dilations: ints([2, 1]), pads: ints([2, 1, 0, 2]) }, true],
     ['depthwise SAME_LOWER', [1, 3, 10, 7], [3, 1, 4, 4], { group: int(3), auto_pad: str('SAME_LOWER'), strides: ints([2, 2]) }, false],
+    ['2-D strided dilated asymmetric pads (wasm im2col)', [1, 5, 17, 33], [6, 5, 3, 3], { strides: ints([2, 3]), dilations: ints([2, 1]), pads: ints([0, 2, 3, 1]) }, true],
+    ['2-D 5x5 stride 2 wider than the image', [2, 3, 4, 3], [7, 3, 5, 5], { strides: ints([2, 2]), pads: ints([2, 2, 2, 2]) }, true],
+    ['2-D 1x3 over a single row (sequence conv)', [1, 33, 1, 17], [9, 33, 1, 3], { pads: ints([0, 1, 0, 1]) }, true],
     ['1x1 pointwise', [2, 16, 7, 5], [12, 16, 1, 1], {}, true],
     ['1x1 strided', [1, 8, 9, 9], [4, 8, 1, 1], { strides: ints([2, 2]) }, true],
     ['3-D SAME_UPPER strided', [1, 2, 7, 6, 5], [3, 2, 3, 2, 3], { auto_pad: str('SAME_UPPER'), strides: ints([2, 1, 2]) }, true],
@@ -331,6 +335,38 @@ describe('depthwise fused rows', () => {
       await vsOrt('Conv', [R([1, 3, 9, 11]), R([3, 1, 2, kw])], { group: int(3), pads: ints([1, 2, 0, 2]), strides: ints([1, 2]), dilations: ints([1, 2]) });
       await vsOrt('Conv', [R([1, 2, 6, kw - 1]), R([2, 1, 3, kw])], { group: int(2), pads: ints([1, 1, 1, 1]) });
       await vsOrt('Conv', [R([2, 4, 12, 13]), R([4, 1, kw, kw])], { group: int(4), pads: ints([kw >> 1, kw >> 1, kw >> 1, kw >> 1]) });
+    });
+  }
+});
+
+describe('wasm im2col', () => {
+  // Against the TypeScript im2colRows2d on odd geometries: strides 1-3, dilations, pads on every side
+  // (some wider than the image), band offsets, one and several channels.
+  const geos: [number, number, number, number, number, number, number, number, number, number, number, number, number][] = [
+    // C, IH, IW, KH, KW, SH, SW, DH, DW, padTop, padLeft, padBottom, padRight
+    [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0],
+    [3, 17, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1],
+    [2, 9, 11, 3, 5, 2, 3, 1, 2, 0, 4, 2, 1],
+    [1, 4, 3, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2],
+    [5, 7, 6, 2, 3, 3, 1, 2, 1, 3, 0, 0, 3],
+  ];
+  for (const [C, IH, IW, KH, KW, SH, SW, DH, DW, pt, pl, pb, pr] of geos) {
+    it(`C${C} ${IH}x${IW} kernel ${KH}x${KW} strides ${SH},${SW} dilations ${DH},${DW} pads ${pt},${pl},${pb},${pr}`, () => {
+      const OH = Math.floor((IH + pt + pb - (DH * (KH - 1) + 1)) / SH) + 1;
+      const OW = Math.floor((IW + pl + pr - (DW * (KW - 1) + 1)) / SW) + 1;
+      const g = { img: [IH, IW], out: [OH, OW], kernel: [KH, KW], strides: [SH, SW], dilations: [DH, DW], padHead: [pt, pl] };
+      const x = Float32Array.from({ length: 3 + C * IH * IW }, () => rnd() - 0.5);
+      for (const [oh0, oh1] of [[0, OH], [Math.floor(OH / 2), OH]] as const) {
+        if (oh1 <= oh0) continue;
+        const N = (oh1 - oh0) * OW, K = C * KH * KW;
+        const want = new Float32Array(K * N);
+        im2colRows2d(x, 3, C, g, want, oh0, oh1);
+        // M = 64 puts even tiny products on the SIMD path.
+        expect(im2colStaged2d(x, 3, C, g, oh0, oh1, 64) || K * N * 64 < 4096).toBe(true);
+        if (K * N * 64 < 4096) continue;
+        const got = simdGemm()!.f32.subarray(0, K * N);
+        expect(Array.from(got)).toEqual(Array.from(want));
+      }
     });
   }
 });
