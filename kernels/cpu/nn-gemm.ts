@@ -4,6 +4,7 @@
 // KC x NC blocks of 4-column panels, A in MC x KC blocks of 4-row panels, a 4x4 register tile over KC.
 
 import type { Grid } from './nn-im2col.js';
+import { isConstant } from './constants.js';
 import { MR as SIMD_MR, NV as SIMD_NV, type SimdGemm, simdGemm } from './nn-gemm-simd.js';
 
 const MC = 64;
@@ -155,16 +156,21 @@ function gemmSimdStaged(
   const pbias = bias && !accumulate ? align(pc + mpan * SIMD_MR * ldcp * 4) : 0;
   s.reserve((pbias || pc + mpan * SIMD_MR * ldcp * 4) + mpan * SIMD_MR * 4);
   const f = s.f32;
+  const cached = aPacked(A, aOff, aRow, aCol, M, K);
+  if (cached?.data) f.set(cached.data, pa >> 2);
+  else {
+    if (aDense) {
+      f.set(A.subarray(aOff, aOff + aSpan), raw >> 2);
+      s.pack(raw, pa, M, K, aRow * 4, aCol * 4);
+    } else {
+      for (let i = 0; i < M; i++) for (let k = 0; k < K; k++) f[(raw >> 2) + i * K + k] = A[aOff + i * aRow + k * aCol]!;
+      s.pack(raw, pa, M, K, K * 4, 4);
+    }
+    if (cached) cached.data = f.slice(pa >> 2, (pa >> 2) + mpan * SIMD_MR * K);
+  }
   if (pbias) {
     for (let i = 0; i < M; i++) f[(pbias >> 2) + i] = bias![biasOff + i]!;
     f.fill(0, (pbias >> 2) + M, (pbias >> 2) + mpan * SIMD_MR);
-  }
-  if (aDense) {
-    f.set(A.subarray(aOff, aOff + aSpan), raw >> 2);
-    s.pack(raw, pa, M, K, aRow * 4, aCol * 4);
-  } else {
-    for (let i = 0; i < M; i++) for (let k = 0; k < K; k++) f[(raw >> 2) + i * K + k] = A[aOff + i * aRow + k * aCol]!;
-    s.pack(raw, pa, M, K, K * 4, 4);
   }
   const c0 = pc >> 2;
   if (accumulate) for (let i = 0; i < M; i++) f.set(C.subarray(cOff + i * ldc, cOff + i * ldc + N), c0 + i * ldcp);
@@ -219,6 +225,30 @@ export function gemmF32Staged(
   bias?: ArrayLike<number>, biasOff = 0,
 ): void {
   gemmSimdStaged(simdGemm()!, M, N, K, A, aOff, aRow, aCol, N, C, cOff, ldc, accumulate, bias, biasOff);
+}
+
+/**
+ * Packed panels of constant A operands (Conv weights, a Gemm's constant A), made on first use and kept per
+ * (array, offset, strides, shape) for the array's lifetime; copying them in skips the strided gather.
+ */
+const packedA = new WeakMap<Float32Array, Map<string, { data?: Float32Array }>>();
+let usePackCache = true;
+/** Turn the packed-A cache off or on (tests compare both); returns the previous setting. */
+export function setGemmPackCache(on: boolean): boolean {
+  const prev = usePackCache;
+  usePackCache = on;
+  return prev;
+}
+
+/** The cache slot for this A when A is a registered constant (data empty until first packed), else undefined. */
+function aPacked(A: Float32Array, aOff: number, aRow: number, aCol: number, M: number, K: number): { data?: Float32Array } | undefined {
+  if (!usePackCache || !isConstant(A)) return undefined;
+  let m = packedA.get(A);
+  if (!m) packedA.set(A, (m = new Map()));
+  const key = `${aOff},${aRow},${aCol},${M},${K}`;
+  let e = m.get(key);
+  if (!e) m.set(key, (e = {}));
+  return e;
 }
 
 const align = (bytes: number) => (bytes + 63) & ~63;

@@ -5,6 +5,7 @@ import type { Model } from '../../graph/ir.js';
 import type { RtValue } from '../../graph/tensor.js';
 import { findCpuKernel } from '../../kernels/cpu/index.js';
 import { cpuCapabilities } from '../../kernels/cpu/fused.js';
+import { markConstant } from '../../kernels/cpu/constants.js';
 import { executeGraph } from '../executor/scheduler.js';
 import { shareValue } from '../executor/shared.js';
 import type { ExecRunContext } from '../executor/types.js';
@@ -34,6 +35,8 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
       let pool = mode === 'parallel' ? acquirePool(options.numThreads ?? defaultThreads()) : undefined;
       // Initializers move to shared memory once, so no run copies them to a worker.
       const m: Model = pool ? { ...model, graph: { ...model.graph, initializers: new Map([...model.graph.initializers].map(([k, v]) => [k, shareValue(v) as typeof v])) } } : model;
+      // Kernels may keep packed forms of initializer data (GEMM weight panels), keyed by the array.
+      for (const v of m.graph.initializers.values()) if (v.kind === 'tensor' && !Array.isArray(v.data)) markConstant(v.data);
       return {
         backend: 'cpu',
         executionMode: mode,

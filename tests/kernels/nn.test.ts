@@ -14,6 +14,7 @@ import { KernelInputError } from '../../kernels/cpu/errors.js';
 import type { CpuContext } from '../../kernels/cpu/types.js';
 import { gemmF32, im2colStaged2d, setGemmPackBStride, setGemmSimd } from '../../kernels/cpu/nn-gemm.js';
 import { im2colRows2d } from '../../kernels/cpu/nn-im2col.js';
+import { markConstant } from '../../kernels/cpu/constants.js';
 import { setConvColLimit } from '../../kernels/cpu/nn-conv.js';
 import { plainSimdGemm, simdGemm } from '../../kernels/cpu/nn-gemm-simd.js';
 import { oneNodeVsOrt } from '../helpers/ort.js';
@@ -108,6 +109,32 @@ describe('gemmF32', () => {
       });
     }
   }
+  it('packs a constant A once per (offset, strides, shape) and never caches other arrays', () => {
+    const M = 13, N = 40, K = 70;
+    const A = Float32Array.from({ length: 2 * M * K }, () => rnd() - 0.5);
+    const B = Float32Array.from({ length: K * N }, () => rnd() - 0.5);
+    const product = (a: Float32Array, aOff: number, trans: boolean) => {
+      const C = new Float32Array(M * N);
+      gemmF32(M, N, K, a, aOff, trans ? 1 : K, trans ? M : 1, B, 0, N, C, 0, N, false);
+      return C;
+    };
+    const reference = (a: Float32Array, aOff: number, trans: boolean) => {
+      const prev = setGemmSimd(false);
+      try { return product(a, aOff, trans); } finally { setGemmSimd(prev); }
+    };
+    const close = (x: Float32Array, y: Float32Array) => x.forEach((v, i) => expect(Math.abs(v - y[i]!)).toBeLessThan(1e-5));
+    // Not registered: a changed array gives the changed product.
+    const feed = A.slice();
+    close(product(feed, 0, false), reference(feed, 0, false));
+    feed[0] = 7;
+    close(product(feed, 0, false), reference(feed, 0, false));
+    // Registered: the first and later products (cache filled, then used) match, for each view of the array.
+    const W = A.slice();
+    markConstant(W);
+    for (let rep = 0; rep < 2; rep++) {
+      for (const [off, trans] of [[0, false], [M * K, false], [0, true]] as const) close(product(W, off, trans), reference(W, off, trans));
+    }
+  });
   it('the plain-SIMD and the selected build agree with the JS reference on one product', () => {
     const M = 37, N = 45, K = 300;
     const A = Float32Array.from({ length: M * K }, () => rnd() - 0.5);
