@@ -94,7 +94,7 @@ export class ConcreteFunctionImpl implements ConcreteFunction {
     const feeds = new Map<string, RtValue>();
     for (let i = 0; i < tensors.length; i++) {
       const t = tensors[i]!;
-      if (t instanceof TgTensor && !t._host) return this.readFeeds(tensors).then(() => this.run(tensors));
+      if (t instanceof TgTensor && !t._hostNow) return this.readFeeds(tensors).then(() => this.run(tensors));
       feeds.set(this.inputNames[i]!, t instanceof TgTensor ? t.host() : t.toHost());
     }
     return session.runValues(feeds, this.outputNames).then((outs) => {

@@ -173,7 +173,8 @@ function runEager(op: string, inputs: readonly (TgTensor | undefined)[], attribu
     throw e;
   }
   return outs.slice(0, nOut).map((v) => {
-    if (!('kind' in v)) return TgTensor.fromDevice(v, gpu!);
+    // A GPU-runner value with host data and no buffer (a reshape of a CPU tensor) is a CPU tensor.
+    if (!('kind' in v)) return !v.buf && v.host ? TgTensor.fromHost(v.host) : TgTensor.fromDevice(v, gpu!);
     if (v.kind !== 'tensor') throw new TraceError(`${op} returned a ${v.kind}; the tensor API handles tensors only`);
     return TgTensor.fromHost(v);
   });

@@ -40,7 +40,7 @@ export interface FnOptions {
   onRetrace?: (e: RetraceEvent) => void;
   /** Log each retrace's explanation (true: console.warn). */
   log?: boolean | ((message: string) => void);
-  /** Where plans run; default tg.getDevice() ('cpu' unless tg.setDevice changed it). */
+  /** Where plans run; default tg.getDevice() when traced (the CPU until tg.ready() or tg.setDevice() settles on WebGPU). */
   device?: Device;
   /** Optimizer level for the traced graph (default 'all'). */
   optimize?: OptLevel | 'disabled';

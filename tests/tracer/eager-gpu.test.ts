@@ -215,6 +215,7 @@ describe('eager GPU residency, memory, fallback, disposal', () => {
     const x0 = randn([3, 5]);
     await tg.setDevice('cpu');
     const want = tg.tidy(() => fn(x0.mul(2)).cast('float32').add(1));
+    const zCpu = fn(x0);
     await tg.setDevice('webgpu');
     const s0 = tg.eagerStats();
     const y = tg.tidy(() => fn(x0.mul(2)).cast('float32').add(1));
@@ -224,8 +225,8 @@ describe('eager GPU residency, memory, fallback, disposal', () => {
     // A CPU-resident input: the fallback runs at once and its result is a CPU tensor.
     const z = fn(x0);
     expect(z.device).toBe('cpu');
-    expect(Array.from(z.dataSync() as ArrayLike<number>)).toEqual(Array.from(fn(x0).dataSync() as ArrayLike<number>));
-    for (const t of [x0, want, y, z]) t.dispose();
+    expect(Array.from(z.dataSync() as ArrayLike<number>)).toEqual(Array.from(zCpu.dataSync() as ArrayLike<number>));
+    for (const t of [x0, want, y, z, zCpu]) t.dispose();
     await tg.setDevice('cpu');
   }, SLOW);
 
@@ -251,6 +252,28 @@ describe('eager GPU residency, memory, fallback, disposal', () => {
 });
 
 describe('eager GPU tensors and tg.fn', () => {
+  gpuIt('a plan on the CPU takes eager GPU tensors (read back once) and gives CPU tensors', async () => {
+    await tg.setDevice('webgpu');
+    const x = randn([3, 4]);
+    const a = tg.tidy(() => x.mul(3).sub(1));
+    expect(a.device).toBe('webgpu');
+    const f = tg.fn((t: TgTensor) => t.relu().sum(1), { device: 'cpu' });
+    const s0 = tg.eagerStats();
+    const out = (await f(a)) as TgTensor;
+    expect(out.device).toBe('cpu');
+    expect(tg.eagerStats().downloads).toBe(s0.downloads + 1);
+    const out2 = (await f(a)) as TgTensor;
+    expect(tg.eagerStats().downloads, 'the host copy serves the next call').toBe(s0.downloads + 1);
+    const want = toNumbers(x.host()).reduce<number[]>((acc, v, i) => {
+      acc[Math.floor(i / 4)] = (acc[Math.floor(i / 4)] ?? 0) + Math.max(0, v * 3 - 1);
+      return acc;
+    }, []);
+    toNumbers(out.host()).forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(want[i]!))));
+    expect(Array.from(out2.dataSync() as ArrayLike<number>)).toEqual(Array.from(out.dataSync() as ArrayLike<number>));
+    for (const t of [x, a, out, out2]) t.dispose();
+    await tg.setDevice('cpu');
+  }, SLOW);
+
   gpuIt('a plan on WebGPU takes eager GPU tensors and returns GPU-resident tensors that eager ops use', async () => {
     await tg.setDevice('webgpu');
     const m0 = tg.memory();
