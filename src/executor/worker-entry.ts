@@ -15,7 +15,8 @@ export interface RunMessage {
   inputs: (RtValue | undefined)[];
   maxElements?: number;
 }
-export type ToWorker = RunMessage | { type: 'init'; worker: number };
+/** 'crash' (tests): throw from the message handler, an uncaught error that ends a Node worker and fires a Web Worker's `error`. */
+export type ToWorker = RunMessage | { type: 'init'; worker: number } | { type: 'crash'; message: string };
 export interface SerializedError {
   name: string;
   message: string;
@@ -65,6 +66,7 @@ withPort((p) => p.listen((msg) => {
     p.post({ type: 'ready', worker });
     return;
   }
+  if (msg.type === 'crash') throw new Error(msg.message);
   const start = wallNow();
   const prev = setMaxElements(msg.maxElements ?? DEFAULT_MAX_ELEMENTS);
   try {

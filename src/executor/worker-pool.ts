@@ -118,6 +118,8 @@ export interface PoolStats {
   replaced: number;
   busy: number;
   queued: number;
+  /** Why the last worker that died did (absent while none has). */
+  lastDeath?: string;
 }
 
 export class WorkerPool implements NodeRunner {
@@ -126,6 +128,7 @@ export class WorkerPool implements NodeRunner {
   private nextTask = 1;
   private nextWorker = 1;
   private replaced = 0;
+  private lastDeath: string | undefined;
   private closed = false;
 
   constructor(readonly size: number = defaultThreads()) {
@@ -133,7 +136,8 @@ export class WorkerPool implements NodeRunner {
   }
 
   stats(): PoolStats {
-    return { size: this.size, started: this.nextWorker - 1, replaced: this.replaced, busy: this.slots.filter((s) => s.busy).length, queued: this.queue.length };
+    const s: PoolStats = { size: this.size, started: this.nextWorker - 1, replaced: this.replaced, busy: this.slots.filter((x) => x.busy).length, queued: this.queue.length };
+    return this.lastDeath === undefined ? s : { ...s, lastDeath: this.lastDeath };
   }
 
   /** Worker ids, in slot order (ids change when a worker is replaced). */
@@ -203,15 +207,20 @@ export class WorkerPool implements NodeRunner {
     this.slots.splice(i, 1);
     if (slot.closing) return;
     this.replaced++;
+    this.lastDeath = `worker ${slot.id}: ${reason}`;
     const t = slot.busy;
     if (t) t.reject(new WorkerError(`CPU worker ${slot.id} died while running node '${t.task.node.name}' (${t.task.node.opType}): ${reason}; the pool replaced it`));
     if (!this.closed) this.pump();
   }
 
-  /** Test hook: terminate a worker as if it had crashed (by slot index, default the first busy one). */
-  killWorker(index?: number): number | undefined {
+  /**
+   * Test hook: end a worker (by slot index, default the first busy one) with terminate(), or with
+   * 'crash', an uncaught error thrown in it once it takes the message (after its current task).
+   */
+  killWorker(index?: number, how: 'terminate' | 'crash' = 'terminate'): number | undefined {
     const slot = index !== undefined ? this.slots[index] : (this.slots.find((s) => s.busy) ?? this.slots[0]);
-    slot?.handle.terminate();
+    if (how === 'crash') slot?.handle.post({ type: 'crash', message: `worker ${slot.id} crashed on request` });
+    else slot?.handle.terminate();
     return slot?.id;
   }
 

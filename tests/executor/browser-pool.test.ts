@@ -158,4 +158,16 @@ describe.skipIf(!runSuite)('CPU worker pool in Chromium (module Web Workers)', (
     await node.release();
     for (const outs of r.after) expectClose(outs, want, 1e-5);
   }, 300_000);
+
+  it("a Web Worker's uncaught error (its error event) ends it; the pool replaces it and later runs succeed", async () => {
+    const r = await page.evaluate(() => window.poolPage.crashed(10));
+    expect(r.lastDeath).toMatch(new RegExp(`^worker ${r.id}: .*worker ${r.id} crashed on request`));
+    expect(r.ids).not.toContain(r.id);
+    const node = await InferenceSession.fromModel(branches(2), { graphOptimizationLevel: 'disabled' });
+    const want = await node.run({ x: tensorOf(f32(BRANCH_INPUT, 10)) });
+    await node.release();
+    for (const outs of r.after) expectClose(outs, want, 1e-5);
+    // The page reports the worker's error on the console; nothing else went wrong.
+    expect(consoleErrors.filter((e) => !/crashed on request/.test(e))).toEqual([]);
+  }, 300_000);
 });

@@ -89,4 +89,17 @@ describe('CPU worker pool', () => {
     same(await s.run(feeds), want);
     same(await s.run(feeds), want);
   });
+
+  it('a worker that throws an uncaught error dies, is replaced with the reason kept, and later runs succeed', async () => {
+    const s = await open(branches(2), { executionMode: 'parallel', intraOpNumThreads: 2 });
+    const pool = s.workerPool!;
+    const feeds = { x: tensorOf(f32(BRANCH_INPUT, 10)) };
+    const want = await s.run(feeds);
+    const before = pool.stats().replaced;
+    const id = pool.killWorker(0, 'crash')!;
+    while (pool.stats().replaced === before) await new Promise((r) => setTimeout(r, 5));
+    expect(pool.stats().lastDeath).toMatch(new RegExp(`^worker ${id}: .*worker ${id} crashed on request`));
+    expect(pool.workerIds).not.toContain(id);
+    same(await s.run(feeds), want);
+  });
 });

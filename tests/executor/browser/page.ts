@@ -85,6 +85,22 @@ const api = {
     await session.release();
     return { error, replaced, after };
   },
+
+  /** An uncaught error thrown in an idle worker (its `error` event): the pool replaces it, runs succeed. */
+  async crashed(seed: number): Promise<{ id: number; lastDeath: string | undefined; ids: number[]; after: PageOutput[][] }> {
+    const session = await InferenceSession.fromModel(branches(2), { graphOptimizationLevel: 'disabled', executionMode: 'parallel', intraOpNumThreads: 2 });
+    const pool = session.workerPool!;
+    const feeds = { x: tensorOf(f32(BRANCH_INPUT, seed)) };
+    await session.run(feeds);
+    const before = pool.stats().replaced;
+    const id = pool.killWorker(0, 'crash')!;
+    while (pool.stats().replaced === before) await new Promise((r) => setTimeout(r, 5));
+    const lastDeath = pool.stats().lastDeath;
+    const after = [outputsOf(await session.run(feeds)), outputsOf(await session.run(feeds))];
+    const ids = pool.workerIds;
+    await session.release();
+    return { id, lastDeath, ids, after };
+  },
 };
 
 declare global {
