@@ -1,10 +1,10 @@
 // Ops along one axis, a thread per output element looping over its line: Hardmax and
 // LpNormalization; ConstantOfShape (a fill whose value's bits go into a uniform); OneHot.
 import { dtypeFromOnnx } from '../../graph/dtype.js';
-import { toIntList, toNumbers } from '../../graph/tensor.js';
+import { type HostTensor, toIntList, toNumbers } from '../../graph/tensor.js';
 import type { GpuKernel, GpuKernelContext, GpuPlan, UniformValue, WgslType } from './types.js';
 import { unsupported } from './types.js';
-import { bindingDecls, defineShader, grid, main1d, sizeOf, uniformDecl, wgslType } from './wgsl.js';
+import { bindingDecls, defineShader, grid, main1d, sizeOf, storageType, uniformDecl, wgslType } from './wgsl.js';
 
 interface LineParams {
   readonly op: 'hardmax' | 'lp1' | 'lp2';
@@ -68,13 +68,31 @@ function lpNormPlan(ctx: GpuKernelContext): GpuPlan {
 }
 
 interface FillParams {
-  readonly t: 'f32' | 'i32' | 'u32';
+  readonly t: 'f32' | 'i32' | 'u32' | 'vec2<u32>';
 }
 
 const fillShader = defineShader<FillParams>('fill', (spec) => `${uniformDecl(spec.uniforms)}
 ${bindingDecls([{ name: 'out', type: spec.params.t, write: true }])}
 ${main1d(`  if (gi >= u_n()) { return; }
-  out[gi] = bitcast<${spec.params.t}>(u_v());`)}`);
+  out[gi] = ${spec.params.t === 'vec2<u32>' ? 'vec2<u32>(u_v(), u_hi())' : `bitcast<${spec.params.t}>(u_v())`};`)}`);
+
+/** The bits of element 0 of `value` as its GPU storage holds them (two words for 8-byte dtypes). */
+function storedBits(value: HostTensor | undefined, t: FillParams['t']): [number, number] {
+  const view = new DataView(new ArrayBuffer(8));
+  if (value && value.data.length) {
+    const d = value.data;
+    if (d instanceof BigInt64Array) view.setBigInt64(0, d[0]!, true);
+    else if (d instanceof BigUint64Array) view.setBigUint64(0, d[0]!, true);
+    else if (d instanceof Float64Array) view.setFloat64(0, d[0]!, true);
+    else {
+      const v = toNumbers(value)[0]!;
+      if (t === 'f32') view.setFloat32(0, v, true);
+      else if (t === 'i32') view.setInt32(0, v, true);
+      else view.setUint32(0, v >>> 0, true);
+    }
+  }
+  return [view.getUint32(0, true), view.getUint32(4, true)];
+}
 
 function constantOfShapePlan(ctx: GpuKernelContext): GpuPlan {
   const shapeT = ctx.host(0);
@@ -82,22 +100,20 @@ function constantOfShapePlan(ctx: GpuKernelContext): GpuPlan {
   const dims = toIntList(shapeT);
   const value = ctx.attrs.tensor('value');
   const dtype = value ? value.dtype : dtypeFromOnnx(1)!;
-  const t = wgslType(dtype, false);
+  const t = storageType(dtype, ctx.f16, true);
   if (!t || t === 'f16') return unsupported(`ConstantOfShape of ${dtype} runs on the CPU`);
-  const v = value && value.data.length ? toNumbers(value)[0]! : 0;
-  const bits = new DataView(new ArrayBuffer(4));
-  if (t === 'f32') bits.setFloat32(0, v, true);
-  else if (t === 'i32') bits.setInt32(0, v, true);
-  else bits.setUint32(0, v >>> 0, true);
+  // float16 stored widened: its value as f32 (exact).
+  const v = value && dtype === 'float16' && value.data.length ? { ...value, dtype: 'float32' as const, data: Float32Array.of(toNumbers(value)[0]!) } : value;
+  const [lo, hi] = storedBits(v, t);
   const n = sizeOf(dims);
-  const uniforms: UniformValue[] = [{ name: 'n', type: 'u32', value: n }, { name: 'v', type: 'u32', value: bits.getUint32(0, true) }];
+  const uniforms: UniformValue[] = [{ name: 'n', type: 'u32', value: n }, { name: 'v', type: 'u32', value: lo }, { name: 'hi', type: 'u32', value: hi }];
   return { kind: 'run', outputs: [{ dtype, dims }], programs: n === 0 ? [] : [{ shader: fillShader, params: { t } satisfies FillParams, uniforms, bindings: [{ output: 0 }], workgroups: grid(n) }] };
 }
 
 export const axisGpuKernels = {
   Hardmax: { plan: hardmaxPlan },
   LpNormalization: { plan: lpNormPlan },
-  ConstantOfShape: { hostInputs: () => [0], plan: constantOfShapePlan },
+  ConstantOfShape: { hostInputs: () => [0], allDtypes: true, exact: true, plan: constantOfShapePlan },
 } satisfies Record<string, GpuKernel>;
 
 

@@ -6,7 +6,8 @@ import { dtypeFromOnnx, type DType } from '../../graph/dtype.js';
 import { toNumbers } from '../../graph/tensor.js';
 import type { GpuKernel, GpuKernelContext, GpuPlan, UniformType, UniformValue, WgslType } from './types.js';
 import { unsupported } from './types.js';
-import { bindingDecls, broadcastShapes, broadcastStrides, defineShader, enables, flit, grid, main1d, sizeOf, stridedOffsetFn, stridesOf, uniformDecl, wgslType } from './wgsl.js';
+import { I64_HELPERS, withHelpers } from './int64.js';
+import { bindingDecls, broadcastShapes, broadcastStrides, defineShader, enables, flit, grid, main1d, sizeOf, storageType, stridedOffsetFn, stridesOf, uniformDecl } from './wgsl.js';
 
 interface EwParams {
   readonly rank: number;
@@ -54,6 +55,8 @@ export const HELPERS: Record<string, string> = {
   }
 }`,
   tg_isnan: `fn tg_isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }`,
+  // Cast to int32 as the CPU's typed-array store does (ToInt32: truncate, wrap modulo 2^32, NaN to 0).
+  tg_f32_to_i32: `fn tg_f32_to_i32(x: f32) -> i32 { return bitcast<i32>(tg_f32_to_i64(x).x); }`,
   tg_tanh: `fn tg_tanh(x: f32) -> f32 { let c = clamp(x, -15.0, 15.0); let e = exp(2.0 * c); return (e - 1.0) / (e + 1.0); }`,
   tg_imod: `fn tg_imod(a: i32, b: i32) -> i32 { if (b == 0) { return 0; } let r = a % b; return select(r, r + b, r != 0 && ((r < 0) != (b < 0))); }`,
 };
@@ -63,7 +66,7 @@ const computeType = (t: WgslType): string => (t === 'f16' ? 'f32' : t);
 const ewShader = defineShader<EwParams>('elementwise', (spec) => {
   const p = spec.params;
   const decls = p.ins.map((t, i) => ({ name: `in${i}`, type: t }));
-  const helpers = Object.keys(HELPERS).filter((h) => p.expr.includes(h) || (h === 'tg_isnan' && p.expr.includes('tg_pow'))).map((h) => HELPERS[h]);
+  const helpers = withHelpers(p.expr, { ...HELPERS, ...I64_HELPERS });
   const offsets = p.ins.map((_, i) => (p.direct[i] ? '' : stridedOffsetFn(`off${i}`, p.rank, 'os', `s${i}`))).filter(Boolean);
   const loads = p.ins.map((t, i) => `  let a${i} = ${computeType(t)}(in${i}[${p.direct[i] ? 'gi' : `off${i}(gi)`}]);`).join('\n');
   return `${enables([...p.ins, p.out])}${uniformDecl(spec.uniforms)}
@@ -93,11 +96,11 @@ export function ewPlan(ctx: GpuKernelContext, def: EwDef | string, use?: readonl
   if (!outDims) return unsupported(`inputs [${shapes.map((s) => s.join('x')).join('], [')}] do not broadcast`);
   const ins: WgslType[] = [];
   for (const i of idx) {
-    const t = wgslType(ctx.inputs[i]!.dtype, ctx.f16);
+    const t = storageType(ctx.inputs[i]!.dtype, ctx.f16, true);
     if (!t) return unsupported(`input ${i} is ${ctx.inputs[i]!.dtype}`);
     ins.push(t);
   }
-  const out = wgslType(def.out, ctx.f16);
+  const out = storageType(def.out, ctx.f16, true);
   if (!out) return unsupported(`output is ${def.out}`);
   const n = sizeOf(outDims);
   const direct = shapes.map((s) => sizeOf(s) === n && s.length <= outDims.length && s.every((d, k) => d === outDims[outDims.length - s.length + k]));
@@ -121,12 +124,19 @@ export function ewPlan(ctx: GpuKernelContext, def: EwDef | string, use?: readonl
 }
 
 const isFloat = (d: DType) => d === 'float32' || d === 'float16';
-const isInt = (d: DType) => d === 'int32' || d === 'uint32';
+/** Integers held in one 32-bit word (int8/int16/uint8/uint16 widened, normalized after the kernel). */
+const isSigned = (d: DType) => d === 'int32' || d === 'int8' || d === 'int16';
+const isUnsigned = (d: DType) => d === 'uint32' || d === 'uint8' || d === 'uint16';
+const isInt = (d: DType) => isSigned(d) || isUnsigned(d);
+/** 64-bit integers: vec2<u32> with the helpers of int64.ts. */
+const is64 = (d: DType) => d === 'int64' || d === 'uint64';
+const word = (d: DType) => (isSigned(d) ? 'i32' : 'u32');
 
 type ExprFor = (ctx: GpuKernelContext, t: DType) => EwDef | string;
 
 function unary(f: (ctx: GpuKernelContext) => string, opts: { ints?: (ctx: GpuKernelContext, t: DType) => string | undefined } = {}): GpuKernel {
   return {
+    allDtypes: true,
     plan(ctx) {
       const t = ctx.inputs[0]!.dtype;
       if (isFloat(t)) return ewPlan(ctx, { expr: f(ctx), out: t }, [0]);
@@ -139,6 +149,7 @@ function unary(f: (ctx: GpuKernelContext) => string, opts: { ints?: (ctx: GpuKer
 /** Float unary ops whose alpha/beta attributes go into uniforms (one pipeline for every value). */
 function unaryAttrs(expr: string, attrs: readonly (readonly [string, number])[]): GpuKernel {
   return {
+    allDtypes: true,
     plan(ctx) {
       const t = ctx.inputs[0]!.dtype;
       if (!isFloat(t)) return unsupported(`${ctx.node.opType} of ${t} runs on the CPU`);
@@ -148,23 +159,39 @@ function unaryAttrs(expr: string, attrs: readonly (readonly [string, number])[])
 }
 
 function binary(e: ExprFor): GpuKernel {
-  return { plan: (ctx) => ewPlan(ctx, e(ctx, ctx.inputs[0]!.dtype), [0, 1]) };
+  return { allDtypes: true, plan: (ctx) => ewPlan(ctx, e(ctx, ctx.inputs[0]!.dtype), [0, 1]) };
 }
 
-const arith = (op: string): ExprFor => (_ctx, t) => (isFloat(t) || isInt(t) ? { expr: `a0 ${op} a1`, out: t } : `${t} runs on the CPU`);
-const compare = (op: string): ExprFor => () => ({ expr: `select(0u, 1u, a0 ${op} a1)`, out: 'bool' });
+const ARITH64: Record<string, string> = { '+': 'tg_i64_add', '-': 'tg_i64_sub', '*': 'tg_i64_mul' };
+const arith = (op: string): ExprFor => (_ctx, t) => (isFloat(t) || isInt(t) ? { expr: `a0 ${op} a1`, out: t } : is64(t) ? { expr: `${ARITH64[op]}(a0, a1)`, out: t } : `${t} runs on the CPU`);
+/** a < b, b < a...: 64-bit compares call the signed or unsigned helper. */
+const COMPARE64: Record<string, (lt: string) => string> = {
+  '==': () => 'all(a0 == a1)',
+  '<': (lt) => `${lt}(a0, a1)`,
+  '>': (lt) => `${lt}(a1, a0)`,
+  '<=': (lt) => `!${lt}(a1, a0)`,
+  '>=': (lt) => `!${lt}(a0, a1)`,
+};
+const compare = (op: string): ExprFor => (_ctx, t) => {
+  if (is64(t)) return { expr: `select(0u, 1u, ${COMPARE64[op]!(t === 'int64' ? 'tg_i64_lt' : 'tg_u64_lt')})`, out: 'bool' };
+  return isFloat(t) || isInt(t) || t === 'bool' ? { expr: `select(0u, 1u, a0 ${op} a1)`, out: 'bool' } : `${t} runs on the CPU`;
+};
 const logic = (op: string): ExprFor => (_ctx, t) => (t === 'bool' ? { expr: `(a0 ${op} a1) & 1u`, out: 'bool' } : `${t} runs on the CPU`);
-const bitwise = (op: string): ExprFor => (_ctx, t) => (isInt(t) ? { expr: `a0 ${op} a1`, out: t } : `${t} runs on the CPU`);
+const bitwise = (op: string): ExprFor => (_ctx, t) => (isInt(t) || is64(t) ? { expr: `a0 ${op} a1`, out: t } : `${t} runs on the CPU`);
 
-function variadic(fold: (a: string, b: string) => string, finish?: (acc: string, n: number) => string): GpuKernel {
+/** fold64(t): the fold of two int64/uint64 values (undefined: not for 64-bit ints). */
+function variadic(fold: (a: string, b: string) => string, finish?: (acc: string, n: number) => string, fold64?: (t: DType) => (a: string, b: string) => string): GpuKernel {
   return {
+    allDtypes: true,
     plan(ctx) {
       const idx = ctx.inputs.map((_, i) => i).filter((i) => ctx.inputs[i] !== undefined);
       const t = ctx.inputs[idx[0]!]!.dtype;
-      if (!isFloat(t) && (!isInt(t) || finish)) return unsupported(`${ctx.node.opType} of ${t} runs on the CPU`);
+      const f = is64(t) ? fold64?.(t) : fold;
+      if (!f || (!isFloat(t) && ((!isInt(t) && !is64(t)) || finish))) return unsupported(`${ctx.node.opType} of ${t} runs on the CPU`);
+      if (idx.some((i) => ctx.inputs[i]!.dtype !== t)) return unsupported('inputs of different dtypes');
       if (idx.length > 8) return unsupported('more than 8 inputs');
       let acc = 'a0';
-      for (let k = 1; k < idx.length; k++) acc = fold(acc, `a${k}`);
+      for (let k = 1; k < idx.length; k++) acc = f(acc, `a${k}`);
       return ewPlan(ctx, { expr: finish ? finish(acc, idx.length) : acc, out: t }, idx);
     },
   };
@@ -172,18 +199,46 @@ function variadic(fold: (a: string, b: string) => string, finish?: (acc: string,
 
 const F32_MAX = 3.4028234663852886e38;
 
+type CastKind = 'f' | 'i' | 'u' | 'b' | 'i64' | 'u64';
+
+function castKind(d: DType): CastKind | undefined {
+  if (isFloat(d)) return 'f';
+  if (isSigned(d)) return 'i';
+  if (isUnsigned(d)) return 'u';
+  if (d === 'bool') return 'b';
+  return d === 'int64' ? 'i64' : d === 'uint64' ? 'u64' : undefined;
+}
+
+/**
+ * Cast as the CPU kernel does: floats to ints truncate and wrap (ToInt32; narrow ints then wrap in
+ * the normalizing pass), to int64 through the exact helpers; int64 to float32 rounds twice as
+ * Number() then Math.fround do. int64 to float16 stays on the CPU (it rounds once from the double).
+ */
 function castExpr(from: DType, to: DType): string | undefined {
-  const src = from === 'float16' ? 'float32' : from;
-  const dst = to === 'float16' ? 'float32' : to;
-  if (src === dst) return 'a0';
-  const T: Record<string, string> = { float32: 'f32', int32: 'i32', uint32: 'u32' };
-  if (dst === 'bool') return src === 'float32' ? 'select(0u, 1u, a0 != 0.0)' : `select(0u, 1u, a0 != ${T[src] ?? 'u32'}(0))`;
-  const d = T[dst];
-  if (!d) return undefined;
-  if (src === 'bool') return `${d}(a0)`;
-  if ((src === 'int32' && dst === 'uint32') || (src === 'uint32' && dst === 'int32')) return `bitcast<${d}>(a0)`;
-  if (src === 'float32' && dst === 'uint32') return `bitcast<u32>(i32(a0))`;
-  return `${d}(a0)`;
+  const s = castKind(from);
+  const d = castKind(to);
+  if (!s || !d) return undefined;
+  const wide = s === 'i64' || s === 'u64';
+  switch (d) {
+    case 'b':
+      return s === 'f' ? 'select(0u, 1u, a0 != 0.0)' : wide ? 'select(0u, 1u, any(a0 != vec2<u32>(0u)))' : `select(0u, 1u, a0 != ${s === 'i' ? 'i32' : 'u32'}(0))`;
+    case 'f':
+      if (s === 'f') return 'a0';
+      if (wide) return to === 'float16' ? undefined : `tg_${s}_to_f32(a0)`;
+      return 'f32(a0)';
+    case 'i': case 'u': {
+      const T = d === 'i' ? 'i32' : 'u32';
+      if (s === 'f') return d === 'i' ? 'tg_f32_to_i32(a0)' : 'bitcast<u32>(tg_f32_to_i32(a0))';
+      if (wide) return d === 'i' ? 'bitcast<i32>(a0.x)' : 'a0.x';
+      if (s === 'b') return `${T}(a0)`;
+      return s === d ? 'a0' : `bitcast<${T}>(a0)`;
+    }
+    default:
+      if (s === 'f') return d === 'i64' ? 'tg_f32_to_i64(a0)' : 'tg_f32_to_u64(a0)';
+      if (s === 'i') return 'tg_i64_from_i32(a0)';
+      if (s === 'u' || s === 'b') return 'vec2<u32>(a0, 0u)';
+      return 'a0';
+  }
 }
 
 function castPlan(ctx: GpuKernelContext, to: DType | undefined): GpuPlan {
@@ -195,7 +250,7 @@ function castPlan(ctx: GpuKernelContext, to: DType | undefined): GpuPlan {
 
 function clipPlan(ctx: GpuKernelContext): GpuPlan {
   const t = ctx.inputs[0]!.dtype;
-  const ut: UniformType | undefined = isFloat(t) ? 'f32' : t === 'int32' ? 'i32' : t === 'uint32' ? 'u32' : undefined;
+  const ut: UniformType | undefined = isFloat(t) ? 'f32' : isInt(t) ? word(t) : undefined;
   if (!ut) return unsupported(`${t} runs on the CPU`);
   let lo: number;
   let hi: number;
@@ -219,7 +274,7 @@ function bnPlan(ctx: GpuKernelContext): GpuPlan {
   if (!isFloat(x.dtype) || x.dims.length < 2) return unsupported('BatchNormalization needs float input of rank >= 2');
   const c = x.dims[1]!;
   const per = [c, ...new Array<number>(x.dims.length - 2).fill(1)];
-  for (let i = 1; i <= 4; i++) if (!ctx.inputs[i] || sizeOf(ctx.inputs[i]!.dims) !== c) return unsupported(`input ${i} is not of size C`);
+  for (let i = 1; i <= 4; i++) if (!ctx.inputs[i] || sizeOf(ctx.inputs[i]!.dims) !== c || !isFloat(ctx.inputs[i]!.dtype)) return unsupported(`input ${i} is not a float of size C`);
   const eps = ctx.attrs.float('epsilon', 1e-5);
   return ewPlan(ctx, { expr: '(a0 - a3) / sqrt(a4 + u_p0()) * a1 + a2', out: x.dtype, scalars: [['f32', eps]] }, [0, 1, 2, 3, 4], { 1: per, 2: per, 3: per, 4: per });
 }
@@ -228,9 +283,11 @@ const SELU_ALPHA = 1.67326319217681884765625;
 const SELU_GAMMA = 1.05070102214813232421875;
 
 export const elementwiseGpuKernels = {
-  Abs: unary(() => 'abs(a0)', { ints: (_c, t) => (t === 'int32' ? 'abs(a0)' : t === 'uint32' ? 'a0' : undefined) }),
-  Neg: unary(() => '-a0', { ints: (_c, t) => (t === 'int32' ? '-a0' : undefined) }),
-  Sign: unary(() => 'sign(a0)', { ints: (_c, t) => (t === 'int32' ? 'sign(a0)' : t === 'uint32' ? 'min(a0, 1u)' : undefined) }),
+  Abs: unary(() => 'abs(a0)', { ints: (_c, t) => (isSigned(t) ? 'abs(a0)' : isUnsigned(t) || t === 'uint64' ? 'a0' : t === 'int64' ? 'tg_i64_abs(a0)' : undefined) }),
+  Neg: unary(() => '-a0', { ints: (_c, t) => (isSigned(t) ? '-a0' : t === 'int64' ? 'tg_i64_neg(a0)' : undefined) }),
+  Sign: unary(() => 'sign(a0)', {
+    ints: (_c, t) => (isSigned(t) ? 'sign(a0)' : isUnsigned(t) ? 'min(a0, 1u)' : t === 'int64' ? 'tg_i64_sign(a0)' : t === 'uint64' ? 'vec2<u32>(select(0u, 1u, any(a0 != vec2<u32>(0u))), 0u)' : undefined),
+  }),
   Ceil: unary(() => 'ceil(a0)'),
   Floor: unary(() => 'floor(a0)'),
   Round: unary(() => 'round(a0)'),
@@ -252,7 +309,7 @@ export const elementwiseGpuKernels = {
   Atanh: unary(() => 'atanh(a0)'),
   Erf: unary(() => 'tg_erf(a0)'),
   Sigmoid: unary(() => '1.0 / (1.0 + exp(-a0))'),
-  Relu: unary(() => 'max(a0, 0.0)', { ints: (_c, t) => (t === 'int32' ? 'max(a0, 0)' : undefined) }),
+  Relu: unary(() => 'max(a0, 0.0)', { ints: (_c, t) => (isSigned(t) ? 'max(a0, 0)' : t === 'int64' ? 'select(vec2<u32>(0u), a0, !tg_i64_isneg(a0))' : undefined) }),
   Softplus: unary(() => 'max(a0, 0.0) + log(1.0 + exp(-abs(a0)))'),
   Softsign: unary(() => 'a0 / (1.0 + abs(a0))'),
   Mish: unary(() => 'a0 * tg_tanh(max(a0, 0.0) + log(1.0 + exp(-abs(a0))))'),
@@ -268,8 +325,9 @@ export const elementwiseGpuKernels = {
   Swish: unaryAttrs('a0 / (1.0 + exp(-u_p0() * a0))', [['alpha', 1]]),
   Shrink: unaryAttrs('select(select(0.0, a0 - u_p1(), a0 > u_p0()), a0 + u_p1(), a0 < -u_p0())', [['lambd', 0.5], ['bias', 0]]),
   HardSigmoid: unaryAttrs('clamp(u_p0() * a0 + u_p1(), 0.0, 1.0)', [['alpha', 0.2], ['beta', 0.5]]),
-  IsNaN: { plan: (ctx) => (isFloat(ctx.inputs[0]!.dtype) ? ewPlan(ctx, { expr: 'select(0u, 1u, tg_isnan(a0))', out: 'bool' }, [0]) : unsupported('not float')) },
+  IsNaN: { allDtypes: true, plan: (ctx) => (isFloat(ctx.inputs[0]!.dtype) ? ewPlan(ctx, { expr: 'select(0u, 1u, tg_isnan(a0))', out: 'bool' }, [0]) : unsupported('not float')) },
   IsInf: {
+    allDtypes: true,
     plan(ctx) {
       if (!isFloat(ctx.inputs[0]!.dtype)) return unsupported('not float');
       const neg = ctx.attrs.int('detect_negative', 1) ? '0xff800000u' : '0u';
@@ -277,14 +335,20 @@ export const elementwiseGpuKernels = {
       return ewPlan(ctx, { expr: `select(0u, 1u, bitcast<u32>(a0) == ${neg} || bitcast<u32>(a0) == ${pos})`, out: 'bool' }, [0]);
     },
   },
-  Not: { plan: (ctx) => ewPlan(ctx, ctx.inputs[0]!.dtype === 'bool' ? { expr: '1u - a0', out: 'bool' } : 'not bool', [0]) },
-  BitwiseNot: { plan: (ctx) => ewPlan(ctx, isInt(ctx.inputs[0]!.dtype) ? { expr: '~a0', out: ctx.inputs[0]!.dtype } : 'not int32/uint32', [0]) },
+  Not: { allDtypes: true, plan: (ctx) => ewPlan(ctx, ctx.inputs[0]!.dtype === 'bool' ? { expr: '1u - a0', out: 'bool' } : 'not bool', [0]) },
+  BitwiseNot: { allDtypes: true, plan: (ctx) => ewPlan(ctx, isInt(ctx.inputs[0]!.dtype) || is64(ctx.inputs[0]!.dtype) ? { expr: '~a0', out: ctx.inputs[0]!.dtype } : `BitwiseNot of ${ctx.inputs[0]!.dtype} runs on the CPU`, [0]) },
 
   Add: binary(arith('+')),
   Sub: binary(arith('-')),
   Mul: binary(arith('*')),
-  Div: binary((_c, t) => (isFloat(t) ? { expr: 'a0 / a1', out: t } : isInt(t) ? { expr: `select(a0 / a1, ${t === 'int32' ? 'i32' : 'u32'}(0), a1 == ${t === 'int32' ? 'i32' : 'u32'}(0))`, out: t } : `${t} runs on the CPU`)),
+  Div: binary((_c, t) => {
+    if (isFloat(t)) return { expr: 'a0 / a1', out: t };
+    if (isInt(t)) return { expr: `select(a0 / a1, ${word(t)}(0), a1 == ${word(t)}(0))`, out: t };
+    if (is64(t)) return { expr: t === 'int64' ? 'tg_i64_div(a0, a1)' : 'tg_u64_divmod(a0, a1).q', out: t };
+    return `${t} runs on the CPU`;
+  }),
   Pow: {
+    allDtypes: true,
     plan(ctx) {
       const t = ctx.inputs[0]!.dtype;
       const e = ctx.inputs[1]!.dtype;
@@ -297,11 +361,13 @@ export const elementwiseGpuKernels = {
   Mod: binary((ctx, t) => {
     const fmod = ctx.attrs.int('fmod', 0) === 1;
     if (isFloat(t)) return { expr: 'a0 - a1 * trunc(a0 / a1)', out: t };
-    if (t === 'int32') return { expr: fmod ? 'select(a0 % a1, 0, a1 == 0)' : 'tg_imod(a0, a1)', out: t };
-    if (t === 'uint32') return { expr: 'select(a0 % a1, 0u, a1 == 0u)', out: t };
+    if (isSigned(t)) return { expr: fmod ? 'select(a0 % a1, 0, a1 == 0)' : 'tg_imod(a0, a1)', out: t };
+    if (isUnsigned(t)) return { expr: 'select(a0 % a1, 0u, a1 == 0u)', out: t };
+    if (t === 'int64') return { expr: fmod ? 'tg_i64_fmod(a0, a1)' : 'tg_i64_mod(a0, a1)', out: t };
+    if (t === 'uint64') return { expr: 'tg_u64_divmod(a0, a1).r', out: t };
     return `${t} runs on the CPU`;
   }),
-  PRelu: binary((_c, t) => (isFloat(t) ? { expr: 'select(a0 * a1, a0, a0 >= 0.0)', out: t } : t === 'int32' ? { expr: 'select(a0 * a1, a0, a0 >= 0)', out: t } : `${t} runs on the CPU`)),
+  PRelu: binary((_c, t) => (isFloat(t) ? { expr: 'select(a0 * a1, a0, a0 >= 0.0)', out: t } : isSigned(t) ? { expr: 'select(a0 * a1, a0, a0 >= 0)', out: t } : `${t} runs on the CPU`)),
   Equal: binary(compare('==')),
   Less: binary(compare('<')),
   LessOrEqual: binary(compare('<=')),
@@ -313,21 +379,27 @@ export const elementwiseGpuKernels = {
   BitwiseAnd: binary(bitwise('&')),
   BitwiseOr: binary(bitwise('|')),
   BitwiseXor: binary(bitwise('^')),
-  BitShift: binary((ctx, t) => (t === 'uint32' ? { expr: ctx.attrs.string('direction', 'LEFT') === 'LEFT' ? 'select(a0 << a1, 0u, a1 >= 32u)' : 'select(a0 >> a1, 0u, a1 >= 32u)', out: t } : `BitShift of ${t} runs on the CPU`)),
-  Max: variadic((a, b) => `max(${a}, ${b})`),
-  Min: variadic((a, b) => `min(${a}, ${b})`),
-  Sum: variadic((a, b) => `${a} + ${b}`),
+  BitShift: binary((ctx, t) => {
+    const left = ctx.attrs.string('direction', 'LEFT') === 'LEFT';
+    if (isUnsigned(t)) return { expr: left ? 'select(a0 << a1, 0u, a1 >= 32u)' : 'select(a0 >> a1, 0u, a1 >= 32u)', out: t };
+    if (t === 'uint64') return { expr: `tg_u64_${left ? 'shl' : 'shr'}(a0, select(a1.x, 64u, a1.y != 0u))`, out: t };
+    return `BitShift of ${t} runs on the CPU`;
+  }),
+  Max: variadic((a, b) => `max(${a}, ${b})`, undefined, (t) => (a, b) => `tg_${t === 'int64' ? 'i' : 'u'}64_max(${a}, ${b})`),
+  Min: variadic((a, b) => `min(${a}, ${b})`, undefined, (t) => (a, b) => `tg_${t === 'int64' ? 'i' : 'u'}64_min(${a}, ${b})`),
+  Sum: variadic((a, b) => `${a} + ${b}`, undefined, () => (a, b) => `tg_i64_add(${a}, ${b})`),
   Mean: variadic((a, b) => `${a} + ${b}`, (acc, n) => `(${acc}) / ${flit(n)}`),
   SwiGLU: {
+    allDtypes: true,
     plan(ctx) {
       const t = ctx.inputs[0]!.dtype;
       if (!isFloat(t) || ctx.inputs[1]!.dtype !== t) return unsupported(`SwiGLU of ${t} runs on the CPU`);
       return ewPlan(ctx, { expr: 'a0 / (1.0 + exp(-u_p0() * a0)) * a1', out: t, scalars: [['f32', ctx.attrs.float('alpha', 1)]] }, [0, 1]);
     },
   },
-  Where: { plan: (ctx) => ewPlan(ctx, { expr: 'select(a2, a1, a0 != 0u)', out: ctx.inputs[1]!.dtype }, [0, 1, 2]) },
-  Clip: { hostInputs: () => [1, 2], plan: clipPlan },
-  Cast: { plan: (ctx) => castPlan(ctx, dtypeFromOnnx(ctx.attrs.int('to', 0))) },
-  CastLike: { metaInputs: [1], plan: (ctx) => castPlan(ctx, ctx.inputs[1]?.dtype) },
-  BatchNormalization: { plan: bnPlan },
+  Where: { allDtypes: true, plan: (ctx) => ewPlan(ctx, { expr: 'select(a2, a1, a0 != 0u)', out: ctx.inputs[1]!.dtype }, [0, 1, 2]) },
+  Clip: { hostInputs: () => [1, 2], allDtypes: true, plan: clipPlan },
+  Cast: { allDtypes: true, plan: (ctx) => castPlan(ctx, dtypeFromOnnx(ctx.attrs.int('to', 0))) },
+  CastLike: { metaInputs: [1], allDtypes: true, plan: (ctx) => castPlan(ctx, ctx.inputs[1]?.dtype) },
+  BatchNormalization: { allDtypes: true, plan: bnPlan },
 } satisfies Record<string, GpuKernel>;

@@ -2,6 +2,7 @@
 // (the backend records why); `satisfies` makes a key outside the registry a type error.
 import type { OpType } from '../../graph/ops/index.js';
 import type { GpuKernel } from './types.js';
+import { argGpuKernels } from './arg.js';
 import { attentionGpuKernels } from './attention.js';
 import { axisGpuKernels, oneHotGpuKernels } from './axis.js';
 import { convTransposeGpuKernels } from './conv-transpose.js';
@@ -38,6 +39,7 @@ const ALL = {
   ...layoutGpuKernels,
   ...scatterGpuKernels,
   ...fusedGpuKernels,
+  ...argGpuKernels,
 } satisfies Partial<Record<OpType, GpuKernel>>;
 
 export const GPU_KERNELS: Partial<Record<OpType, GpuKernel>> = ALL;

@@ -1,10 +1,10 @@
-// Index-driven ops on WebGPU: GatherElements (int64 indices narrowed to i32), Trilu, Range,
+// Index-driven ops on WebGPU: GatherElements (int64 indices narrowed to i32 on the GPU), Trilu, Range,
 // CumSum, CumProd and GatherND. One thread per output element; shapes and strides go into uniforms.
 import type { DType } from '../../graph/dtype.js';
 import { toIntList, toNumbers } from '../../graph/tensor.js';
 import type { GpuKernel, GpuKernelContext, GpuPlan, Program, UniformValue, WgslType } from './types.js';
 import { unsupported } from './types.js';
-import { bindingDecls, defineShader, enables, grid, main1d, sizeOf, stridedOffsetFn, stridesOf, uniformDecl, wgslType } from './wgsl.js';
+import { bindingDecls, defineShader, enables, grid, main1d, sizeOf, stridedOffsetFn, stridesOf, uniformDecl, storageType } from './wgsl.js';
 
 const normAxis = (a: number, r: number) => (a < 0 ? a + r : a);
 
@@ -33,7 +33,7 @@ ${main1d(`  if (gi >= u_n()) { return; }
 function gatherElementsPlan(ctx: GpuKernelContext): GpuPlan {
   const x = ctx.inputs[0]!;
   const ind = ctx.inputs[1]!;
-  const t = wgslType(x.dtype, ctx.f16);
+  const t = storageType(x.dtype, ctx.f16, true);
   if (!t) return unsupported(`${x.dtype} runs on the CPU`);
   if (ind.dtype !== 'int32' && ind.dtype !== 'int64') return unsupported(`indices are ${ind.dtype}`);
   const r = x.dims.length;
@@ -70,7 +70,7 @@ ${main1d(`  if (gi >= u_n()) { return; }
 
 function triluPlan(ctx: GpuKernelContext): GpuPlan {
   const x = ctx.inputs[0]!;
-  const t = wgslType(x.dtype, ctx.f16);
+  const t = storageType(x.dtype, ctx.f16, true);
   if (!t) return unsupported(`${x.dtype} runs on the CPU`);
   const r = x.dims.length;
   if (r < 2) return unsupported('rank < 2');
@@ -162,8 +162,8 @@ function cumPlan(ctx: GpuKernelContext, op: CumSumParams['op']): GpuPlan {
 }
 
 export const indexingGpuKernels = {
-  GatherElements: { narrowInt64: [1], plan: gatherElementsPlan },
-  Trilu: { hostInputs: () => [1], plan: triluPlan },
+  GatherElements: { narrowInt64: [1], allDtypes: true, exact: true, plan: gatherElementsPlan },
+  Trilu: { hostInputs: () => [1], allDtypes: true, exact: true, plan: triluPlan },
   Range: { hostInputs: () => [0, 1, 2], plan: rangePlan },
   CumSum: { hostInputs: () => [1], plan: (ctx) => cumPlan(ctx, 'sum') },
   CumProd: { hostInputs: () => [1], plan: (ctx) => cumPlan(ctx, 'prod') },
@@ -193,7 +193,7 @@ ${ks.map((i) => `  { var c = ind[t * ${p.k}u + ${i}u]; if (c < 0) { c = c + i32(
 function gatherNdPlan(ctx: GpuKernelContext): GpuPlan {
   const x = ctx.inputs[0]!;
   const ind = ctx.inputs[1]!;
-  const t = wgslType(x.dtype, ctx.f16);
+  const t = storageType(x.dtype, ctx.f16, true);
   if (!t) return unsupported(`${x.dtype} runs on the CPU`);
   if (ind.dtype !== 'int32' && ind.dtype !== 'int64') return unsupported(`indices are ${ind.dtype}`);
   const b = ctx.attrs.int('batch_dims', 0);
@@ -219,5 +219,5 @@ function gatherNdPlan(ctx: GpuKernelContext): GpuPlan {
 }
 
 export const gatherNdGpuKernels = {
-  GatherND: { narrowInt64: [1], plan: gatherNdPlan },
+  GatherND: { narrowInt64: [1], allDtypes: true, exact: true, plan: gatherNdPlan },
 } satisfies Record<string, GpuKernel>;

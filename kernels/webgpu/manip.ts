@@ -5,7 +5,7 @@ import type { DType } from '../../graph/dtype.js';
 import { toIntList } from '../../graph/tensor.js';
 import type { GpuKernel, GpuKernelContext, GpuPlan, Program, UniformValue, WgslType } from './types.js';
 import { unsupported } from './types.js';
-import { bindingDecls, broadcastShapes, broadcastStrides, defineShader, enables, grid, main1d, sizeOf, stridedOffsetFn, stridesOf, uniformDecl, wgslType } from './wgsl.js';
+import { bindingDecls, broadcastShapes, broadcastStrides, defineShader, enables, grid, main1d, sizeOf, stridedOffsetFn, stridesOf, uniformDecl, storageType } from './wgsl.js';
 
 interface CopyParams {
   readonly rank: number;
@@ -36,9 +36,10 @@ export function copyProgram(t: WgslType, input: number, iter: readonly number[],
   return { shader: copyShader, params: { rank: iter.length, t } satisfies CopyParams, uniforms, bindings: [{ input }, { output }], workgroups: grid(n) };
 }
 
+/** Storage of input i; the copy kernels move every storable dtype, 8-byte ones included. */
 function storage(ctx: GpuKernelContext, i: number): WgslType | undefined {
   const x = ctx.inputs[i];
-  return x ? wgslType(x.dtype, ctx.f16) : undefined;
+  return x ? storageType(x.dtype, ctx.f16, true) : undefined;
 }
 
 function run(dtype: DType, dims: readonly number[], programs: Program[]): GpuPlan {
@@ -256,7 +257,7 @@ ${lines.join('\n')}
 function padPlan(ctx: GpuKernelContext): GpuPlan {
   const x = ctx.inputs[0]!;
   const t = storage(ctx, 0);
-  if (!t || t === 'f16') return unsupported(`${x.dtype} runs on the CPU`);
+  if (!t || t === 'f16' || t === 'vec2<u32>') return unsupported(`${x.dtype} runs on the CPU`);
   const r = x.dims.length;
   const mode = ctx.attrs.string('mode', 'constant') as PadParams['mode'];
   if (!['constant', 'reflect', 'edge', 'wrap'].includes(mode)) return unsupported(`mode ${mode}`);
@@ -374,12 +375,12 @@ export const manipGpuKernels = {
       return alias([...ctx.inputs[0]!.dims]);
     },
   },
-  Transpose: { plan: transposePlan },
-  Expand: { hostInputs: () => [1], plan: expandPlan },
-  Slice: { hostInputs: (_n, opset) => (opset >= 10 ? [1, 2, 3, 4] : []), plan: slicePlan },
-  Concat: { plan: concatPlan },
-  Pad: { hostInputs: (_n, opset) => (opset >= 11 ? [1, 2, 3] : []), plan: padPlan },
-  Gather: { narrowInt64: [1], plan: gatherPlan },
-  Split: { hostInputs: (_n, opset) => (opset >= 13 ? [1] : []), plan: splitPlan },
-  Tile: { hostInputs: () => [1], plan: tilePlan },
+  Transpose: { allDtypes: true, exact: true, plan: transposePlan },
+  Expand: { hostInputs: () => [1], allDtypes: true, exact: true, plan: expandPlan },
+  Slice: { hostInputs: (_n, opset) => (opset >= 10 ? [1, 2, 3, 4] : []), allDtypes: true, exact: true, plan: slicePlan },
+  Concat: { allDtypes: true, exact: true, plan: concatPlan },
+  Pad: { hostInputs: (_n, opset) => (opset >= 11 ? [1, 2, 3] : []), allDtypes: true, plan: padPlan },
+  Gather: { allDtypes: true, exact: true, narrowInt64: [1], plan: gatherPlan },
+  Split: { hostInputs: (_n, opset) => (opset >= 13 ? [1] : []), allDtypes: true, exact: true, plan: splitPlan },
+  Tile: { hostInputs: () => [1], allDtypes: true, exact: true, plan: tilePlan },
 } satisfies Record<string, GpuKernel>;

@@ -8,7 +8,8 @@ import type { Node } from '../../graph/ir.js';
 import type { HostTensor } from '../../graph/tensor.js';
 
 /** WGSL element types a tensor can be stored as. */
-export type WgslType = 'f32' | 'i32' | 'u32' | 'f16';
+/** 'vec2<u32>': an 8-byte element (int64, uint64, float64) as (lo, hi) words. */
+export type WgslType = 'f32' | 'i32' | 'u32' | 'f16' | 'vec2<u32>';
 export type UniformType = 'u32' | 'i32' | 'f32';
 
 /** A uniform field as the shader sees it: a scalar (len undefined) or an array of len words. */
@@ -71,7 +72,7 @@ export type GpuPlan =
     };
 
 export interface GpuInput {
-  /** The value's dtype (int64 inputs a kernel narrows are stored as i32 on the GPU). */
+  /** The value's dtype (storage: wgsl.ts `storageType`; int64 inputs in `narrowInt64` are bound as i32). */
   readonly dtype: DType;
   readonly dims: readonly number[];
 }
@@ -95,8 +96,19 @@ export interface GpuKernel {
   readonly hostInputs?: (node: Node, opset: number) => readonly number[];
   /** Inputs of which only the dtype and dims are read (CastLike's target): never copied. */
   readonly metaInputs?: readonly number[];
-  /** int64 inputs uploaded as i32 (Gather's indices); values outside i32 keep the node on the CPU. */
+  /**
+   * int64 inputs bound as i32 (Gather's indices): the backend narrows them on the GPU into a
+   * temporary, saturating values outside i32 (which are out of range as indices anyway).
+   */
   readonly narrowInt64?: readonly number[];
+  /**
+   * plan() checks the dtype of everything it binds, so it may be given every storable dtype: 8-byte
+   * ones (int64, uint64, float64 as vec2<u32>) and int8/uint8/int16/uint16 (widened to i32/u32).
+   * Other kernels only see float32, float16, int32, uint32 and bool.
+   */
+  readonly allDtypes?: boolean;
+  /** Outputs are copies of input elements (no arithmetic): no normalizing pass for widened dtypes. */
+  readonly exact?: boolean;
   plan(ctx: GpuKernelContext): GpuPlan;
 }
 

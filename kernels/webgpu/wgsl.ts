@@ -5,7 +5,7 @@ import type { DType } from '../../graph/dtype.js';
 import type { Shader, ShaderSpec, UniformField, UniformValue, WgslType } from './types.js';
 import { sizeOf, stridesOf } from '../../graph/tensor.js';
 
-/** How a dtype is stored on the GPU; undefined: it stays on the CPU. bool is one u32 per element. */
+/** How a dtype is stored on the GPU by every kernel; undefined: it stays on the CPU. bool is one u32 per element. */
 export function wgslType(dtype: DType, f16: boolean): WgslType | undefined {
   switch (dtype) {
     case 'float32': return 'f32';
@@ -17,9 +17,57 @@ export function wgslType(dtype: DType, f16: boolean): WgslType | undefined {
   }
 }
 
-/** Bytes per element on the GPU for a stored dtype (int64 narrowed to i32: 4). */
+/**
+ * `wgslType` plus the narrow types the compiled-model backend widens to a 32-bit word and normalizes
+ * after every kernel that writes them (`widenedKind`): int8/int16 as sign-extended i32, uint8/uint16
+ * as masked u32, and float16 without shader-f16 as an f32 holding a value rounded to half precision.
+ */
+export function storeType(dtype: DType, f16: boolean): WgslType | undefined {
+  switch (dtype) {
+    case 'int8': case 'int16': return 'i32';
+    case 'uint8': case 'uint16': return 'u32';
+    case 'float16': return f16 ? 'f16' : 'f32';
+    default: return wgslType(dtype, f16);
+  }
+}
+
+/**
+ * 8-byte dtypes (int64, uint64, float64) are stored as their raw bits, two u32 words (lo, hi) per
+ * element; only kernels that declare `wide` see them (they compute on int64/uint64 with the helpers
+ * of int64.ts, or only move float64 bits).
+ */
+export function wideType(dtype: DType): WgslType | undefined {
+  return dtype === 'int64' || dtype === 'uint64' || dtype === 'float64' ? 'vec2<u32>' : undefined;
+}
+
+/** Storage of a dtype for a kernel that does (wide) or does not handle 8-byte dtypes. */
+export function storageType(dtype: DType, f16: boolean, wide = false): WgslType | undefined {
+  return storeType(dtype, f16) ?? (wide ? wideType(dtype) : undefined);
+}
+
+export type WidenedKind = 'f16' | 'i8' | 'i16' | 'u8' | 'u16';
+
+/** Dtypes stored wider than they are: kernels writing them are followed by a normalizing pass. */
+export function widenedKind(dtype: DType, f16: boolean): WidenedKind | undefined {
+  switch (dtype) {
+    case 'float16': return f16 ? undefined : 'f16';
+    case 'int8': return 'i8';
+    case 'int16': return 'i16';
+    case 'uint8': return 'u8';
+    case 'uint16': return 'u16';
+    default: return undefined;
+  }
+}
+
+/** Bytes per element on the GPU for a stored dtype (undefined: not storable). */
+export function elemBytes(dtype: DType, f16: boolean): number | undefined {
+  const t = storageType(dtype, f16, true);
+  return t === undefined ? undefined : gpuElemBytes(t);
+}
+
+/** Bytes per element of a storage type. */
 export function gpuElemBytes(t: WgslType): number {
-  return t === 'f16' ? 2 : 4;
+  return t === 'f16' ? 2 : t === 'vec2<u32>' ? 8 : 4;
 }
 
 const shaders = new Map<string, Shader<never>>();

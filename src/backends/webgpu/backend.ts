@@ -4,7 +4,7 @@
 // Intermediates stay on the GPU; a value is read back only when it is an output or a CPU node
 // needs it. Dispatches are encoded into few command buffers and never awaited one by one.
 import { AttrReader } from '../../../graph/attrs.js';
-import type { DType } from '../../../graph/dtype.js';
+import { type DType, f16BitsToNumber, numberToF16Bits } from '../../../graph/dtype.js';
 import { AbortError, DeviceError, DeviceLostError, GraphError } from '../../../graph/errors.js';
 import { type Graph, type Model, type Node, type ValueType, outerReferences, subgraphsOf } from '../../../graph/ir.js';
 import { opKey } from '../../../graph/ops/index.js';
@@ -14,7 +14,8 @@ import { runNode, type Scope } from '../../../kernels/cpu/interpreter.js';
 import { findGpuKernel } from '../../../kernels/webgpu/index.js';
 import { WEBGPU_CAPABILITIES } from '../../../kernels/webgpu/fused.js';
 import type { GpuKernel, GpuKernelContext, GpuPlan, Program } from '../../../kernels/webgpu/types.js';
-import { packUniforms, uniformWords, wgslType } from '../../../kernels/webgpu/wgsl.js';
+import { normalizeProgram, narrowProgram } from '../../../kernels/webgpu/storage.js';
+import { elemBytes, packUniforms, storageType, uniformWords, widenedKind } from '../../../kernels/webgpu/wgsl.js';
 import type { Backend, CompiledModel, RunContext } from '../types.js';
 import { BufferPool, type BufferStats } from './buffers.js';
 import { acquireGpu, type GpuContext } from './device.js';
@@ -128,20 +129,36 @@ export function sharedPipelineCache(device: GPUDevice): PipelineCache {
 /** Runs on one device are serialized (error scopes are per device). */
 let deviceQueue: Promise<unknown> = Promise.resolve();
 
-function gpuBytes(dtype: DType, n: number): number {
-  const t = wgslType(dtype, true);
-  return n * (t === 'f16' ? 2 : 4);
+function gpuBytes(dtype: DType, n: number, f16: boolean): number {
+  return n * (elemBytes(dtype, f16) ?? 4);
 }
 
-/** Host data as the GPU stores it; undefined when it cannot be (int64 out of i32 range...). */
-export function toGpuData(t: HostTensor, f16: boolean, narrow: boolean): ArrayBufferView | undefined {
+/** Dtypes every kernel may be given; kernels with `allDtypes` take every storable one (wgsl.ts). */
+const BASIC = new Set<DType>(['float32', 'float16', 'int32', 'uint32', 'bool']);
+
+function storable(dtype: DType, f16: boolean, all: boolean): boolean {
+  return all ? storageType(dtype, f16, true) !== undefined : BASIC.has(dtype);
+}
+
+/**
+ * Host data as the GPU stores it (wgsl.ts `storageType`); undefined when it cannot be. `narrow`: an
+ * int64 tensor as i32 instead, undefined when a value is outside i32 (eager.ts binds indices so).
+ */
+export function toGpuData(t: HostTensor, f16: boolean, narrow = false): ArrayBufferView | undefined {
   const d = t.data;
   switch (t.dtype) {
     case 'float32': case 'int32': case 'uint32': return d as Float32Array;
-    case 'float16': return f16 ? (d as Uint16Array) : undefined;
-    case 'bool': return Uint32Array.from(d as Uint8Array);
+    case 'float16': {
+      if (f16) return d as Uint16Array;
+      const h = d as Uint16Array;
+      const out = new Float32Array(h.length);
+      for (let i = 0; i < h.length; i++) out[i] = f16BitsToNumber(h[i]!);
+      return out;
+    }
+    case 'bool': case 'uint8': case 'uint16': return Uint32Array.from(d as Uint8Array);
+    case 'int8': case 'int16': return Int32Array.from(d as Int8Array);
     case 'int64': {
-      if (!narrow) return undefined;
+      if (!narrow) return d as BigInt64Array;
       const src = d as BigInt64Array;
       const out = new Int32Array(src.length);
       for (let i = 0; i < src.length; i++) {
@@ -151,18 +168,34 @@ export function toGpuData(t: HostTensor, f16: boolean, narrow: boolean): ArrayBu
       }
       return out;
     }
+    case 'uint64': case 'float64': return d as BigUint64Array;
     default: return undefined;
   }
 }
 
-export function fromGpuData(dtype: DType, dims: readonly number[], bytes: ArrayBuffer): HostTensor {
+/** A tensor read back; `f16`: float16 is stored as halves (shader-f16), else widened to f32. */
+export function fromGpuData(dtype: DType, dims: readonly number[], bytes: ArrayBuffer, f16 = true): HostTensor {
   const n = checkedSize(dims);
+  const t = (data: HostTensor['data']) => ({ kind: 'tensor', dtype, dims: [...dims], data }) as HostTensor;
   switch (dtype) {
-    case 'float32': return { kind: 'tensor', dtype, dims: [...dims], data: new Float32Array(bytes, 0, n).slice() };
-    case 'int32': return { kind: 'tensor', dtype, dims: [...dims], data: new Int32Array(bytes, 0, n).slice() };
-    case 'uint32': return { kind: 'tensor', dtype, dims: [...dims], data: new Uint32Array(bytes, 0, n).slice() };
-    case 'float16': return { kind: 'tensor', dtype, dims: [...dims], data: new Uint16Array(bytes, 0, n).slice() };
-    case 'bool': return { kind: 'tensor', dtype, dims: [...dims], data: Uint8Array.from(new Uint32Array(bytes, 0, n)) };
+    case 'float32': return t(new Float32Array(bytes, 0, n).slice());
+    case 'int32': return t(new Int32Array(bytes, 0, n).slice());
+    case 'uint32': return t(new Uint32Array(bytes, 0, n).slice());
+    case 'float16': {
+      if (f16) return t(new Uint16Array(bytes, 0, n).slice());
+      const f = new Float32Array(bytes, 0, n);
+      const out = new Uint16Array(n);
+      for (let i = 0; i < n; i++) out[i] = numberToF16Bits(f[i]!);
+      return t(out);
+    }
+    case 'bool': return t(Uint8Array.from(new Uint32Array(bytes, 0, n)));
+    case 'uint8': return t(Uint8Array.from(new Uint32Array(bytes, 0, n)));
+    case 'uint16': return t(Uint16Array.from(new Uint32Array(bytes, 0, n)));
+    case 'int8': return t(Int8Array.from(new Int32Array(bytes, 0, n)));
+    case 'int16': return t(Int16Array.from(new Int32Array(bytes, 0, n)));
+    case 'int64': return t(new BigInt64Array(bytes, 0, n).slice());
+    case 'uint64': return t(new BigUint64Array(bytes, 0, n).slice());
+    case 'float64': return t(new Float64Array(bytes, 0, n).slice());
     default: throw new DeviceError(`cannot read ${dtype} back from the GPU`);
   }
 }
@@ -204,8 +237,8 @@ class Run {
     if (--b.refs === 0) this.st.pool.release(b.buffer);
   }
 
-  upload(t: HostTensor, narrow: boolean, pinned = false): GpuBuf | undefined {
-    const data = toGpuData(t, this.st.gpu.features.f16, narrow);
+  upload(t: HostTensor, pinned = false): GpuBuf | undefined {
+    const data = toGpuData(t, this.st.gpu.features.f16);
     if (!data) return undefined;
     const buf = this.newBuf(data.byteLength, pinned);
     const padded = data.byteLength % 4 === 0 ? data : (() => {
@@ -303,7 +336,7 @@ class Run {
       const bytes = x.buf.getMappedRange(0, x.size).slice(0);
       x.buf.unmap();
       this.st.pool.release(x.buf);
-      x.s.host = fromGpuData(x.s.dtype!, x.s.dims!, bytes);
+      x.s.host = fromGpuData(x.s.dtype!, x.s.dims!, bytes, this.st.gpu.features.f16);
       this.stats.downloads++;
       this.stats.downloaded.push(x.n);
     }
@@ -633,43 +666,61 @@ class WebgpuModel implements WebgpuCompiledModel {
       this.place(node, 'gpu', 'alias');
       return undefined;
     }
-    for (const o of plan.outputs) if (!wgslType(o.dtype, f16)) return `output is ${o.dtype}`;
+    const all = kernel.allDtypes === true;
+    for (const o of plan.outputs) if (!storable(o.dtype, f16, all)) return `output is ${o.dtype}`;
     // Device inputs: those the programs bind.
     const bound = new Set<number>();
     for (const p of plan.programs) for (const b of p.bindings) if ('input' in b) bound.add(b.input);
     for (const i of bound) {
       const s = slots[i]!;
       if (hostIdx.has(i) || metaIdx.has(i)) return `kernel bug: input ${i} is bound but host-only`;
-      if (!wgslType(s.dtype!, f16) && !(s.dtype === 'int64' && narrowIdx.has(i))) return `input ${i} is ${s.dtype}`;
+      if (!storable(s.dtype!, f16, all) && !(s.dtype === 'int64' && narrowIdx.has(i))) return `input ${i} is ${s.dtype}`;
     }
     const inBufs = new Map<number, GpuBuf>();
+    // Programs in order with their buffers: int64 indices narrowed first, widened outputs normalized last.
+    const steps: { p: Program; bufs: () => GpuBuf[] }[] = [];
+    const scratch: GpuBuf[] = [];
     for (const i of bound) {
       const s = slots[i]!;
       if (!s.gpu) {
         const name = node.inputs[i]!;
         const isConst = [...this.constants.values()].includes(s);
         const isInit = isConst || (this.model.graph.initializers.has(name) && s.host === this.model.graph.initializers.get(name));
-        const b = run.upload(s.host as HostTensor, narrowIdx.has(i), isInit);
+        const b = run.upload(s.host as HostTensor, isInit);
         if (!b) return `input ${i} (${s.dtype}) cannot be stored on the GPU`;
         s.gpu = b;
         if (isInit && !isConst) st.initializers.set(name, b);
       }
       inBufs.set(i, s.gpu);
+      if (s.dtype === 'int64' && narrowIdx.has(i)) {
+        const n = checkedSize(s.dims!);
+        const wide = s.gpu;
+        const narrow = run.newBuf(n * 4);
+        scratch.push(narrow);
+        if (n > 0) steps.push({ p: narrowProgram(n, 0, 0), bufs: () => [wide, narrow] });
+        inBufs.set(i, narrow);
+      }
+    }
+    const outBufs = plan.outputs.map((o) => run.newBuf(gpuBytes(o.dtype, o.dims.reduce((a, b) => a * b, 1), f16)));
+    const temps = (plan.temps ?? []).map((words) => run.newBuf(words * 4));
+    for (const p of plan.programs) steps.push({ p, bufs: () => p.bindings.map((b) => ('input' in b ? inBufs.get(b.input)! : 'output' in b ? outBufs[b.output]! : temps[b.temp]!)) });
+    if (!kernel.exact) {
+      plan.outputs.forEach((o, k) => {
+        const kind = widenedKind(o.dtype, f16);
+        const n = checkedSize(o.dims);
+        if (kind && n > 0 && node.outputs[k]) steps.push({ p: normalizeProgram(kind, n, 0), bufs: () => [outBufs[k]!] });
+      });
     }
     // Pipelines first (awaited only when not yet built), then encode.
     const pipes: CachedPipeline[] = [];
-    for (const p of plan.programs) {
+    for (const { p } of steps) {
       const kinds: BindingKind[] = p.bindings.map((b) => ('input' in b ? 'read' : 'write'));
       const c = st.pipelines.get(p, kinds);
       pipes.push(c instanceof Promise ? await run.wait(Promise.race([c, run.lost])) : c);
     }
-    const outBufs = plan.outputs.map((o) => run.newBuf(gpuBytes(o.dtype, o.dims.reduce((a, b) => a * b, 1))));
-    const temps = (plan.temps ?? []).map((words) => run.newBuf(words * 4));
-    plan.programs.forEach((p, k) => {
-      const bufs = p.bindings.map((b) => ('input' in b ? inBufs.get(b.input)! : 'output' in b ? outBufs[b.output]! : temps[b.temp]!));
-      run.dispatch(p, pipes[k]!, bufs);
-    });
+    steps.forEach((step, k) => run.dispatch(step.p, pipes[k]!, step.bufs()));
     for (const t of temps) run.release(t);
+    for (const t of scratch) run.release(t);
     plan.outputs.forEach((o, k) => {
       const name = node.outputs[k];
       if (name) run.values.set(name, { dtype: o.dtype, dims: o.dims, gpu: outBufs[k] });
