@@ -221,11 +221,14 @@ function castExpr(from: DType, to: DType): string | undefined {
   const wide = s === 'i64' || s === 'u64';
   switch (d) {
     case 'b':
-      return s === 'f' ? 'select(0u, 1u, a0 != 0.0)' : wide ? 'select(0u, 1u, any(a0 != vec2<u32>(0u)))' : `select(0u, 1u, a0 != ${s === 'i' ? 'i32' : 'u32'}(0))`;
+      // By bits: NaN is true, and a compiler may fold NaN != 0 to false.
+      return s === 'f' ? 'select(0u, 1u, (bitcast<u32>(a0) & 0x7fffffffu) != 0u)' : wide ? 'select(0u, 1u, any(a0 != vec2<u32>(0u)))' : `select(0u, 1u, a0 != ${s === 'i' ? 'i32' : 'u32'}(0))`;
     case 'f':
       if (s === 'f') return 'a0';
       if (wide) return to === 'float16' ? undefined : `tg_${s}_to_f32(a0)`;
-      return 'f32(a0)';
+      // Exactly rounded (SwiftShader's u32 -> f32 is not, past 2^24).
+      if (s === 'i') return 'tg_i64_to_f32(tg_i64_from_i32(a0))';
+      return s === 'u' ? 'tg_u64_to_f32(vec2<u32>(a0, 0u))' : 'f32(a0)';
     case 'i': case 'u': {
       const T = d === 'i' ? 'i32' : 'u32';
       if (s === 'f') return d === 'i' ? 'tg_f32_to_i32(a0)' : 'bitcast<u32>(tg_f32_to_i32(a0))';
@@ -387,7 +390,7 @@ export const elementwiseGpuKernels = {
   }),
   Max: variadic((a, b) => `max(${a}, ${b})`, undefined, (t) => (a, b) => `tg_${t === 'int64' ? 'i' : 'u'}64_max(${a}, ${b})`),
   Min: variadic((a, b) => `min(${a}, ${b})`, undefined, (t) => (a, b) => `tg_${t === 'int64' ? 'i' : 'u'}64_min(${a}, ${b})`),
-  Sum: variadic((a, b) => `${a} + ${b}`, undefined, () => (a, b) => `tg_i64_add(${a}, ${b})`),
+  Sum: variadic((a, b) => `${a} + ${b}`, (acc) => acc),
   Mean: variadic((a, b) => `${a} + ${b}`, (acc, n) => `(${acc}) / ${flit(n)}`),
   SwiGLU: {
     allDtypes: true,
