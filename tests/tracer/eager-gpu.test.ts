@@ -8,6 +8,7 @@ import { type HostTensor, toNumbers } from '../../graph/tensor.js';
 import { findGpuKernel } from '../../kernels/webgpu/index.js';
 import * as tg from '../../src/index.js';
 import { TgTensor } from '../../src/index.js';
+import { apply1, attr } from '../../src/tracer/core.js';
 import { GPU_OK, gpuIt } from '../webgpu/helpers.js';
 import { CASES, randn } from './cases.js';
 
@@ -208,6 +209,7 @@ describe('eager GPU residency, memory, fallback, disposal', () => {
     const candidates: [string, (x: TgTensor) => TgTensor][] = [
       ['ArgMax', (x) => x.argMax(1)],
       ['ArgMin', (x) => tg.argMin(x, 1)],
+      ['Einsum', (x) => apply1('Einsum', [x], { equation: attr.string('ij->ji') })],
     ];
     const pick = candidates.find(([op]) => !findGpuKernel(op));
     if (!pick) throw new Error('every candidate op has a WebGPU kernel now: add an op without one to this test');
