@@ -4,7 +4,7 @@
 // GPU, else on the CPU kernels.
 import { AttrReader } from '../../graph/attrs.js';
 import { type DType, isFloat } from '../../graph/dtype.js';
-import { InputError, TgraphError, TraceError } from '../../graph/errors.js';
+import { DeviceLostError, InputError, TgraphError, TraceError } from '../../graph/errors.js';
 import { type Attr, type Node, type TensorType as IrTensorType, formatType, type ValueType } from '../../graph/ir.js';
 import { findSchema } from '../../graph/ops/index.js';
 import type { InferContext } from '../../graph/ops/types.js';
@@ -168,7 +168,7 @@ function runEager(op: string, inputs: readonly (TgTensor | undefined)[], attribu
       }
     }
   } catch (e) {
-    if (e instanceof DisposedTensorError || e instanceof DeviceResidentError) throw e;
+    if (e instanceof DisposedTensorError || e instanceof DeviceResidentError || e instanceof DeviceLostError) throw e;
     if (e instanceof TgraphError || e instanceof Error) throw opError(op, inputs, e);
     throw e;
   }

@@ -35,18 +35,32 @@ let adapter: DeviceInfo['adapter'];
 let runner: EagerGpu | undefined;
 let generation = 0;
 
+/** A lost device: back to the CPU until setDevice/ready acquires a new one (tensors on the lost one throw DeviceLostError when read). */
+function checkLost(): void {
+  if (!runner?.lost) return;
+  runner = undefined;
+  if (active === 'webgpu') {
+    active = 'cpu';
+    settling = undefined;
+    reason = "the WebGPU device was lost; running on the CPU (await tg.setDevice('webgpu') acquires a new one)";
+  }
+}
+
 /** Where eager ops and new tg.fn plans run now. */
 export function getDevice(): Device {
+  checkLost();
   return active;
 }
 
 export function deviceInfo(): DeviceInfo {
+  checkLost();
   return { device: active, requested, settled, reason, ...(adapter ? { adapter } : {}) };
 }
 
 /** The eager GPU runner once a device has been acquired (GPU-resident tensors keep needing it after a switch to the CPU). */
 export function eagerGpu(): EagerGpu | undefined {
-  return runner && !runner.lost ? runner : undefined;
+  checkLost();
+  return runner;
 }
 
 /** The runner of the shared device, acquired now if needed (tg.fn plans on WebGPU adopt their outputs through it). */

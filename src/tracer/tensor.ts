@@ -3,7 +3,7 @@
 // name of a value in the trace and its type from the shape rules.
 import type { EagerGpu, DeviceValue } from '../backends/webgpu/eager.js';
 import { BYTES, type DType } from '../../graph/dtype.js';
-import { InputError } from '../../graph/errors.js';
+import { DeviceLostError, InputError } from '../../graph/errors.js';
 import type { Dim, TensorType as IrTensorType } from '../../graph/ir.js';
 import { type HostTensor, getNumber, toNumbers } from '../../graph/tensor.js';
 import { Tensor } from '../tensor.js';
@@ -74,7 +74,15 @@ export class TgTensor {
    * so its upload) for later ops; `temp` values of untracked tensors are released after the op.
    */
   _deviceValue(gpu: EagerGpu): { value: DeviceValue; temp: boolean } {
-    if (this._dev) return { value: this._dev, temp: false };
+    if (this._dev && this._gpu === gpu) return { value: this._dev, temp: false };
+    if (this._dev) {
+      // Made on a device that is gone (lost): only a host copy survives.
+      const kept = this._host ?? this._dev.host;
+      if (!kept) throw new DeviceLostError('this tensor lived on a WebGPU device that was lost; its data is gone');
+      this._gpu?.release(this._dev);
+      this._dev = undefined;
+      this._host = kept;
+    }
     const h = this._host!;
     const value: DeviceValue = { dtype: h.dtype, dims: h.dims, host: h };
     if (!this._alloc) return { value, temp: true };
@@ -115,6 +123,7 @@ export class TgTensor {
     if (this._sym) throw new TracedValueError(what, userSourceLine());
     const h = this._host ?? this._dev?.host;
     if (h) return h;
+    if (this._dev && this._gpu?.lost) throw new DeviceLostError(`${what}: this tensor lived on a WebGPU device that was lost; its data is gone`);
     if (this._dev) throw new DeviceResidentError(what, this, userSourceLine());
     throw new DisposedTensorError(what, userSourceLine());
   }

@@ -3,9 +3,10 @@
 // tidy/dispose, ops without a usable WebGPU kernel fall back to the CPU kernels, tensors flow
 // between eager GPU ops and tg.fn plans, and device selection never breaks a CPU-only machine.
 import { afterAll, describe, expect, it } from 'vitest';
-import { DeviceError } from '../../graph/errors.js';
+import { DeviceError, DeviceLostError } from '../../graph/errors.js';
 import { type HostTensor, toNumbers } from '../../graph/tensor.js';
 import { findGpuKernel } from '../../kernels/webgpu/index.js';
+import { destroyGpu } from '../../src/backends/webgpu/device.js';
 import * as tg from '../../src/index.js';
 import { TgTensor } from '../../src/index.js';
 import { apply1, attr } from '../../src/tracer/core.js';
@@ -303,5 +304,30 @@ describe('eager GPU tensors and tg.fn', () => {
     const m = tg.memory();
     expect(alive(m)).toBe(alive(m0));
     expect(m.gpuBuffers).toBe(m0.gpuBuffers);
+  }, SLOW);
+});
+
+describe('device loss', () => {
+  // Last in the file: it destroys the shared device (the next acquire makes a new one).
+  gpuIt('a lost device fails reads of its tensors with DeviceLostError, ops go back to the CPU, setDevice acquires a new device', async () => {
+    await tg.setDevice('webgpu');
+    const x = tg.tensor([1, 2, 3]);
+    const y = x.mul(2);
+    expect(y.device).toBe('webgpu');
+    await destroyGpu();
+    await expect(y.data()).rejects.toBeInstanceOf(DeviceLostError);
+    expect(tg.getDevice()).toBe('cpu');
+    expect(tg.deviceInfo().reason).toMatch(/lost/);
+    const z = x.add(1);
+    expect(z.device).toBe('cpu');
+    expect(Array.from(z.dataSync() as ArrayLike<number>)).toEqual([2, 3, 4]);
+    expect(() => y.add(1)).toThrow(DeviceLostError);
+    y.dispose();
+    await expect(tg.setDevice('webgpu')).resolves.toBe('webgpu');
+    const w = x.mul(3);
+    expect(w.device).toBe('webgpu');
+    expect(Array.from((await w.data()) as ArrayLike<number>)).toEqual([3, 6, 9]);
+    for (const t of [x, z, w]) t.dispose();
+    await tg.setDevice('cpu');
   }, SLOW);
 });
