@@ -1,6 +1,7 @@
 // Host tensors: the values that initializers, constants and CPU kernels hold.
-import { type ArrayFor, type DType, type HostData, newArray, f16BitsToNumber, bf16BitsToNumber, numberToF16Bits, numberToBf16Bits, isBig } from './dtype.js';
+import { type ArrayFor, BYTES, type DType, type HostData, newArray, f16BitsToNumber, bf16BitsToNumber, numberToF16Bits, numberToBf16Bits, isBig } from './dtype.js';
 import { ResourceLimitError } from './errors.js';
+import { noteAllocation, takeBuffer } from './tensor-pool.js';
 
 export interface HostTensor<D extends DType = DType> {
   readonly kind: 'tensor';
@@ -80,7 +81,23 @@ export function makeTensor<D extends DType>(dtype: D, dims: readonly number[], d
 /** A zero-filled tensor; the element count is checked against the limit before allocating. */
 export function allocTensor<D extends DType>(dtype: D, dims: readonly number[]): HostTensor<D> {
   const n = checkedSize(dims);
-  return { kind: 'tensor', dtype, dims: [...dims], data: newArray(dtype, n) };
+  return { kind: 'tensor', dtype, dims: [...dims], data: pooledArray(dtype, n) };
+}
+
+const ARRAY_OF: Partial<Record<DType, new (b: ArrayBuffer, off: number, n: number) => unknown>> = {
+  float32: Float32Array, float64: Float64Array, float16: Uint16Array, bfloat16: Uint16Array, uint16: Uint16Array,
+  int8: Int8Array, int16: Int16Array, int32: Int32Array, int64: BigInt64Array, uint8: Uint8Array, bool: Uint8Array,
+  uint32: Uint32Array, uint64: BigUint64Array,
+};
+
+/** A zeroed array, on a recycled buffer where the tensor pool has one (see tensor-pool.ts). */
+function pooledArray<D extends DType>(dtype: D, n: number): ArrayFor<D> {
+  const ctor = ARRAY_OF[dtype];
+  if (!ctor) return newArray(dtype, n);
+  const buf = takeBuffer(n * BYTES[dtype]);
+  const a = (buf ? new ctor(buf, 0, n) : newArray(dtype, n)) as ArrayFor<D>;
+  noteAllocation((a as unknown as { buffer: ArrayBuffer }).buffer);
+  return a;
 }
 
 export function scalar<D extends DType>(dtype: D, value: number | bigint | boolean | string): HostTensor<D> {

@@ -9,6 +9,7 @@
 import { GraphError } from '../../graph/errors.js';
 import type { Graph, Model, Node } from '../../graph/ir.js';
 import { describeValue, type RtValue, setMaxElements, sizeOf } from '../../graph/tensor.js';
+import { RunBuffers } from '../../graph/tensor-pool.js';
 import { runNode, type Scope } from '../../kernels/cpu/interpreter.js';
 import { planSplit } from './split.js';
 import type { ExecRunContext, NodeRunEvent, StopSignal } from './types.js';
@@ -122,12 +123,17 @@ export async function executeGraph(model: Model, feeds: ReadonlyMap<string, RtVa
   const limit = ctx.maxTensorElements;
   const scope: Scope = { values };
   const interpretOpts = { opsets: model.opsets, signal };
+  // Sequential runs recycle the buffers of dead intermediates (graph/tensor-pool.ts); parallel runs share memory with workers.
+  const buffers = !opts.pool || opts.mode === 'sequential' ? new RunBuffers() : undefined;
 
   const release = (i: number) => {
     for (const name of plan.reads[i]!) {
       const left = (remaining.get(name) ?? 1) - 1;
       remaining.set(name, left);
-      if (left <= 0 && !keep.has(name) && !graph.initializers.has(name)) values.delete(name);
+      if (left <= 0 && !keep.has(name) && !graph.initializers.has(name)) {
+        const v = values.get(name);
+        if (values.delete(name) && buffers && plan.producer.has(name)) buffers.dropped(v!);
+      }
     }
   };
   const inputsOf = (node: Node) =>
@@ -140,7 +146,10 @@ export async function executeGraph(model: Model, feeds: ReadonlyMap<string, RtVa
   const store = (node: Node, outs: readonly (RtValue | undefined)[]) => {
     node.outputs.forEach((name, k) => {
       const v = outs[k];
-      if (name && v !== undefined) values.set(name, v);
+      if (name && v !== undefined) {
+        values.set(name, v);
+        buffers?.stored(v);
+      }
     });
   };
   const report = (ev: NodeRunEvent) => {
@@ -152,7 +161,7 @@ export async function executeGraph(model: Model, feeds: ReadonlyMap<string, RtVa
     const prev = limit !== undefined ? setMaxElements(limit) : undefined;
     const start = wallNow();
     try {
-      store(node, runNode(node, inputs, scope, interpretOpts));
+      store(node, buffers ? buffers.node(() => runNode(node, inputs, scope, interpretOpts)) : runNode(node, inputs, scope, interpretOpts));
     } finally {
       if (prev !== undefined) setMaxElements(prev);
     }
