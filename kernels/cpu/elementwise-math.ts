@@ -74,9 +74,18 @@ const divRun: Run2<number, number, number> = (out, a, b, o, xa, sa, xb, sb, n) =
   for (const e = o + n; o < e; o++, xa += sa, xb += sb) out[o] = a[xa]! / b[xb]!;
 };
 
+const minRun: Run2<number, number, number> = (out, a, b, o, xa, sa, xb, sb, n) => {
+  if (simdBinary('min', out, a, b, o, xa, sa, xb, sb, n)) return;
+  for (const e = o + n; o < e; o++, xa += sa, xb += sb) out[o] = Math.min(a[xa]!, b[xb]!);
+};
+const maxRun: Run2<number, number, number> = (out, a, b, o, xa, sa, xb, sb, n) => {
+  if (simdBinary('max', out, a, b, o, xa, sa, xb, sb, n)) return;
+  for (const e = o + n; o < e; o++, xa += sa, xb += sb) out[o] = Math.max(a[xa]!, b[xb]!);
+};
+
 const add: BinaryDef = { types: 'numeric', num: (a, b) => a + b, run: addRun, big: (a, b) => a + b };
-const min: BinaryDef = { types: 'numeric', num: Math.min, big: (a, b) => (a < b ? a : b) };
-const max: BinaryDef = { types: 'numeric', num: Math.max, big: (a, b) => (a > b ? a : b) };
+const min: BinaryDef = { types: 'numeric', num: Math.min, run: minRun, big: (a, b) => (a < b ? a : b) };
+const max: BinaryDef = { types: 'numeric', num: Math.max, run: maxRun, big: (a, b) => (a > b ? a : b) };
 
 const binaryDefs = {
   Add: add,
@@ -136,6 +145,11 @@ const pow: CpuKernel = (inputs, ctx) => {
     } else {
       // A 64-bit exponent only matters through its double value for a float or 32-bit base.
       const bn = bBig ? Float64Array.from(b.data as BigInt64Array, Number) : (b.data as Vec<number>);
+      // x^2 (variance in layer norms): the float64 square of a float32 is exact, so one product equals powC.
+      if (bn.length === 1 && bn[0] === 2 && a.data.length === out.data.length) {
+        mulRun(out.data as Vec<number>, a.data as Vec<number>, a.data as Vec<number>, 0, 0, 1, 0, 1, out.data.length);
+        return [half ? narrowHalf(out, half) : out];
+      }
       map2(a.data as Vec<number>, a.dims, bn, bDims, out.data as Vec<number>, outDims, powC);
     }
   } catch (e) {

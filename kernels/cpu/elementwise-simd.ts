@@ -1,26 +1,29 @@
-// WebAssembly SIMD loops for the hottest float32 elementwise ops (Add, Sub, Mul, Div, Clip, Relu, Abs, Neg,
-// Sqrt), assembled
+// WebAssembly SIMD loops for the hottest float32 elementwise ops (Add, Sub, Mul, Div, Min, Max, Clip, Relu,
+// LeakyRelu, Abs, Neg, Sqrt; Exp, Sigmoid, Tanh, Erf from elementwise-simd-math.ts), assembled
 // from opcodes like the GEMM micro-kernel. JS loops over typed arrays cost a few ns per element; these
 // stage operands in wasm memory with TypedArray.set (a memcpy) and do four lanes per instruction.
 // Results are bit-identical to the JS loops: one IEEE float32 add/sub/mul/div of float32 operands equals
 // the double result rounded to float32, and Clip/Relu use pmin/pmax, which are exactly `b < a ? b : a`
-// and `a < b ? b : a` (NaN and -0 pass as in the JS comparisons).
+// and `a < b ? b : a` (NaN and -0 pass as in the JS comparisons); min/max propagate NaN and order -0 below
+// +0, as Math.min/Math.max do. The transcendental ones are approximations (a few ulps; see their file).
 import { F32, I32, V128, get, section, set, simd, str, uleb } from './wasm-asm.js';
+import { BITSELECT, F_LT, F_MUL, SCRATCH_V128, erfOf, expOf, fconst, sigmoidOf, tanhOf } from './elementwise-simd-math.js';
 
 /** Floats per staging region (the longest run one call handles). */
 const CHUNK = 16384;
 const A_BASE = 0, B_BASE = CHUNK * 4, O_BASE = CHUNK * 8;
 
-export type SimdBinOp = 'add' | 'sub' | 'mul' | 'div';
-export type SimdUnOp = 'abs' | 'neg' | 'sqrt';
-const BIN_CODE: Record<SimdBinOp, number> = { add: 0xe4, sub: 0xe5, mul: 0xe6, div: 0xe7 };
+export type SimdBinOp = 'add' | 'sub' | 'mul' | 'div' | 'min' | 'max';
+export type SimdUnOp = 'abs' | 'neg' | 'sqrt' | 'exp' | 'sigmoid' | 'tanh' | 'erf';
+const BIN_CODE: Record<SimdBinOp, number> = { add: 0xe4, sub: 0xe5, mul: 0xe6, div: 0xe7, min: 0xe8, max: 0xe9 };
 const PMIN = 0xea, PMAX = 0xeb;
 
 const load = (off: number) => [0xfd, ...uleb(0x00), 4, ...uleb(off)];
 const store = (off: number) => [0xfd, ...uleb(0x0b), 4, ...uleb(off)];
 const SPLAT = 0x13;
 
-// Every function: params (0 nBytes i32, 1 s f32, 2 t f32); locals 3 i (i32), 4 vs, 5 vt (v128).
+// Every function: params (0 nBytes i32, 1 s f32, 2 t f32); locals 3 i (i32), 4 vs, 5 vt (v128), then the
+// math sequences' v128 scratch (6...).
 const N = 0, S = 1, T = 2, I = 3, VS = 4, VT = 5;
 const A = [...get(I), ...load(A_BASE)];
 const B = [...get(I), ...load(B_BASE)];
@@ -28,7 +31,7 @@ const B = [...get(I), ...load(B_BASE)];
 /** `for (i = 0; i < n; i += 16) O[i] = expr` with vs, vt the splatted scalars. */
 function loopFn(expr: number[]): number[] {
   const body = [
-    2, 1, I32, 2, V128,
+    2, 1, I32, 2 + SCRATCH_V128, V128,
     ...get(S), ...simd(SPLAT), ...set(VS),
     ...get(T), ...simd(SPLAT), ...set(VT),
     0x02, 0x40, 0x03, 0x40,
@@ -50,8 +53,13 @@ for (const op of Object.keys(BIN_CODE) as SimdBinOp[]) {
 }
 FNS.push(['clip', [...A, ...get(VS), ...simd(PMAX), ...get(VT), ...simd(PMIN)]]);
 // abs, neg (sign bit) and sqrt (correctly rounded) are exact in float32.
-const UN_CODE: Record<SimdUnOp, number> = { abs: 0xe0, neg: 0xe1, sqrt: 0xe3 };
-for (const op of Object.keys(UN_CODE) as SimdUnOp[]) FNS.push([`u_${op}`, [...A, ...simd(UN_CODE[op])]]);
+const UN_CODE: Partial<Record<SimdUnOp, number>> = { abs: 0xe0, neg: 0xe1, sqrt: 0xe3 };
+for (const [op, c] of Object.entries(UN_CODE)) FNS.push([`u_${op}`, [...A, ...simd(c)]]);
+FNS.push(['u_exp', expOf(A)], ['u_sigmoid', sigmoidOf(A)], ['u_tanh', tanhOf(A)], ['u_erf', erfOf(A)]);
+// exp(a - s): the softmax numerator.
+FNS.push(['u_expsub', expOf([...A, ...get(VS), ...simd(0xe5)])]);
+// LeakyRelu: a < 0 ? s·a : a (bitselect keeps NaN and -0 as the JS comparison does).
+FNS.push(['leaky', [...A, ...get(VS), ...F_MUL, ...A, ...A, ...fconst(0), ...F_LT, ...BITSELECT]]);
 
 function assemble(): Uint8Array<ArrayBuffer> {
   const exports = FNS.flatMap(([name], i) => [...str(name), 0x00, ...uleb(i)]);
@@ -73,6 +81,8 @@ interface Simd {
   b: Float32Array;
   o: Float32Array;
   fns: Record<string, Fn>;
+  /** Per binary op: vector-vector, vector-scalar, scalar-vector (looked up once, not per run). */
+  bin: Record<SimdBinOp, { vv: Fn; vs: Fn; sv: Fn }>;
 }
 
 let cached: Simd | null | undefined;
@@ -96,11 +106,15 @@ function instance(): Simd | undefined {
     const pages = Math.ceil((O_BASE + CHUNK * 4) / 65536);
     const mem = new WebAssembly.Memory({ initial: pages });
     const inst = new WebAssembly.Instance(new WebAssembly.Module(bin), { env: { mem } });
+    const fns = inst.exports as unknown as Record<string, Fn>;
+    const table = {} as Simd['bin'];
+    for (const op of Object.keys(BIN_CODE) as SimdBinOp[]) table[op] = { vv: fns[`vv_${op}`]!, vs: fns[`vs_${op}`]!, sv: fns[`sv_${op}`]! };
     cached = {
       a: new Float32Array(mem.buffer, A_BASE, CHUNK),
       b: new Float32Array(mem.buffer, B_BASE, CHUNK),
       o: new Float32Array(mem.buffer, O_BASE, CHUNK),
-      fns: inst.exports as unknown as Record<string, Fn>,
+      fns,
+      bin: table,
     };
   } catch {
     cached = null;
@@ -120,23 +134,18 @@ export function simdBinary(op: SimdBinOp, out: unknown, a: unknown, b: unknown, 
   if ((sa !== 0 && sa !== 1) || (sb !== 0 && sb !== 1) || (sa === 0 && sb === 0)) return false;
   const s = instance();
   if (!s) return false;
-  let fn: Fn;
-  let scalar = 0;
-  if (sa === 1 && sb === 1) fn = s.fns[`vv_${op}`]!;
-  else if (sb === 0) {
-    fn = s.fns[`vs_${op}`]!;
-    scalar = b[xb]!;
-  } else {
-    fn = s.fns[`sv_${op}`]!;
-    scalar = a[xa]!;
-  }
+  const fns = s.bin[op];
+  const sa1 = sa === 1;
+  const sb1 = sb === 1;
+  const fn = sa1 && sb1 ? fns.vv : sb1 ? fns.sv : fns.vs;
+  const scalar = sa1 && sb1 ? 0 : sb1 ? a[xa]! : b[xb]!;
+  // The vector operand of a vector-scalar op is staged in a.
+  const v = sa1 ? a : b;
+  const xv = sa1 ? xa : xb;
   for (let off = 0; off < n; off += CHUNK) {
     const m = Math.min(CHUNK, n - off);
-    if (sa === 1 && sb === 1) {
-      s.a.set(a.subarray(xa + off, xa + off + m));
-      s.b.set(b.subarray(xb + off, xb + off + m));
-    } else if (sb === 0) s.a.set(a.subarray(xa + off, xa + off + m));
-    else s.a.set(b.subarray(xb + off, xb + off + m));
+    s.a.set(v.subarray(xv + off, xv + off + m));
+    if (sa1 && sb1) s.b.set(b.subarray(xb + off, xb + off + m));
     fn(((m + 3) >> 2) << 4, scalar, 0);
     out.set(s.o.subarray(0, m), o + off);
   }
@@ -145,33 +154,48 @@ export function simdBinary(op: SimdBinOp, out: unknown, a: unknown, b: unknown, 
 
 /** out = clamp of a to [lo, hi] as `v < lo ? lo : v`, then `v > hi ? hi : v`; false where SIMD does not apply. */
 export function simdClip(a: unknown, out: unknown, lo: number, hi: number): boolean {
-  if (!(out instanceof Float32Array) || !(a instanceof Float32Array) || out.length < MIN_RUN) return false;
   // Bounds that float32 cannot hold exactly compare differently in float32 than in double.
   if (Math.fround(lo) !== lo && !Number.isNaN(lo)) return false;
   if (Math.fround(hi) !== hi && !Number.isNaN(hi)) return false;
-  const s = instance();
-  if (!s) return false;
-  const n = out.length;
-  for (let off = 0; off < n; off += CHUNK) {
-    const m = Math.min(CHUNK, n - off);
-    s.a.set(a.subarray(off, off + m));
-    s.fns.clip!(((m + 3) >> 2) << 4, lo, hi);
-    out.set(s.o.subarray(0, m), off);
-  }
-  return true;
+  return simdMap('clip', a, out, lo, hi);
+}
+
+/** out = a < 0 ? alpha·a : a; false where SIMD does not apply (alpha must be a float32 for equal products). */
+export function simdLeakyRelu(a: unknown, out: unknown, alpha: number): boolean {
+  if (Math.fround(alpha) !== alpha) return false;
+  return simdMap('leaky', a, out, alpha, 0);
 }
 
 /** out = op(a) elementwise for float32 arrays; false where the SIMD path does not apply. */
 export function simdUnary(op: SimdUnOp, a: unknown, out: unknown): boolean {
+  return simdMap(`u_${op}`, a, out, 0, 0);
+}
+
+/** out[o..o+n) = exp(a[x..x+n) - shift) (float32 arithmetic); false where SIMD does not apply. */
+export function simdExpShifted(a: unknown, x: number, out: unknown, o: number, n: number, shift: number): boolean {
+  if (n < MIN_RUN || !(out instanceof Float32Array) || !(a instanceof Float32Array)) return false;
+  const s = instance();
+  if (!s) return false;
+  const fn = s.fns.u_expsub!;
+  for (let off = 0; off < n; off += CHUNK) {
+    const m = Math.min(CHUNK, n - off);
+    s.a.set(a.subarray(x + off, x + off + m));
+    fn(((m + 3) >> 2) << 4, shift, 0);
+    out.set(s.o.subarray(0, m), o + off);
+  }
+  return true;
+}
+
+function simdMap(name: string, a: unknown, out: unknown, p: number, q: number): boolean {
   if (!(out instanceof Float32Array) || !(a instanceof Float32Array) || out.length < MIN_RUN) return false;
   const s = instance();
   if (!s) return false;
-  const fn = s.fns[`u_${op}`]!;
+  const fn = s.fns[name]!;
   const n = out.length;
   for (let off = 0; off < n; off += CHUNK) {
     const m = Math.min(CHUNK, n - off);
     s.a.set(a.subarray(off, off + m));
-    fn(((m + 3) >> 2) << 4, 0, 0);
+    fn(((m + 3) >> 2) << 4, p, q);
     out.set(s.o.subarray(0, m), off);
   }
   return true;

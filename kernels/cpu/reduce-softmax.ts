@@ -4,6 +4,7 @@ import { allocTensor, sizeOf, type HostTensor } from '../../graph/tensor.js';
 import { KernelInputError } from './errors.js';
 import type { CpuContext, CpuKernel } from './types.js';
 import { tensorArg, viaF32 } from './util.js';
+import { simdExpShifted } from './elementwise-simd.js';
 
 /** The input seen as [outer, len, inner]: the op runs along `len` for each (outer, inner) pair. */
 export function softmaxLayout(dims: readonly number[], ctx: CpuContext): { outer: number; len: number; inner: number } {
@@ -38,7 +39,12 @@ export function softmaxInto(mode: Mode, x: ArrayLike<number>, y: Float32Array | 
       }
       if (mx === -Infinity) mx = 0; // all -inf (or NaN): avoid -inf - -inf
       let sum = 0;
-      if (mode === 'softmax') {
+      if (mode === 'softmax' && inner === 1 && simdExpShifted(x, base, y, base, len, mx)) {
+        // A contiguous row: exp(x - max) by SIMD (a few float32 ulps), summed and scaled here.
+        for (let p = base, e = base + len; p < e; p++) sum += y[p]!;
+        const inv = 1 / sum;
+        for (let p = base, e = base + len; p < e; p++) y[p] = y[p]! * inv;
+      } else if (mode === 'softmax') {
         for (let i = 0, p = base; i < len; i++, p += inner) {
           const e = Math.exp(x[p]! - mx);
           y[p] = e;

@@ -59,6 +59,25 @@ describe('elementwise SIMD', () => {
     same(...bothPaths(() => run('Relu', [t([n], a)])));
     for (const op of ['Abs', 'Neg', 'Sqrt']) same(...bothPaths(() => run(op, [t([n], a)])));
   });
+  it('Min, Max (variadic, broadcast) and LeakyRelu match the JS loop', () => {
+    const a = data(n, 6), b = data(n, 7);
+    for (const op of ['Min', 'Max']) {
+      same(...bothPaths(() => run(op, [t([n], a), t([n], b)])));
+      same(...bothPaths(() => run(op, [t([n], a), t([], Float32Array.of(-0))])));
+      same(...bothPaths(() => run(op, [t([n], a), t([n], b), t([1], Float32Array.of(0.5))])));
+      same(...bothPaths(() => run(op, [t([4, 3, 97], data(4 * 3 * 97, 8)), t([3, 1], data(3, 9))])));
+    }
+    for (const alpha of [0.01, 0.2, -3]) {
+      const node: Node = { name: 'n', opType: 'LeakyRelu', domain: '', inputs: ['x'], outputs: ['y'], attributes: { alpha: { kind: 'float', value: Math.fround(alpha) } } };
+      const ctx = { node, opset: 17, attrs: new AttrReader(node), runGraph: () => [] } as unknown as CpuContext;
+      same(...bothPaths(() => CPU_KERNELS.LeakyRelu([t([n], a)], ctx)[0]!.data as Float32Array));
+    }
+  });
+  it('Pow with exponent 2 equals the general pow bit for bit', () => {
+    const a = data(n, 10);
+    const sq = run('Pow', [t([n], a), t([], Float32Array.of(2))]);
+    for (let i = 0; i < n; i++) expect(Object.is(sq[i], Math.fround(Math.pow(a[i]!, 2))) || (Number.isNaN(sq[i]) && Number.isNaN(a[i]))).toBe(true);
+  });
   it('declines what it cannot do exactly', () => {
     const a = data(100, 1);
     expect(simdBinary('add', new Float64Array(100), a, a, 0, 0, 1, 0, 1, 100)).toBe(false);

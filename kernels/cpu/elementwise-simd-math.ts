@@ -1,0 +1,92 @@
+// WebAssembly SIMD code for float32 exp, sigmoid, tanh and erf, as instruction sequences that
+// elementwise-simd.ts puts in its loops. Each works on four lanes in float32 and is accurate to a few
+// float32 ulps (tests/kernels/elementwise-simd-math.test.ts measures it against float64 over the whole
+// range): exp is Cephes' expf (range reduction by ln 2 in two parts, a degree-6 polynomial, the power of
+// two applied in two halves so results down to the subnormals and up to overflow come out right);
+// sigmoid is 1 / (1 + exp(-x)); tanh is Cephes' tanhf (an odd polynomial below 0.625, else
+// 1 - 2 / (exp(2|x|) + 1) with the sign put back); erf is the rational approximation Eigen and XLA use
+// on [-4, 4], where float32 erf reaches ±1. NaN gives NaN, ±Inf the limits.
+import { get, i32c, set, simd } from './wasm-asm.js';
+
+// Locals the sequences use (declared by the loop in elementwise-simd.ts): v128 scratch.
+export const X = 6, K = 7, R = 8, E = 9, T = 10, X0 = 11, AX = 12;
+export const SCRATCH_V128 = 7;
+
+const op = simd;
+
+const f32bytes = (v: number): number[] => [...new Uint8Array(Float32Array.of(v).buffer)];
+const i32bytes = (v: number): number[] => [...new Uint8Array(Int32Array.of(v).buffer)];
+/** v128.const with one float32 in every lane. */
+export const fconst = (v: number): number[] => [0xfd, 0x0c, ...f32bytes(v), ...f32bytes(v), ...f32bytes(v), ...f32bytes(v)];
+const iconst = (v: number): number[] => [0xfd, 0x0c, ...i32bytes(v), ...i32bytes(v), ...i32bytes(v), ...i32bytes(v)];
+
+export const F_ABS = op(0xe0), F_NEG = op(0xe1), F_ADD = op(0xe4), F_SUB = op(0xe5), F_MUL = op(0xe6), F_DIV = op(0xe7);
+export const F_MIN = op(0xe8), F_MAX = op(0xe9), F_LT = op(0x43), F_GE = op(0x46), BITSELECT = op(0x52);
+const F_NEAREST = op(0x6a), I_TRUNC_SAT = op(0xf8), I_ADD = op(0xae), I_SUB = op(0xb1), I_SHL = op(0xab), I_SHR_S = op(0xac);
+
+/** A polynomial in local `v` by Horner's rule, highest coefficient first. */
+function horner(v: number, coeffs: readonly number[]): number[] {
+  const out = [...fconst(coeffs[0]!)];
+  for (const c of coeffs.slice(1)) out.push(...get(v), ...F_MUL, ...fconst(c), ...F_ADD);
+  return out;
+}
+
+/** exp of local X (which it overwrites); leaves the result on the stack. Uses K, R, E, T. */
+export function expOfX(): number[] {
+  return [
+    // Beyond these the result is 0 or Inf anyway; clamping keeps k in range. min/max keep NaN.
+    ...get(X), ...fconst(89), ...F_MIN, ...fconst(-104), ...F_MAX, ...set(X),
+    ...get(X), ...fconst(Math.LOG2E), ...F_MUL, ...F_NEAREST, ...set(K),
+    // r = x - k·ln2, with ln2 in two parts so k·C1 is exact.
+    ...get(X), ...get(K), ...fconst(0.693359375), ...F_MUL, ...F_SUB,
+    ...get(K), ...fconst(-2.12194440e-4), ...F_MUL, ...F_SUB, ...set(R),
+    // e^r ≈ 1 + r + r²·P(r)
+    ...horner(R, [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1]),
+    ...get(R), ...F_MUL, ...get(R), ...F_MUL, ...get(R), ...F_ADD, ...fconst(1), ...F_ADD,
+    // · 2^(k>>1) · 2^(k - (k>>1)): each factor is a normal float for k in [-150, 128].
+    ...get(K), ...I_TRUNC_SAT, ...set(E),
+    ...get(E), ...i32c(1), ...I_SHR_S, ...set(T),
+    ...get(T), ...iconst(127), ...I_ADD, ...i32c(23), ...I_SHL, ...F_MUL,
+    ...get(E), ...get(T), ...I_SUB, ...iconst(127), ...I_ADD, ...i32c(23), ...I_SHL, ...F_MUL,
+  ];
+}
+
+/** exp(a) for the value `a` pushes. */
+export function expOf(a: number[]): number[] {
+  return [...a, ...set(X), ...expOfX()];
+}
+
+/** 1 / (1 + exp(-a)). */
+export function sigmoidOf(a: number[]): number[] {
+  return [...fconst(1), ...a, ...F_NEG, ...set(X), ...expOfX(), ...fconst(1), ...F_ADD, ...F_DIV];
+}
+
+/** tanh(a). */
+export function tanhOf(a: number[]): number[] {
+  return [
+    ...a, ...set(X0),
+    ...get(X0), ...F_ABS, ...set(AX),
+    // |x| ≥ 0.625: 1 - 2 / (exp(2|x|) + 1)
+    ...fconst(1), ...fconst(2),
+    ...get(AX), ...get(AX), ...F_ADD, ...set(X), ...expOfX(), ...fconst(1), ...F_ADD, ...F_DIV, ...F_SUB,
+    // |x| < 0.625: x + x·z·P(z), z = x²
+    ...get(X0), ...get(X0), ...F_MUL, ...set(R),
+    ...horner(R, [-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1]),
+    ...get(R), ...F_MUL, ...get(X0), ...F_MUL, ...get(X0), ...F_ADD,
+    ...get(AX), ...fconst(0.625), ...F_GE, ...BITSELECT,
+    // Sign of x on the magnitude (the small branch already has it; NaN stays NaN).
+    ...set(T), ...get(X0), ...get(T), ...iconst(-0x80000000), ...BITSELECT,
+  ];
+}
+
+/** erf(a): x·P(x²)/Q(x²) on x clamped to [-4, 4]. */
+export function erfOf(a: number[]): number[] {
+  return [
+    ...a, ...fconst(4), ...F_MIN, ...fconst(-4), ...F_MAX, ...set(X0),
+    ...get(X0), ...get(X0), ...F_MUL, ...set(R),
+    ...horner(R, [-2.72614225801306e-10, 2.77068142495902e-8, -2.10102402082508e-6, -5.69250639462346e-5, -7.34990630326855e-4, -2.95459980854025e-3, -1.60960333262415e-2]),
+    ...get(X0), ...F_MUL,
+    ...horner(R, [-1.45660718464996e-5, -2.13374055278905e-4, -1.68282697438203e-3, -7.37332916720468e-3, -1.42647390514189e-2]),
+    ...F_DIV,
+  ];
+}
