@@ -76,6 +76,10 @@ const maxPool: CpuKernel = (inputs, ctx) => {
   const idx = I?.data as BigInt64Array | undefined;
   const colMajor = ctx.attrs.int('storage_order', 0) === 1;
   const [D, H, W] = p.dims;
+  if (!idx && D.inLen === 1 && D.outLen === 1 && x instanceof Float32Array && y instanceof Float32Array) {
+    maxPool2d(x, y, p.planes, H, W);
+    return [Y];
+  }
   const inPlane = D.inLen * H.inLen * W.inLen;
   // Index strides of the flat Indices output (row-major, or column-major over the spatial dims).
   const sD = colMajor ? 1 : H.inLen * W.inLen, sH = colMajor ? D.inLen : W.inLen, sW = colMajor ? D.inLen * H.inLen : 1;
@@ -111,6 +115,58 @@ const maxPool: CpuKernel = (inputs, ctx) => {
   return idx ? [Y, I!] : [Y];
 };
 
+/** MaxPool over 1-2 spatial dims of float32 without indices: the same taps in the same order as the general loop, with the geometry in locals. */
+function maxPool2d(x: Float32Array, y: Float32Array, planes: number, H: DimPlan, W: DimPlan): void {
+  const wi = W.inLen, inPlane = H.inLen * wi, dh = H.dil, dw = W.dil, oh1 = H.outLen, ow1 = W.outLen;
+  const hBase = H.base, hLo = H.kLo, hHi = H.kHi, wBase = W.base, wLo = W.kLo, wHi = W.kHi;
+  let o = 0;
+  for (let pl = 0; pl < planes; pl++) {
+    const xo = pl * inPlane;
+    for (let oh = 0; oh < oh1; oh++) {
+      const hb = hBase[oh]!, h0 = hLo[oh]!, h1 = hHi[oh]!;
+      for (let ow = 0; ow < ow1; ow++, o++) {
+        const wb = wBase[ow]!, w0 = wLo[ow]!, w1 = wHi[ow]!;
+        let best = -Infinity;
+        let first = true;
+        for (let kh = h0; kh < h1; kh++) {
+          const row = xo + (hb + kh * dh) * wi + wb;
+          for (let kw = w0; kw < w1; kw++) {
+            const v = x[row + kw * dw]!;
+            if (v > best || first) {
+              best = v;
+              first = false;
+            }
+          }
+        }
+        y[o] = best;
+      }
+    }
+  }
+}
+
+/** AveragePool over 1-2 spatial dims of float32: the general loop's sums (float64, same order) with the geometry in locals. */
+function avgPool2d(x: Float32Array, y: Float32Array, planes: number, H: DimPlan, W: DimPlan, includePad: boolean): void {
+  const wi = W.inLen, inPlane = H.inLen * wi, dh = H.dil, dw = W.dil, oh1 = H.outLen, ow1 = W.outLen;
+  const hBase = H.base, hLo = H.kLo, hHi = H.kHi, wBase = W.base, wLo = W.kLo, wHi = W.kHi;
+  let o = 0;
+  for (let pl = 0; pl < planes; pl++) {
+    const xo = pl * inPlane;
+    for (let oh = 0; oh < oh1; oh++) {
+      const hb = hBase[oh]!, h0 = hLo[oh]!, h1 = hHi[oh]!;
+      for (let ow = 0; ow < ow1; ow++, o++) {
+        const wb = wBase[ow]!, w0 = wLo[ow]!, w1 = wHi[ow]!;
+        let sum = 0;
+        for (let kh = h0; kh < h1; kh++) {
+          const row = xo + (hb + kh * dh) * wi + wb;
+          for (let kw = w0; kw < w1; kw++) sum += x[row + kw * dw]!;
+        }
+        const n = includePad ? H.padCount[oh]! * W.padCount[ow]! : (h1 - h0) * (w1 - w0);
+        y[o] = n > 0 ? sum / n : NaN;
+      }
+    }
+  }
+}
+
 /** AveragePool and LpPool: a sum of f(x) over the window, then a final transform. */
 function sumPool(kind: 'avg' | 'lp'): CpuKernel {
   return (inputs, ctx) => {
@@ -124,6 +180,10 @@ function sumPool(kind: 'avg' | 'lp'): CpuKernel {
     const includePad = ctx.attrs.int('count_include_pad', 0) !== 0;
     const pw = ctx.attrs.float('p', 2);
     const [D, H, W] = p.dims;
+    if (kind === 'avg' && D.inLen === 1 && D.outLen === 1 && x instanceof Float32Array && y instanceof Float32Array) {
+      avgPool2d(x, y, p.planes, H, W, includePad);
+      return [Y];
+    }
     const inPlane = D.inLen * H.inLen * W.inLen;
     let o = 0;
     for (let pl = 0; pl < p.planes; pl++) {
