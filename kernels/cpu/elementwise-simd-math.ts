@@ -11,14 +11,47 @@ import { get, i32c, set, simd } from './wasm-asm.js';
 // Locals the sequences use (declared by the loop in elementwise-simd.ts): v128 scratch.
 export const X = 6, K = 7, R = 8, E = 9, T = 10, X0 = 11, AX = 12;
 export const SCRATCH_V128 = 7;
+const SCRATCH_V128_COUNT = SCRATCH_V128;
 
 const op = simd;
 
 const f32bytes = (v: number): number[] => [...new Uint8Array(Float32Array.of(v).buffer)];
 const i32bytes = (v: number): number[] => [...new Uint8Array(Int32Array.of(v).buffer)];
-/** v128.const with one float32 in every lane. */
-export const fconst = (v: number): number[] => [0xfd, 0x0c, ...f32bytes(v), ...f32bytes(v), ...f32bytes(v), ...f32bytes(v)];
-const iconst = (v: number): number[] => [0xfd, 0x0c, ...i32bytes(v), ...i32bytes(v), ...i32bytes(v), ...i32bytes(v)];
+const vconst = (bytes: number[]): number[] => [0xfd, 0x0c, ...bytes, ...bytes, ...bytes, ...bytes];
+
+/**
+ * Constants of the function being built, hoisted into v128 locals (from FIRST_CONST) that its prologue
+ * sets once: a v128.const inside the loop costs V8 several instructions per use.
+ */
+export const FIRST_CONST = X + SCRATCH_V128_COUNT;
+let hoisted: Map<string, { local: number; bytes: number[] }> | undefined;
+
+function constant(bytes: number[]): number[] {
+  if (!hoisted) return vconst(bytes);
+  const key = bytes.join(',');
+  let c = hoisted.get(key);
+  if (!c) {
+    c = { local: FIRST_CONST + hoisted.size, bytes };
+    hoisted.set(key, c);
+  }
+  return get(c.local);
+}
+
+/** Build a loop body with its constants hoisted: the body, the prologue that sets them, and their count. */
+export function hoistConstants(build: () => number[]): { body: number[]; prologue: number[]; count: number } {
+  hoisted = new Map();
+  try {
+    const body = build();
+    const prologue = [...hoisted.values()].flatMap((c) => [...vconst(c.bytes), ...set(c.local)]);
+    return { body, prologue, count: hoisted.size };
+  } finally {
+    hoisted = undefined;
+  }
+}
+
+/** One float32 in every lane. */
+export const fconst = (v: number): number[] => constant(f32bytes(v));
+const iconst = (v: number): number[] => constant(i32bytes(v));
 
 export const F_ABS = op(0xe0), F_NEG = op(0xe1), F_ADD = op(0xe4), F_SUB = op(0xe5), F_MUL = op(0xe6), F_DIV = op(0xe7);
 export const F_MIN = op(0xe8), F_MAX = op(0xe9), F_LT = op(0x43), F_GE = op(0x46), BITSELECT = op(0x52);

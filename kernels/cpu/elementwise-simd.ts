@@ -7,7 +7,7 @@
 // and `a < b ? b : a` (NaN and -0 pass as in the JS comparisons); min/max propagate NaN and order -0 below
 // +0, as Math.min/Math.max do. The transcendental ones are approximations (a few ulps; see their file).
 import { F32, I32, V128, get, section, set, simd, str, uleb } from './wasm-asm.js';
-import { BITSELECT, F_LT, F_MUL, SCRATCH_V128, erfOf, expOf, fconst, sigmoidOf, tanhOf } from './elementwise-simd-math.js';
+import { BITSELECT, F_LT, F_MUL, SCRATCH_V128, erfOf, expOf, fconst, hoistConstants, sigmoidOf, tanhOf } from './elementwise-simd-math.js';
 
 /** Floats per staging region (the longest run one call handles). */
 const CHUNK = 16384;
@@ -28,10 +28,12 @@ const N = 0, S = 1, T = 2, I = 3, VS = 4, VT = 5;
 const A = [...get(I), ...load(A_BASE)];
 const B = [...get(I), ...load(B_BASE)];
 
-/** `for (i = 0; i < n; i += 16) O[i] = expr` with vs, vt the splatted scalars. */
-function loopFn(expr: number[]): number[] {
+/** `for (i = 0; i < n; i += 16) O[i] = expr` with vs, vt the splatted scalars (constants set before the loop). */
+function loopFn(build: () => number[]): number[] {
+  const { body: expr, prologue, count } = hoistConstants(build);
   const body = [
-    2, 1, I32, 2 + SCRATCH_V128, V128,
+    2, 1, I32, 2 + SCRATCH_V128 + count, V128,
+    ...prologue,
     ...get(S), ...simd(SPLAT), ...set(VS),
     ...get(T), ...simd(SPLAT), ...set(VT),
     0x02, 0x40, 0x03, 0x40,
@@ -44,22 +46,22 @@ function loopFn(expr: number[]): number[] {
   return [...uleb(body.length), ...body];
 }
 
-const FNS: [string, number[]][] = [];
+const FNS: [string, () => number[]][] = [];
 for (const op of Object.keys(BIN_CODE) as SimdBinOp[]) {
   const c = BIN_CODE[op];
-  FNS.push([`vv_${op}`, [...A, ...B, ...simd(c)]]);
-  FNS.push([`vs_${op}`, [...A, ...get(VS), ...simd(c)]]);
-  FNS.push([`sv_${op}`, [...get(VS), ...A, ...simd(c)]]);
+  FNS.push([`vv_${op}`, () => [...A, ...B, ...simd(c)]]);
+  FNS.push([`vs_${op}`, () => [...A, ...get(VS), ...simd(c)]]);
+  FNS.push([`sv_${op}`, () => [...get(VS), ...A, ...simd(c)]]);
 }
-FNS.push(['clip', [...A, ...get(VS), ...simd(PMAX), ...get(VT), ...simd(PMIN)]]);
+FNS.push(['clip', () => [...A, ...get(VS), ...simd(PMAX), ...get(VT), ...simd(PMIN)]]);
 // abs, neg (sign bit) and sqrt (correctly rounded) are exact in float32.
 const UN_CODE: Partial<Record<SimdUnOp, number>> = { abs: 0xe0, neg: 0xe1, sqrt: 0xe3 };
-for (const [op, c] of Object.entries(UN_CODE)) FNS.push([`u_${op}`, [...A, ...simd(c)]]);
-FNS.push(['u_exp', expOf(A)], ['u_sigmoid', sigmoidOf(A)], ['u_tanh', tanhOf(A)], ['u_erf', erfOf(A)]);
+for (const [op, c] of Object.entries(UN_CODE)) FNS.push([`u_${op}`, () => [...A, ...simd(c)]]);
+FNS.push(['u_exp', () => expOf(A)], ['u_sigmoid', () => sigmoidOf(A)], ['u_tanh', () => tanhOf(A)], ['u_erf', () => erfOf(A)]);
 // exp(a - s): the softmax numerator.
-FNS.push(['u_expsub', expOf([...A, ...get(VS), ...simd(0xe5)])]);
+FNS.push(['u_expsub', () => expOf([...A, ...get(VS), ...simd(0xe5)])]);
 // LeakyRelu: a < 0 ? s·a : a (bitselect keeps NaN and -0 as the JS comparison does).
-FNS.push(['leaky', [...A, ...get(VS), ...F_MUL, ...A, ...A, ...fconst(0), ...F_LT, ...BITSELECT]]);
+FNS.push(['leaky', () => [...A, ...get(VS), ...F_MUL, ...A, ...A, ...fconst(0), ...F_LT, ...BITSELECT]]);
 
 function assemble(): Uint8Array<ArrayBuffer> {
   const exports = FNS.flatMap(([name], i) => [...str(name), 0x00, ...uleb(i)]);

@@ -22,8 +22,31 @@ export function softmaxLayout(dims: readonly number[], ctx: CpuContext): { outer
 
 type Mode = 'softmax' | 'log' | 'hard';
 
+/**
+ * Softmax of float32 rows (inner = 1): exp(x - max) by SIMD (a few float32 ulps), summed in float64 and
+ * scaled as below. Monomorphic loops; false where the SIMD path is off.
+ */
+function softmaxRowsF32(x: Float32Array, y: Float32Array, outer: number, len: number): boolean {
+  for (let o = 0; o < outer; o++) {
+    const base = o * len, end = base + len;
+    let mx = -Infinity;
+    for (let p = base; p < end; p++) {
+      const v = x[p]!;
+      if (v > mx) mx = v;
+    }
+    if (mx === -Infinity) mx = 0;
+    if (!simdExpShifted(x, base, y, base, len, mx)) return false;
+    let sum = 0;
+    for (let p = base; p < end; p++) sum += y[p]!;
+    const inv = 1 / sum;
+    for (let p = base; p < end; p++) y[p] = y[p]! * inv;
+  }
+  return true;
+}
+
 /** Softmax-like op over [outer, len, inner] float data (float32 or float64). */
 export function softmaxInto(mode: Mode, x: ArrayLike<number>, y: Float32Array | Float64Array, outer: number, len: number, inner: number): void {
+  if (mode === 'softmax' && inner === 1 && len >= 32 && x instanceof Float32Array && y instanceof Float32Array && softmaxRowsF32(x, y, outer, len)) return;
   for (let o = 0; o < outer; o++) {
     for (let k = 0; k < inner; k++) {
       const base = o * len * inner + k;
@@ -39,12 +62,7 @@ export function softmaxInto(mode: Mode, x: ArrayLike<number>, y: Float32Array | 
       }
       if (mx === -Infinity) mx = 0; // all -inf (or NaN): avoid -inf - -inf
       let sum = 0;
-      if (mode === 'softmax' && inner === 1 && simdExpShifted(x, base, y, base, len, mx)) {
-        // A contiguous row: exp(x - max) by SIMD (a few float32 ulps), summed and scaled here.
-        for (let p = base, e = base + len; p < e; p++) sum += y[p]!;
-        const inv = 1 / sum;
-        for (let p = base, e = base + len; p < e; p++) y[p] = y[p]! * inv;
-      } else if (mode === 'softmax') {
+      if (mode === 'softmax') {
         for (let i = 0, p = base; i < len; i++, p += inner) {
           const e = Math.exp(x[p]! - mx);
           y[p] = e;

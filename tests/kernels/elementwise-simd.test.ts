@@ -70,7 +70,7 @@ describe('elementwise SIMD', () => {
     for (const alpha of [0.01, 0.2, -3]) {
       const node: Node = { name: 'n', opType: 'LeakyRelu', domain: '', inputs: ['x'], outputs: ['y'], attributes: { alpha: { kind: 'float', value: Math.fround(alpha) } } };
       const ctx = { node, opset: 17, attrs: new AttrReader(node), runGraph: () => [] } as unknown as CpuContext;
-      same(...bothPaths(() => CPU_KERNELS.LeakyRelu([t([n], a)], ctx)[0]!.data as Float32Array));
+      same(...bothPaths(() => (CPU_KERNELS.LeakyRelu([t([n], a)], ctx)[0] as HostTensor).data as Float32Array));
     }
   });
   it('Pow with exponent 2 equals the general pow bit for bit', () => {
