@@ -1,8 +1,11 @@
-// Evaluates a fused elementwise program (graph/ops/fused-program.ts) over an output in blocks: per
-// block, each instruction is one tight loop over Float32Array temporaries that stay in cache. Each
-// instruction computes in double and stores float32, with the scalar functions of the unfused
-// kernels, so the result equals running the ops one by one bit for bit.
-import type { Instr, Operand, Program } from '../../graph/ops/fused-program.js';
+// Evaluates a fused elementwise program (graph/ops/fused-program.ts) over an output in blocks of
+// inputs gathered (or viewed) at the output's indices. The program is compiled once into a JS loop
+// (one iteration per element, every instruction in registers); where code generation is not
+// allowed (a CSP without unsafe-eval) an interpreter runs each instruction as a loop over
+// Float32Array temporaries instead. Either way each instruction computes in double with the scalar
+// functions of the unfused kernels and rounds to float32, so the result equals running the ops one
+// by one bit for bit.
+import { type Instr, type Operand, operandsOf, type Program } from '../../graph/ops/fused-program.js';
 import { erf, powC, sigmoid } from './elementwise-scalar.js';
 
 const BLOCK = 1024;
@@ -108,14 +111,101 @@ function runInstr(i: Instr, get: (o: Operand) => Float32Array, o: Float32Array, 
   }
 }
 
+type Compiled = (n: number, leaves: readonly Float32Array[], out: Float32Array) => void;
+
+const lit = (v: number): string => (Object.is(v, -0) ? '-0' : String(v)); // Infinity, -Infinity and NaN are identifiers
+
+/** The JS statement of instruction k (assigning t<k>) with operands already named. */
+function instrJs(i: Instr, k: number, o: (x: Operand) => string): string {
+  const x = o(i.x);
+  const t = `t${k}`;
+  const y = 'y' in i ? o(i.y) : '';
+  const e = ((): string => {
+    switch (i.op) {
+      case 'Add': return `${x} + ${y}`;
+      case 'Sub': return `${x} - ${y}`;
+      case 'Mul': return `${x} * ${y}`;
+      case 'Div': return `${x} / ${y}`;
+      case 'Pow': return `powC(${x}, ${y})`;
+      case 'Max': return `Math.max(${x}, ${y})`;
+      case 'Min': return `Math.min(${x}, ${y})`;
+      case 'Neg': return `-${x}`;
+      case 'Abs': return `Math.abs(${x})`;
+      case 'Exp': return `Math.exp(${x})`;
+      case 'Log': return `Math.log(${x})`;
+      case 'Sqrt': return `Math.sqrt(${x})`;
+      case 'Reciprocal': return `1 / ${x}`;
+      case 'Sigmoid': return `sigmoid(${x})`;
+      case 'Tanh': return `Math.tanh(${x})`;
+      case 'Relu': return `${x} < 0 ? 0 : ${x}`;
+      case 'Erf': return `erf(${x})`;
+      case 'Floor': return `Math.floor(${x})`;
+      case 'Ceil': return `Math.ceil(${x})`;
+      case 'HardSwish': return `${x} * Math.max(0, Math.min(1, ${x} / 6 + 0.5))`;
+      case 'Clip': return `(${x} < ${lit(i.lo)} ? ${lit(i.lo)} : ${x}) > ${lit(i.hi)} ? ${lit(i.hi)} : (${x} < ${lit(i.lo)} ? ${lit(i.lo)} : ${x})`;
+      case 'HardSigmoid': return `Math.max(0, Math.min(1, ${lit(i.alpha)} * ${x} + ${lit(i.beta)}))`;
+      case 'LeakyRelu': return `${x} < 0 ? ${lit(i.alpha)} * ${x} : ${x}`;
+      case 'Gelu': return i.tanh
+        ? `0.5 * ${x} * (1 + Math.tanh(SQRT_2_OVER_PI * (${x} + 0.044715 * ${x} * ${x} * ${x})))`
+        : `0.5 * ${x} * (1 + erf(${x} * Math.SQRT1_2))`;
+      case 'Where': return `${o(i.cond)} ? ${x} : ${o(i.y)}`;
+    }
+  })();
+  return `const ${t} = F(${e});`;
+}
+
+const compiled = new Map<string, Compiled | null>();
+
+/** The program as one generated loop, or null where the platform forbids generating code. */
+function compile(p: Program, nLeaves: number): Compiled | null {
+  const key = `${nLeaves}:${JSON.stringify(p.code)}`;
+  const hit = compiled.get(key);
+  if (hit !== undefined) return hit;
+  const o = (x: Operand): string => ('in' in x ? `a${x.in}` : 't' in x ? `t${x.t}` : `(${lit(x.c)})`);
+  const used = new Set<number>();
+  for (const i of p.code) for (const x of operandsOf(i)) if ('in' in x) used.add(x.in);
+  const src = [
+    ...[...used].map((i) => `const L${i} = leaves[${i}];`),
+    'for (let k = 0; k < n; k++) {',
+    ...[...used].map((i) => `  const a${i} = L${i}[k];`),
+    ...p.code.map((i, k) => `  ${instrJs(i, k, o)}`),
+    `  out[k] = t${p.code.length - 1};`,
+    '}',
+  ].join('\n');
+  let fn: Compiled | null;
+  try {
+    const make = new Function('F', 'powC', 'sigmoid', 'erf', 'SQRT_2_OVER_PI', `return (n, leaves, out) => {\n${src}\n};`);
+    fn = make(Math.fround, powC, sigmoid, erf, SQRT_2_OVER_PI) as Compiled;
+  } catch {
+    fn = null; // EvalError under a Content-Security-Policy: interpret instead
+  }
+  if (compiled.size > 1024) compiled.clear();
+  compiled.set(key, fn);
+  return fn;
+}
+
+export interface EvaluateOptions {
+  /** Run the instruction interpreter even where the compiled loop is available (tests compare both). */
+  readonly interpret?: boolean;
+}
+
 /**
  * Evaluate `p` into `out` (float32, the broadcast shape `outDims`). `leaves[i]` is program input i.
  * `out` may be the data of a leaf of the same size (an epilogue applied in place): each instruction
  * reads and writes one element index at a time.
  */
-export function evaluateProgram(p: Program, leaves: readonly (Leaf | undefined)[], out: Float32Array, outDims: readonly number[]): void {
+export function evaluateProgram(p: Program, leaves: readonly (Leaf | undefined)[], out: Float32Array, outDims: readonly number[], opts: EvaluateOptions = {}): void {
   const total = out.length;
   const readers = leaves.map((l) => (l ? leafReader(l, outDims, total) : undefined));
+  const fn = opts.interpret ? null : compile(p, leaves.length);
+  if (fn) {
+    const empty = new Float32Array(0);
+    for (let s = 0; s < total; s += BLOCK) {
+      const n = Math.min(BLOCK, total - s);
+      fn(n, readers.map((r) => (r ? r(s, n) : empty)), out.subarray(s, s + n));
+    }
+    return;
+  }
   const consts = new Map<string, Float32Array>();
   const temps = p.code.map(() => new Float32Array(BLOCK));
   const last = p.code.length - 1;

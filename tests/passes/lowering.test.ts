@@ -3,13 +3,14 @@
 // the unlowered one does (bit for bit: the fused kernels round to float32 after every op).
 import { describe, expect, it } from 'vitest';
 import type { Attr, Model } from '../../graph/ir.js';
-import { FUSED_OPS } from '../../graph/ops/fused-program.js';
+import { decodeProgram, FUSED_OPS } from '../../graph/ops/fused-program.js';
 import { lower } from '../../graph/passes/index.js';
 import type { LoweringCapabilities } from '../../graph/passes/lower-types.js';
 import type { HostTensor, RtValue } from '../../graph/tensor.js';
 import { verifyGraph } from '../../graph/verify.js';
 import { evaluateConstantNode } from '../../kernels/cpu/evaluate.js';
 import { cpuCapabilities } from '../../kernels/cpu/fused.js';
+import { evaluateProgram } from '../../kernels/cpu/fused-eval.js';
 import { interpret } from '../../kernels/cpu/interpreter.js';
 import { WEBGPU_CAPABILITIES } from '../../kernels/webgpu/fused.js';
 import { InferenceSession } from '../../src/session.js';
@@ -88,7 +89,17 @@ describe('lower-elementwise', () => {
       { op: 'Ceil', inputs: ['t21'], outputs: ['t24'] }, { op: 'Add', inputs: ['t23', 't24'], outputs: ['y'] },
     ] });
     expect(r.ops).toEqual(['FusedElementwise']);
-    expect(r.after.graph.nodes[0]!.inputs).toEqual(['x', 'b', 'z', 'c']);
+    const node = r.after.graph.nodes[0]!;
+    expect(node.inputs).toEqual(['x', 'b', 'z', 'c']);
+    // The generated loop and the instruction interpreter (used where code generation is forbidden) agree bit for bit.
+    const p = decodeProgram((node.attributes.program as { value: string }).value, 4);
+    const feeds = feedsOf(buildModel({ inputs: [['x', 'float32', [2, 3, 4]], ['b', 'float32', [4]], ['z', 'float32', [2, 1, 4]], ['c', 'bool', [3, 1]]], outputs: [], nodes: [] }));
+    const leaves = ['x', 'b', 'z', 'c'].map((k) => feeds.get(k) as HostTensor).map((t) => ({ data: t.data as Float32Array | Uint8Array, dims: t.dims }));
+    const [a, b] = [new Float32Array(24), new Float32Array(24)];
+    evaluateProgram(p, leaves, a, [2, 3, 4]);
+    evaluateProgram(p, leaves, b, [2, 3, 4], { interpret: true });
+    expect(Array.from(a)).toEqual(Array.from(b));
+    expect(a.some((v) => v !== 0)).toBe(true);
   });
   it('stops at an intermediate that is a graph output or read by another node', () => {
     const asOutput = lowered({ opset: 13, inputs: [['x', 'float32', [6]]], outputs: [['y', 'float32'], ['y_c', 'float32']], initializers: hsConsts, nodes: hardSwishChain('x', 'y') });
