@@ -30,9 +30,10 @@ function spatialOut(ctx: InferContext, spatial: readonly Dim[], a: WindowAttrs |
       if (g.out[i]! < 1) fail(ctx, `spatial dim ${i} of size ${d} gives an empty output (kernel ${a.kernel[i]}, dilation ${a.dilations[i]}, pads ${g.padHead[i]}+${g.padTail[i]})`);
       return g.out[i]!;
     }
-    const identity = a.kernel[i] === 1 && a.strides[i] === 1 && g.padHead[i] === 0 && g.padTail[i] === 0;
+    // Stride 1 with pads that add up to the dilated kernel's extent less one keeps the size (3x3 pad 1...).
+    const keeps = a.strides[i] === 1 && g.padHead[i]! + g.padTail[i]! === (a.kernel[i]! - 1) * a.dilations[i]!;
     const same = (a.autoPad === 'SAME_UPPER' || a.autoPad === 'SAME_LOWER') && a.strides[i] === 1;
-    return identity || same ? d : unknownDim(ctx, i + 2);
+    return keeps || same ? d : unknownDim(ctx, i + 2);
   });
 }
 
