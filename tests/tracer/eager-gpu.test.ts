@@ -66,8 +66,10 @@ describe('device selection', () => {
       if (info.adapter!.software) expect(info.reason).toMatch(/software/);
     }
     // Eager ops work whatever was chosen.
-    const y = tg.tensor([1, -2, 3]).relu();
+    const x = tg.tensor([1, -2, 3]);
+    const y = x.relu();
     expect(Array.from((await y.data()) as Float32Array)).toEqual([1, 0, 3]);
+    x.dispose();
     y.dispose();
   });
 
@@ -125,7 +127,8 @@ describe('eager ops on WebGPU equal eager CPU results', () => {
         }
         after1 = m;
       }
-      for (const t of cpu) if (!args.includes(t)) t.dispose();
+      // Arguments too: left to the finalizer, their uploads would be freed during a later test.
+      for (const t of [...cpu, ...args]) if (t instanceof TgTensor) t.dispose();
       await tg.setDevice('cpu');
     }, SLOW);
   }
@@ -161,7 +164,7 @@ describe('eager GPU residency, memory, fallback, disposal', () => {
     expect(y.device).toBe('webgpu');
     expect(tg.eagerStats().downloads).toBe(s0.downloads);
     expect(() => y.dataSync()).toThrow(tg.DeviceResidentError);
-    expect(() => tg.cond(y.sum().greater(0), () => y, () => y)).toThrow(/await t\.data\(\)/);
+    expect(() => tg.tidy(() => tg.cond(y.sum().greater(0), () => y, () => y))).toThrow(/await t\.data\(\)/);
     // [[2,0],[6,0],[10,0]] summed over axis 0
     expect(Array.from((await y.data()) as ArrayLike<number>)).toEqual([18, 0]);
     expect(tg.eagerStats().downloads).toBe(s0.downloads + 1);

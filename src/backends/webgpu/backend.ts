@@ -136,7 +136,7 @@ function gpuBytes(dtype: DType, n: number, f16: boolean): number {
 /** Dtypes every kernel may be given; kernels with `allDtypes` take every storable one (wgsl.ts). */
 const BASIC = new Set<DType>(['float32', 'float16', 'int32', 'uint32', 'bool']);
 
-function storable(dtype: DType, f16: boolean, all: boolean): boolean {
+export function storable(dtype: DType, f16: boolean, all: boolean): boolean {
   return all ? storageType(dtype, f16, true) !== undefined : BASIC.has(dtype);
 }
 

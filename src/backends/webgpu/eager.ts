@@ -18,8 +18,9 @@ import { checkedSize, type HostTensor, type RtValue } from '../../../graph/tenso
 import { runNode } from '../../../kernels/cpu/interpreter.js';
 import { findGpuKernel } from '../../../kernels/webgpu/index.js';
 import type { GpuKernel, GpuKernelContext, GpuPlan, Program } from '../../../kernels/webgpu/types.js';
-import { gpuElemBytes, packUniforms, uniformWords, wgslType } from '../../../kernels/webgpu/wgsl.js';
-import { fromGpuData, sharedPipelineCache, toGpuData } from './backend.js';
+import { normalizeProgram, narrowProgram } from '../../../kernels/webgpu/storage.js';
+import { elemBytes, packUniforms, uniformWords, widenedKind } from '../../../kernels/webgpu/wgsl.js';
+import { fromGpuData, sharedPipelineCache, storable, toGpuData } from './backend.js';
 import { BufferPool, type BufferStats } from './buffers.js';
 import { acquireGpu, type GpuContext } from './device.js';
 import { quietly, quietWaitWanted } from './pacing.js';
@@ -73,10 +74,12 @@ export interface EagerGpuStats {
   queued: number;
 }
 
-type Binding = { value: DeviceValue; narrow: boolean } | DeviceBuf;
+/** A value whose buffer is bound when the job is encoded (it may still be computed by a queued CPU op), or a buffer. */
+type Binding = { value: DeviceValue } | DeviceBuf;
 
 interface GpuJob {
   readonly kind: 'gpu';
+  /** The kernel's programs, with narrowing passes (int64 indices) before and normalizing passes (widened dtypes) after. */
   readonly programs: readonly Program[];
   readonly pipes: (CachedPipeline | Promise<CachedPipeline>)[];
   /** Per program, its bindings after the uniforms. */
@@ -161,7 +164,7 @@ export class EagerGpu {
 
   /** A value over a buffer another owner made on this device (a tg.fn output); `dispose` gives it back. */
   adopt(buffer: GPUBuffer, dtype: DType, dims: readonly number[], dispose: () => void): DeviceValue {
-    const bytes = checkedSize(dims) * gpuElemBytes(wgslType(dtype, this.gpu.features.f16) ?? 'f32');
+    const bytes = checkedSize(dims) * (elemBytes(dtype, this.gpu.features.f16) ?? 4);
     this.live.buffers++;
     this.live.bytes += bytes;
     let freed = false;
@@ -184,8 +187,8 @@ export class EagerGpu {
     if (v.buf) this.unref(v.buf);
   }
 
-  private upload(host: HostTensor, narrow: boolean): DeviceBuf | undefined {
-    const data = toGpuData(host, this.gpu.features.f16, narrow);
+  private upload(host: HostTensor): DeviceBuf | undefined {
+    const data = toGpuData(host, this.gpu.features.f16);
     if (!data) return undefined;
     const b = this.newBuf(data.byteLength);
     const padded = data.byteLength % 4 === 0 ? data : (() => {
@@ -198,22 +201,18 @@ export class EagerGpu {
     return b;
   }
 
-  /**
-   * The buffer to bind for `v`: its own (an upload of its host data is kept on the value, so a
-   * weight is uploaded once), or for int64 narrowed to i32 a temporary held by the job.
-   */
-  private bind(v: DeviceValue, narrow: boolean, held: DeviceBuf[]): DeviceBuf {
+  /** The buffer to bind for `v`: its own, or an upload of its host data (kept on the value, so a weight is uploaded once). */
+  private bind(v: DeviceValue, held: DeviceBuf[]): DeviceBuf {
     if (v.failed) throw v.failed;
-    const wide = v.dtype === 'int64';
-    if (v.buf && !wide) {
+    if (v.buf) {
       v.buf.refs++;
       held.push(v.buf);
       return v.buf;
     }
     if (!v.host) throw new DeviceError('an input of a queued op has no data (it was disposed, or its producer failed)');
-    const b = this.upload(v.host, narrow);
-    if (!b) throw new DeviceError(`a ${v.dtype} input cannot be stored on the GPU${narrow ? ' (int64 outside the i32 range)' : ''}`);
-    if (!wide && !v.released) {
+    const b = this.upload(v.host);
+    if (!b) throw new DeviceError(`a ${v.dtype} input cannot be stored on the GPU`);
+    if (!v.released) {
       v.buf = b;
       b.refs++;
     }
@@ -285,43 +284,74 @@ export class EagerGpu {
       if (!src.buf && !src.host) return 'aliases a value still being computed';
       const out: DeviceValue = { dtype: src.dtype, dims: [...plan.dims] };
       if (src.host) out.host = { ...src.host, dims: [...plan.dims] };
-      if (src.buf && src.dtype !== 'int64') {
+      if (src.buf) {
         src.buf.refs++;
         out.buf = src.buf;
       }
       this.stats.aliases++;
       return [out];
     }
-    for (const o of plan.outputs) if (!wgslType(o.dtype, f16)) return `output is ${o.dtype}`;
+    // As the compiled-model backend (backend.ts tryGpu): the same dtype rules, int64 indices
+    // narrowed by a pass before the kernel, widened outputs normalized after it.
+    const all = kernel.allDtypes === true;
+    for (const o of plan.outputs) if (!storable(o.dtype, f16, all)) return `output is ${o.dtype}`;
     const bound = new Set<number>();
     for (const p of plan.programs) for (const b of p.bindings) if ('input' in b) bound.add(b.input);
     for (const i of bound) {
       const v = inputs[i]!;
       if (hostIdx.has(i) || metaIdx.has(i)) return `kernel bug: input ${i} is bound but host-only`;
-      if (!wgslType(v.dtype, f16) && !(v.dtype === 'int64' && narrowIdx.has(i))) return `input ${i} is ${v.dtype}`;
-      if (v.host && !v.buf && !toGpuData(v.host, f16, narrowIdx.has(i))) return `input ${i} (${v.dtype}) cannot be stored on the GPU`;
+      if (!storable(v.dtype, f16, all) && !(v.dtype === 'int64' && narrowIdx.has(i))) return `input ${i} is ${v.dtype}`;
+      if (v.host && !v.buf && !toGpuData(v.host, f16)) return `input ${i} (${v.dtype}) cannot be stored on the GPU`;
     }
     const held: DeviceBuf[] = [];
     const outputs = plan.outputs.map((o): DeviceValue => {
-      const b = this.newBuf(checkedSize(o.dims) * gpuElemBytes(wgslType(o.dtype, f16)!));
+      const b = this.newBuf(checkedSize(o.dims) * (elemBytes(o.dtype, f16) ?? 4));
       b.refs++;
       held.push(b);
       return { dtype: o.dtype, dims: [...o.dims], buf: b };
     });
-    const temps = (plan.temps ?? []).map((words) => {
-      const b = this.newBuf(words * 4);
+    const scratch = (bytes: number): DeviceBuf => {
+      const b = this.newBuf(bytes);
       held.push(b);
       return b;
-    });
-    const bindings = plan.programs.map((p) => p.bindings.map((b): Binding => {
-      if ('input' in b) return { value: inputs[b.input]!, narrow: narrowIdx.has(b.input) };
-      return 'output' in b ? outputs[b.output]!.buf! : temps[b.temp]!;
-    }));
-    const pipes = plan.programs.map((p) => this.pipelines.get(p, p.bindings.map((b): BindingKind => ('input' in b ? 'read' : 'write'))));
+    };
+    const temps = (plan.temps ?? []).map((words) => scratch(words * 4));
+    const programs: Program[] = [];
+    const bindings: Binding[][] = [];
+    const inputBinding = new Map<number, Binding>();
+    for (const i of bound) {
+      const v = inputs[i]!;
+      let b: Binding = { value: v };
+      if (v.dtype === 'int64' && narrowIdx.has(i)) {
+        const n = checkedSize(v.dims);
+        const narrow = scratch(n * 4);
+        if (n > 0) {
+          programs.push(narrowProgram(n, 0, 0));
+          bindings.push([b, narrow]);
+        }
+        b = narrow;
+      }
+      inputBinding.set(i, b);
+    }
+    for (const p of plan.programs) {
+      programs.push(p);
+      bindings.push(p.bindings.map((b): Binding => ('input' in b ? inputBinding.get(b.input)! : 'output' in b ? outputs[b.output]!.buf! : temps[b.temp]!)));
+    }
+    if (!kernel.exact) {
+      plan.outputs.forEach((o, k) => {
+        const kind = widenedKind(o.dtype, f16);
+        const n = checkedSize(o.dims);
+        if (kind && n > 0 && node.outputs[k]) {
+          programs.push(normalizeProgram(kind, n, 0));
+          bindings.push([outputs[k]!.buf!]);
+        }
+      });
+    }
+    const pipes = programs.map((p) => this.pipelines.get(p, p.bindings.map((b): BindingKind => ('input' in b ? 'read' : 'write'))));
     // Inputs are bound now (their buffers held by the job) so that a dispose() before the job runs is
     // safe; an input still being computed by a queued CPU fallback is bound when the job runs.
-    const resolved = bindings.map((list) => list.map((b) => ('value' in b ? (b.value.buf || b.value.host ? this.bind(b.value, b.narrow, held) : b) : b)));
-    const job: GpuJob = { kind: 'gpu', programs: plan.programs, pipes, bindings: resolved, held, outputs };
+    const resolved = bindings.map((list) => list.map((b) => ('value' in b && (b.value.buf || b.value.host) ? this.bind(b.value, held) : b)));
+    const job: GpuJob = { kind: 'gpu', programs, pipes, bindings: resolved, held, outputs };
     if (!this.queue.length && pipes.every((p) => !(p instanceof Promise)) && resolved.every((l) => l.every((b) => !('value' in b)))) this.encode(job, pipes as CachedPipeline[]);
     else this.enqueue(job);
     return outputs;
@@ -366,7 +396,7 @@ export class EagerGpu {
           if (job.kind === 'gpu') {
             const pipes: CachedPipeline[] = [];
             for (const p of job.pipes) pipes.push(p instanceof Promise ? await this.wait(p) : p);
-            const bindings = job.bindings.map((list) => list.map((b) => ('value' in b ? this.bind(b.value, b.narrow, job.held) : b)));
+            const bindings = job.bindings.map((list) => list.map((b) => ('value' in b ? this.bind(b.value, job.held) : b)));
             this.encode({ ...job, bindings }, pipes);
           } else {
             await this.runCpuJob(job);
@@ -509,7 +539,7 @@ export class EagerGpu {
       this.pool.afterSubmit();
       this.stats.downloads++;
       await this.checkErrors();
-      v.host = fromGpuData(v.dtype, v.dims, bytes);
+      v.host = fromGpuData(v.dtype, v.dims, bytes, this.gpu.features.f16);
       return v.host;
     } finally {
       this.unref(b);
