@@ -4,7 +4,8 @@
 // allowed (a CSP without unsafe-eval) an interpreter runs each instruction as a loop over
 // Float32Array temporaries instead. Either way each instruction computes in double with the scalar
 // functions of the unfused kernels and rounds to float32, so the result equals running the ops one
-// by one bit for bit.
+// by one bit for bit, except that the unfused Exp/Sigmoid/Tanh/Erf/Gelu use SIMD approximations on
+// long runs (a few ulps; elementwise-simd.ts) where this loop calls the double-precision functions.
 import { type Instr, type Operand, operandsOf, type Program } from '../../graph/ops/fused-program.js';
 import { erf, powC, sigmoid } from './elementwise-scalar.js';
 

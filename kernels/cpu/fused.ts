@@ -1,6 +1,7 @@
 // CPU kernels of the internal fused ops (graph/ops/fused.ts). FusedElementwise evaluates its program
 // in one blocked loop; FusedConv/FusedMatMul/FusedGemm run the standard kernel, then apply the
-// epilogue in place on its output (so they equal the unfused graph bit for bit).
+// epilogue in place on its output (equal to the unfused graph bit for bit; to a few ulps where the
+// unfused kernels approximate exp/sigmoid/tanh/erf with SIMD).
 import { decodeProgram, FUSED_OPS } from '../../graph/ops/fused-program.js';
 import type { LoweringCapabilities } from '../../graph/passes/lower-types.js';
 import { EPILOGUE_BASE_INPUTS, type EpilogueOp, type fusedOps } from '../../graph/ops/fused.js';
