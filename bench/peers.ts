@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { PeerInfo } from './types.js';
-import type { FeedSpec } from './workloads.js';
+import type { FeedSpec, Workload } from './workloads.js';
 import { repoRoot } from './workloads.js';
 
 export type OutputData = Float32Array | BigInt64Array | Int32Array | Uint8Array | undefined;
@@ -21,7 +21,9 @@ export interface Peer {
   info: PeerInfo;
   /** Only for real models at batch 1 (the optimizer-off variants). */
   modelsOnly?: boolean;
-  load(bytes: Uint8Array, feeds: FeedSpec[]): Promise<Runner>;
+  /** Workload groups it runs (default: real models and micro-benchmarks). */
+  groups?: Workload['group'][];
+  load(bytes: Uint8Array, feeds: FeedSpec[], w: Workload): Promise<Runner>;
 }
 
 export function packageVersion(name: string): string {
@@ -81,6 +83,8 @@ function ortNodePeer(threads: number): Peer {
       optLevel: 'all',
       detail: `CPU execution provider, intraOpNumThreads ${threads}, interOpNumThreads 1, sequential`,
     },
+    // Also the reference for the tracer workloads' output check (their traced graph as ONNX).
+    groups: ['model', 'micro', 'tracer'],
     async load(bytes, feeds) {
       const ort = await import('onnxruntime-node');
       const session = await ort.InferenceSession.create(bytes, {

@@ -1,6 +1,6 @@
 // Markdown tables and an SVG chart from a BenchResults object. Pure functions of the results.
 import { geomean, ratio, relSpread } from './stats.js';
-import type { BenchResults, Comparison, PeerMeasure, WorkloadResult } from './types.js';
+import type { BenchResults, Comparison, PeerInfo, PeerMeasure, WorkloadResult } from './types.js';
 
 /** The ratios the report shows, in order; those whose peers did not run are left out. */
 export const COMPARISONS: Comparison[] = [
@@ -10,7 +10,15 @@ export const COMPARISONS: Comparison[] = [
   { a: 'tgraph-webgpu', b: 'onnxruntime-web-wasm', label: 'tgraph WebGPU / ort-web wasm' },
   { a: 'tgraph-webgpu-chromium', b: 'onnxruntime-web-webgpu', label: 'tgraph WebGPU / ort-web WebGPU (Chromium)' },
   { a: 'tgraph-webgpu-chromium', b: 'tfjs-webgpu', label: 'tgraph WebGPU / tfjs WebGPU (Chromium)' },
+  { a: 'tgraph-fn-cpu', b: 'jax-js-wasm', label: 'tg.fn CPU / jax-js jit wasm' },
+  { a: 'tgraph-fn-webgpu', b: 'jax-js-webgpu', label: 'tg.fn WebGPU / jax-js jit WebGPU' },
 ];
+
+/** The device a peer computes on, for its kernel-rate ceiling: 'cpu' (native or wasm), 'webgpu' (Dawn in Node), 'webgpu-chromium'. */
+export function deviceOf(p: Pick<PeerInfo, 'backend' | 'host'>): string {
+  if (p.backend !== 'webgpu') return 'cpu';
+  return p.host === 'chromium' ? 'webgpu-chromium' : 'webgpu';
+}
 
 /** Optimizer effect: level 'all' over level 'disabled' on each backend. */
 export const OPT_COMPARISONS: Comparison[] = [
@@ -27,9 +35,9 @@ export function steadyRatio(w: WorkloadResult, c: Comparison): number {
   return ratio(peerOf(w, c.a)?.steady?.median, peerOf(w, c.b)?.steady?.median);
 }
 
-/** Comparisons with at least one finite ratio among the workloads. */
-export function activeComparisons(r: BenchResults, list: Comparison[] = COMPARISONS): Comparison[] {
-  return list.filter((c) => r.workloads.some((w) => Number.isFinite(steadyRatio(w, c))));
+/** Comparisons with at least one finite ratio among the workloads (all of the run's by default). */
+export function activeComparisons(r: BenchResults, list: Comparison[] = COMPARISONS, ws: WorkloadResult[] = r.workloads): Comparison[] {
+  return list.filter((c) => ws.some((w) => Number.isFinite(steadyRatio(w, c))));
 }
 
 /** Three significant digits, no exponent for the usual range. */
@@ -105,6 +113,58 @@ export function coldTable(r: BenchResults, ws: WorkloadResult[]): string {
   return table(['workload', 'peer', 'load ms', 'first run ms', 'steady ms', 'peak RSS MiB', 'RSS over base MiB', 'GPU MiB', 'runs/s (in flight)'], rows, 2);
 }
 
+/**
+ * The optimizer's effect per real model: latency and memory at `graphOptimizationLevel: 'all'` and
+ * `'disabled'` on both backends (peak RSS over base from the fresh-process measurement; GPU bytes that
+ * tgraph's buffer pool allocated).
+ */
+export function optTable(r: BenchResults, ws: WorkloadResult[]): string {
+  const pair = (w: WorkloadResult, a: string, b: string, f: (p: PeerMeasure) => number | undefined) => {
+    const x = peerOf(w, a);
+    const y = peerOf(w, b);
+    return `${fmt(x ? f(x) : undefined)} / ${fmt(y ? f(y) : undefined)}`;
+  };
+  const over = (p: PeerMeasure) => (p.cold ? p.cold.peakRssMiB - p.cold.baseRssMiB : undefined);
+  const rows = ws
+    .filter((w) => w.peers.some((p) => p.peer.endsWith('-O0')))
+    .map((w) => [
+      workloadLabel(w),
+      pair(w, 'tgraph-cpu', 'tgraph-cpu-O0', (p) => p.steady?.median),
+      fmtRatio(steadyRatio(w, OPT_COMPARISONS[0]!)),
+      pair(w, 'tgraph-cpu', 'tgraph-cpu-O0', over),
+      pair(w, 'tgraph-webgpu', 'tgraph-webgpu-O0', (p) => p.steady?.median),
+      fmtRatio(steadyRatio(w, OPT_COMPARISONS[1]!)),
+      pair(w, 'tgraph-webgpu', 'tgraph-webgpu-O0', over),
+      pair(w, 'tgraph-webgpu', 'tgraph-webgpu-O0', (p) => p.cold?.gpuMiB),
+    ]);
+  return table(['workload', 'CPU ms (all / disabled)', 'CPU all / disabled', 'CPU peak RSS over base MiB (all / disabled)', 'WebGPU ms (all / disabled)', 'WebGPU all / disabled', 'WebGPU peak RSS over base MiB (all / disabled)', 'WebGPU GPU buffers MiB (all / disabled)'], rows);
+}
+
+/** The browser part's load, first run, throughput and memory per real model and peer. */
+export function browserTable(r: BenchResults, ws: WorkloadResult[]): string {
+  const ids = r.peers.filter((p) => p.host === 'chromium').map((p) => p.id);
+  const rows: string[][] = [];
+  for (const w of ws) {
+    for (const id of ids) {
+      const p = peerOf(w, id);
+      if (!p) continue;
+      const m = p.browserMemory;
+      rows.push([
+        workloadLabel(w),
+        id,
+        fmt(p.loadMs),
+        fmt(p.firstRunMs),
+        fmt(p.steady?.median),
+        p.throughput ? `${fmt(p.throughput.runsPerSec)} (×${p.throughput.concurrency})` : '–',
+        fmt(m?.peakRssOverBaseMiB),
+        fmt(m?.jsHeapMiB),
+        m?.gpuMiB !== undefined ? fmt(m.gpuMiB) : 'not reported',
+      ]);
+    }
+  }
+  return table(['workload', 'peer', 'load ms', 'first run ms', 'steady ms', 'runs/s (in flight)', 'Chromium peak RSS over base MiB', 'JS heap growth MiB', 'GPU MiB (runtime)'], rows, 2);
+}
+
 export function kernelTable(r: BenchResults, ws: WorkloadResult[]): string {
   const ids = peersIn(r, ws);
   const rows = ws.map((w) => {
@@ -116,7 +176,8 @@ export function kernelTable(r: BenchResults, ws: WorkloadResult[]): string {
         const p = peerOf(w, id);
         const v = w.flops ? p?.gflops : p?.gbps;
         if (v === undefined) return '–';
-        const dev = r.peers.find((x) => x.id === id)?.backend === 'webgpu' ? 'webgpu' : 'cpu';
+        const info = r.peers.find((x) => x.id === id);
+        const dev = info ? deviceOf(info) : 'cpu';
         const ceil = w.flops ? r.ceilings.gflops[dev] : r.ceilings.gbps[dev];
         return ceil ? `${fmt(v)} (${Math.round((100 * v) / ceil)}%)` : fmt(v);
       }),
@@ -137,7 +198,7 @@ export function peersTable(r: BenchResults): string {
 export function markdownReport(r: BenchResults): string {
   const models = r.workloads.filter((w) => w.group === 'model');
   const micro = r.workloads.filter((w) => w.group === 'micro');
-  const comps = activeComparisons(r);
+  const tracer = r.workloads.filter((w) => w.group === 'tracer');
   const opt = activeComparisons(r, OPT_COMPARISONS);
   const m = r.machine;
   const out: string[] = [];
@@ -154,28 +215,26 @@ export function markdownReport(r: BenchResults): string {
   out.push('');
   out.push('## Ratios: tgraph over each peer (steady-state median latency; below 1× tgraph is faster)');
   out.push('');
-  if (models.length) {
-    out.push('### Real models');
+  for (const [title, ws] of [['Real models', models], ['Micro-benchmarks', micro], ['Tracer: the same functions under tg.fn and jax-js jit', tracer]] as const) {
+    if (!ws.length) continue;
+    out.push(`### ${title}`);
     out.push('');
-    out.push(ratioTable(r, models, comps));
-    out.push('');
-  }
-  if (micro.length) {
-    out.push('### Micro-benchmarks');
-    out.push('');
-    out.push(ratioTable(r, micro, comps));
+    out.push(ratioTable(r, ws, activeComparisons(r, COMPARISONS, ws)));
     out.push('');
   }
   if (opt.length && models.length) {
-    out.push('## Graph optimization: level `all` over level `disabled` (below 1×: the optimizer helps)');
+    out.push('## Graph optimization: level `all` against level `disabled` (ratio below 1×: the optimizer helps)');
     out.push('');
-    out.push(ratioTable(r, models, opt));
+    out.push('Steady-state latency, and memory from the fresh-process measurement (peak RSS over the RSS after importing the runtime; GPU buffers tgraph allocated).');
+    out.push('');
+    out.push(optTable(r, models));
     out.push('');
   }
   out.push('## Steady-state latency, ms (median ±half the interquartile range, as % of the median)');
   out.push('');
   if (models.length) out.push(latencyTable(r, models), '');
   if (micro.length) out.push(latencyTable(r, micro), '');
+  if (tracer.length) out.push(latencyTable(r, tracer), '');
   if (models.length) {
     out.push('## Load, first run, memory, throughput (real models)');
     out.push('');
@@ -183,13 +242,26 @@ export function markdownReport(r: BenchResults): string {
     out.push('');
     out.push(coldTable(r, models));
     out.push('');
+    if (models.some((w) => w.peers.some((p) => p.browserMemory || (p.throughput && r.peers.find((x) => x.id === p.peer)?.host === 'chromium')))) {
+      out.push('### In headless Chromium');
+      out.push('');
+      out.push('Load, first run and steady state from the interleaved part; then each peer alone loads the model and runs it: the peak resident set of all of Chromium\'s processes (renderer and GPU process: on SwiftShader the "GPU" memory is there) over their resident set just before (Linux VmHWM after a reset through /proc/PID/clear_refs), the growth of the page\'s JS heap (CDP Performance.getMetrics), and the GPU buffers the runtime itself reports (onnxruntime-web reports none).');
+      out.push('');
+      out.push(browserTable(r, models));
+      out.push('');
+    }
   }
-  if (micro.length) {
+  const kernelWs = [...micro, ...tracer].filter((w) => w.flops || w.bytes);
+  if (kernelWs.length) {
     out.push('## Kernels: achieved rate (percent of the measured ceiling of the device)');
     out.push('');
-    out.push(`Ceilings: ${Object.entries(r.ceilings.gflops).map(([d, v]) => `${d} ${fmt(v)} GFLOP/s`).join(', ')}; ${Object.entries(r.ceilings.gbps).map(([d, v]) => `${d} ${fmt(v)} GB/s`).join(', ')}. The GFLOP/s ceiling is the best any runtime reached on that device in this run; the GB/s ceiling is a measured buffer copy.`);
+    out.push(`Ceilings: ${Object.entries(r.ceilings.gflops).map(([d, v]) => `${d} ${fmt(v)} GFLOP/s`).join(', ')}; ${Object.entries(r.ceilings.gbps).map(([d, v]) => `${d} ${fmt(v)} GB/s`).join(', ')}.`);
     out.push('');
-    out.push(kernelTable(r, micro));
+    for (const [k, v] of Object.entries(r.ceilings.sources ?? {})) out.push(`- \`${k}\`: ${v}`);
+    if (r.ceilings.sources) out.push('');
+    out.push('GFLOP/s counts a multiply-add as 2 flops; GB/s counts the bytes a run must read and write at least once. A GFLOP/s ceiling is a best-case MatMul measured on that device in the same run, or the best rate any runtime reached in the suite where that is higher.');
+    out.push('');
+    out.push(kernelTable(r, kernelWs));
     out.push('');
   }
   const errs = r.workloads.flatMap((w) => w.peers.filter((p) => p.error).map((p) => `- ${workloadLabel(w)}, ${p.peer}: ${p.error!.split('\n')[0]!.slice(0, 300)}`));
@@ -268,7 +340,7 @@ export const README_END = '<!-- bench:latest:end -->';
 export function readmeBlock(r: BenchResults, base: string): string {
   const models = r.workloads.filter((w) => w.group === 'model');
   const micro = r.workloads.filter((w) => w.group === 'micro');
-  const comps = activeComparisons(r);
+  const tracer = r.workloads.filter((w) => w.group === 'tracer');
   const opt = activeComparisons(r, OPT_COMPARISONS);
   const m = r.machine;
   const out = [
@@ -280,14 +352,15 @@ export function readmeBlock(r: BenchResults, base: string): string {
     '',
     '**Real models**, tgraph latency / peer latency (steady-state medians; below 1× tgraph is faster):',
     '',
-    ratioTable(r, models, comps),
+    ratioTable(r, models, activeComparisons(r, COMPARISONS, models)),
     '',
     '**Micro-benchmarks**, same ratios:',
     '',
-    ratioTable(r, micro, comps),
+    ratioTable(r, micro, activeComparisons(r, COMPARISONS, micro)),
     '',
   ];
-  if (opt.length) out.push('**Graph optimization**, tgraph at level `all` / level `disabled` (below 1×: the optimizer helps):', '', ratioTable(r, models.filter((w) => w.batch === 1), opt), '');
+  if (tracer.length) out.push('**Tracer**, the same functions under `tg.fn` and `@jax-js/jax`\'s `jit` (in Node; WebGPU through Dawn on the same adapter):', '', ratioTable(r, tracer, activeComparisons(r, COMPARISONS, tracer)), '');
+  if (opt.length) out.push('**Graph optimization**, tgraph at level `all` against level `disabled`, latency and memory (ratio below 1×: the optimizer helps):', '', optTable(r, models), '');
   out.push(README_END);
   return out.join('\n');
 }

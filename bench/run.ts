@@ -1,7 +1,9 @@
 // `npm run bench`: runs the suite in Node and writes bench/results/<date>.{json,md,svg}.
 //
-//   npm run bench -- [--quick] [--filter TEXT] [--threads N] [--no-webgpu] [--no-cold] [--no-browser]
-//                     [--no-opt-levels] [--budget-ms MS] [--out DIR] [--report-from FILE.json]
+//   npm run bench -- [--quick] [--only PART] [--filter TEXT] [--threads N] [--no-webgpu] [--no-cold]
+//                     [--no-browser] [--serial] [--no-opt-levels] [--budget-ms MS] [--out DIR]
+//                     [--report-from FILE.json]
+//   PART: models | micro | tracer | browser | cold (repeatable; default all of them)
 //
 // Per workload: every peer loads the model (timed) and runs it once (first run, timed); then warm-up
 // runs and timed repetitions, interleaved across peers (the order rotates each repetition); medians
@@ -12,15 +14,23 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CHROMIUM, runBrowser } from './browser.js';
+import { type BrowserPart, CHROMIUM, runBrowser } from './browser.js';
 import { nodePeers, type OutputData, type Peer, type Runner } from './peers.js';
-import { markdownReport, readmeBlock, replaceReadmeBlock, svgChart } from './report.js';
+import { jaxMatmulMs, tracerPeers, tracerWorkloads } from './tracer-peers.js';
+import { deviceOf, markdownReport, readmeBlock, replaceReadmeBlock, svgChart } from './report.js';
 import { interleaveOrder, repsFor, summarize } from './stats.js';
-import type { BenchResults, ColdMeasure, MachineInfo, PeerInfo, PeerMeasure, WorkloadResult } from './types.js';
-import { microWorkloads, realWorkloads, repoRoot, type Workload } from './workloads.js';
+import type { BenchResults, Ceilings, ColdMeasure, MachineInfo, PeerInfo, PeerMeasure, WorkloadResult } from './types.js';
+import { matmulWorkload, microWorkloads, realWorkloads, repoRoot, type Workload } from './workloads.js';
+
+type Part = 'models' | 'micro' | 'tracer' | 'browser' | 'cold';
+const PARTS: Part[] = ['models', 'micro', 'tracer', 'browser', 'cold'];
 
 interface Options {
   quick: boolean;
+  /** Parts to run (--only); all by default. */
+  parts: Set<Part>;
+  /** Run the browser part after the Node part instead of beside it in a second process. */
+  serial: boolean;
   filter: string[];
   threads: number;
   webgpu: boolean;
@@ -35,10 +45,12 @@ interface Options {
   browserOnly?: string;
   /** Re-render the .md/.svg (and bench/README.md's block) from a results JSON instead of running. */
   reportFrom?: string;
+  /** Internal: run only the browser part and write its results to this file (the parallel child). */
+  browserChild?: string;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { quick: false, filter: [], threads: 1, webgpu: true, cold: true, browser: fs.existsSync(CHROMIUM), optLevels: true, budgetMs: 0, out: path.join(repoRoot(), 'bench', 'results') };
+  const o: Options = { quick: false, parts: new Set(PARTS), serial: false, filter: [], threads: 1, webgpu: true, cold: true, browser: fs.existsSync(CHROMIUM), optLevels: true, budgetMs: 0, out: path.join(repoRoot(), 'bench', 'results') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const val = () => {
@@ -47,6 +59,13 @@ function parseArgs(argv: string[]): Options {
       return v;
     };
     if (a === '--quick') o.quick = true;
+    else if (a === '--only') {
+      const v = val().split(',') as Part[];
+      for (const x of v) if (!PARTS.includes(x)) throw new Error(`--only takes ${PARTS.join(', ')}, not ${x}`);
+      if (o.parts.size === PARTS.length) o.parts.clear();
+      for (const x of v) o.parts.add(x);
+    } else if (a === '--serial') o.serial = true;
+    else if (a === '--browser-child') o.browserChild = val();
     else if (a === '--filter') o.filter.push(val());
     else if (a === '--threads') o.threads = Number(val());
     else if (a === '--no-webgpu') o.webgpu = false;
@@ -72,9 +91,18 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 const now = () => performance.now();
 const MiB = 1024 * 1024;
 
-function allWorkloads(o: Options): Workload[] {
+/** Every workload of the suite, before --only and --filter (the browser part picks from these). */
+function suiteWorkloads(o: Options): Workload[] {
   const batches = o.quick ? [1, 2] : [1, 4];
-  const ws = [...realWorkloads(batches), ...microWorkloads(o.quick, o.quick ? [1, 2] : [1, 8])];
+  const microBatches = o.quick ? [1, 2] : [1, 8];
+  const ws = [...realWorkloads(batches), ...microWorkloads(o.quick, microBatches), ...tracerWorkloads(o.quick, microBatches)];
+  return o.filter.length ? ws.filter((w) => o.filter.some((f) => w.id.includes(f) || w.name.toLowerCase().includes(f.toLowerCase()))) : ws;
+}
+
+/** The workloads the Node part runs: the suite less the groups --only left out. */
+function allWorkloads(o: Options): Workload[] {
+  const group: Record<Workload['group'], Part> = { model: 'models', micro: 'micro', tracer: 'tracer' };
+  const ws = suiteWorkloads(o).filter((w) => o.parts.has(group[w.group]));
   return o.filter.length ? ws.filter((w) => o.filter.some((f) => w.id.includes(f) || w.name.toLowerCase().includes(f.toLowerCase()))) : ws;
 }
 
@@ -118,9 +146,10 @@ async function throughput(r: Runner, concurrency: number, estMs: number, budgetM
 }
 
 async function benchWorkload(w: Workload, peers: Peer[], o: Options): Promise<WorkloadResult> {
+  await w.prepare?.();
   const feeds = w.feeds();
   const bytes = w.bytes();
-  const applicable = peers.filter((p) => !p.modelsOnly || (w.group === 'model' && w.batch === 1));
+  const applicable = peers.filter((p) => (p.groups ?? ['model', 'micro']).includes(w.group) && (!p.modelsOnly || (w.group === 'model' && w.batch === 1)));
   const measures = new Map<string, PeerMeasure>();
   const runners = new Map<string, Runner>();
   const outputs = new Map<string, OutputData>();
@@ -129,7 +158,7 @@ async function benchWorkload(w: Workload, peers: Peer[], o: Options): Promise<Wo
     measures.set(p.info.id, m);
     try {
       const t0 = now();
-      const r = await p.load(bytes, feeds);
+      const r = await p.load(bytes, feeds, w);
       m.loadMs = now() - t0;
       const [ms, out] = await timeRun(r);
       m.firstRunMs = ms;
@@ -238,7 +267,7 @@ async function childMain(req: ChildRequest): Promise<void> {
   else await import('onnxruntime-web');
   const baseRss = process.memoryUsage().rss;
   const t0 = now();
-  const r = await peer.load(bytes, feeds);
+  const r = await peer.load(bytes, feeds, w);
   const loadMs = now() - t0;
   const [firstRunMs] = await timeRun(r);
   for (let i = 0; i < req.runs; i++) await r.run();
@@ -355,6 +384,70 @@ async function gpuCopyGBps(): Promise<number | undefined> {
   }
 }
 
+/** Best of `reps` timed runs after one untimed run. */
+async function bestMs(run: () => Promise<unknown>, reps: number): Promise<number> {
+  await run();
+  let best = Infinity;
+  for (let i = 0; i < reps; i++) {
+    const t = now();
+    await run();
+    best = Math.min(best, now() - t);
+  }
+  return best;
+}
+
+/**
+ * The devices' measured ceilings in Node: a best-case MatMul (onnxruntime-node's MLAS at the suite's
+ * thread count on the CPU; the faster of tgraph and jax-js on the WebGPU device) and a large copy.
+ */
+async function nodeCeilings(o: Options, webgpu: boolean): Promise<Ceilings> {
+  const c: Ceilings = { gflops: {}, gbps: { cpu: cpuCopyGBps() }, sources: { 'gbps.cpu': '64 MiB Float32Array.set copy, best of 5' } };
+  if (!o.parts.has('micro')) return c;
+  const probe = async (peerId: string, n: number, reps: number): Promise<number | undefined> => {
+    const w = matmulWorkload(n, 1);
+    const peer = [...nodePeers({ threads: o.threads, webgpu, optLevels: false }), ...tracerPeers(webgpu)].find((p) => p.info.id === peerId);
+    if (!peer) return undefined;
+    try {
+      const r = await peer.load(w.bytes(), w.feeds(), w);
+      const ms = await bestMs(() => r.run(), reps);
+      await r.release();
+      return w.flops! / (ms * 1e6);
+    } catch (e) {
+      log(`  ceiling probe ${peerId}: ${errText(e)}`);
+      return undefined;
+    }
+  };
+  const nCpu = o.quick ? 256 : 1024;
+  const cpu = await probe('onnxruntime-node', nCpu, 3);
+  if (cpu) {
+    c.gflops.cpu = cpu;
+    c.sources!['gflops.cpu'] = `onnxruntime-node MatMul ${nCpu}³, ${o.threads} thread(s), best of 3`;
+  }
+  if (webgpu) {
+    const g = await gpuCopyGBps();
+    if (g !== undefined) {
+      c.gbps.webgpu = g;
+      c.sources!['gbps.webgpu'] = '64 MiB copyBufferToBuffer on the Dawn device, best of 5';
+    }
+    const nGpu = o.quick ? 128 : 512;
+    const tg = await probe('tgraph-webgpu', nGpu, 2);
+    let jax: number | undefined;
+    try {
+      const ms = await jaxMatmulMs(nGpu, 2);
+      jax = (2 * nGpu ** 3) / (ms * 1e6);
+    } catch (e) {
+      log(`  ceiling probe jax-js-webgpu: ${errText(e)}`);
+    }
+    const best = Math.max(tg ?? 0, jax ?? 0);
+    if (best > 0) {
+      c.gflops.webgpu = best;
+      c.sources!['gflops.webgpu'] = `MatMul ${nGpu}³ on the Dawn device, the faster of tgraph (${tg?.toFixed(2) ?? '–'}) and jax-js (${jax?.toFixed(2) ?? '–'} GFLOP/s), best of 2`;
+    }
+  }
+  log(`ceilings: ${JSON.stringify(c)}`);
+  return c;
+}
+
 /** Write <base>.md and <base>.svg; for a full default run also the latest-results block of bench/README.md. */
 function writeReports(res: BenchResults, base: string, readme: boolean): void {
   fs.writeFileSync(`${base}.md`, `${markdownReport(res)}\n`);
@@ -373,19 +466,71 @@ function browserWorkloads(ws: Workload[]): Workload[] {
 
 // ---- main -----------------------------------------------------------------------------------
 
+/** A result entry for a workload the Node part did not run (the browser part fills its peers). */
+function emptyResult(w: Workload): WorkloadResult {
+  return { id: w.id, group: w.group, name: w.name, kind: w.kind, batch: w.batch, inputs: w.feeds().map((f) => ({ name: f.name, dims: f.dims })), flops: w.flops, bytes: w.bytesMoved, reps: 0, warmup: 0, peers: [] };
+}
+
+/** Puts the browser part's peers and measures into a results object (replacing earlier browser measures). */
+function mergeBrowser(res: BenchResults, b: BrowserPart, ws: Workload[]): void {
+  res.machine.browserAdapter = b.adapter;
+  res.peers = [...res.peers.filter((p) => p.host !== 'chromium'), ...b.peers];
+  const browserIds = new Set(b.peers.map((p) => p.id));
+  for (const w of ws) if (b.results[w.id] && !res.workloads.some((x) => x.id === w.id)) res.workloads.push(emptyResult(w));
+  for (const w of res.workloads) {
+    w.peers = [...w.peers.filter((p) => !browserIds.has(p.peer)), ...(b.results[w.id] ?? [])];
+    if (!w.reps) w.reps = Math.max(0, ...w.peers.map((p) => p.steady?.n ?? 0));
+  }
+  for (const [dev, v] of Object.entries(b.ceilings.gflops)) res.ceilings.gflops[dev] = v;
+  for (const [dev, v] of Object.entries(b.ceilings.gbps)) res.ceilings.gbps[dev] = v;
+  Object.assign((res.ceilings.sources ??= {}), b.ceilings.sources ?? {});
+  raiseGflopsCeilings(res);
+}
+
+/** A GFLOP/s ceiling is at least the best rate any runtime reached on that device in the run. */
+function raiseGflopsCeilings(res: BenchResults): void {
+  const info = new Map(res.peers.map((p) => [p.id, p]));
+  for (const w of res.workloads) {
+    for (const p of w.peers) {
+      const pi = info.get(p.peer);
+      if (p.gflops === undefined || !pi) continue;
+      const dev = deviceOf(pi);
+      if (p.gflops > (res.ceilings.gflops[dev] ?? 0)) {
+        res.ceilings.gflops[dev] = p.gflops;
+        (res.ceilings.sources ??= {})[`gflops.${dev}`] = `${p.peer} on ${w.name} ×${w.batch} (the best rate reached in the suite, above the probe)`;
+      }
+    }
+  }
+}
+
+/** Runs the browser part in a second process so it overlaps the Node part; resolves to its results. */
+function spawnBrowserChild(file: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), ...process.argv.slice(2), '--browser-child', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr.on('data', (d: Buffer) => {
+      for (const line of d.toString().split('\n')) if (line.trim()) log(`  (browser) ${line}`);
+    });
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`browser part exited ${code}`))));
+  });
+}
+
+async function browserPart(o: Options, ws: Workload[]): Promise<BrowserPart> {
+  return runBrowser(browserWorkloads(ws), { budgetMs: o.budgetMs, quick: o.quick, threads: o.threads, log });
+}
+
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   if (o.child) return childMain(JSON.parse(o.child) as ChildRequest);
+  if (o.browserChild) {
+    const b = await browserPart(o, suiteWorkloads(o));
+    fs.writeFileSync(o.browserChild, JSON.stringify(b));
+    process.exit(0);
+  }
   if (o.browserOnly) {
     const res = JSON.parse(fs.readFileSync(o.browserOnly, 'utf8')) as BenchResults;
     const ids = new Set(res.workloads.map((w) => w.id));
-    const ws = browserWorkloads(allWorkloads({ ...o, quick: res.mode === 'quick' }).filter((w) => ids.has(w.id)));
-    const b = await runBrowser(ws, { budgetMs: o.budgetMs, quick: res.mode === 'quick', log });
-    res.machine.browserAdapter = b.adapter;
-    res.peers = [...res.peers.filter((p) => p.host !== 'chromium'), ...b.peers];
-    const browserIds = new Set(b.peers.map((p) => p.id));
-    for (const w of res.workloads) w.peers = [...w.peers.filter((p) => !browserIds.has(p.peer)), ...(b.results.get(w.id) ?? [])];
-    for (const w of res.workloads) for (const p of w.peers) if (p.gflops !== undefined && p.peer.includes('webgpu')) res.ceilings.gflops.webgpu = Math.max(res.ceilings.gflops.webgpu ?? 0, p.gflops);
+    const ws = suiteWorkloads({ ...o, quick: res.mode === 'quick' }).filter((w) => ids.has(w.id));
+    mergeBrowser(res, await browserPart({ ...o, quick: res.mode === 'quick' }, ws), ws);
     res.command += ` && npm run bench -- --browser-only ${path.relative(repoRoot(), o.browserOnly)}`;
     fs.writeFileSync(o.browserOnly, `${JSON.stringify(res, null, 1)}\n`);
     writeReports(res, o.browserOnly.replace(/\.json$/, ''), res.mode === 'full');
@@ -402,7 +547,16 @@ async function main(): Promise<void> {
   const webgpu = o.webgpu && !adapter.startsWith('none');
   const machine = machineInfo(adapter);
   log(`bench: ${o.quick ? 'quick' : 'full'} run on ${machine.cpus}× ${machine.cpuModel}, load ${machine.loadAvg.map((x) => x.toFixed(1)).join(' ')}; WebGPU: ${adapter}`);
-  const peers = nodePeers({ threads: o.threads, webgpu, optLevels: o.optLevels });
+  const notes: string[] = [];
+  // The browser part (its own process tree: Chromium) overlaps the Node part unless --serial: on a
+  // 2-CPU machine that keeps the whole suite near half an hour; both parts interleave their peers, so
+  // the extra load falls on every peer of a comparison alike.
+  const runBrowserPart = o.browser && o.parts.has('browser');
+  const parallel = runBrowserPart && !o.serial && o.parts.size > 1;
+  const browserFile = path.join(os.tmpdir(), `tgraph-bench-browser-${process.pid}.json`);
+  const browserDone = parallel ? spawnBrowserChild(browserFile).then(() => JSON.parse(fs.readFileSync(browserFile, 'utf8')) as BrowserPart) : undefined;
+  browserDone?.catch(() => undefined); // handled below
+  const peers = [...nodePeers({ threads: o.threads, webgpu, optLevels: o.optLevels }), ...tracerPeers(webgpu)];
   const workloads = allWorkloads(o);
   const results: WorkloadResult[] = [];
   for (const [i, w] of workloads.entries()) {
@@ -411,7 +565,7 @@ async function main(): Promise<void> {
     for (const p of r.peers) if (p.steady) log(`  ${p.peer.padEnd(22)} ${p.steady.median.toFixed(2).padStart(9)} ms  IQR ${p.steady.iqr.toFixed(2)}  (n=${p.steady.n}, load ${p.loadMs?.toFixed(0)} ms, first ${p.firstRunMs?.toFixed(1)} ms${p.maxRelDiff !== undefined ? `, diff ${p.maxRelDiff.toExponential(1)}` : ''})`);
     results.push(r);
   }
-  if (o.cold) {
+  if (o.cold && o.parts.has('cold')) {
     const coldOf = results.filter((w) => w.group === 'model' && w.batch === 1);
     log(`cold measurements: ${coldOf.length} models × fresh process per peer`);
     for (const w of coldOf) {
@@ -426,51 +580,43 @@ async function main(): Promise<void> {
       }
     }
   }
-  let browserPeers: PeerInfo[] = [];
-  if (o.browser) {
-    try {
-      const b = await runBrowser(browserWorkloads(workloads), { budgetMs: o.budgetMs, quick: o.quick, log });
-      machine.browserAdapter = b.adapter;
-      browserPeers = b.peers;
-      for (const w of results) w.peers.push(...(b.results.get(w.id) ?? []));
-    } catch (e) {
-      machine.browserAdapter = `none: ${errText(e)}`;
-      log(`browser part failed: ${errText(e)}`);
-    }
-  }
-  const gflops: Record<string, number> = {};
-  for (const w of results) {
-    for (const p of w.peers) {
-      if (p.gflops === undefined) continue;
-      const dev = p.peer.includes('webgpu') ? 'webgpu' : 'cpu';
-      gflops[dev] = Math.max(gflops[dev] ?? 0, p.gflops);
-    }
-  }
-  const gbps: Record<string, number> = { cpu: cpuCopyGBps() };
-  if (webgpu) {
-    const g = await gpuCopyGBps();
-    if (g !== undefined) gbps.webgpu = g;
-  }
+  const ceilings = await nodeCeilings(o, webgpu && o.parts.has('micro'));
   const date = new Date().toISOString().slice(0, 10);
   const res: BenchResults = {
     schema: 1,
     date,
     mode: o.quick ? 'quick' : 'full',
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
-    durationS: (now() - started) / 1000,
+    durationS: 0,
     machine,
-    peers: [...peers.map((p) => p.info), ...browserPeers],
-    ceilings: { gflops, gbps },
+    peers: [...peers.map((p) => p.info)],
+    ceilings,
     workloads: results,
-    notes: [
-      `Load average ${machine.loadAvg.map((x) => x.toFixed(1)).join(' / ')} on ${machine.cpus} CPUs when the run started: other work shared the machine, so absolute times are noisy; the ratios come from interleaved runs, which share that noise.`,
-      ...(adapter.toLowerCase().includes('swiftshader') ? ['The WebGPU adapter is SwiftShader, a CPU implementation of Vulkan: WebGPU numbers here measure tgraph\'s GPU path on a software device, not a GPU.'] : []),
-    ],
+    notes,
   };
+  raiseGflopsCeilings(res);
+  if (runBrowserPart) {
+    try {
+      const suite = suiteWorkloads(o);
+      mergeBrowser(res, await (browserDone ?? browserPart(o, suite)), suite);
+      if (parallel) notes.push('The browser part (headless Chromium) ran in a second process at the same time as the Node part, which added to the load on the machine for both.');
+    } catch (e) {
+      machine.browserAdapter = `none: ${errText(e)}`;
+      log(`browser part failed: ${errText(e)}`);
+    } finally {
+      fs.rmSync(browserFile, { force: true });
+    }
+  }
+  notes.unshift(
+    `Load average ${machine.loadAvg.map((x) => x.toFixed(1)).join(' / ')} on ${machine.cpus} CPUs when the run started: other work shared the machine, so absolute times are noisy; the ratios come from interleaved runs, which share that noise.`,
+    ...(adapter.toLowerCase().includes('swiftshader') ? ['The WebGPU adapter is SwiftShader, a CPU implementation of Vulkan: WebGPU numbers here measure tgraph\'s GPU path on a software device, not a GPU.'] : []),
+  );
+  res.durationS = (now() - started) / 1000;
   fs.mkdirSync(o.out, { recursive: true });
-  const base = path.join(o.out, o.quick ? `${date}-quick` : date);
+  const partial = o.filter.length > 0 || o.parts.size < PARTS.length;
+  const base = path.join(o.out, o.quick ? `${date}-quick` : partial ? `${date}-partial` : date);
   fs.writeFileSync(`${base}.json`, `${JSON.stringify(res, null, 1)}\n`);
-  writeReports(res, base, !o.quick && o.filter.length === 0 && o.out === path.join(repoRoot(), 'bench', 'results'));
+  writeReports(res, base, !o.quick && !partial && o.out === path.join(repoRoot(), 'bench', 'results'));
   log(`wrote ${base}.json, .md, .svg (${Math.round(res.durationS)} s)`);
   // Dawn's instance keeps the event loop alive; the results are written, so leave.
   process.exit(0);

@@ -50,11 +50,18 @@ export interface PeerMeasure {
   gbps?: number;
   /** Largest |a - b| / (|b| + 1e-3) of the first output against onnxruntime-node's (sanity check). */
   maxRelDiff?: number;
+  /**
+   * Browser part: memory while this peer alone loads the workload and runs it (after the timed part).
+   * Chromium's renderer and GPU processes' peak resident set over their resident set before (Linux
+   * VmHWM, reset through /proc/PID/clear_refs), the JS heap's growth, and the GPU bytes the runtime
+   * reports (tgraph's buffer pool; TensorFlow.js's tf.memory()).
+   */
+  browserMemory?: { peakRssOverBaseMiB?: number; jsHeapMiB?: number; gpuMiB?: number };
 }
 
 export interface WorkloadResult {
   id: string;
-  group: 'model' | 'micro';
+  group: 'model' | 'micro' | 'tracer';
   name: string;
   kind: string;
   batch: number;
@@ -86,10 +93,15 @@ export interface MachineInfo {
 }
 
 export interface Ceilings {
-  /** Best GFLOP/s any runtime reached on a MatMul/Conv micro-benchmark, by device ('cpu', 'webgpu'). */
+  /**
+   * GFLOP/s of a measured best-case MatMul on each device ('cpu', 'webgpu' through Dawn in Node,
+   * 'webgpu-chromium'), raised to the best rate any runtime reached in the suite where that is higher.
+   */
   gflops: Record<string, number>;
   /** Measured copy bandwidth, GB/s (read + write), by device. */
   gbps: Record<string, number>;
+  /** How each ceiling was measured, by `gflops.<device>` / `gbps.<device>`. */
+  sources?: Record<string, string>;
 }
 
 export interface BenchResults {

@@ -9,6 +9,7 @@ import { importModel } from '../graph/onnx/import.js';
 import type { HostTensor } from '../graph/tensor.js';
 import { generateInput, rng } from '../src/cli/inputs.js';
 import { REAL_MODELS, type RealModel } from '../tests/models/models.js';
+import type { TracerFn } from './tracer-peers.js';
 
 export interface FeedSpec {
   name: string;
@@ -17,9 +18,18 @@ export interface FeedSpec {
   data: Float32Array | BigInt64Array;
 }
 
+/** A micro-benchmark's op and sizes, for peers that build it from their own ops (TensorFlow.js). */
+export type MicroSpec =
+  | { op: 'matmul'; batch: number; n: number }
+  | { op: 'conv'; batch: number; c: number; hw: number; k: number }
+  | { op: 'eltwise'; batch: number; rows: number; len: number }
+  | { op: 'reducesum'; batch: number; rows: number }
+  | { op: 'softmax'; batch: number; rows: number; cols: number }
+  | { op: 'attention'; batch: number; heads: number; seq: number; d: number };
+
 export interface Workload {
   id: string;
-  group: 'model' | 'micro';
+  group: 'model' | 'micro' | 'tracer';
   name: string;
   kind: string;
   batch: number;
@@ -28,6 +38,12 @@ export interface Workload {
   feeds(): FeedSpec[];
   flops?: number;
   bytesMoved?: number;
+  /** Micro-benchmarks: what the graph computes (the ONNX initializers hold the weights). */
+  micro?: MicroSpec;
+  /** Tracer workloads: the function both tracers run. */
+  tracer?: TracerFn;
+  /** Async set-up before `bytes()` may be called (tracer workloads trace their graph here). */
+  prepare?: () => Promise<void>;
 }
 
 /** The repository root (holds package.json named tgraph), found upward from this file (source or build output). */
@@ -112,7 +128,10 @@ interface MicroNode {
   attrs?: Record<string, Attr>;
 }
 
-function randomF32(n: number, seed: number, scale = 1): Float32Array {
+/** The elementwise cycle of the chain benchmarks (x·½, x+1, tanh, x·½, σ, x+1, |x|, √x), shared by every peer's version. */
+export const CHAIN_CYCLE = ['Mul', 'Add', 'Tanh', 'Mul', 'Sigmoid', 'Add', 'Abs', 'Sqrt'] as const;
+
+export function randomF32(n: number, seed: number, scale = 1): Float32Array {
   const r = rng(seed);
   const a = new Float32Array(n);
   for (let i = 0; i < n; i++) a[i] = (r() * 2 - 1) * scale;
@@ -139,7 +158,7 @@ function microModel(name: string, inputs: [string, DType, number[]][], outputs: 
   };
 }
 
-function micro(id: string, name: string, kind: string, batch: number, build: () => Model, feeds: [string, number[]][], cost: { flops?: number; bytes?: number }): Workload {
+function micro(spec: MicroSpec, id: string, name: string, kind: string, batch: number, build: () => Model, feeds: [string, number[]][], cost: { flops?: number; bytes?: number }): Workload {
   let bytes: Uint8Array | undefined;
   return {
     id: `micro/${id}@${batch}`,
@@ -151,12 +170,13 @@ function micro(id: string, name: string, kind: string, batch: number, build: () 
     feeds: () => feeds.map(([n, dims], i) => ({ name: n, dtype: 'float32' as const, dims, data: randomF32(dims.reduce((a, b) => a * b, 1), 7 + i) })),
     flops: cost.flops,
     bytesMoved: cost.bytes,
+    micro: spec,
   };
 }
 
 /** MatMul of a [b, n, n] activation by an [n, n] weight. */
-function matmul(n: number, b: number): Workload {
-  return micro(`matmul-${n}`, `MatMul ${n}×${n}×${n}`, 'MatMul', b,
+export function matmulWorkload(n: number, b: number): Workload {
+  return micro({ op: 'matmul', batch: b, n }, `matmul-${n}`, `MatMul ${n}×${n}×${n}`, 'MatMul', b,
     () => microModel('matmul', [['x', 'float32', [b, n, n]]], ['y'], [{ op: 'MatMul', inputs: ['x', 'w'], outputs: ['y'] }], { w: f32([n, n], randomF32(n * n, 3, 1 / Math.sqrt(n))) }),
     [['x', [b, n, n]]], { flops: 2 * b * n * n * n });
 }
@@ -164,7 +184,7 @@ function matmul(n: number, b: number): Workload {
 /** Conv k×k, c -> c channels, same padding, with bias. */
 function conv(c: number, hw: number, k: number, b: number): Workload {
   const pad = (k - 1) / 2;
-  return micro(`conv-${k}x${k}-c${c}-${hw}`, `Conv ${k}×${k} ${c}→${c} @${hw}×${hw}`, 'Conv', b,
+  return micro({ op: 'conv', batch: b, c, hw, k }, `conv-${k}x${k}-c${c}-${hw}`, `Conv ${k}×${k} ${c}→${c} @${hw}×${hw}`, 'Conv', b,
     () => microModel('conv', [['x', 'float32', [b, c, hw, hw]]], ['y'], [{ op: 'Conv', inputs: ['x', 'w', 'bias'], outputs: ['y'], attrs: { kernel_shape: ints([k, k]), pads: ints([pad, pad, pad, pad]) } }], {
       w: f32([c, c, k, k], randomF32(c * c * k * k, 4, 1 / Math.sqrt(c * k * k))),
       bias: f32([c], randomF32(c, 5)),
@@ -175,8 +195,8 @@ function conv(c: number, hw: number, k: number, b: number): Workload {
 /** A chain of `len` elementwise ops (unary and binary with scalar constants) over [b, rows, 1024]. */
 function eltwiseChain(rows: number, len: number, b: number): Workload {
   const n = b * rows * 1024;
-  const cycle = ['Mul', 'Add', 'Tanh', 'Mul', 'Sigmoid', 'Add', 'Abs', 'Sqrt'];
-  return micro(`eltwise-chain-${len}-${rows}k`, `${len} elementwise ops on ${rows}×1024`, 'elementwise chain', b,
+  const cycle = CHAIN_CYCLE;
+  return micro({ op: 'eltwise', batch: b, rows, len }, `eltwise-chain-${len}-${rows}k`, `${len} elementwise ops on ${rows}×1024`, 'elementwise chain', b,
     () => {
       const nodes: MicroNode[] = [];
       let cur = 'x';
@@ -194,7 +214,7 @@ function eltwiseChain(rows: number, len: number, b: number): Workload {
 /** ReduceSum over the last axis of [b, rows, 1024], keepdims. */
 function reduce(rows: number, b: number): Workload {
   const n = b * rows * 1024;
-  return micro(`reducesum-${rows}k`, `ReduceSum last axis of ${rows}×1024`, 'reduction', b,
+  return micro({ op: 'reducesum', batch: b, rows }, `reducesum-${rows}k`, `ReduceSum last axis of ${rows}×1024`, 'reduction', b,
     () => microModel('reduce', [['x', 'float32', [b, rows, 1024]]], ['y'], [{ op: 'ReduceSum', inputs: ['x', 'axes'], outputs: ['y'], attrs: { keepdims: int(1) } }], { axes: i64([1], [-1]) }),
     [['x', [b, rows, 1024]]], { bytes: 4 * n + 4 * b * rows });
 }
@@ -202,7 +222,7 @@ function reduce(rows: number, b: number): Workload {
 /** Softmax over the last axis of [b, rows, cols]. */
 function softmax(rows: number, cols: number, b: number): Workload {
   const n = b * rows * cols;
-  return micro(`softmax-${rows}x${cols}`, `Softmax ${rows}×${cols}`, 'softmax', b,
+  return micro({ op: 'softmax', batch: b, rows, cols }, `softmax-${rows}x${cols}`, `Softmax ${rows}×${cols}`, 'softmax', b,
     () => microModel('softmax', [['x', 'float32', [b, rows, cols]]], ['y'], [{ op: 'Softmax', inputs: ['x'], outputs: ['y'], attrs: { axis: int(-1) } }], {}),
     [['x', [b, rows, cols]]], { bytes: 8 * n });
 }
@@ -210,7 +230,7 @@ function softmax(rows: number, cols: number, b: number): Workload {
 /** Scaled dot-product attention: softmax(Q Kᵀ / √d) V over [b, heads, seq, d]. */
 function attention(heads: number, seq: number, d: number, b: number): Workload {
   const dims = [b, heads, seq, d];
-  return micro(`attention-h${heads}-s${seq}-d${d}`, `Attention ${heads} heads, seq ${seq}, d ${d}`, 'attention (MatMul, Softmax, MatMul)', b,
+  return micro({ op: 'attention', batch: b, heads, seq, d }, `attention-h${heads}-s${seq}-d${d}`, `Attention ${heads} heads, seq ${seq}, d ${d}`, 'attention (MatMul, Softmax, MatMul)', b,
     () => microModel('attention', [['q', 'float32', dims], ['k', 'float32', dims], ['v', 'float32', dims]], ['y'], [
       { op: 'Transpose', inputs: ['k'], outputs: ['kt'], attrs: { perm: ints([0, 1, 3, 2]) } },
       { op: 'MatMul', inputs: ['q', 'kt'], outputs: ['s'] },
@@ -225,10 +245,10 @@ export function microWorkloads(quick: boolean, batches: number[]): Workload[] {
   const out: Workload[] = [];
   for (const b of batches) {
     if (quick) {
-      out.push(matmul(64, b), matmul(128, b), conv(16, 28, 3, b), eltwiseChain(64, 16, b), reduce(64, b), softmax(128, 512, b), attention(4, 64, 32, b));
+      out.push(matmulWorkload(64, b), matmulWorkload(128, b), conv(16, 28, 3, b), eltwiseChain(64, 16, b), reduce(64, b), softmax(128, 512, b), attention(4, 64, 32, b));
     } else {
       out.push(
-        matmul(64, b), matmul(256, b), matmul(512, b),
+        matmulWorkload(64, b), matmulWorkload(256, b), matmulWorkload(512, b),
         conv(32, 56, 3, b), conv(64, 28, 3, b), conv(128, 14, 1, b),
         eltwiseChain(256, 16, b), reduce(1024, b), softmax(512, 1024, b), attention(8, 128, 64, b),
       );
