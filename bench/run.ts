@@ -421,7 +421,7 @@ async function nodeCeilings(o: Options, webgpu: boolean): Promise<Ceilings> {
   const cpu = await probe('onnxruntime-node', nCpu, 3);
   if (cpu) {
     c.gflops.cpu = cpu;
-    c.sources!['gflops.cpu'] = `onnxruntime-node MatMul ${nCpu}³, ${o.threads} thread(s), best of 3`;
+    c.sources!['gflops.cpu'] = `onnxruntime-node MatMul ${nCpu}³, ${o.threads} thread(s), best of 3: ${cpu.toPrecision(3)} GFLOP/s`;
   }
   if (webgpu) {
     const g = await gpuCopyGBps();
@@ -461,7 +461,7 @@ function writeReports(res: BenchResults, base: string, readme: boolean): void {
 
 /** The browser part runs real models at batch 1 (WebGPU on a software adapter is slow) and every micro-benchmark. */
 function browserWorkloads(ws: Workload[]): Workload[] {
-  return ws.filter((w) => w.group === 'micro' || w.batch === 1);
+  return ws.filter((w) => w.group === 'micro' || (w.group === 'model' && w.batch === 1));
 }
 
 // ---- main -----------------------------------------------------------------------------------
@@ -497,7 +497,9 @@ function raiseGflopsCeilings(res: BenchResults): void {
       const dev = deviceOf(pi);
       if (p.gflops > (res.ceilings.gflops[dev] ?? 0)) {
         res.ceilings.gflops[dev] = p.gflops;
-        (res.ceilings.sources ??= {})[`gflops.${dev}`] = `${p.peer} on ${w.name} ×${w.batch} (the best rate reached in the suite, above the probe)`;
+        const src = (res.ceilings.sources ??= {});
+        const probe = src[`gflops.${dev}`]?.split('; raised to')[0];
+        src[`gflops.${dev}`] = `${probe ? `${probe}; raised to` : ''} ${p.gflops.toPrecision(3)} GFLOP/s, the best rate reached in the suite (${p.peer} on ${w.name} ×${w.batch})`.trim();
       }
     }
   }

@@ -209,6 +209,22 @@ function tgFnPeer(device: 'cpu' | 'webgpu'): Peer {
 let jaxPromise: Promise<{ jax: Jax; devices: string[] }> | undefined;
 
 /**
+ * Runs `f` with no global Worker. onnxruntime-web sets `global.Worker` in Node; jax-js's wasm device
+ * then shares its memory and starts a worker pool from a blob: URL, which Node refuses. Without Worker
+ * it runs single-threaded, which is also the thread count every CPU peer here gets.
+ */
+async function withoutWorker<T>(f: () => Promise<T>): Promise<T> {
+  const g = globalThis as Record<string, unknown>;
+  const saved = g.Worker;
+  delete g.Worker;
+  try {
+    return await f();
+  } finally {
+    if (saved !== undefined) g.Worker = saved;
+  }
+}
+
+/**
  * jax-js in Node: its wasm device works as is (single-threaded: Node 20 has no global Worker). Its
  * WebGPU device looks for `navigator.gpu`; Node 20 has no navigator, so it gets one holding a Dawn
  * instance made the way tgraph makes its own (SwiftShader's Vulkan driver when there is no GPU).
@@ -227,9 +243,10 @@ async function loadJax(webgpu: boolean): Promise<{ jax: Jax; devices: string[] }
         (globalThis.navigator as unknown as { gpu?: GPU }).gpu ??= dawn.create([]);
       }
     }
-    const jax = await import('@jax-js/jax');
-    const devices = (await jax.init()) as string[];
-    return { jax, devices };
+    return withoutWorker(async () => {
+      const jax = await import('@jax-js/jax');
+      return { jax, devices: (await jax.init()) as string[] };
+    });
   })();
   return jaxPromise;
 }
@@ -251,15 +268,17 @@ function jaxPeer(device: 'wasm' | 'webgpu', webgpu: boolean): Peer {
       const s = w.tracer!;
       const { jax, devices } = await loadJax(webgpu);
       if (!devices.includes(device)) throw new Error(`jax-js init() found ${devices.join(', ')}, not ${device}`);
-      jax.defaultDevice(device as Parameters<Jax['defaultDevice']>[0]);
-      const f = jax.jit(jaxFunction(jax, s));
-      const args = feeds.map((x) => jax.numpy.array(x.data).reshape(x.dims));
+      const [f, args] = await withoutWorker(async () => {
+        jax.defaultDevice(device as Parameters<Jax['defaultDevice']>[0]);
+        return [jax.jit(jaxFunction(jax, s)), feeds.map((x) => jax.numpy.array(x.data).reshape(x.dims))] as const;
+      });
       return {
-        async run() {
-          jax.defaultDevice(device as Parameters<Jax['defaultDevice']>[0]);
-          const y = (f as unknown as (...a: JaxArray[]) => JaxArray)(...args.map((a) => a.ref));
-          return (await y.data()) as OutputData; // data() realizes, reads back and disposes y
-        },
+        run: () =>
+          withoutWorker(async () => {
+            jax.defaultDevice(device as Parameters<Jax['defaultDevice']>[0]);
+            const y = (f as unknown as (...a: JaxArray[]) => JaxArray)(...args.map((a) => a.ref));
+            return (await y.data()) as OutputData; // data() realizes, reads back and disposes y
+          }),
         async release() {
           for (const a of args) a.dispose();
           (f as unknown as { dispose?: () => void }).dispose?.();
@@ -288,7 +307,7 @@ export async function jaxMatmulMs(n: number, reps: number): Promise<number> {
   const a = np.array(randomF32(n * n, 1)).reshape([n, n]);
   const b = np.array(randomF32(n * n, 2)).reshape([n, n]);
   const f = jax.jit((x: JaxArray, y: JaxArray) => np.matmul(x, y)) as unknown as (x: JaxArray, y: JaxArray) => JaxArray;
-  const run = async () => void (await f(a.ref, b.ref).data());
+  const run = () => withoutWorker(async () => void (await f(a.ref, b.ref).data()));
   await run();
   let best = Infinity;
   for (let i = 0; i < reps; i++) {
