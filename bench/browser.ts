@@ -198,7 +198,7 @@ export async function runBrowser(workloads: Workload[], o: BrowserOptions): Prom
             const pids = processTree(rootPid);
             const base = resetPeaks(pids);
             const heap0 = await jsHeap();
-            const r = await page.evaluate((s, id, runs) => window.tgraphBench.memoryRun(s, id, runs), spec, m.peer as PagePeer, o.quick ? 1 : 3);
+            const r = await page.evaluate((s, id, runs) => window.tgraphBench.memoryRun(s, id, runs), spec, m.peer as PagePeer, 1);
             const heap1 = await jsHeap();
             const peak = processTree(rootPid).reduce((a, p) => a + statusKiB(p, 'VmHWM'), 0);
             m.browserMemory = { peakRssOverBaseMiB: (peak - base) / 1024, jsHeapMiB: heap1 - heap0, ...(r.gpuBytes !== undefined ? { gpuMiB: r.gpuBytes / 2 ** 20 } : {}) };

@@ -162,7 +162,7 @@ export function browserTable(r: BenchResults, ws: WorkloadResult[]): string {
       ]);
     }
   }
-  return table(['workload', 'peer', 'load ms', 'first run ms', 'steady ms', 'runs/s (in flight)', 'Chromium peak RSS over base MiB', 'JS heap growth MiB', 'GPU MiB (runtime)'], rows, 2);
+  return table(['workload', 'peer', 'load ms', 'first run ms', 'steady ms', 'runs/s (in flight)', 'Chromium peak RSS over base MiB', 'JS heap change MiB', 'GPU MiB (runtime)'], rows, 2);
 }
 
 export function kernelTable(r: BenchResults, ws: WorkloadResult[]): string {
@@ -245,7 +245,7 @@ export function markdownReport(r: BenchResults): string {
     if (models.some((w) => w.peers.some((p) => p.browserMemory || (p.throughput && r.peers.find((x) => x.id === p.peer)?.host === 'chromium')))) {
       out.push('### In headless Chromium');
       out.push('');
-      out.push('Load, first run and steady state from the interleaved part; then each peer alone loads the model and runs it: the peak resident set of all of Chromium\'s processes (renderer and GPU process: on SwiftShader the "GPU" memory is there) over their resident set just before (Linux VmHWM after a reset through /proc/PID/clear_refs), the growth of the page\'s JS heap (CDP Performance.getMetrics), and the GPU buffers the runtime itself reports (onnxruntime-web reports none).');
+      out.push('Load, first run and steady state from the interleaved part; then each peer alone loads the model and runs it: the peak resident set of all of Chromium\'s processes (renderer and GPU process: on SwiftShader the "GPU" memory is there) over their resident set just before (Linux VmHWM after a reset through /proc/PID/clear_refs), the change of the page\'s JS heap (CDP Performance.getMetrics), and the GPU buffers the runtime itself reports (onnxruntime-web reports none).');
       out.push('');
       out.push(browserTable(r, models));
       out.push('');

@@ -290,7 +290,7 @@ async function benchWorkload(spec: PageSpec): Promise<PeerMeasure[]> {
 async function memoryRun(spec: PageSpec, id: PagePeer, runs: number): Promise<{ gpuBytes?: number }> {
   const l = await loadSpec(spec);
   const r = await makeRunner(id, spec, l);
-  for (let i = 0; i <= runs; i++) await r.run();
+  for (let i = 0; i <= runs; i++) await r.run(); // the first run, then `runs` more
   const gpuBytes = r.gpuBytes?.();
   await r.release();
   return gpuBytes === undefined ? {} : { gpuBytes };

@@ -1,6 +1,6 @@
 // The benchmark harness's statistics and reports on synthetic timings (no benchmark runs here).
 import { describe, expect, it } from 'vitest';
-import { README_END, README_START, activeComparisons, fmt, markdownReport, readmeBlock, replaceReadmeBlock, steadyRatio, svgChart } from '../../bench/report.js';
+import { COMPARISONS, README_END, README_START, activeComparisons, browserTable, deviceOf, fmt, kernelTable, markdownReport, optTable, readmeBlock, replaceReadmeBlock, steadyRatio, svgChart } from '../../bench/report.js';
 import { geomean, interleaveOrder, quantileSorted, ratio, repsFor, summarize } from '../../bench/stats.js';
 import type { BenchResults, PeerInfo, WorkloadResult } from '../../bench/types.js';
 
@@ -93,5 +93,94 @@ describe('bench report', () => {
     expect(next).toContain('intro');
     expect(next).toContain('## Reproducing');
     expect(replaceReadmeBlock('# B\n', block)).toContain(README_START);
+  });
+});
+
+/** The synthetic run plus the optimizer-off peers, the browser peers (TensorFlow.js among them) and the tracer peers. */
+function syntheticFull(): BenchResults {
+  const r = synthetic();
+  const steady = (ms: number) => summarize([ms * 0.9, ms, ms * 1.1]);
+  const chromium = (id: string, pkg: string): PeerInfo => ({ ...peer(id, 'webgpu'), package: pkg, host: 'chromium', threads: null });
+  r.peers.push(
+    { ...peer('tgraph-cpu-O0', 'cpu'), optLevel: 'disabled' },
+    { ...peer('tgraph-webgpu-O0', 'webgpu'), optLevel: 'disabled', threads: null },
+    chromium('tgraph-webgpu-chromium', 'tgraph'),
+    chromium('onnxruntime-web-webgpu', 'onnxruntime-web'),
+    chromium('tfjs-webgpu', '@tensorflow/tfjs-backend-webgpu'),
+    peer('tgraph-fn-cpu', 'cpu'),
+    { ...peer('jax-js-wasm', 'wasm'), package: '@jax-js/jax' },
+  );
+  const [modelA, , matmul] = r.workloads as [WorkloadResult, WorkloadResult, WorkloadResult];
+  // tgraph WebGPU at 'all' is replaced by a working one with its fresh-process memory.
+  modelA.peers = modelA.peers.filter((p) => p.peer !== 'tgraph-webgpu');
+  modelA.peers.push(
+    { peer: 'tgraph-cpu-O0', steady: steady(25), cold: { loadMs: 5, firstRunMs: 30, baseRssMiB: 50, peakRssMiB: 90 } },
+    { peer: 'tgraph-webgpu', steady: steady(30), cold: { loadMs: 5, firstRunMs: 300, baseRssMiB: 60, peakRssMiB: 100, gpuMiB: 12 } },
+    { peer: 'tgraph-webgpu-O0', steady: steady(60), cold: { loadMs: 5, firstRunMs: 400, baseRssMiB: 60, peakRssMiB: 120, gpuMiB: 16 } },
+    { peer: 'tgraph-webgpu-chromium', steady: steady(8), loadMs: 40, firstRunMs: 900, throughput: { concurrency: 4, runs: 16, runsPerSec: 150 }, browserMemory: { peakRssOverBaseMiB: 14, jsHeapMiB: 2, gpuMiB: 10 } },
+    { peer: 'onnxruntime-web-webgpu', steady: steady(32), loadMs: 70, firstRunMs: 9000, browserMemory: { peakRssOverBaseMiB: 220, jsHeapMiB: 5 } },
+  );
+  matmul.peers.push(
+    { peer: 'tgraph-webgpu-chromium', steady: steady(10), gflops: 0.2 },
+    { peer: 'onnxruntime-web-webgpu', steady: steady(20), gflops: 0.1 },
+    { peer: 'tfjs-webgpu', steady: steady(40), gflops: 0.05 },
+  );
+  r.ceilings.gflops['webgpu-chromium'] = 0.4;
+  r.ceilings.sources = { 'gflops.webgpu-chromium': 'TensorFlow.js MatMul 512³ in the page, best of 3: 0.4 GFLOP/s' };
+  r.workloads.push({
+    id: 'tracer/mlp@1', group: 'tracer', name: 'MLP', kind: 'traced function (mlp)', batch: 1, inputs: [{ name: 'x', dims: [1, 32, 256] }], reps: 3, warmup: 1,
+    peers: [
+      { peer: 'onnxruntime-node', steady: steady(1) },
+      { peer: 'tgraph-fn-cpu', steady: steady(3), maxRelDiff: 1e-7 },
+      { peer: 'jax-js-wasm', steady: steady(2), maxRelDiff: 2e-7 },
+      { peer: 'jax-js-webgpu', error: 'Error: jax-js init() found cpu, wasm, not webgpu' },
+    ],
+  });
+  return r;
+}
+
+describe('bench report: browser peers, tracer, optimizer levels, ceilings', () => {
+  it('compares tgraph with TensorFlow.js on the micro-benchmarks and tg.fn with jax-js on the tracer workloads', () => {
+    const r = syntheticFull();
+    const micro = r.workloads.filter((w) => w.group === 'micro');
+    const tracer = r.workloads.filter((w) => w.group === 'tracer');
+    expect(activeComparisons(r, COMPARISONS, micro).map((c) => c.b)).toEqual(['onnxruntime-node', 'onnxruntime-web-wasm', 'onnxruntime-web-webgpu', 'tfjs-webgpu']);
+    expect(activeComparisons(r, COMPARISONS, tracer).map((c) => `${c.a}/${c.b}`)).toEqual(['tgraph-fn-cpu/jax-js-wasm']);
+    const md = markdownReport(r);
+    // tgraph CPU 40 ms against 20 and 20; in Chromium 10 ms against onnxruntime-web's 20 and TensorFlow.js's 40.
+    expect(md).toMatch(/\| matmul ×1 \| 2× \| 2× \| 0\.5× \| 0\.25× \|/);
+    expect(md).toContain('### Tracer: the same functions under tg.fn and jax-js jit');
+    expect(md).toContain('| MLP ×1 | 1.5× |');
+    expect(md).toContain('MLP ×1, jax-js-webgpu: Error: jax-js init() found cpu, wasm, not webgpu');
+  });
+
+  it('tabulates latency and memory at optimization levels all and disabled on both backends', () => {
+    const r = syntheticFull();
+    const t = optTable(r, r.workloads.filter((w) => w.group === 'model'));
+    // Only model-a ran the optimizer-off peers. CPU 20 / 25 ms, RSS over base 30 / 40; WebGPU 30 / 60 ms, 40 / 60 MiB, GPU 12 / 16.
+    expect(t.split('\n')).toHaveLength(3);
+    expect(t).toContain('| model-a ×1 | 20 / 25 | 0.8× | 30 / 40 | 30 / 60 | 0.5× | 40 / 60 | 12 / 16 |');
+    expect(markdownReport(r)).toContain(t);
+    expect(readmeBlock(r, 'x')).toContain(t);
+  });
+
+  it('tabulates the browser part: load, first run, throughput and memory per peer', () => {
+    const r = syntheticFull();
+    const t = browserTable(r, r.workloads.filter((w) => w.group === 'model'));
+    expect(t).toContain('| model-a ×1 | tgraph-webgpu-chromium | 40 | 900 | 8 | 150 (×4) | 14 | 2 | 10 |');
+    expect(t).toContain('| model-a ×1 | onnxruntime-web-webgpu | 70 | 9000 | 32 | – | 220 | 5 | not reported |');
+    expect(markdownReport(r)).toContain('### In headless Chromium');
+  });
+
+  it('rates kernels against the ceiling of the device each peer ran on', () => {
+    const r = syntheticFull();
+    expect(deviceOf({ backend: 'webgpu', host: 'chromium' })).toBe('webgpu-chromium');
+    expect(deviceOf({ backend: 'webgpu', host: 'node' })).toBe('webgpu');
+    expect(deviceOf({ backend: 'wasm', host: 'node' })).toBe('cpu');
+    const t = kernelTable(r, r.workloads.filter((w) => w.group === 'micro'));
+    // tgraph CPU 50 GFLOP/s of a 100 GFLOP/s CPU ceiling; in Chromium 0.2, 0.1, 0.05 of 0.4.
+    expect(t).toContain('50 (50%)');
+    expect(t).toContain('| 0.2 (50%) | 0.1 (25%) | 0.05 (13%) |');
+    expect(markdownReport(r)).toContain('`gflops.webgpu-chromium`: TensorFlow.js MatMul 512³ in the page, best of 3: 0.4 GFLOP/s');
   });
 });
