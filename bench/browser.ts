@@ -36,6 +36,8 @@ async function buildPage(outDir: string): Promise<void> {
     configFile: false,
     resolve: { alias: nodeOnlyAliases() },
     define: { 'process.cwd': '(() => "")' },
+    // tgraph's CPU worker pool is a module worker with top-level await (as in playground/vite.config.ts).
+    worker: { format: 'es' },
     build: { outDir, emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 8192, reportCompressedSize: false, rolldownOptions: { output: { keepNames: true } } } as never,
   });
 }
@@ -145,6 +147,8 @@ export async function runBrowser(workloads: Workload[], o: BrowserOptions): Prom
     const page = (await browser.pages())[0] ?? (await browser.newPage());
     page.setDefaultTimeout(1_800_000);
     page.on('pageerror', (e) => o.log(`  page error: ${String(e)}`));
+    // TGRAPH_BENCH_DEBUG=1: the page's console (phase markers of each workload) on stderr.
+    if (process.env.TGRAPH_BENCH_DEBUG) page.on('console', (m) => o.log(`  page: ${m.text()}`));
     await page.goto(`http://127.0.0.1:${port}/`);
     await page.waitForFunction(() => 'tgraphBench' in window);
     const adapter = await page.evaluate(() => window.tgraphBench.adapterInfo());

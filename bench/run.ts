@@ -217,6 +217,7 @@ async function benchWorkload(w: Workload, peers: Peer[], o: Options): Promise<Wo
       try {
         measures.get(id)!.throughput = await throughput(runners.get(id)!, 4, measures.get(id)!.steady!.median, o.budgetMs / Math.max(1, ok.length));
       } catch (e) {
+        measures.get(id)!.throughputError = errText(e);
         log(`  ${id} throughput: ${errText(e)}`);
       }
     }

@@ -44,6 +44,8 @@ export interface PeerMeasure {
   steady?: Summary;
   /** Runs per second with `concurrency` runs in flight. */
   throughput?: { concurrency: number; runs: number; runsPerSec: number };
+  /** Why the throughput figure is missing, where it failed (the latency figures still stand). */
+  throughputError?: string;
   cold?: ColdMeasure;
   /** Achieved rates from the steady median (micro-benchmarks). */
   gflops?: number;
