@@ -8,7 +8,7 @@ import { formatType, type Model, type ValueInfo } from '../graph/ir.js';
 import { findUnsupported } from '../graph/support.js';
 import { type RtValue, setMaxElements, DEFAULT_MAX_ELEMENTS, checkedSize } from '../graph/tensor.js';
 import { createCpuBackend, type CpuCompiledModel } from './backends/cpu.js';
-import type { Backend, BackendName, CompiledModel, DeviceOutput, Placement } from './backends/types.js';
+import type { Backend, BackendName, CompiledModel, DeviceFeed, DeviceOutput, Placement } from './backends/types.js';
 import { type ChromeTrace, Profiler } from './executor/profiler.js';
 import { type QueuePolicy, RunControl, RunQueue, type RunQueueStats } from './executor/run-queue.js';
 import { type ExecRunContext, wallNow } from './executor/types.js';
@@ -221,14 +221,19 @@ export class InferenceSession {
     for (const f of fetches) {
       if (!this.outputNames.includes(f)) throw new InputError(`'${f}' is not an output of the model (outputs: ${this.outputNames.join(', ')})`, f);
     }
-    // GPU-resident feeds are read back for now: the backends take host inputs.
+    // GPU-resident feeds: bound as they are by a backend that takes them, else read back.
+    const direct = this.compiled.acceptsDeviceFeeds === true;
     const hostFeeds: FeedsType = {};
+    const deviceFeeds = new Map<string, DeviceFeed>();
     for (const [k, t] of Object.entries(feeds)) {
-      hostFeeds[k] = t instanceof Tensor && t.location === 'gpu-buffer' ? new Tensor(t.type, await t.getData(), t.dims) : t;
+      if (t instanceof Tensor && t.location === 'gpu-buffer') {
+        if (direct) deviceFeeds.set(k, { buffer: t.gpuBuffer, dtype: t.type, dims: t.dims });
+        hostFeeds[k] = direct ? t : new Tensor(t.type, await t.getData(), t.dims);
+      } else hostFeeds[k] = t;
     }
     const values = this.checkFeeds(hostFeeds);
     const toGpu = fetches.some((f) => this.outputLocation(f) === 'gpu-buffer') && !!this.compiled.runToGpu;
-    const outs = toGpu ? await this.runToGpu(values, fetches, options) : await this.runValues(values, fetches, options);
+    const outs = toGpu ? await this.runToGpu(values, fetches, options, deviceFeeds) : await this.runDevice(values, fetches, options, deviceFeeds);
     const result: ReturnType = {};
     for (const f of fetches) {
       const v = outs.get(f)!;
@@ -255,11 +260,23 @@ export class InferenceSession {
     return [...(this.compiled.placements?.values() ?? [])];
   }
 
-  private async runToGpu(feeds: ReadonlyMap<string, RtValue>, fetches: readonly string[], options: RunOptions): Promise<Map<string, RtValue | DeviceOutput>> {
+  private async runToGpu(feeds: ReadonlyMap<string, RtValue>, fetches: readonly string[], options: RunOptions, deviceFeeds?: ReadonlyMap<string, DeviceFeed>): Promise<Map<string, RtValue | DeviceOutput>> {
     if (this.released) throw new SessionReleasedError();
     const control = new RunControl(options.signal, options.timeoutMs);
     try {
-      return await this.queue.run(control, () => this.execute(feeds, fetches, control, true));
+      return await this.queue.run(control, () => this.execute(feeds, fetches, control, true, deviceFeeds));
+    } finally {
+      control.dispose();
+    }
+  }
+
+  /** runValues with feeds already on the device (a backend with `acceptsDeviceFeeds`). */
+  private async runDevice(feeds: ReadonlyMap<string, RtValue>, fetches: readonly string[], options: RunOptions, deviceFeeds: ReadonlyMap<string, DeviceFeed>): Promise<Map<string, RtValue>> {
+    if (!deviceFeeds.size) return this.runValues(feeds, fetches, options);
+    if (this.released) throw new SessionReleasedError();
+    const control = new RunControl(options.signal, options.timeoutMs);
+    try {
+      return (await this.queue.run(control, () => this.execute(feeds, fetches, control, false, deviceFeeds))) as Map<string, RtValue>;
     } finally {
       control.dispose();
     }
@@ -277,8 +294,8 @@ export class InferenceSession {
   }
 
   private async execute(feeds: ReadonlyMap<string, RtValue>, fetches: readonly string[], control: RunControl): Promise<Map<string, RtValue>>;
-  private async execute(feeds: ReadonlyMap<string, RtValue>, fetches: readonly string[], control: RunControl, toGpu: true): Promise<Map<string, RtValue | DeviceOutput>>;
-  private async execute(feeds: ReadonlyMap<string, RtValue>, fetches: readonly string[], control: RunControl, toGpu = false): Promise<Map<string, RtValue | DeviceOutput>> {
+  private async execute(feeds: ReadonlyMap<string, RtValue>, fetches: readonly string[], control: RunControl, toGpu: boolean, deviceFeeds?: ReadonlyMap<string, DeviceFeed>): Promise<Map<string, RtValue | DeviceOutput>>;
+  private async execute(feeds: ReadonlyMap<string, RtValue>, fetches: readonly string[], control: RunControl, toGpu = false, deviceFeeds?: ReadonlyMap<string, DeviceFeed>): Promise<Map<string, RtValue | DeviceOutput>> {
     const limit = this.options.maxTensorElements ?? DEFAULT_MAX_ELEMENTS;
     const profiler = this.profiler;
     const runId = profiler?.nextRun() ?? 0;
@@ -287,6 +304,7 @@ export class InferenceSession {
       signal: control,
       fetches,
       maxTensorElements: limit,
+      ...(deviceFeeds?.size ? { deviceFeeds } : {}),
       ...(profiler
         ? this.compiled.backend === 'cpu'
           ? { onNodeRun: (ev) => profiler.record(ev, runId) }
@@ -353,7 +371,8 @@ export class InferenceSession {
           });
         }
       }
-      out.set(info.name, t.toHost());
+      // A GPU tensor reaches here only for a backend that binds it (RunContext.deviceFeeds).
+      if (t.location !== 'gpu-buffer') out.set(info.name, t.toHost());
     }
     return out;
   }

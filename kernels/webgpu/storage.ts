@@ -77,3 +77,39 @@ ${main1d(`  if (gi >= u_n()) { return; }
 export function narrowProgram(n: number, input: number, temp: number): Program {
   return { shader: narrowShader, params: {}, uniforms: [{ name: 'n', type: 'u32', value: n }], bindings: [{ input }, { temp }], workgroups: grid(n) };
 }
+
+/** A host layout narrower than the GPU storage: 1- or 2-byte elements packed into words. */
+export type UnpackKind = 'i8' | 'u8' | 'b8' | 'i16' | 'u16' | 'f16';
+
+interface UnpackParams {
+  readonly kind: UnpackKind;
+}
+
+const unpackShader = defineShader<UnpackParams>('unpack', (spec) => {
+  const k = spec.params.kind;
+  const byte = k === 'i8' || k === 'u8' || k === 'b8';
+  const t = k === 'f16' ? 'f32' : k === 'i8' || k === 'i16' ? 'i32' : 'u32';
+  const v = byte ? '(x[gi >> 2u] >> ((gi & 3u) * 8u)) & 0xffu' : '(x[gi >> 1u] >> ((gi & 1u) * 16u)) & 0xffffu';
+  const expr = { i8: '(bitcast<i32>(v) << 24u) >> 24u', u8: 'v', b8: 'select(0u, 1u, v != 0u)', i16: '(bitcast<i32>(v) << 16u) >> 16u', u16: 'v', f16: 'tg_f16_value(v)' }[k];
+  return `${uniformDecl(spec.uniforms)}
+${bindingDecls([{ name: 'x', type: 'u32' }, { name: 'out', type: t, write: true }])}
+${k === 'f16' ? F16_HELPERS : ''}
+${main1d(`  if (gi >= u_n()) { return; }
+  let v = ${v};
+  out[gi] = ${expr};`)}`;
+});
+
+/** Elements of a host-layout buffer (input 0) into the GPU storage (output 0). */
+export function unpackProgram(kind: UnpackKind, n: number): Program {
+  return { shader: unpackShader, params: { kind } satisfies UnpackParams, uniforms: [{ name: 'n', type: 'u32', value: n }], bindings: [{ input: 0 }, { output: 0 }], workgroups: grid(n) };
+}
+
+const copyWordsShader = defineShader<Record<string, never>>('copy-words', (spec) => `${uniformDecl(spec.uniforms)}
+${bindingDecls([{ name: 'x', type: 'u32' }, { name: 'out', type: 'u32', write: true }])}
+${main1d(`  if (gi >= u_n()) { return; }
+  out[gi] = x[gi];`)}`);
+
+/** Copy n words by a shader: for a buffer bound as storage that lacks COPY_SRC (a user's feed) before a read back. */
+export function copyWordsProgram(n: number): Program {
+  return { shader: copyWordsShader, params: {}, uniforms: [{ name: 'n', type: 'u32', value: n }], bindings: [{ input: 0 }, { output: 0 }], workgroups: grid(n) };
+}

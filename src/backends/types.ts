@@ -11,6 +11,15 @@ export interface RunContext {
   /** Names of the outputs wanted. */
   readonly fetches: readonly string[];
   readonly onNode?: (node: { name: string; opType: string }, ms: number) => void;
+  /** Feeds already on the device (Tensor.fromGpuBuffer), bound without a copy; only for `acceptsDeviceFeeds`. */
+  readonly deviceFeeds?: ReadonlyMap<string, DeviceFeed>;
+}
+
+/** A feed whose data is in a device buffer (a GPUBuffer for WebGPU). */
+export interface DeviceFeed {
+  readonly buffer: unknown;
+  readonly dtype: DType;
+  readonly dims: readonly number[];
 }
 
 /** An output left on the device (preferredOutputLocation 'gpu-buffer'). */
@@ -36,6 +45,8 @@ export interface CompiledModel {
   run(feeds: ReadonlyMap<string, RtValue>, ctx: RunContext): Promise<Map<string, RtValue>>;
   /** Like run(), leaving device-resident outputs on the device (backends with device memory). */
   runToGpu?(feeds: ReadonlyMap<string, RtValue>, ctx: RunContext): Promise<Map<string, RtValue | DeviceOutput>>;
+  /** The backend binds `RunContext.deviceFeeds` itself (else the session reads GPU feeds back first). */
+  readonly acceptsDeviceFeeds?: boolean;
   /** Each node's placement (backends that place nodes on more than one device). */
   readonly placements?: ReadonlyMap<string, Placement>;
   release(): void;

@@ -5,7 +5,7 @@
 // needs it. Dispatches are encoded into few command buffers and never awaited one by one.
 import { AttrReader } from '../../../graph/attrs.js';
 import { type DType, f16BitsToNumber, numberToF16Bits } from '../../../graph/dtype.js';
-import { AbortError, DeviceError, DeviceLostError, GraphError } from '../../../graph/errors.js';
+import { AbortError, DeviceError, DeviceLostError, GraphError, InputError } from '../../../graph/errors.js';
 import { type Graph, type Model, type Node, type ValueType, outerReferences, subgraphsOf } from '../../../graph/ir.js';
 import { opKey } from '../../../graph/ops/index.js';
 import { type HostTensor, type RtValue, checkedSize } from '../../../graph/tensor.js';
@@ -14,9 +14,9 @@ import { runNode, type Scope } from '../../../kernels/cpu/interpreter.js';
 import { findGpuKernel } from '../../../kernels/webgpu/index.js';
 import { WEBGPU_CAPABILITIES } from '../../../kernels/webgpu/fused.js';
 import type { GpuKernel, GpuKernelContext, GpuPlan, Program } from '../../../kernels/webgpu/types.js';
-import { normalizeProgram, narrowProgram } from '../../../kernels/webgpu/storage.js';
+import { copyWordsProgram, normalizeProgram, narrowProgram, unpackProgram, type UnpackKind } from '../../../kernels/webgpu/storage.js';
 import { elemBytes, packUniforms, storageType, uniformWords, widenedKind } from '../../../kernels/webgpu/wgsl.js';
-import type { Backend, CompiledModel, RunContext } from '../types.js';
+import type { Backend, CompiledModel, DeviceFeed, RunContext } from '../types.js';
 import { BufferPool, type BufferStats } from './buffers.js';
 import { acquireGpu, type GpuContext } from './device.js';
 import { quietly, quietWaitWanted } from './pacing.js';
@@ -124,6 +124,43 @@ export function sharedPipelineCache(device: GPUDevice): PipelineCache {
   let c = pipelineCaches.get(device);
   if (!c) pipelineCaches.set(device, (c = new PipelineCache(device)));
   return c;
+}
+
+let bufferCap: number | undefined;
+
+/**
+ * Cap every GPU tensor below the device's limits (bytes; undefined: the device's own). A node whose
+ * input, output or temporary would exceed the cap runs on the CPU, with the tensor and limit named.
+ */
+export function limitGpuBuffers(bytes: number | undefined): void {
+  bufferCap = bytes;
+}
+
+/** The largest tensor one binding can hold on `device`, and which limit says so. */
+function bufferLimit(device: GPUDevice): { bytes: number; name: string } {
+  const l = device.limits;
+  const bind = l.maxStorageBufferBindingSize ?? 134217728;
+  const size = l.maxBufferSize ?? 268435456;
+  const dev = bind <= size ? { bytes: bind, name: 'maxStorageBufferBindingSize' } : { bytes: size, name: 'maxBufferSize' };
+  return bufferCap !== undefined && bufferCap < dev.bytes ? { bytes: bufferCap, name: 'limitGpuBuffers' } : dev;
+}
+
+/** Buffers of outputs left on the GPU (preferredOutputLocation 'gpu-buffer'): fed back, they are in our storage layout. */
+const ownOutputs = new WeakMap<GPUBuffer, GPUDevice>();
+/** Per device, a one-binding layout to check that a fed buffer belongs to the device. */
+const probeLayouts = new WeakMap<GPUDevice, GPUBindGroupLayout>();
+
+/** Host layouts a user's buffer holds that the GPU stores otherwise (wgsl.ts storeType). */
+function unpackKind(dtype: DType, f16: boolean): { kind: UnpackKind; bytes: number } | undefined {
+  switch (dtype) {
+    case 'int8': return { kind: 'i8', bytes: 1 };
+    case 'uint8': return { kind: 'u8', bytes: 1 };
+    case 'bool': return { kind: 'b8', bytes: 1 };
+    case 'int16': return { kind: 'i16', bytes: 2 };
+    case 'uint16': return { kind: 'u16', bytes: 2 };
+    case 'float16': return f16 ? undefined : { kind: 'f16', bytes: 2 };
+    default: return undefined;
+  }
 }
 
 /** Runs on one device are serialized (error scopes are per device). */
@@ -320,6 +357,18 @@ class Run {
       return s && !s.host && s.gpu;
     });
     if (!todo.length) return;
+    // A user's feed buffer without COPY_SRC is first copied by a shader into one of ours.
+    const source = new Map<string, GpuBuf>();
+    for (const n of todo) {
+      const g = this.values.get(n)!.gpu!;
+      if (g.buffer.usage & USAGE.COPY_SRC) continue;
+      const words = Math.ceil(Math.max(g.bytes, 4) / 4);
+      const tmp = this.newBuf(words * 4);
+      const p = copyWordsProgram(words);
+      const c = this.st.pipelines.get(p, ['read', 'write']);
+      this.dispatch(p, c instanceof Promise ? await this.wait(Promise.race([c, this.lost])) : c, [g, tmp]);
+      source.set(n, tmp);
+    }
     if (this.pass) this.pass.end();
     this.pass = undefined;
     if (!this.encoder) this.encoder = this.device.createCommandEncoder({ label: 'tgraph readback' });
@@ -327,10 +376,11 @@ class Run {
       const s = this.values.get(n)!;
       const size = Math.ceil(Math.max(s.gpu!.bytes, 4) / 4) * 4;
       const buf = this.st.pool.acquire(size, READBACK, 'tgraph readback');
-      this.encoder!.copyBufferToBuffer(s.gpu!.buffer, 0, buf, 0, size);
+      this.encoder!.copyBufferToBuffer((source.get(n) ?? s.gpu!).buffer, 0, buf, 0, size);
       return { n, s, buf, size };
     });
     this.flush();
+    for (const tmp of source.values()) this.release(tmp);
     await this.wait(Promise.race([Promise.all(staging.map((x) => x.buf.mapAsync(MAP_READ_MODE, 0, x.size))), this.lost]));
     for (const x of staging) {
       const bytes = x.buf.getMappedRange(0, x.size).slice(0);
@@ -357,6 +407,7 @@ class Run {
 
 class WebgpuModel implements WebgpuCompiledModel {
   readonly backend = 'webgpu' as const;
+  readonly acceptsDeviceFeeds = true;
   readonly placements = new Map<string, Placement>();
   lastRun: WebgpuRunStats | undefined;
   private state: DeviceState | undefined;
@@ -485,6 +536,10 @@ class WebgpuModel implements WebgpuCompiledModel {
     }
     for (const [name, v] of feeds) run.values.set(name, v.kind === 'tensor' ? { dtype: v.dtype, dims: v.dims, host: v } : { host: v });
     this.feedNames = new Set(feeds.keys());
+    for (const [name, f] of ctx.deviceFeeds ?? []) {
+      run.values.set(name, { dtype: f.dtype, dims: f.dims, gpu: await this.deviceFeed(run, name, f) });
+      this.feedNames.add(name);
+    }
     const keep = new Set(ctx.fetches);
     const opts = { opsets: this.model.opsets, signal: ctx.signal };
     for (let index = 0; index < g.nodes.length; index++) {
@@ -541,9 +596,49 @@ class WebgpuModel implements WebgpuCompiledModel {
     return out;
   }
 
+  /**
+   * A feed already on the GPU, bound without a copy: an output of an earlier run on this device (our
+   * storage layout), or a user's buffer holding the host layout (little-endian elements as in the
+   * typed array), converted on the GPU only where the storage differs (1- and 2-byte types, float16
+   * without shader-f16). A buffer too small, without STORAGE usage, or of another device is an InputError.
+   */
+  private async deviceFeed(run: Run, name: string, f: DeviceFeed): Promise<GpuBuf> {
+    const st = this.state!;
+    const device = st.gpu.device;
+    const f16 = st.gpu.features.f16;
+    const buf = f.buffer as GPUBuffer;
+    if (!buf || typeof buf.size !== 'number' || typeof buf.usage !== 'number') throw new InputError(`feed '${name}' is a GPU tensor whose buffer is not a GPUBuffer`, name);
+    const owner = ownOutputs.get(buf);
+    if (owner && owner !== device) throw new InputError(`feed '${name}': its GPU buffer is an output of a run on another device (lost or replaced since)`, name);
+    if (!storageType(f.dtype, f16, true)) throw new InputError(`feed '${name}': ${f.dtype} tensors cannot be bound on the GPU`, name);
+    const n = checkedSize(f.dims);
+    const unpack = owner ? undefined : unpackKind(f.dtype, f16);
+    const bytes = unpack ? n * unpack.bytes : gpuBytes(f.dtype, n, f16);
+    const limit = bufferLimit(device);
+    if (gpuBytes(f.dtype, n, f16) > limit.bytes) throw new InputError(`feed '${name}' needs ${gpuBytes(f.dtype, n, f16)} bytes on the GPU, over the device's ${limit.name} (${limit.bytes})`, name);
+    if (buf.size < bytes) throw new InputError(`feed '${name}': its GPU buffer has ${buf.size} bytes; ${f.dtype} [${f.dims.join(',')}] needs ${bytes}`, name);
+    if (!(buf.usage & USAGE.STORAGE)) throw new InputError(`feed '${name}': its GPU buffer was not created with STORAGE usage`, name);
+    if (!owner) {
+      let layout = probeLayouts.get(device);
+      if (!layout) probeLayouts.set(device, (layout = device.createBindGroupLayout({ entries: [{ binding: 0, visibility: 0x4, buffer: { type: 'read-only-storage' } }] })));
+      device.pushErrorScope('validation');
+      device.createBindGroup({ layout, entries: [{ binding: 0, resource: { buffer: buf } }] });
+      const err = await run.wait(Promise.race([device.popErrorScope(), run.lost]));
+      if (err) throw new InputError(`feed '${name}': its GPU buffer cannot be used on this device (is it another device's?): ${err.message}`, name);
+    }
+    const fed: GpuBuf = { buffer: buf, bytes, refs: 1, pinned: true };
+    if (!unpack || n === 0) return fed;
+    const out = run.newBuf(gpuBytes(f.dtype, n, f16));
+    const p = unpackProgram(unpack.kind, n);
+    const c = st.pipelines.get(p, ['read', 'write']);
+    run.dispatch(p, c instanceof Promise ? await run.wait(Promise.race([c, run.lost])) : c, [fed, out]);
+    return out;
+  }
+
   /** An output left on the GPU; its buffer returns to the pool on dispose(). */
   private gpuOutput(b: GpuBuf, dtype: DType, dims: readonly number[]): GpuOutput {
     const st = this.state!;
+    ownOutputs.set(b.buffer, st.gpu.device);
     let disposed = false;
     return {
       kind: 'gpu-buffer',
@@ -676,6 +771,19 @@ class WebgpuModel implements WebgpuCompiledModel {
       if (hostIdx.has(i) || metaIdx.has(i)) return `kernel bug: input ${i} is bound but host-only`;
       if (!storable(s.dtype!, f16, all) && !(s.dtype === 'int64' && narrowIdx.has(i))) return `input ${i} is ${s.dtype}`;
     }
+    // Every tensor must fit one binding: else the node runs on the CPU, naming the tensor and the limit.
+    const limit = bufferLimit(st.gpu.device);
+    const tooBig = (what: string, bytes: number) => `${what} needs ${bytes} bytes, over the device's ${limit.name} (${limit.bytes})`;
+    for (const i of bound) {
+      const s = slots[i]!;
+      const b = s.gpu ? s.gpu.bytes : gpuBytes(s.dtype!, checkedSize(s.dims!), f16);
+      if (b > limit.bytes) return tooBig(`input ${i} ('${node.inputs[i]}')`, b);
+    }
+    for (const [k, o] of plan.outputs.entries()) {
+      const b = gpuBytes(o.dtype, checkedSize(o.dims), f16);
+      if (b > limit.bytes) return tooBig(`output ${k} ('${node.outputs[k] ?? ''}')`, b);
+    }
+    for (const words of plan.temps ?? []) if (words * 4 > limit.bytes) return tooBig('a temporary', words * 4);
     const inBufs = new Map<number, GpuBuf>();
     // Programs in order with their buffers: int64 indices narrowed first, widened outputs normalized last.
     const steps: { p: Program; bufs: () => GpuBuf[] }[] = [];
