@@ -5,7 +5,7 @@
 
 /** Row-major matrix operand: element (i, j) of op(X) is X[off + i*ld + j], or X[off + j*ld + i] when transposed. */
 
-import { gemmF32 } from './nn-gemm.js';
+import { gemmF32, gemmF32TransB } from './nn-gemm.js';
 
 const MR = 4;
 const NR = 4;
@@ -33,6 +33,8 @@ export function sgemm(
     gemmF32(M, N, K, A, aOff, transA ? 1 : lda, transA ? lda : 1, B, bOff, ldb, C, cOff, ldc, beta === 1);
     return;
   }
+  if (C instanceof Float32Array && transB && alpha === 1 && (beta === 0 || beta === 1) &&
+    gemmF32TransB(M, N, K, A, aOff, transA ? 1 : lda, transA ? lda : 1, B, bOff, ldb, C, cOff, ldc, beta === 1)) return;
   scaleC(M, N, beta, C, cOff, ldc);
   if (K === 0 || alpha === 0) return;
   if (M < MR || N < NR) {

@@ -228,6 +228,35 @@ export function gemmF32Staged(
 }
 
 /**
+ * C[M,N] (=|+=) A * B^T with B stored [N, K] (row stride ldb): Gemm with transB, the usual form of an
+ * exported linear layer. The SIMD path stages B^T row-major (kept per array when B is a registered
+ * constant, so a weight is transposed once); false when the product is not for the SIMD path.
+ */
+export function gemmF32TransB(
+  M: number, N: number, K: number,
+  A: Float32Array, aOff: number, aRow: number, aCol: number,
+  B: Float32Array, bOff: number, ldb: number,
+  C: Float32Array, cOff: number, ldc: number,
+  accumulate: boolean,
+): boolean {
+  const s = simdFor(M, N, K);
+  if (!s) return false;
+  s.reserve(stageBytes(K, N, N));
+  const f = s.f32;
+  const slot = usePackCache && isConstant(B) ? cacheSlot(transposedB, B, `${bOff},${ldb},${N},${K}`) : undefined;
+  if (slot?.data) f.set(slot.data, 0);
+  else {
+    for (let j = 0; j < N; j++) {
+      const r = bOff + j * ldb;
+      for (let k = 0, d = j; k < K; k++, d += N) f[d] = B[r + k]!;
+    }
+    if (slot) slot.data = f.slice(0, K * N);
+  }
+  gemmSimdStaged(s, M, N, K, A, aOff, aRow, aCol, N, C, cOff, ldc, accumulate, undefined, 0);
+  return true;
+}
+
+/**
  * Packed panels of constant A operands (Conv weights, a Gemm's constant A), made on first use and kept per
  * (array, offset, strides, shape) for the array's lifetime; copying them in skips the strided gather.
  */
@@ -243,9 +272,15 @@ export function setGemmPackCache(on: boolean): boolean {
 /** The cache slot for this A when A is a registered constant (data empty until first packed), else undefined. */
 function aPacked(A: Float32Array, aOff: number, aRow: number, aCol: number, M: number, K: number): { data?: Float32Array } | undefined {
   if (!usePackCache || !isConstant(A)) return undefined;
-  let m = packedA.get(A);
-  if (!m) packedA.set(A, (m = new Map()));
-  const key = `${aOff},${aRow},${aCol},${M},${K}`;
+  return cacheSlot(packedA, A, `${aOff},${aRow},${aCol},${M},${K}`);
+}
+
+/** Transposed constant B operands of gemmF32TransB, per (array, offset, stride, shape). */
+const transposedB = new WeakMap<Float32Array, Map<string, { data?: Float32Array }>>();
+
+function cacheSlot(cache: WeakMap<Float32Array, Map<string, { data?: Float32Array }>>, arr: Float32Array, key: string): { data?: Float32Array } {
+  let m = cache.get(arr);
+  if (!m) cache.set(arr, (m = new Map()));
   let e = m.get(key);
   if (!e) m.set(key, (e = {}));
   return e;

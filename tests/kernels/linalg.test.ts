@@ -8,6 +8,7 @@ import { CPU_KERNELS } from '../../kernels/cpu/index.js';
 import { KernelInputError } from '../../kernels/cpu/errors.js';
 import type { CpuContext } from '../../kernels/cpu/types.js';
 import { sgemm } from '../../kernels/cpu/linalg-gemm.js';
+import { markConstant } from '../../kernels/cpu/constants.js';
 import type { HostTensor } from '../../graph/tensor.js';
 import { T, attr, rand, vsOrt } from './linalg-oracle.js';
 
@@ -21,26 +22,33 @@ function run(op: string, inputs: (HostTensor | undefined)[], attributes: Node['a
 }
 
 describe('sgemm', () => {
-  it('matches a float64 reference across block edges, transposes, alpha and beta', () => {
-    for (const [M, N, K] of [[1, 7, 5], [3, 5, 300], [37, 53, 71], [130, 9, 520], [5, 2100, 3], [40, 2, 300], [9, 1, 7], [6, 5, 1]] as const) {
-      for (const tA of [false, true]) {
-        for (const tB of [false, true]) {
-          const A = Float32Array.from(rand(M * K, 3));
-          const B = Float32Array.from(rand(K * N, 4));
-          const C0 = Float32Array.from(rand(M * N, 5));
-          const C = C0.slice();
-          const lda = tA ? M : K;
-          const ldb = tB ? K : N;
-          sgemm(tA, tB, M, N, K, 0.5, A, 0, lda, B, 0, ldb, 2, C, 0, N);
-          let worst = 0;
-          for (let i = 0; i < M; i++) {
-            for (let j = 0; j < N; j++) {
-              let s = 0;
-              for (let k = 0; k < K; k++) s += A[tA ? k * M + i : i * K + k]! * B[tB ? j * K + k : k * N + j]!;
-              worst = Math.max(worst, Math.abs(C[i * N + j]! - (0.5 * s + 2 * C0[i * N + j]!)));
+  // alpha/beta other than 1/0-or-1 take the JS kernel; 1 with 0 or 1 takes the SIMD one (transposed B
+  // included, staged transposed, and cached per array when B is a registered constant: run twice).
+  it('matches a float64 reference across block edges, transposes, alpha and beta, constant B', () => {
+    for (const [M, N, K] of [[1, 7, 5], [3, 5, 300], [37, 53, 71], [130, 9, 520], [5, 2100, 3], [40, 2, 300], [9, 1, 7], [6, 5, 1], [17, 33, 257]] as const) {
+      for (const [alpha, beta, constant] of [[0.5, 2, false], [1, 0, false], [1, 1, false], [1, 1, true]] as const) {
+        for (const tA of [false, true]) {
+          for (const tB of [false, true]) {
+            const A = Float32Array.from(rand(M * K, 3));
+            const B = Float32Array.from(rand(K * N, 4));
+            if (constant) markConstant(B);
+            const C0 = Float32Array.from(rand(M * N, 5));
+            const lda = tA ? M : K;
+            const ldb = tB ? K : N;
+            for (let rep = 0; rep < (constant ? 2 : 1); rep++) {
+              const C = C0.slice();
+              sgemm(tA, tB, M, N, K, alpha, A, 0, lda, B, 0, ldb, beta, C, 0, N);
+              let worst = 0;
+              for (let i = 0; i < M; i++) {
+                for (let j = 0; j < N; j++) {
+                  let s = 0;
+                  for (let k = 0; k < K; k++) s += A[tA ? k * M + i : i * K + k]! * B[tB ? j * K + k : k * N + j]!;
+                  worst = Math.max(worst, Math.abs(C[i * N + j]! - (alpha * s + beta * C0[i * N + j]!)));
+                }
+              }
+              expect(worst, `${M}x${N}x${K} tA=${tA} tB=${tB} alpha=${alpha} beta=${beta}`).toBeLessThan(1e-4);
             }
           }
-          expect(worst, `${M}x${N}x${K} tA=${tA} tB=${tB}`).toBeLessThan(1e-4);
         }
       }
     }
