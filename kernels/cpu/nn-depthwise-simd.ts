@@ -46,19 +46,31 @@ function assemble(): Uint8Array<ArrayBuffer> {
   ];
   void tee;
   const body = [2, 9, I32, 3, V128, ...forLoop(OHI, OH, row), 0x0b];
-  const code = [...uleb(1), ...uleb(body.length), ...body];
+  // copy2d params: 0 src, 1 dst, 2 rows, 3 rowBytes, 4 srcStride, 5 dstStride; local 6 r: memory.copy per row
+  // (staging image rows into the padded plane, compacting output rows) without a JS subarray per row.
+  const copyBody = [
+    1, 1, I32,
+    ...forLoop(6, 2, [
+      ...get(1), ...get(0), ...get(3), 0xfc, ...uleb(10), 0, 0,
+      ...get(0), ...get(4), ADD, ...set(0),
+      ...get(1), ...get(5), ADD, ...set(1),
+    ]),
+    0x0b,
+  ];
+  const code = [...uleb(2), ...uleb(body.length), ...body, ...uleb(copyBody.length), ...copyBody];
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [1, 0x60, 11, ...new Array<number>(11).fill(I32), 0]),
+    ...section(1, [2, 0x60, 11, ...new Array<number>(11).fill(I32), 0, 0x60, 6, ...new Array<number>(6).fill(I32), 0]),
     ...section(2, [1, ...str('env'), ...str('mem'), 0x02, 0x00, ...uleb(1)]),
-    ...section(3, [1, 0]),
-    ...section(7, [1, ...str('dw'), 0x00, 0]),
+    ...section(3, [2, 0, 1]),
+    ...section(7, [2, ...str('dw'), 0x00, 0, ...str('copy2d'), 0x00, 1]),
     ...section(10, code),
   ]);
 }
 
 type DwFn = (xb: number, wb: number, ob: number, kh: number, kw: number, oh: number, nv: number, shr: number, dhr: number, dwb: number, orow: number) => void;
-interface Inst { mem: WebAssembly.Memory; dw: DwFn; f32: Float32Array }
+type Copy2dFn = (src: number, dst: number, rows: number, rowBytes: number, srcStride: number, dstStride: number) => void;
+interface Inst { mem: WebAssembly.Memory; dw: DwFn; copy2d: Copy2dFn; f32: Float32Array }
 let cached: Inst | null | undefined;
 let enabled = true;
 
@@ -79,7 +91,7 @@ function instance(bytes: number): Inst | undefined {
       if (!WebAssembly.validate(bin)) return undefined;
       const mem = new WebAssembly.Memory({ initial: 4 });
       const inst = new WebAssembly.Instance(new WebAssembly.Module(bin), { env: { mem } });
-      cached = { mem, dw: inst.exports.dw as DwFn, f32: new Float32Array(mem.buffer) };
+      cached = { mem, dw: inst.exports.dw as DwFn, copy2d: inst.exports.copy2d as Copy2dFn, f32: new Float32Array(mem.buffer) };
     } catch {
       cached = null;
     }
@@ -104,27 +116,33 @@ export function depthwise2dSimd(x: unknown, w: unknown, y: unknown, planes: numb
   // Padded plane: rows cover every tap of every output row; columns cover the last vector's taps.
   const PWD = Math.max(OWV + (KW - 1) * DW, PW + IW);
   const PHT = Math.max((OH - 1) * SH + (KH - 1) * DH + 1, PH + IH);
-  const wFloats = (KH * KW + 3) & ~3;
+  const kSize = KH * KW;
+  // Memory: all weights, all planes of x, one zero-padded plane, the outputs (rows of OWV), the outputs compacted.
+  const wFloats = (C * kSize + 3) & ~3;
+  const xAll = planes * IH * IW;
   const xFloats = PHT * PWD + 8;
-  const oFloats = OH * OWV;
-  const s = instance((wFloats + xFloats + oFloats) * 4);
+  const oFloats = planes * OH * OWV;
+  const compact = OWV !== OW;
+  const s = instance((wFloats + xAll + xFloats + oFloats + (compact ? planes * OH * OW : 0) + 8) * 4);
   if (!s) return false;
   const f = s.f32;
-  const wBase = 0, xBase = wFloats, oBase = wFloats + xFloats;
-  const kSize = KH * KW;
+  const wBase = 0, xsBase = wFloats, xBase = xsBase + ((xAll + 3) & ~3), oBase = xBase + xFloats, cBase = oBase + oFloats;
   // Rows of the image that land inside the padded plane (padding at the end may be cut off by the geometry).
   const rows = Math.min(IH, PHT - PH);
   const cols = Math.min(IW, PWD - PW);
+  f.set(w.subarray(0, C * kSize), wBase);
+  f.set(x.subarray(0, xAll), xsBase);
   f.fill(0, xBase, xBase + xFloats);
   for (let p = 0; p < planes; p++) {
     const c = p % C;
-    f.set(w.subarray(c * kSize, c * kSize + kSize), wBase);
-    const xo = p * IH * IW;
-    for (let r = 0; r < rows; r++) f.set(x.subarray(xo + r * IW, xo + r * IW + cols), xBase + (PH + r) * PWD + PW);
-    s.dw(xBase * 4, wBase * 4, oBase * 4, KH, KW, OH, OWV >> 2, SH * PWD * 4, DH * PWD * 4, DW * 4, OWV * 4);
-    const yo = p * OH * OW;
-    if (OWV === OW) y.set(f.subarray(oBase, oBase + OH * OW), yo);
-    else for (let r = 0; r < OH; r++) y.set(f.subarray(oBase + r * OWV, oBase + r * OWV + OW), yo + r * OW);
+    s.copy2d((xsBase + p * IH * IW) * 4, (xBase + PH * PWD + PW) * 4, rows, cols * 4, IW * 4, PWD * 4);
+    s.dw(xBase * 4, (wBase + c * kSize) * 4, (oBase + p * OH * OWV) * 4, KH, KW, OH, OWV >> 2, SH * PWD * 4, DH * PWD * 4, DW * 4, OWV * 4);
+  }
+  if (compact) {
+    s.copy2d(oBase * 4, cBase * 4, planes * OH, OW * 4, OWV * 4, OW * 4);
+    y.set(f.subarray(cBase, cBase + planes * OH * OW), 0);
+  } else {
+    y.set(f.subarray(oBase, oBase + planes * OH * OW), 0);
   }
   return true;
 }
