@@ -110,7 +110,7 @@ function instance(bytes: number): Inst | undefined {
  */
 export function depthwise2dSimd(x: unknown, w: unknown, y: unknown, planes: number, IH: number, IW: number, OH: number, OW: number,
   KH: number, KW: number, SH: number, SW: number, DH: number, DW: number, PH: number, PW: number): boolean {
-  if (SW !== 1 || !(x instanceof Float32Array) || !(w instanceof Float32Array) || !(y instanceof Float32Array) || OW < 4) return false;
+  if (SW !== 1 || !(x instanceof Float32Array) || !(w instanceof Float32Array) || !(y instanceof Float32Array)) return false;
   const C = w.length / (KH * KW);
   const OWV = (OW + 7) & ~7;
   // Padded plane: rows cover every tap of every output row; columns cover the last vector's taps.

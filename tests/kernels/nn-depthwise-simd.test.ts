@@ -26,6 +26,11 @@ describe('depthwise Conv SIMD', () => {
     [1, 6, 7, 9, 3, [2, 2], 1, 1],
     [1, 3, 9, 11, 5, [1, 1], 1, 0],
     [1, 4, 6, 6, 1, [1, 1], 1, 1],
+    // Outputs narrower than one vector (small feature maps deep in a net; one-column images).
+    [1, 7, 3, 3, 5, [1, 1], 1, 2],
+    [2, 3, 2, 2, 3, [1, 1], 1, 1],
+    [1, 4, 7, 1, 3, [1, 1], 1, 1],
+    [1, 5, 6, 5, 3, [2, 1], 1, 0],
   ];
   for (const [N, C, H, W, K, S, D, P] of cases) {
     it(`N${N} C${C} ${H}x${W} k${K} s${S.join('x')} d${D} p${P}`, () => {
