@@ -125,8 +125,8 @@ export function optTable(r: BenchResults, ws: WorkloadResult[]): string {
     return `${fmt(x ? f(x) : undefined)} / ${fmt(y ? f(y) : undefined)}`;
   };
   const over = (p: PeerMeasure) => (p.cold ? p.cold.peakRssMiB - p.cold.baseRssMiB : undefined);
-  const rows = ws
-    .filter((w) => w.peers.some((p) => p.peer.endsWith('-O0')))
+  const withO0 = ws.filter((w) => w.peers.some((p) => p.peer.endsWith('-O0')));
+  const rows = withO0
     .map((w) => [
       workloadLabel(w),
       pair(w, 'tgraph-cpu', 'tgraph-cpu-O0', (p) => p.steady?.median),
@@ -137,6 +137,8 @@ export function optTable(r: BenchResults, ws: WorkloadResult[]): string {
       pair(w, 'tgraph-webgpu', 'tgraph-webgpu-O0', over),
       pair(w, 'tgraph-webgpu', 'tgraph-webgpu-O0', (p) => p.cold?.gpuMiB),
     ]);
+  const gm = (c: Comparison) => `**${fmtRatio(geomean(withO0.map((w) => steadyRatio(w, c))))}**`;
+  rows.push(['**geometric mean**', '', gm(OPT_COMPARISONS[0]!), '', '', gm(OPT_COMPARISONS[1]!), '', '']);
   return table(['workload', 'CPU ms (all / disabled)', 'CPU all / disabled', 'CPU peak RSS over base MiB (all / disabled)', 'WebGPU ms (all / disabled)', 'WebGPU all / disabled', 'WebGPU peak RSS over base MiB (all / disabled)', 'WebGPU GPU buffers MiB (all / disabled)'], rows);
 }
 

@@ -158,7 +158,8 @@ describe('bench report: browser peers, tracer, optimizer levels, ceilings', () =
     const r = syntheticFull();
     const t = optTable(r, r.workloads.filter((w) => w.group === 'model'));
     // Only model-a ran the optimizer-off peers. CPU 20 / 25 ms, RSS over base 30 / 40; WebGPU 30 / 60 ms, 40 / 60 MiB, GPU 12 / 16.
-    expect(t.split('\n')).toHaveLength(3);
+    expect(t.split('\n')).toHaveLength(4);
+    expect(t).toContain('| **geometric mean** |  | **0.8×** |  |  | **0.5×** |  |  |');
     expect(t).toContain('| model-a ×1 | 20 / 25 | 0.8× | 30 / 40 | 30 / 60 | 0.5× | 40 / 60 | 12 / 16 |');
     expect(markdownReport(r)).toContain(t);
     expect(readmeBlock(r, 'x')).toContain(t);
