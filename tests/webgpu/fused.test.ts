@@ -1,7 +1,13 @@
 // The fused kernels on WebGPU: graphs lowered with the WebGPU backend's capabilities run every node
 // on the GPU and match the unlowered graph on the CPU kernels (1e-4 absolute + 1e-3 relative);
 // each program is its own pipeline (the key is computed from the program).
-import { describe, expect } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { AttrReader } from '../../graph/attrs.js';
+import type { Node } from '../../graph/ir.js';
+import { encodeProgram, type Instr } from '../../graph/ops/fused-program.js';
+import { findGpuKernel } from '../../kernels/webgpu/index.js';
+import type { GpuInput } from '../../kernels/webgpu/types.js';
+import { specKey, specOf } from '../../kernels/webgpu/wgsl.js';
 import type { Attr, Model } from '../../graph/ir.js';
 import { lower } from '../../graph/passes/index.js';
 import type { HostTensor } from '../../graph/tensor.js';
@@ -32,6 +38,39 @@ async function check(spec: BuildSpec, feeds: Record<string, HostTensor>, fusedOp
   for (const [name, w] of want) expect(compare(out.get(name)!, w, { atol: 1e-4, rtol: 1e-3 }).worst, name).toBe('');
   return { lowered, sources: compiled.pipelineSources() };
 }
+
+/** Key and WGSL of the one program a fused node plans (no device needed). */
+function emitted(op: string, inputs: GpuInput[], attributes: Node['attributes']): { key: string; wgsl: string } {
+  const node: Node = { name: 'n', opType: op, domain: 'tgraph', inputs: inputs.map((_, i) => `x${i}`), outputs: ['y'], attributes };
+  const plan = findGpuKernel(`tgraph:${op}`)!.plan({ node, opset: 1, attrs: new AttrReader(node), inputs, outputsUsed: [true], host: () => undefined, f16: false });
+  if (plan.kind !== 'run') throw new Error(`${op}: ${plan.kind === 'unsupported' ? plan.reason : plan.kind}`);
+  const p = plan.programs[plan.programs.length - 1]!;
+  const spec = specOf(p.shader, p.params, p.uniforms);
+  return { key: specKey(spec), wgsl: p.shader.emit(spec) };
+}
+
+describe('fused WGSL', () => {
+  const prog = (code: Instr[]) => ({ kind: 'string' as const, value: encodeProgram({ code }) });
+  const hsw: Instr[] = [{ op: 'Add', x: { in: 0 }, y: { c: 3 } }, { op: 'Clip', x: { t: 0 }, lo: 0, hi: 6 }, { op: 'Mul', x: { in: 0 }, y: { t: 1 } }, { op: 'Div', x: { t: 2 }, y: { c: 6 } }];
+  it('the pipeline key is computed from the program: one program one key and source, another program another', () => {
+    const x = [{ dtype: 'float32', dims: [2, 8] }] as GpuInput[];
+    const a = emitted('FusedElementwise', x, { program: prog(hsw) });
+    const b = emitted('FusedElementwise', [{ dtype: 'float32', dims: [5, 3] }], { program: prog(hsw) });
+    const c = emitted('FusedElementwise', x, { program: prog([...hsw.slice(0, 3), { op: 'Div', x: { t: 2 }, y: { c: 5 } }]) });
+    expect(a.key).toBe(b.key);
+    expect(a.wgsl).toBe(b.wgsl);
+    expect(c.key).not.toBe(a.key);
+    expect(a.wgsl).toContain('min(max(t0, 0.0), 6.0)');
+    expect(c.wgsl).toContain('t2 / (5.0)');
+  });
+  it('a Conv epilogue changes the conv shader (and key) and reads per-channel inputs by channel', () => {
+    const ins = [{ dtype: 'float32', dims: [1, 8, 16, 16] }, { dtype: 'float32', dims: [8, 8, 3, 3] }, undefined, { dtype: 'float32', dims: [1, 8, 1, 1] }] as GpuInput[];
+    const epi = emitted('FusedConv', ins, { pads: { kind: 'ints', value: [1, 1, 1, 1] }, epilogue: prog([{ op: 'Add', x: { in: 0 }, y: { in: 1 } }, { op: 'Relu', x: { t: 0 } }]) });
+    expect(epi.wgsl).toContain('fn tg_epi(acc: f32, fi: u32, ch: u32) -> f32');
+    expect(epi.wgsl).toContain('let a1 = e1[ch];');
+    expect(epi.wgsl).toMatch(/out\[(.+)\] = tg_epi\(acc0\[0\], \1, oc0 \+ 0u\)/);
+  });
+});
 
 describe('fused kernels on WebGPU', () => {
   gpuIt('FusedElementwise: a broadcasting DAG with Where, Pow, Erf, Gelu and activations', async () => {
