@@ -168,14 +168,18 @@ function gatherNearest(x: HostTensor, outDims: number[], taps: (AxisTaps | undef
     for (let o = 0; o < d; o++) t[o] = (taps[a] ? taps[a].idx[o]! : o) * inStrides[a]!;
     return t;
   });
-  const src = x.data as ArrayLike<unknown>;
-  const dst = out.data as unknown as Record<number, unknown>;
   const counter = new Array<number>(rank).fill(0);
   let base = 0;
   for (let a = 0; a < rank - 1; a++) base += contrib[a]![0]!;
   const last = rank - 1;
   const lastLen = rank ? outDims[last]! : 1;
   const lastC = rank ? contrib[last]! : new Float64Array([0]);
+  if (x.data instanceof Float32Array && out.data instanceof Float32Array) {
+    gatherRowsF32(x.data, out.data, outDims, contrib, base, lastC, lastLen);
+    return out;
+  }
+  const src = x.data as ArrayLike<unknown>;
+  const dst = out.data as unknown as Record<number, unknown>;
   for (let i = 0; i < total; i += lastLen) {
     for (let j = 0; j < lastLen; j++) dst[i + j] = src[base + lastC[j]!];
     for (let a = last - 1; a >= 0; a--) {
@@ -189,6 +193,30 @@ function gatherNearest(x: HostTensor, outDims: number[], taps: (AxisTaps | undef
     }
   }
   return out;
+}
+
+/** gatherNearest's walk on float32 (monomorphic); an output row reading the same source row as the previous one is a copy of it (upsampling). */
+function gatherRowsF32(src: Float32Array, dst: Float32Array, outDims: number[], contrib: Float64Array[], base: number, lastC: Float64Array, lastLen: number): void {
+  const rank = outDims.length;
+  const last = rank - 1;
+  const counter = new Array<number>(rank).fill(0);
+  const total = dst.length;
+  const lc = Int32Array.from(lastC);
+  let prevBase = -1;
+  for (let i = 0; i < total; i += lastLen) {
+    if (base === prevBase) for (let j = i, e = i + lastLen; j < e; j++) dst[j] = dst[j - lastLen]!;
+    else for (let j = 0; j < lastLen; j++) dst[i + j] = src[base + lc[j]!]!;
+    prevBase = base;
+    for (let a = last - 1; a >= 0; a--) {
+      base -= contrib[a]![counter[a]!]!;
+      if (++counter[a]! < outDims[a]!) {
+        base += contrib[a]![counter[a]!]!;
+        break;
+      }
+      counter[a] = 0;
+      base += contrib[a]![0]!;
+    }
+  }
 }
 
 function toF64(x: HostTensor): Float64Array {

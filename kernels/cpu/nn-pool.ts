@@ -221,6 +221,15 @@ function retype(t: HostTensor, dtype: DType): HostTensor {
   return dtype === t.dtype ? t : ({ ...t, dtype } as HostTensor);
 }
 
+/** GlobalAveragePool on float32 (monomorphic): the same float64 sums in the same order. */
+function globalAvgF32(x: Float32Array, y: Float32Array, planes: number, size: number): void {
+  for (let pl = 0, o = 0; pl < planes; pl++, o += size) {
+    let s = 0;
+    for (let i = o, e = o + size; i < e; i++) s += x[i]!;
+    y[pl] = s / size;
+  }
+}
+
 function globalPool(kind: 'avg' | 'max' | 'lp'): CpuKernel {
   return (inputs, ctx) => {
     const X = tensorArg(inputs, 0, ctx);
@@ -234,6 +243,10 @@ function globalPool(kind: 'avg' | 'max' | 'lp'): CpuKernel {
     const Y = kind === 'max' ? allocTensor(X.dtype, outDims) : allocTensor(X.dtype === 'float64' ? 'float64' : 'float32', outDims);
     const y = Y.data as NumArray;
     const pw = ctx.attrs.float('p', 2);
+    if (kind === 'avg' && x instanceof Float32Array && y instanceof Float32Array) {
+      globalAvgF32(x, y, planes, size);
+      return [Y];
+    }
     for (let pl = 0; pl < planes; pl++) {
       const o = pl * size;
       if (kind === 'max') {
