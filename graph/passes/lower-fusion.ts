@@ -9,6 +9,7 @@ import { channelAxisOf, EPILOGUE_BASE_INPUTS, EPILOGUE_BASE_OP, epilogueRead, ty
 import { encodeProgram, type Instr, type Operand, type Program } from '../ops/fused-program.js';
 import { broadcastDims } from '../ops/shape-util.js';
 import { findGroups, type Group, replaceGroup, sameShape, shapeOf, typesOf, type Types } from './lower-groups.js';
+import type { LoweringCapabilities } from './lower-types.js';
 import type { Pass, PassContext } from './types.js';
 import { constantOf, useCounts } from './util.js';
 
@@ -32,13 +33,14 @@ function remap(p: Program, map: (input: number) => number): Program {
 }
 
 /** The group as the epilogue of the producer of one of its leaves, or undefined. */
-function asEpilogue(model: Model, group: Group, types: Types, caps: NonNullable<NonNullable<PassContext['capabilities']>['epilogue']>, uses: Map<string, number>, producer: Map<string, Node>): { fused: Node; base: Node } | undefined {
+function asEpilogue(model: Model, group: Group, types: Types, caps: NonNullable<LoweringCapabilities['epilogue']>, uses: Map<string, number>, producer: Map<string, Node>): { fused: Node; base: Node } | undefined {
   const g = model.graph;
   const opset = model.opsets[''] ?? 1;
   for (const acc of group.leaves) {
     const base = producer.get(acc);
     if (!base || base.domain !== '' || !caps.bases.includes(base.opType as never) || opset < (BASE_SINCE[base.opType] ?? Infinity)) continue;
-    if (base.outputs.length !== 1 || types.get(acc)?.kind !== 'tensor' || (types.get(acc) as { dtype: string }).dtype !== 'float32') continue;
+    const t = types.get(acc);
+    if (base.outputs.length !== 1 || t?.kind !== 'tensor' || t.dtype !== 'float32') continue;
     if (!sameShape(shapeOf(types, acc), group.shape)) continue;
     // Every read of the base's output is in the group.
     let reads = 0;
@@ -48,8 +50,11 @@ function asEpilogue(model: Model, group: Group, types: Types, caps: NonNullable<
     const axis = channelAxisOf(name, group.shape.length);
     const extra = group.leaves.filter((l) => l !== acc);
     if (extra.length > caps.maxInputs) continue;
-    // Extra inputs: whole tensors of the output's shape, or per-channel / one-element constants.
+    // Extra inputs: float32 (a Where condition stays a FusedElementwise input) whole tensors of the
+    // output's shape, or per-channel / one-element constants.
     const fits = extra.every((l) => {
+      const lt = types.get(l);
+      if (lt?.kind !== 'tensor' || lt.dtype !== 'float32') return false;
       const s = shapeOf(types, l);
       const read = s && epilogueRead(s, group.shape, axis);
       return read === 'full' || ((read === 'channel' || read === 'scalar') && constantOf(g, l) !== undefined);

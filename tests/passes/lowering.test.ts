@@ -190,6 +190,11 @@ describe('lower-epilogue', () => {
     expect(se.ops).toEqual(['Conv', 'GlobalAveragePool', 'Sigmoid', 'Mul']);
     const asOutput = lowered({ opset: 13, inputs: [['x', 'float32', [1, 3, 4, 4]]], outputs: [['y', 'float32'], ['c', 'float32']], initializers: convInits, nodes: [conv('x', 'w', 'c'), { op: 'Relu', inputs: ['c'], outputs: ['y'] }] });
     expect(asOutput.ops).toEqual(['Conv', 'Relu']);
+    // A bool condition is not an epilogue input: the Where chain becomes a FusedElementwise after the Conv.
+    const where = lowered({ opset: 13, inputs: [['x', 'float32', [1, 3, 4, 4]], ['m', 'bool', [1, 4, 4, 4]]], outputs: [['y', 'float32']], initializers: { ...convInits, zero: f32([], [0]) }, nodes: [
+      conv('x', 'w', 'c'), { op: 'Relu', inputs: ['c'], outputs: ['r'] }, { op: 'Where', inputs: ['m', 'r', 'zero'], outputs: ['y'] },
+    ] });
+    expect(where.ops).toEqual(['Conv', 'FusedElementwise']);
   });
   it('fuses MatMul + bias + erf-Gelu below opset 20 and Gemm + Relu; not a per-row bias', () => {
     const mm = lowered({ opset: 13, inputs: [['a', 'float32', [2, 3, 5]]], outputs: [['y', 'float32']], initializers: { b: f32([5, 4], wave(20, 0.5)), bias: f32([4], [0.1, 0.2, -0.3, 0.4]), r2: f32([], [Math.SQRT2]), one: f32([], [1]), half: f32([], [0.5]) }, nodes: [
