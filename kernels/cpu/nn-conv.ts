@@ -266,10 +266,10 @@ const convTranspose: CpuKernel = (inputs, ctx) => {
 };
 
 /** Integer values of a quantized tensor, shifted by a zero point (scalar or per channel along axis 0). */
-function shifted(ctx: CpuContext, t: HostTensor, zp: HostTensor | undefined, what: string, perChannel: number): Float64Array {
+function shifted(ctx: CpuContext, t: HostTensor, zp: HostTensor | undefined, what: string, perChannel: number): Float32Array {
   if (t.dtype !== 'uint8' && t.dtype !== 'int8') throw new KernelInputError(ctx, `${what} should be uint8 or int8, got ${t.dtype}`);
   const src = t.data as Uint8Array | Int8Array;
-  const out = new Float64Array(src.length);
+  const out = new Float32Array(src.length); // |value| <= 255: exact
   if (!zp || zp.data.length === 0) {
     for (let i = 0; i < src.length; i++) out[i] = src[i]!;
     return out;
@@ -290,6 +290,41 @@ function shifted(ctx: CpuContext, t: HostTensor, zp: HostTensor | undefined, wha
   return out;
 }
 
+function maxAbs(a: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
+  return m;
+}
+
+/**
+ * Integer convolution sums of zero-point-shifted values, exact. The float32 (SIMD) conv is exact while
+ * every partial sum stays below 2^24 whatever the summation order; when the bound K * max|x| * max|w|
+ * is above that, input channels are taken in chunks that keep it, and the chunks summed in float64.
+ */
+function integerConv(ctx: CpuContext, x: Float32Array, xd: readonly number[], w: Float32Array, wd: readonly number[],
+  group: number, a: WindowAttrs): { data: FloatArray; dims: number[] } {
+  const C = xd[1]!, Cg = C / group, kSize = prod(wd.slice(2));
+  const perChannel = kSize * maxAbs(x) * maxAbs(w);
+  const chunk = perChannel === 0 ? Cg : Math.floor(2 ** 24 / perChannel);
+  if (chunk >= Cg) return convForward(ctx, x, xd, w, wd, undefined, group, a, undefined);
+  if (group !== 1 || chunk < 1) return convForward(ctx, Float64Array.from(x), xd, Float64Array.from(w), wd, undefined, group, a, undefined);
+  const N = xd[0]!, M = wd[0]!, inSize = prod(xd.slice(2));
+  let acc: Float64Array | undefined;
+  let dims: number[] = [];
+  for (let c0 = 0; c0 < C; c0 += chunk) {
+    const c1 = Math.min(C, c0 + chunk), cn = c1 - c0;
+    const xs = new Float32Array(N * cn * inSize);
+    for (let n = 0; n < N; n++) xs.set(x.subarray((n * C + c0) * inSize, (n * C + c1) * inSize), n * cn * inSize);
+    const ws = new Float32Array(M * cn * kSize);
+    for (let m = 0; m < M; m++) ws.set(w.subarray((m * C + c0) * kSize, (m * C + c1) * kSize), m * cn * kSize);
+    const r = convForward(ctx, xs, [N, cn, ...xd.slice(2)], ws, [M, cn, ...wd.slice(2)], undefined, 1, a, undefined);
+    acc ??= new Float64Array(r.data.length);
+    for (let i = 0; i < acc.length; i++) acc[i] = acc[i]! + r.data[i]!;
+    dims = r.dims;
+  }
+  return { data: acc!, dims };
+}
+
 const convInteger: CpuKernel = (inputs, ctx) => {
   const X = tensorArg(inputs, 0, ctx);
   const W = tensorArg(inputs, 1, ctx);
@@ -297,7 +332,7 @@ const convInteger: CpuKernel = (inputs, ctx) => {
   const x = shifted(ctx, X, optTensorArg(inputs, 2, ctx), 'input', 1);
   const w = shifted(ctx, W, optTensorArg(inputs, 3, ctx), 'weight', W.dims[0]!);
   const a = windowAttrsOf(ctx, X.dims.length - 2, W.dims.slice(2));
-  const r = convForward(ctx, x, X.dims, w, W.dims, undefined, ctx.attrs.int('group', 1), a, undefined);
+  const r = integerConv(ctx, x, X.dims, w, W.dims, ctx.attrs.int('group', 1), a);
   const Y = allocTensor('int32', r.dims);
   for (let i = 0; i < Y.data.length; i++) Y.data[i] = r.data[i]!; // exact: integer sums well below 2^53
   return [Y];
@@ -324,7 +359,10 @@ const qlinearConv: CpuKernel = (inputs, ctx) => {
   if (B && B.dtype !== 'int32') throw new KernelInputError(ctx, `bias should be int32, got ${B.dtype}`);
   const bias = B ? Float64Array.from(B.data as Int32Array) : undefined;
   const a = windowAttrsOf(ctx, X.dims.length - 2, W.dims.slice(2));
-  const r = convForward(ctx, x, X.dims, w, W.dims, bias, ctx.attrs.int('group', 1), a, undefined);
+  const sums = integerConv(ctx, x, X.dims, w, W.dims, ctx.attrs.int('group', 1), a);
+  // The int32 bias is added in float64, where the sums stay exact.
+  const r = { dims: sums.dims, data: sums.data instanceof Float64Array ? sums.data : Float64Array.from(sums.data) };
+  if (bias) addChannelBias(r.data, bias, r.dims[0]!, M, prod(r.dims.slice(2)));
   const outType = YZ ? YZ.dtype : X.dtype;
   if (outType !== 'uint8' && outType !== 'int8') throw new KernelInputError(ctx, `y_zero_point should be uint8 or int8, got ${outType}`);
   const yzp = YZ && YZ.data.length > 0 ? Number((YZ.data as Uint8Array)[0]) : 0;

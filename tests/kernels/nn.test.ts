@@ -289,6 +289,17 @@ describe('integer convolutions', () => {
     await vsOrt('ConvInteger', [I([1, 3, 6, 5], 0, 255, 'uint8'), I([4, 3, 3, 3], -128, 127, 'int8'), T('uint8', [], [120]), T('int8', [], [-3])], { pads: ints([1, 1, 1, 1]) }, { opset: 10 });
     await vsOrt('ConvInteger', [I([2, 4, 5, 5], 0, 255, 'uint8'), I([6, 2, 2, 2], 0, 255, 'uint8')], { group: int(2), strides: ints([2, 1]) }, { opset: 10 });
   });
+  it('ConvInteger sums past 2^24 stay exact (the float32 path takes input channels in chunks)', async () => {
+    // 128 channels x 3x3 of ~255 x ~127: sums near 3.7e7, where float32 alone would round.
+    const x = T('uint8', [1, 128, 5, 5], Array.from({ length: 3200 }, (_, i) => 255 - (i % 7)));
+    const w = T('int8', [3, 128, 3, 3], Array.from({ length: 3456 }, (_, i) => 127 - (i % 5)));
+    await vsOrt('ConvInteger', [x, w], { pads: ints([1, 1, 1, 1]) }, { opset: 10 });
+    await vsOrt('ConvInteger', [x, T('int8', [4, 64, 3, 3], Array.from({ length: 2304 }, (_, i) => -128 + (i % 3)))], { group: int(2) }, { opset: 10 });
+    // uint8 weights: onnxruntime's u8s8 path on x86 saturates pairs of products in int16.
+    const wu = T('uint8', [3, 128, 3, 3], Array.from({ length: 3456 }, (_, i) => 255 - (i % 5)));
+    await vsOrt('QLinearConv', [x, T('float32', [], [0.5]), T('uint8', [], [0]), wu, T('float32', [], [1]), T('uint8', [], [0]),
+      T('float32', [], [400000]), T('uint8', [], [3]), T('int32', [3], [7, -12345677, 2 ** 27])], {}, { opset: 10 });
+  });
   it('QLinearConv uint8 with per-channel scales and bias', async () => {
     await vsOrt('QLinearConv', [
       I([1, 4, 7, 7], 0, 255, 'uint8'), T('float32', [], [0.02]), T('uint8', [], [128]),
