@@ -4,11 +4,11 @@
 //                      with the group as an epilogue (bias Add, activations, residual Add...).
 //   lower-elementwise: groups of two or more elementwise nodes -> one tgraph.FusedElementwise.
 import { inferGraph } from '../infer.js';
-import type { Dim, Model, Node } from '../ir.js';
+import type { Dim, Graph, Model, Node } from '../ir.js';
 import { channelAxisOf, EPILOGUE_BASE_INPUTS, EPILOGUE_BASE_OP, epilogueRead, type EpilogueOp, FUSED_DOMAIN } from '../ops/fused.js';
 import { encodeProgram, type Instr, type Operand, type Program } from '../ops/fused-program.js';
 import { broadcastDims } from '../ops/shape-util.js';
-import { findGroups, type Group, replaceGroup, sameShape, shapeOf, typesOf, type Types } from './lower-groups.js';
+import { eachGraph, findGroups, type Group, replaceGroup, sameShape, shapeOf, type Types } from './lower-groups.js';
 import type { LoweringCapabilities } from './lower-types.js';
 import type { Pass, PassContext } from './types.js';
 import { constantOf, useCounts } from './util.js';
@@ -16,9 +16,10 @@ import { constantOf, useCounts } from './util.js';
 /** The first opset of ai.onnx where each base op has the semantics its fused kernel calls. */
 const BASE_SINCE: Record<string, number> = { Conv: 1, MatMul: 1, Gemm: 7 };
 
-function typed(model: Model, ctx: PassContext): Types {
+/** Infer types, then visit the model's graph and every subgraph in it (lowering does not cross scopes). */
+function eachTypedGraph(model: Model, ctx: PassContext, f: (g: Graph, types: Types) => void): void {
   inferGraph(model.graph, { opsets: model.opsets, evaluate: ctx.evaluate });
-  return typesOf(model.graph);
+  eachGraph(model.graph, new Map(), f);
 }
 
 function remap(p: Program, map: (input: number) => number): Program {
@@ -33,9 +34,7 @@ function remap(p: Program, map: (input: number) => number): Program {
 }
 
 /** The group as the epilogue of the producer of one of its leaves, or undefined. */
-function asEpilogue(model: Model, group: Group, types: Types, caps: NonNullable<LoweringCapabilities['epilogue']>, uses: Map<string, number>, producer: Map<string, Node>): { fused: Node; base: Node } | undefined {
-  const g = model.graph;
-  const opset = model.opsets[''] ?? 1;
+function asEpilogue(g: Graph, opset: number, group: Group, types: Types, caps: NonNullable<LoweringCapabilities['epilogue']>, uses: Map<string, number>, producer: Map<string, Node>): { fused: Node; base: Node } | undefined {
   for (const acc of group.leaves) {
     const base = producer.get(acc);
     if (!base || base.domain !== '' || !caps.bases.includes(base.opType as never) || opset < (BASE_SINCE[base.opType] ?? Infinity)) continue;
@@ -81,21 +80,22 @@ export const lowerEpilogue: Pass = {
   run(model, ctx) {
     const caps = ctx.capabilities?.epilogue;
     if (!caps) return {};
-    const types = typed(model, ctx);
-    const g = model.graph;
-    const groups = findGroups(model, types, { ops: new Set(caps.ops), maxLeaves: caps.maxInputs + 1 });
-    const uses = useCounts(g);
-    const producer = new Map<string, Node>();
-    for (const n of g.nodes) for (const o of n.outputs) if (o) producer.set(o, n);
+    const opset = model.opsets[''] ?? 1;
     const counts: Record<string, number> = {};
-    for (const group of groups) {
-      const r = asEpilogue(model, group, types, caps, uses, producer);
-      if (!r) continue;
-      const { fused, base } = r;
-      replaceGroup(g, [base, ...group.nodes], fused);
-      const key = EPILOGUE_BASE_OP[fused.opType as EpilogueOp];
-      counts[key] = (counts[key] ?? 0) + 1;
-    }
+    eachTypedGraph(model, ctx, (g, types) => {
+      const groups = findGroups(g, opset, types, { ops: new Set(caps.ops), maxLeaves: caps.maxInputs + 1 });
+      const uses = useCounts(g);
+      const producer = new Map<string, Node>();
+      for (const n of g.nodes) for (const o of n.outputs) if (o) producer.set(o, n);
+      for (const group of groups) {
+        const r = asEpilogue(g, opset, group, types, caps, uses, producer);
+        if (!r) continue;
+        const { fused, base } = r;
+        replaceGroup(g, [base, ...group.nodes], fused);
+        const key = EPILOGUE_BASE_OP[fused.opType as EpilogueOp];
+        counts[key] = (counts[key] ?? 0) + 1;
+      }
+    });
     if (Object.keys(counts).length) model.opsets = { ...model.opsets, [FUSED_DOMAIN]: 1 };
     return counts;
   },
@@ -108,29 +108,30 @@ export const lowerElementwise: Pass = {
   run(model, ctx): Record<string, number> {
     const caps = ctx.capabilities?.elementwise;
     if (!caps) return {};
-    const types = typed(model, ctx);
-    const g = model.graph;
+    const opset = model.opsets[''] ?? 1;
     let fused = 0;
     let removed = 0;
-    for (const group of findGroups(model, types, { ops: new Set(caps.ops), maxLeaves: caps.maxInputs })) {
-      if (group.nodes.length < 2 || group.leaves.length === 0) continue;
-      // The leaves alone must give the root's shape (an inlined constant must not have widened it).
-      let shape: Dim[] = [];
-      let known = true;
-      for (const l of group.leaves) {
-        const s = shapeOf(types, l);
-        if (!s) known = false;
-        else shape = broadcastDims(shape, s);
+    eachTypedGraph(model, ctx, (g, types) => {
+      for (const group of findGroups(g, opset, types, { ops: new Set(caps.ops), maxLeaves: caps.maxInputs })) {
+        if (group.nodes.length < 2 || group.leaves.length === 0) continue;
+        // The leaves alone must give the root's shape (an inlined constant must not have widened it).
+        let shape: Dim[] = [];
+        let known = true;
+        for (const l of group.leaves) {
+          const s = shapeOf(types, l);
+          if (!s) known = false;
+          else shape = broadcastDims(shape, s);
+        }
+        if (!known || !sameShape(shape, group.shape)) continue;
+        replaceGroup(g, group.nodes, {
+          name: `${group.root.name}/FusedElementwise`, opType: 'FusedElementwise', domain: FUSED_DOMAIN,
+          inputs: group.leaves, outputs: [group.root.outputs[0]!],
+          attributes: { program: { kind: 'string', value: encodeProgram(group.program) } },
+        });
+        fused++;
+        removed += group.nodes.length;
       }
-      if (!known || !sameShape(shape, group.shape)) continue;
-      replaceGroup(g, group.nodes, {
-        name: `${group.root.name}/FusedElementwise`, opType: 'FusedElementwise', domain: FUSED_DOMAIN,
-        inputs: group.leaves, outputs: [group.root.outputs[0]!],
-        attributes: { program: { kind: 'string', value: encodeProgram(group.program) } },
-      });
-      fused++;
-      removed += group.nodes.length;
-    }
+    });
     if (fused) model.opsets = { ...model.opsets, [FUSED_DOMAIN]: 1 };
     return { groups: fused, nodes: removed };
   },

@@ -7,7 +7,7 @@
 // fusing pays: every node of a group has the root's (known) shape, so no intermediate that the
 // unfused graph computes on a small tensor is recomputed for every output element.
 import { AttrReader } from '../attrs.js';
-import type { Dim, Graph, Model, Node, ValueType } from '../ir.js';
+import { type Dim, type Graph, type Node, subgraphsOf, type ValueType } from '../ir.js';
 import type { FusedOp, Instr, Operand, Program } from '../ops/fused-program.js';
 import { toNumbers, type HostTensor } from '../tensor.js';
 import { constantOf, useCounts } from './util.js';
@@ -26,8 +26,9 @@ export interface Group {
   readonly shape: readonly Dim[];
 }
 
-export function typesOf(g: Graph): Map<string, ValueType> {
-  const types = new Map(g.valueInfo);
+/** Types of a graph's values (after inferGraph), over those of its enclosing scopes. */
+export function typesOf(g: Graph, outer: Types = new Map()): Map<string, ValueType> {
+  const types = new Map([...outer, ...g.valueInfo]);
   for (const i of g.inputs) if (i.type) types.set(i.name, i.type);
   for (const [name, t] of g.initializers) types.set(name, { kind: 'tensor', dtype: t.dtype, shape: [...t.dims] });
   return types;
@@ -163,10 +164,8 @@ function leavesOf(members: readonly Candidate[], g: Graph): string[] {
   return leaves;
 }
 
-/** Groups in the graph, rooted at the most downstream fusible nodes; nodes in `taken` are skipped. */
-export function findGroups(model: Model, types: Types, opts: GroupOptions): Group[] {
-  const g = model.graph;
-  const opset = model.opsets[''] ?? 1;
+/** Groups in `g` (a model's graph or a subgraph; `opset` of ai.onnx), rooted at the most downstream fusible nodes. */
+export function findGroups(g: Graph, opset: number, types: Types, opts: GroupOptions): Group[] {
   const uses = useCounts(g);
   const order = new Map(g.nodes.map((n, i) => [n, i]));
   const producer = new Map<string, Node>();
@@ -230,4 +229,11 @@ export function replaceGroup(g: Graph, nodes: readonly Node[], fused: Node): voi
   const at = g.nodes.indexOf(nodes[nodes.length - 1]!);
   g.nodes.splice(at, 1, fused);
   g.nodes = g.nodes.filter((n) => !drop.has(n));
+}
+
+/** Call `f` on `g` and on every subgraph inside it (If branches, Loop/Scan bodies), with scope-aware types. */
+export function eachGraph(g: Graph, outer: Types, f: (g: Graph, types: Types) => void): void {
+  const types = typesOf(g, outer);
+  f(g, types);
+  for (const n of [...g.nodes]) for (const sg of subgraphsOf(n)) eachGraph(sg, types, f);
 }

@@ -221,6 +221,25 @@ describe('lower-epilogue', () => {
   });
 });
 
+describe('lowering inside subgraphs', () => {
+  it('fuses a chain in an If branch that reads an outer value, not across the scope boundary', () => {
+    const branch = (name: string, nodes: BuildSpec['nodes']): Attr => {
+      const m = buildModel({ inputs: [], outputs: [[`${name}_y`, 'float32', [2, 3]]], initializers: hsConsts, nodes });
+      return { kind: 'graph', value: { ...m.graph, name } };
+    };
+    const then = branch('then', [{ op: 'Relu', inputs: ['e'], outputs: ['r'] }, ...hardSwishChain('r', 'then_y')]);
+    const other = branch('else', [{ op: 'Neg', inputs: ['e'], outputs: ['else_y'] }]);
+    const r = lowered({ opset: 13, inputs: [['x', 'float32', [2, 3]], ['c', 'bool', []]], outputs: [['y', 'float32']], nodes: [
+      { op: 'Exp', inputs: ['x'], outputs: ['e'] }, { op: 'If', inputs: ['c'], outputs: ['y'], attrs: { then_branch: then, else_branch: other } },
+    ] });
+    expect(r.ops).toEqual(['Exp', 'If']); // e is read by the branches: it stays a value of the outer graph
+    const thenGraph = (r.after.graph.nodes[1]!.attributes.then_branch as { value: Model['graph'] }).value;
+    expect(thenGraph.nodes.map((n) => n.opType)).toEqual(['FusedElementwise']);
+    expect(thenGraph.nodes[0]!.inputs).toEqual(['e']);
+    expect(r.rewrites['lower-elementwise:nodes']).toBe(5);
+  });
+});
+
 describe('lowering in the session', () => {
   const spec: BuildSpec = { opset: 13, inputs: [['x', 'float32', [1, 3, 6, 6]]], outputs: [['y', 'float32']], initializers: { ...convInits, ...hsConsts }, nodes: [conv('x', 'w', 'c', {}, 'cb'), ...hardSwishChain('c', 'y')] };
   it('lowers for the chosen backend, reports the passes, and can be switched off by name or level', async () => {
