@@ -115,9 +115,34 @@ const maxPool: CpuKernel = (inputs, ctx) => {
   return idx ? [Y, I!] : [Y];
 };
 
+/** Every window of this dim is taps 0 and 1 at input 2·o (kernel 2, stride 2, dilation 1, no padding inside). */
+function isPlain2x2(d: DimPlan): boolean {
+  if (d.dil !== 1) return false;
+  for (let o = 0; o < d.outLen; o++) if (d.base[o] !== 2 * o || d.kLo[o] !== 0 || d.kHi[o] !== 2) return false;
+  return true;
+}
+
 /** MaxPool over 1-2 spatial dims of float32 without indices: the same taps in the same order as the general loop, with the geometry in locals. */
 function maxPool2d(x: Float32Array, y: Float32Array, planes: number, H: DimPlan, W: DimPlan): void {
   const wi = W.inLen, inPlane = H.inLen * wi, dh = H.dil, dw = W.dil, oh1 = H.outLen, ow1 = W.outLen;
+  if (isPlain2x2(H) && isPlain2x2(W)) {
+    // 2x2 windows at stride 2 inside the input (the common downsampling): four loads, same order.
+    let o = 0;
+    for (let pl = 0; pl < planes; pl++) {
+      for (let oh = 0; oh < oh1; oh++) {
+        const r0 = pl * inPlane + 2 * oh * wi, r1 = r0 + wi;
+        for (let ow = 0, c = 0; ow < ow1; ow++, o++, c += 2) {
+          let best = x[r0 + c]!;
+          const b = x[r0 + c + 1]!, d = x[r1 + c]!, e = x[r1 + c + 1]!;
+          if (b > best) best = b;
+          if (d > best) best = d;
+          if (e > best) best = e;
+          y[o] = best;
+        }
+      }
+    }
+    return;
+  }
   const hBase = H.base, hLo = H.kLo, hHi = H.kHi, wBase = W.base, wLo = W.kLo, wHi = W.kHi;
   let o = 0;
   for (let pl = 0; pl < planes; pl++) {
