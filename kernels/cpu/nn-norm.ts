@@ -14,8 +14,9 @@ function normAxisK(ctx: CpuContext, axis: number, rank: number): number {
   return a;
 }
 
+/** Through allocTensor, so sequential runs recycle the buffer (graph/tensor-pool.ts). */
 function newLike(x: FloatArray, n: number): FloatArray {
-  return x instanceof Float64Array ? new Float64Array(n) : new Float32Array(n);
+  return allocTensor(x instanceof Float64Array ? 'float64' : 'float32', [n]).data;
 }
 
 function out(x: HostTensor, data: FloatArray): HostTensor {

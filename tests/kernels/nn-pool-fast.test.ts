@@ -25,12 +25,13 @@ function reference(kind: 'max' | 'avg', x: HostTensor, g: Geo, includePad: boole
   const sp = x.dims.slice(2);
   const nd = sp.length;
   const H = nd === 2 ? sp[0]! : 1, W = sp[nd - 1]!;
-  const [kh, kw] = nd === 2 ? g.k : [1, g.k[0]!];
-  const [sh, sw] = nd === 2 ? g.s : [1, g.s[0]!];
-  const [dh, dw] = nd === 2 ? g.d : [1, g.d[0]!];
-  const [ph0, pw0, ph1, pw1] = nd === 2 ? g.p : [0, g.p[0]!, 0, g.p[1]!];
-  const oh = Math.floor((H + ph0 + ph1 - (dh * (kh! - 1) + 1)) / sh!) + 1;
-  const ow = Math.floor((W + pw0 + pw1 - (dw * (kw! - 1) + 1)) / sw!) + 1;
+  const two = (a: number[]): [number, number] => (nd === 2 ? [a[0]!, a[1]!] : [1, a[0]!]);
+  const [kh, kw] = two(g.k);
+  const [sh, sw] = two(g.s);
+  const [dh, dw] = two(g.d);
+  const [ph0, pw0, ph1, pw1] = nd === 2 ? [g.p[0]!, g.p[1]!, g.p[2]!, g.p[3]!] : [0, g.p[0]!, 0, g.p[1]!];
+  const oh = Math.floor((H + ph0 + ph1 - (dh * (kh - 1) + 1)) / sh) + 1;
+  const ow = Math.floor((W + pw0 + pw1 - (dw * (kw - 1) + 1)) / sw) + 1;
   const planes = x.dims[0]! * x.dims[1]!;
   const v = x.data as Float32Array;
   const out: number[] = [];
@@ -38,9 +39,9 @@ function reference(kind: 'max' | 'avg', x: HostTensor, g: Geo, includePad: boole
     for (let i = 0; i < oh; i++) {
       for (let j = 0; j < ow; j++) {
         let best = -Infinity, first = true, sum = 0, n = 0, padN = 0;
-        for (let a = 0; a < kh!; a++) {
-          for (let b = 0; b < kw!; b++) {
-            const r = i * sh! - ph0 + a * dh!, c = j * sw! - pw0 + b * dw!;
+        for (let a = 0; a < kh; a++) {
+          for (let b = 0; b < kw; b++) {
+            const r = i * sh - ph0 + a * dh, c = j * sw - pw0 + b * dw;
             if (r >= -ph0 && r < H + ph1 && c >= -pw0 && c < W + pw1) padN++;
             if (r < 0 || r >= H || c < 0 || c >= W) continue;
             const e = v[pl * H * W + r * W + c]!;
