@@ -17,8 +17,9 @@ const OPS: Record<ReduceOp, { init: string; acc: (a: string, v: string) => strin
   sumsquare: { init: '0.0', acc: (a, v) => `${a} + ${v} * ${v}`, comb: (a, b) => `${a} + ${b}`, fin: (a) => a },
   l1: { init: '0.0', acc: (a, v) => `${a} + abs(${v})`, comb: (a, b) => `${a} + ${b}`, fin: (a) => a },
   l2: { init: '0.0', acc: (a, v) => `${a} + ${v} * ${v}`, comb: (a, b) => `${a} + ${b}`, fin: (a) => `sqrt(${a})` },
-  logsum: { init: '0.0', acc: (a, v) => `${a} + ${v}`, comb: (a, b) => `${a} + ${b}`, fin: (a) => `log(${a})` },
-  logsumexp: { init: '0.0', acc: (a, v) => `${a} + exp(${v})`, comb: (a, b) => `${a} + ${b}`, fin: (a) => `log(${a})` },
+  // log(0) is -inf (SwiftShader's log gives about -88 there).
+  logsum: { init: '0.0', acc: (a, v) => `${a} + ${v}`, comb: (a, b) => `${a} + ${b}`, fin: (a) => `select(log(${a}), ${flit(-Infinity)}, ${a} == 0.0)` },
+  logsumexp: { init: '0.0', acc: (a, v) => `${a} + exp(${v})`, comb: (a, b) => `${a} + ${b}`, fin: (a) => `select(log(${a}), ${flit(-Infinity)}, ${a} == 0.0)` },
 };
 
 interface ReduceParams {
@@ -82,9 +83,9 @@ export function reducePlan(ctx: GpuKernelContext, op: ReduceOp, axes: readonly n
   const redDims = redAxes.map((i) => dims[i]!);
   const nOut = sizeOf(keptDims);
   const r = sizeOf(redDims);
-  if (r === 0) return unsupported('empty reduction');
+  // An empty reduction (r = 0) is the op's identity through its finish: 0, NaN (mean), -inf, 1...
   const outDims = keepdims ? dims.map((d, i) => (red.has(i) ? 1 : d)) : keptDims;
-  const mode: ReduceParams['mode'] = r >= 128 || nOut < 64 ? 'workgroup' : 'thread';
+  const mode: ReduceParams['mode'] = r > 0 && (r >= 128 || nOut < 64) ? 'workgroup' : 'thread';
   const uniforms: UniformValue[] = [
     { name: 'nout', type: 'u32', value: nOut },
     { name: 'r', type: 'u32', value: r },
@@ -135,11 +136,13 @@ interface RowParams {
   readonly op: RowOp;
   readonly scale: boolean;
   readonly bias: boolean;
+  /** layernorm: also write each row's mean and 1/stddev (LayerNormalization's outputs 1 and 2). */
+  readonly stats?: boolean;
 }
 
 const rowShader = defineShader<RowParams>('row', (spec) => {
   const p = spec.params;
-  const decls = [{ name: 'x', type: 'f32' }, ...(p.scale ? [{ name: 'sc', type: 'f32' }] : []), ...(p.bias ? [{ name: 'bi', type: 'f32' }] : []), { name: 'out', type: 'f32', write: true }];
+  const decls = [{ name: 'x', type: 'f32' }, ...(p.scale ? [{ name: 'sc', type: 'f32' }] : []), ...(p.bias ? [{ name: 'bi', type: 'f32' }] : []), { name: 'out', type: 'f32', write: true }, ...(p.stats ? [{ name: 'mo', type: 'f32', write: true }, { name: 'io', type: 'f32', write: true }] : [])];
   const tree = (comb: (a: string, b: string) => string) => `  workgroupBarrier();
   for (var s = ${RWG / 2}u; s > 0u; s = s >> 1u) {
     if (lidx < s) { sh[lidx] = ${comb('sh[lidx]', 'sh[lidx + s]')}; }
@@ -169,7 +172,7 @@ ${tree((a, b) => `${a} + ${b}`)}
   sh[lidx] = s2;
 ${tree((a, b) => `${a} + ${b}`)}
   let inv = 1.0 / sqrt(sh[0] / f32(L) + u_eps());
-  for (var j = lidx; j < L; j = j + ${RWG}u) {
+${p.stats ? '  if (lidx == 0u) { mo[row] = mean; io[row] = inv; }\n' : ''}  for (var j = lidx; j < L; j = j + ${RWG}u) {
     out[at(j)] = (x[at(j)] - mean) * inv${p.scale ? ` * sc[${sIdx}]` : ''}${p.bias ? ` + bi[${sIdx}]` : ''};
   }`;
   } else {
@@ -203,7 +206,7 @@ ${body}
 }`;
 });
 
-function rowPlan(ctx: GpuKernelContext, op: RowOp, rows: number, l: number, inner: number, scaleBias: { scale?: number; bias?: number } = {}, eps = 0, ch = 1): GpuPlan {
+function rowPlan(ctx: GpuKernelContext, op: RowOp, rows: number, l: number, inner: number, scaleBias: { scale?: number; bias?: number } = {}, eps = 0, ch = 1, statDims?: readonly number[]): GpuPlan {
   const x = ctx.inputs[0]!;
   if (x.dtype !== 'float32') return unsupported(`${ctx.node.opType} of ${x.dtype} runs on the CPU`);
   const uniforms: UniformValue[] = [
@@ -213,11 +216,13 @@ function rowPlan(ctx: GpuKernelContext, op: RowOp, rows: number, l: number, inne
     { name: 'eps', type: 'f32', value: eps },
     { name: 'ch', type: 'u32', value: ch },
   ];
-  const bindings = [{ input: 0 }, ...(scaleBias.scale !== undefined ? [{ input: scaleBias.scale }] : []), ...(scaleBias.bias !== undefined ? [{ input: scaleBias.bias }] : []), { output: 0 }];
+  const stats = statDims !== undefined;
+  const bindings = [{ input: 0 }, ...(scaleBias.scale !== undefined ? [{ input: scaleBias.scale }] : []), ...(scaleBias.bias !== undefined ? [{ input: scaleBias.bias }] : []), { output: 0 }, ...(stats ? [{ output: 1 }, { output: 2 }] : [])];
+  const params: RowParams = { op, scale: scaleBias.scale !== undefined, bias: scaleBias.bias !== undefined, ...(stats ? { stats } : {}) };
   return {
     kind: 'run',
-    outputs: [{ dtype: 'float32', dims: x.dims }],
-    programs: rows * l === 0 ? [] : [{ shader: rowShader, params: { op, scale: scaleBias.scale !== undefined, bias: scaleBias.bias !== undefined } satisfies RowParams, uniforms, bindings, workgroups: grid(rows, 1) }],
+    outputs: [{ dtype: 'float32', dims: x.dims }, ...(stats ? [{ dtype: 'float32' as const, dims: statDims }, { dtype: 'float32' as const, dims: statDims }] : [])],
+    programs: rows * l === 0 ? [] : [{ shader: rowShader, params, uniforms, bindings, workgroups: grid(rows, 1) }],
   };
 }
 
@@ -238,17 +243,19 @@ function softmaxKernel(op: 'softmax' | 'logsoftmax'): GpuKernel {
 }
 
 function layerNorm(ctx: GpuKernelContext): GpuPlan {
-  if (ctx.outputsUsed.slice(1).some(Boolean)) return unsupported('Mean / InvStdDev outputs run on the CPU');
+  const stats = ctx.outputsUsed.slice(1).some(Boolean);
+  if (stats && ctx.attrs.int('stash_type', 1) !== 1) return unsupported('Mean / InvStdDev of stash_type float64 run on the CPU');
   const d = ctx.inputs[0]!.dims;
   let axis = ctx.attrs.int('axis', -1);
   if (axis < 0) axis += d.length;
+  if (axis < 0 || axis >= d.length) return unsupported('axis out of range');
   const l = sizeOf(d.slice(axis));
   const rows = l === 0 ? 0 : sizeOf(d) / l;
   const sc = ctx.inputs[1];
   const bi = ctx.inputs[2];
   if (!sc || sizeOf(sc.dims) !== l || sc.dtype !== 'float32') return unsupported('scale does not cover the normalized dims');
   if (bi && (sizeOf(bi.dims) !== l || bi.dtype !== 'float32')) return unsupported('bias does not cover the normalized dims');
-  return rowPlan(ctx, 'layernorm', rows, l, 1, { scale: 1, bias: bi ? 2 : undefined }, ctx.attrs.float('epsilon', 1e-5));
+  return rowPlan(ctx, 'layernorm', rows, l, 1, { scale: 1, bias: bi ? 2 : undefined }, ctx.attrs.float('epsilon', 1e-5), 1, stats ? d.map((v, i) => (i < axis ? v : 1)) : undefined);
 }
 
 function rmsNorm(ctx: GpuKernelContext): GpuPlan {

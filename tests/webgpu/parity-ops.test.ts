@@ -147,6 +147,14 @@ for (const align of [0, 1]) {
   cases.push({ name: `AffineGrid 3-D align=${align}`, nodes: [{ op: 'AffineGrid', inputs: ['t', 's'], attrs: { align_corners: int(align) } }], feeds: { t: f(1, 3, 4), s: { kind: 'tensor', dtype: 'int64', dims: [5], data: BigInt64Array.of(1n, 1n, 2n, 1n, 3n) } }, opset: 20 });
 }
 
+// LayerNormalization with its Mean and InvStdDev outputs; reductions over an empty axis (the identity)
+for (const axis of [1, -1]) {
+  cases.push({ name: `LayerNormalization axis=${axis} with Mean and InvStdDev`, nodes: [{ op: 'LayerNormalization', inputs: ['x', 's', 'b'], outputs: ['y', 'm', 'i'], attrs: { axis: int(axis) } }], feeds: { x: f(2, 3, 70) }, consts: { s: f(...(axis === 1 ? [3, 70] : [70])), b: f(...(axis === 1 ? [3, 70] : [70])) }, opset: 17, tol: { atol: 1e-4, rtol: 1e-4 } });
+}
+for (const op of ['ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL2', 'ReduceLogSumExp']) {
+  cases.push({ name: `${op} over an empty axis`, nodes: [{ op, inputs: ['x', 'a'], attrs: { keepdims: int(1) } }], feeds: { x: tensor('float32', [2, 0, 4]) }, consts: { a: ints([1]) }, opset: 18, tol: TOL.exact });
+}
+
 // Col2Im
 cases.push({ name: 'Col2Im 2-D strided padded dilated', nodes: [{ op: 'Col2Im', inputs: ['x', 'img', 'blk'], attrs: { strides: intsAttr([2, 1]), pads: intsAttr([1, 0, 1, 1]), dilations: intsAttr([1, 2]) } }], feeds: { x: f(2, 2 * 6, 4 * 3) }, consts: { img: ints([7, 6]), blk: ints([2, 3]) } });
 cases.push({ name: 'Col2Im 1-D', nodes: [{ op: 'Col2Im', inputs: ['x', 'img', 'blk'] }], feeds: { x: f(1, 3 * 2, 4) }, consts: { img: ints([5]), blk: ints([2]) } });
