@@ -6,6 +6,7 @@
 import { toIntList } from '../../graph/tensor.js';
 import type { GpuKernel, GpuKernelContext, GpuPlan, UniformValue, WgslType } from './types.js';
 import { unsupported } from './types.js';
+import { withHelpers } from './int64.js';
 import { bindingDecls, defineShader, enables, grid, main1d, sizeOf, uniformDecl, storeType } from './wgsl.js';
 
 const ISNAN = 'fn tg_isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }';
@@ -66,19 +67,25 @@ interface TopKParams {
   readonly t: WgslType;
   readonly float: boolean;
   readonly largest: boolean;
+  /** int64/uint64 values (vec2<u32>) compared with the int64.ts helpers. */
+  readonly wide?: 'i64' | 'u64';
 }
 
 const topKShader = defineShader<TopKParams>('top-k', (spec) => {
   const p = spec.params;
   const cmp = p.largest ? '>' : '<';
   // w (at j) ranks before v (at i).
-  const before = p.float
+  const lt = `tg_${p.wide ?? 'i64'}_lt`;
+  const before = p.wide
+    ? `let pre = ${p.largest ? `${lt}(v, w)` : `${lt}(w, v)`} || (all(w == v) && j < i);`
+    : p.float
     ? `let wn = tg_isnan(f32(w));
       let ${p.largest ? 'pre = (wn && !vn)' : 'pre = (vn && !wn)'} || (!wn && !vn && w ${cmp} v) || ((w == v || (wn && vn)) && j < i);`
     : `let pre = w ${cmp} v || (w == v && j < i);`;
   return `${enables([p.t])}${uniformDecl(spec.uniforms)}
 ${bindingDecls([{ name: 'x', type: p.t }, { name: 'vals', type: p.t, write: true }, { name: 'ind', type: 'vec2<u32>', write: true }])}
 ${p.float ? ISNAN : ''}
+${p.wide ? withHelpers(before).join('\n') : ''}
 ${main1d(`  if (gi >= u_n()) { return; }
   let inner = u_inner();
   let L = u_len();
@@ -106,7 +113,8 @@ ${main1d(`  if (gi >= u_n()) { return; }
 
 function topKPlan(ctx: GpuKernelContext): GpuPlan {
   const x = ctx.inputs[0]!;
-  const t = storeType(x.dtype, ctx.f16);
+  const wide = x.dtype === 'int64' ? 'i64' : x.dtype === 'uint64' ? 'u64' : undefined;
+  const t = wide ? 'vec2<u32>' : storeType(x.dtype, ctx.f16);
   if (!t || x.dtype === 'bool') return unsupported(`TopK of ${x.dtype} runs on the CPU`);
   const r = x.dims.length;
   if (r === 0) return unsupported('scalar input');
@@ -129,7 +137,7 @@ function topKPlan(ctx: GpuKernelContext): GpuPlan {
     { name: 'inner', type: 'u32', value: Math.max(1, sizeOf(x.dims.slice(axis + 1))) },
     { name: 'k', type: 'u32', value: k },
   ];
-  const params: TopKParams = { t, float: t === 'f32' || t === 'f16', largest: ctx.attrs.int('largest', 1) !== 0 };
+  const params: TopKParams = { t, float: t === 'f32' || t === 'f16', largest: ctx.attrs.int('largest', 1) !== 0, ...(wide ? { wide } : {}) };
   return {
     kind: 'run',
     outputs: [{ dtype: x.dtype, dims }, { dtype: 'int64', dims }],

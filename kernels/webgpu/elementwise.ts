@@ -7,6 +7,7 @@ import { toNumbers } from '../../graph/tensor.js';
 import type { GpuKernel, GpuKernelContext, GpuPlan, UniformType, UniformValue, WgslType } from './types.js';
 import { unsupported } from './types.js';
 import { I64_HELPERS, withHelpers } from './int64.js';
+import { F16_FUNCS } from './storage.js';
 import { bindingDecls, broadcastShapes, broadcastStrides, defineShader, enables, flit, grid, main1d, sizeOf, storageType, stridedOffsetFn, stridesOf, uniformDecl } from './wgsl.js';
 
 interface EwParams {
@@ -66,7 +67,7 @@ const computeType = (t: WgslType): string => (t === 'f16' ? 'f32' : t);
 const ewShader = defineShader<EwParams>('elementwise', (spec) => {
   const p = spec.params;
   const decls = p.ins.map((t, i) => ({ name: `in${i}`, type: t }));
-  const helpers = withHelpers(p.expr, { ...HELPERS, ...I64_HELPERS });
+  const helpers = withHelpers(p.expr, { ...HELPERS, ...I64_HELPERS, ...F16_FUNCS });
   const offsets = p.ins.map((_, i) => (p.direct[i] ? '' : stridedOffsetFn(`off${i}`, p.rank, 'os', `s${i}`))).filter(Boolean);
   const loads = p.ins.map((t, i) => `  let a${i} = ${computeType(t)}(in${i}[${p.direct[i] ? 'gi' : `off${i}(gi)`}]);`).join('\n');
   return `${enables([...p.ins, p.out])}${uniformDecl(spec.uniforms)}
@@ -244,6 +245,32 @@ function castExpr(from: DType, to: DType): string | undefined {
   }
 }
 
+const WIDTH: Partial<Record<DType, number>> = { float32: 4, int32: 4, uint32: 4, int64: 8, uint64: 8, float64: 8, int16: 2, uint16: 2, float16: 2, int8: 1, uint8: 1, bool: 1 };
+
+/**
+ * BitCast on the stored words: 8-byte types are their bits already, 4-byte ones a WGSL bitcast;
+ * 1- and 2-byte ones are the low bits of the word (the normalizing pass wraps or sign-extends them),
+ * float16 through its half bits; to bool, any nonzero value is true (as the CPU kernel).
+ */
+function bitcastPlan(ctx: GpuKernelContext): GpuPlan {
+  const from = ctx.inputs[0]!.dtype;
+  const to = dtypeFromOnnx(ctx.attrs.int('to', 0));
+  const w = WIDTH[from];
+  if (!to || !w || WIDTH[to] !== w) return unsupported(`BitCast ${from} -> ${to ?? '?'} runs on the CPU`);
+  // Widened float16 (no shader-f16) does not keep NaN payloads through upload and read back.
+  if ((from === 'float16' || to === 'float16') && !ctx.f16) return unsupported('BitCast of float16 bits runs on the CPU without shader-f16');
+  const st = storageType(to, ctx.f16, true)!;
+  let expr: string;
+  if (w === 8) expr = 'a0';
+  else if (w === 4) expr = `bitcast<${st}>(a0)`;
+  else {
+    const bits = from === 'float16' ? 'tg_f16_bits(a0)' : 'bitcast<u32>(a0)';
+    const mask = w === 1 ? '0xffu' : '0xffffu';
+    expr = to === 'bool' ? `select(0u, 1u, (${bits} & ${mask}) != 0u)` : to === 'float16' ? `tg_f16_value(${bits} & 0xffffu)` : `bitcast<${st}>(${bits})`;
+  }
+  return ewPlan(ctx, { expr, out: to }, [0]);
+}
+
 function castPlan(ctx: GpuKernelContext, to: DType | undefined): GpuPlan {
   const from = ctx.inputs[0]!.dtype;
   if (!to) return unsupported('unknown target type');
@@ -404,5 +431,6 @@ export const elementwiseGpuKernels = {
   Clip: { hostInputs: () => [1, 2], allDtypes: true, plan: clipPlan },
   Cast: { allDtypes: true, plan: (ctx) => castPlan(ctx, dtypeFromOnnx(ctx.attrs.int('to', 0))) },
   CastLike: { metaInputs: [1], allDtypes: true, plan: (ctx) => castPlan(ctx, ctx.inputs[1]?.dtype) },
+  BitCast: { allDtypes: true, plan: bitcastPlan },
   BatchNormalization: { allDtypes: true, plan: bnPlan },
 } satisfies Record<string, GpuKernel>;

@@ -6,7 +6,8 @@ import type { Program } from './types.js';
 import { bindingDecls, defineShader, grid, main1d, uniformDecl, type WidenedKind } from './wgsl.js';
 
 /** WGSL round-to-nearest-even float -> half bits and back (subnormals kept, as numberToF16Bits). */
-export const F16_HELPERS = `fn tg_f16_bits(v: f32) -> u32 {
+export const F16_FUNCS: Record<string, string> = {
+  tg_f16_bits: `fn tg_f16_bits(v: f32) -> u32 {
   let x = bitcast<u32>(v);
   let sign = (x >> 16u) & 0x8000u;
   let ex = (x >> 23u) & 0xffu;
@@ -28,14 +29,17 @@ export const F16_HELPERS = `fn tg_f16_bits(v: f32) -> u32 {
   let rem = mant & 0x1fffu;
   if (rem > 0x1000u || (rem == 0x1000u && (h & 1u) == 1u)) { h = h + 1u; }
   return sign | h;
-}
-fn tg_f16_value(h: u32) -> f32 {
+}`,
+  tg_f16_value: `fn tg_f16_value(h: u32) -> f32 {
   let e = (h >> 10u) & 0x1fu;
   let m = h & 0x3ffu;
   if (e == 0u) { return select(1.0, -1.0, (h & 0x8000u) != 0u) * f32(m) * 5.9604644775390625e-8; }
   if (e == 31u) { return bitcast<f32>(((h & 0x8000u) << 16u) | 0x7f800000u | (m << 13u)); }
   return bitcast<f32>(((h & 0x8000u) << 16u) | ((e + 112u) << 23u) | (m << 13u));
-}`;
+}`,
+};
+export const F16_HELPERS = `${F16_FUNCS.tg_f16_bits}
+${F16_FUNCS.tg_f16_value}`;
 
 interface NormalizeParams {
   readonly kind: WidenedKind;

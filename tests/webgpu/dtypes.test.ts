@@ -174,6 +174,26 @@ for (const [largest, axis, k] of [[1, -1, 3], [0, -1, 2], [1, 0, 4], [0, 1, 5], 
 cases.push({ name: 'TopK with NaN (largest ranks NaN first)', nodes: [{ op: 'TopK', inputs: ['x', 'k'], outputs: ['v', 'i'] }], feeds: { x: typed('float32', [3, 8], (i) => (i % 5 === 2 ? NaN : rand())) }, consts: { k: { kind: 'tensor', dtype: 'int64', dims: [1], data: BigInt64Array.of(4n) } } });
 cases.push({ name: 'TopK int32 smallest', nodes: [{ op: 'TopK', inputs: ['x', 'k'], outputs: ['v', 'i'], attrs: { largest: int(0) } }], feeds: { x: typed('int32', [2, 9], () => Math.floor(rand() * 5)) }, consts: { k: { kind: 'tensor', dtype: 'int64', dims: [1], data: BigInt64Array.of(9n) } } });
 
+// BitCast on the stored words, and TopK of int64/uint64.
+const bitcast = (to: number): NodeSpec => ({ op: 'BitCast', inputs: ['x'], attrs: { to: int(to) } });
+const BITS: Record<string, number> = { float32: 1, uint8: 2, int8: 3, uint16: 4, int16: 5, int32: 6, int64: 7, bool: 9, float64: 11, uint32: 12, uint64: 13 };
+for (const [from, to, x] of [
+  ['float32', 'int32', f32s(N)], ['float32', 'uint32', f32s(N)], ['int32', 'float32', typed('int32', [N], () => Math.floor(rand() * 2 ** 32) - 2 ** 31)],
+  ['int64', 'float64', i64(N, { edges: true })], ['float64', 'int64', typed('float64', [N], (i) => (i === 0 ? NaN : (rand() - 0.5) * 1e300))], ['int64', 'uint64', i64(N, { edges: true })],
+  ['uint8', 'int8', typed('uint8', [N], () => Math.floor(rand() * 256))], ['int16', 'uint16', typed('int16', [N], () => Math.floor(rand() * 65536) - 32768)],
+  ['bool', 'uint8', typed('bool', [N], () => (rand() < 0.5 ? 1 : 0))], ['uint8', 'bool', typed('uint8', [N], () => (rand() < 0.3 ? 0 : Math.floor(rand() * 256)))],
+] as const) {
+  cases.push({ name: `BitCast ${from} -> ${to}`, nodes: [bitcast(BITS[to]!)], feeds: { x }, opset: 26 });
+}
+cases.push({ name: 'BitCast int16 -> float16 stays on the CPU without shader-f16', nodes: [bitcast(10)], feeds: { x: typed('int16', [8], () => Math.floor(rand() * 30000)) }, opset: 26, cpu: { n0_BitCast: /float16/ } });
+for (const [largest, k] of [[1, 3], [0, 5]]) {
+  const kT: HostTensor = { kind: 'tensor', dtype: 'int64', dims: [1], data: BigInt64Array.of(BigInt(k!)) };
+  const x = { ...i64(24, { edges: true }), dims: [3, 8] };
+  for (let i = 0; i < 24; i += 5) (x.data as BigInt64Array)[i] = (x.data as BigInt64Array)[i + 1] ?? 0n;
+  cases.push({ name: `TopK int64 largest=${largest} k=${k} with ties`, nodes: [{ op: 'TopK', inputs: ['x', 'k'], outputs: ['v', 'i'], attrs: { largest: int(largest!) } }], feeds: { x }, consts: { k: kT } });
+  cases.push({ name: `TopK uint64 largest=${largest} k=${k}`, nodes: [{ op: 'TopK', inputs: ['x', 'k'], outputs: ['v', 'i'], attrs: { largest: int(largest!) } }], feeds: { x: { ...u64(24), dims: [3, 8] } }, consts: { k: kT } });
+}
+
 function same(got: RtValue | undefined, want: RtValue, rtol: number): string | undefined {
   if (!got || got.kind !== 'tensor' || want.kind !== 'tensor') return 'not a tensor';
   if (got.dtype !== want.dtype) return `dtype ${got.dtype}, want ${want.dtype}`;
