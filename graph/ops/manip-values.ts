@@ -16,9 +16,14 @@ export interface SymbolicValues {
   symbolicValue?(i: number): Dim[] | undefined;
 }
 
+/** Longest constant read as a list of dims: shape tensors are tiny, weights (e.g. a Concat of them) are not. */
+const MAX_SHAPE_VALUES = 256;
+
 /** Contents of a 1-D (or scalar) integer input: constant, else symbolic where the context propagates them. */
 export function shapeInput(ctx: InferContext, i: number): Dim[] | undefined {
-  return constInts(ctx, i) ?? (ctx as InferContext & SymbolicValues).symbolicValue?.(i);
+  const c = ctx.constant(i);
+  if (c) return (c.dtype === 'int64' || c.dtype === 'int32') && c.data.length <= MAX_SHAPE_VALUES ? constInts(ctx, i) : undefined;
+  return (ctx as InferContext & SymbolicValues).symbolicValue?.(i);
 }
 
 type ValueRule = (ctx: InferContext) => Dim[] | undefined;

@@ -96,6 +96,14 @@ describe('symbolic values of shape tensors (data propagation)', () => {
     expect(z).toEqual(T('float32', ['B', '8*S', 64]));
   });
 
+  it('constant weights are not read as dims (a Concat of float or large tensors has no symbolic value)', () => {
+    const w = t('float32', [2], [1, 2]);
+    expect(manipValueRules.Concat!(ctx('Concat', [T('float32', [2]), T('float32', [2])], [w, w], []))).toBeUndefined();
+    const big = t('int64', [300], Array.from({ length: 300 }, (_, i) => i));
+    expect(manipValueRules.Concat!(ctx('Concat', [T('int64', [300]), T('int64', [2])], [big, i64([1, 2])], []))).toBeUndefined();
+    expect(manipValueRules.Concat!(ctx('Concat', [T('int64', [2]), T('int64', [2])], [i64([3, 4]), i64([1, 2])], []))).toEqual([3, 4, 1, 2]);
+  });
+
   it('Expand and ConstantOfShape take symbolic shapes', () => {
     expect(manipOps.Expand.infer(ctx('Expand', [T('float32', [1, 4]), T('int64', [2])], [], [undefined, ['N', 1]]))[0]).toEqual(T('float32', ['N', 4]));
     expect(manipOps.ConstantOfShape.infer(ctx('ConstantOfShape', [T('int64', [2])], [], [['N', 3]]))[0]).toEqual(T('float32', ['N', 3]));
