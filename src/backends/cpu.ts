@@ -17,6 +17,8 @@ export interface CpuBackendOptions {
   readonly executionMode?: 'sequential' | 'parallel';
   /** Pool workers in parallel mode; default the machine's cores. */
   readonly numThreads?: number;
+  /** Declare the fused kernels to the lowering passes (SessionOptions.fuseCpuKernels; off by default). */
+  readonly fuse?: boolean;
 }
 
 export interface CpuCompiledModel extends CompiledModel {
@@ -29,7 +31,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
   return {
     name: 'cpu',
     hasKernel: (key) => findCpuKernel(key) !== undefined,
-    capabilities: cpuCapabilities(options.executionMode ?? 'sequential'),
+    ...(options.fuse ? { capabilities: cpuCapabilities(options.executionMode ?? 'sequential') } : {}),
     async compile(model: Model): Promise<CpuCompiledModel> {
       const mode = options.executionMode ?? 'sequential';
       let pool = mode === 'parallel' ? acquirePool(options.numThreads ?? defaultThreads()) : undefined;

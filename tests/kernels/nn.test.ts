@@ -346,7 +346,9 @@ describe('nn shape rules', () => {
     return (nnOps as Record<string, OpSchema>)[op]!.infer(ctx).map((t) => (t && t.kind === 'tensor' ? t.shape : undefined));
   }
   it('Conv keeps symbolic batch, SAME keeps symbolic spatial dims at stride 1', () => {
-    expect(infer('Conv', [['N', 3, 32, 'W'], [8, 3, 3, 3]], { pads: ints([1, 1, 1, 1]) })[0]).toEqual(['N', 8, 32, 'n:d3']);
+    // Explicit pads that match the kernel at stride 1 keep the symbol too (residual Adds then see equal shapes).
+    expect(infer('Conv', [['N', 3, 32, 'W'], [8, 3, 3, 3]], { pads: ints([1, 1, 1, 1]) })[0]).toEqual(['N', 8, 32, 'W']);
+    expect(infer('Conv', [['N', 3, 32, 'W'], [8, 3, 3, 3]], { pads: ints([0, 0, 0, 0]) })[0]).toEqual(['N', 8, 30, 'n:d3']);
     expect(infer('Conv', [['N', 3, 'H', 'W'], [8, 3, 3, 3]], { auto_pad: str('SAME_UPPER') })[0]).toEqual(['N', 8, 'H', 'W']);
     expect(infer('Conv', [[1, 4, 10, 10], [6, 2, 3, 3]], { group: int(2), strides: ints([2, 2]) })[0]).toEqual([1, 6, 4, 4]);
   });

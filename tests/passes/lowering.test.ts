@@ -245,8 +245,10 @@ describe('lowering in the session', () => {
   it('lowers for the chosen backend, reports the passes, and can be switched off by name or level', async () => {
     const model = buildModel(spec);
     const x = new Tensor('float32', Float32Array.from(wave(108, 0.2)), [1, 3, 6, 6]);
-    const on = await InferenceSession.fromModel(model, { executionProviders: ['cpu'] });
-    const off = await InferenceSession.fromModel(model, { executionProviders: ['cpu'], disabledOptimizers: ['lower-epilogue', 'lower-elementwise'] });
+    const on = await InferenceSession.fromModel(model, { executionProviders: ['cpu'], fuseCpuKernels: true });
+    const off = await InferenceSession.fromModel(model, { executionProviders: ['cpu'], fuseCpuKernels: true, disabledOptimizers: ['lower-epilogue', 'lower-elementwise'] });
+    const plain = await InferenceSession.fromModel(model, { executionProviders: ['cpu'] });
+    expect(plain.model.graph.nodes.some((n) => n.domain === 'tgraph'), 'CPU sessions lower only when asked').toBe(false);
     const none = await InferenceSession.fromModel(model, { executionProviders: ['cpu'], graphOptimizationLevel: 'disabled' });
     expect(on.model.graph.nodes.map((n) => `${n.domain}:${n.opType}`)).toEqual(['tgraph:FusedConv']);
     expect(on.optimizeReport!.passes.find((p) => p.name === 'lower-epilogue')!.rewrites).toEqual({ Conv: 1 });
