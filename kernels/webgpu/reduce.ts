@@ -130,7 +130,8 @@ function reduceKernel(op: ReduceOp, axesInputSince: number): GpuKernel {
 }
 
 /** instancenorm: layernorm whose scale and bias are per row (channel = row % u_ch()). */
-type RowOp = 'softmax' | 'logsoftmax' | 'layernorm' | 'instancenorm' | 'rmsnorm';
+/** groupnorm: layernorm over a group's rows with per-channel scale and bias (channel = group * cpg + j / sp). */
+type RowOp = 'softmax' | 'logsoftmax' | 'layernorm' | 'instancenorm' | 'rmsnorm' | 'groupnorm';
 
 interface RowParams {
   readonly op: RowOp;
@@ -149,8 +150,8 @@ const rowShader = defineShader<RowParams>('row', (spec) => {
     workgroupBarrier();
   }`;
   let body: string;
-  const perRow = p.op === 'instancenorm';
-  const sIdx = perRow ? 'row % u_ch()' : 'j';
+  const perRow = p.op === 'instancenorm' || p.op === 'groupnorm';
+  const sIdx = p.op === 'groupnorm' ? '(row % u_ch()) * u_cpg() + j / u_sp()' : perRow ? 'row % u_ch()' : 'j';
   if (p.op === 'rmsnorm') {
     body = `  var s2 = 0.0;
   for (var j = lidx; j < L; j = j + ${RWG}u) { let d = x[at(j)]; s2 = s2 + d * d; }
@@ -206,7 +207,7 @@ ${body}
 }`;
 });
 
-function rowPlan(ctx: GpuKernelContext, op: RowOp, rows: number, l: number, inner: number, scaleBias: { scale?: number; bias?: number } = {}, eps = 0, ch = 1, statDims?: readonly number[]): GpuPlan {
+function rowPlan(ctx: GpuKernelContext, op: RowOp, rows: number, l: number, inner: number, scaleBias: { scale?: number; bias?: number } = {}, eps = 0, ch = 1, statDims?: readonly number[], extra: readonly UniformValue[] = []): GpuPlan {
   const x = ctx.inputs[0]!;
   if (x.dtype !== 'float32') return unsupported(`${ctx.node.opType} of ${x.dtype} runs on the CPU`);
   const uniforms: UniformValue[] = [
@@ -215,6 +216,7 @@ function rowPlan(ctx: GpuKernelContext, op: RowOp, rows: number, l: number, inne
     { name: 'inner', type: 'u32', value: inner },
     { name: 'eps', type: 'f32', value: eps },
     { name: 'ch', type: 'u32', value: ch },
+    ...extra,
   ];
   const stats = statDims !== undefined;
   const bindings = [{ input: 0 }, ...(scaleBias.scale !== undefined ? [{ input: scaleBias.scale }] : []), ...(scaleBias.bias !== undefined ? [{ input: scaleBias.bias }] : []), { output: 0 }, ...(stats ? [{ output: 1 }, { output: 2 }] : [])];
@@ -279,6 +281,26 @@ function instanceNorm(ctx: GpuKernelContext): GpuPlan {
   if (!sc || !bi || sizeOf(sc.dims) !== c || sizeOf(bi.dims) !== c || sc.dtype !== 'float32' || bi.dtype !== 'float32') return unsupported('scale and B must have C float32 elements');
   const l = sizeOf(d.slice(2));
   return rowPlan(ctx, 'instancenorm', d[0]! * c, l, 1, { scale: 1, bias: 2 }, ctx.attrs.float('epsilon', 1e-5), c);
+}
+
+function groupNorm(ctx: GpuKernelContext): GpuPlan {
+  const d = ctx.inputs[0]!.dims;
+  if (d.length < 2) return unsupported('rank < 2');
+  const c = d[1]!;
+  const g = ctx.attrs.int('num_groups', 0);
+  if (!(g >= 1) || c % g !== 0) return unsupported('num_groups does not divide the channels');
+  const sc = ctx.inputs[1];
+  const bi = ctx.inputs[2];
+  if (!sc || !bi || sc.dtype !== 'float32' || bi.dtype !== 'float32') return unsupported('scale and bias must be float32');
+  const sp = sizeOf(d.slice(2));
+  const cpg = c / g;
+  const eps = ctx.attrs.float('epsilon', 1e-5);
+  // Opset 18 has one scale/bias per group (as the CPU kernel decides), opset 21 one per channel.
+  const perGroup = ctx.opset < 21 && sizeOf(sc.dims) === g && g !== c;
+  const want = perGroup ? g : c;
+  if (sizeOf(sc.dims) !== want || sizeOf(bi.dims) !== want) return unsupported('scale and bias sizes');
+  if (perGroup) return rowPlan(ctx, 'instancenorm', d[0]! * g, cpg * sp, 1, { scale: 1, bias: 2 }, eps, g);
+  return rowPlan(ctx, 'groupnorm', d[0]! * g, cpg * sp, 1, { scale: 1, bias: 2 }, eps, g, undefined, [{ name: 'cpg', type: 'u32', value: cpg }, { name: 'sp', type: 'u32', value: Math.max(1, sp) }]);
 }
 
 interface GlobalPoolParams {
@@ -352,6 +374,7 @@ export const reduceGpuKernels = {
   LayerNormalization: { plan: layerNorm },
   RMSNormalization: { plan: rmsNorm },
   InstanceNormalization: { plan: instanceNorm },
+  GroupNormalization: { plan: groupNorm },
   GlobalAveragePool: globalPool('mean'),
   GlobalMaxPool: globalPool('max'),
 } satisfies Record<string, GpuKernel>;

@@ -151,6 +151,8 @@ for (const align of [0, 1]) {
 for (const axis of [1, -1]) {
   cases.push({ name: `LayerNormalization axis=${axis} with Mean and InvStdDev`, nodes: [{ op: 'LayerNormalization', inputs: ['x', 's', 'b'], outputs: ['y', 'm', 'i'], attrs: { axis: int(axis) } }], feeds: { x: f(2, 3, 70) }, consts: { s: f(...(axis === 1 ? [3, 70] : [70])), b: f(...(axis === 1 ? [3, 70] : [70])) }, opset: 17, tol: { atol: 1e-4, rtol: 1e-4 } });
 }
+cases.push({ name: 'GroupNormalization per channel (opset 21)', nodes: [{ op: 'GroupNormalization', inputs: ['x', 's', 'b'], attrs: { num_groups: int(2), epsilon: float(0.01) } }], feeds: { x: f(2, 6, 3, 5) }, consts: { s: f(6), b: f(6) }, opset: 21, tol: { atol: 1e-4, rtol: 1e-4 } });
+cases.push({ name: 'GroupNormalization per group (opset 18)', nodes: [{ op: 'GroupNormalization', inputs: ['x', 's', 'b'], attrs: { num_groups: int(3) } }], feeds: { x: f(2, 6, 7) }, consts: { s: f(3), b: f(3) }, opset: 18, tol: { atol: 1e-4, rtol: 1e-4 } });
 for (const op of ['ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL2', 'ReduceLogSumExp']) {
   cases.push({ name: `${op} over an empty axis`, nodes: [{ op, inputs: ['x', 'a'], attrs: { keepdims: int(1) } }], feeds: { x: tensor('float32', [2, 0, 4]) }, consts: { a: ints([1]) }, opset: 18, tol: TOL.exact });
 }
