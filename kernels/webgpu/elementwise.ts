@@ -274,6 +274,10 @@ function bitcastPlan(ctx: GpuKernelContext): GpuPlan {
 function castPlan(ctx: GpuKernelContext, to: DType | undefined): GpuPlan {
   const from = ctx.inputs[0]!.dtype;
   if (!to) return unsupported('unknown target type');
+  // float64 <-> float32/float16 by bits (float64 -> float16 rounds once from the double on the CPU: stays there).
+  if (to === 'float64' && isFloat(from)) return ewPlan(ctx, { expr: 'tg_f32_to_f64(a0)', out: to }, [0]);
+  if (from === 'float64' && to === 'float32') return ewPlan(ctx, { expr: 'tg_f64_to_f32(a0)', out: to }, [0]);
+  if (from === 'float64' && to === 'float64') return ewPlan(ctx, { expr: 'a0', out: to }, [0]);
   const e = castExpr(from, to);
   return ewPlan(ctx, e ? { expr: e, out: to } : `Cast ${from} -> ${to} runs on the CPU`, [0]);
 }

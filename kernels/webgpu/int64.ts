@@ -119,6 +119,38 @@ fn tg_u64_divmod(n: vec2<u32>, d: vec2<u32>) -> TgDivMod {
   if (x < 0.0 && x >= -bitcast<f32>(0x5f000000u)) { return tg_i64_neg(tg_f32_mag64(x)); }
   return vec2<u32>(0u, 0x80000000u);
 }`,
+  // float32 -> float64 bits (exact; f32 subnormals normalized).
+  tg_f32_to_f64: `fn tg_f32_to_f64(x: f32) -> vec2<u32> {
+  let b = bitcast<u32>(x);
+  let sign = b & 0x80000000u;
+  let e = (b >> 23u) & 0xffu;
+  var m = b & 0x7fffffu;
+  if (e == 0xffu) { return vec2<u32>(m << 29u, sign | 0x7ff00000u | (m >> 3u)); }
+  if (e == 0u) {
+    if (m == 0u) { return vec2<u32>(0u, sign); }
+    let p = 31u - countLeadingZeros(m);
+    m = (m << (23u - p)) & 0x7fffffu;
+    return vec2<u32>(m << 29u, sign | ((p + 874u) << 20u) | (m >> 3u));
+  }
+  return vec2<u32>(m << 29u, sign | ((e + 896u) << 20u) | (m >> 3u));
+}`,
+  // float64 bits -> float32, rounded to nearest even as a Float32Array store (overflow: inf; subnormals kept).
+  tg_f64_to_f32: `fn tg_f64_to_f32(v: vec2<u32>) -> f32 {
+  let sign = v.y & 0x80000000u;
+  let e = i32((v.y >> 20u) & 0x7ffu);
+  let hm = v.y & 0xfffffu;
+  if (e == 0x7ff) { return bitcast<f32>(sign | 0x7f800000u | select(0u, 0x400000u, hm != 0u || v.x != 0u)); }
+  let E = e - 1023;
+  if (E > 127) { return bitcast<f32>(sign | 0x7f800000u); }
+  let M = vec2<u32>(v.x, hm | select(0u, 0x100000u, e != 0));
+  if (E >= -126) {
+    let q = tg_u64_rne(M, 29u);
+    return bitcast<f32>(sign | ((u32(E + 127) << 23u) + (q.x - 0x800000u)));
+  }
+  let s = u32(-97 - E);
+  if (s >= 64u) { return bitcast<f32>(sign); }
+  return bitcast<f32>(sign | tg_u64_rne(M, s).x);
+}`,
 };
 
 /** The helper functions `code` calls, with those they call in turn (WGSL declarations are order-free). */

@@ -104,13 +104,16 @@ cases.push({ name: 'Where int64', nodes: [{ op: 'Where', inputs: ['c', 'a', 'b']
 
 // Casts to and from the stored-unlike dtypes.
 const castTo = (to: number): NodeSpec => ({ op: 'Cast', inputs: ['x'], attrs: { to: int(to) } });
-const ONNX: Record<string, number> = { float32: 1, uint8: 2, int8: 3, uint16: 4, int16: 5, int32: 6, int64: 7, bool: 9, float16: 10, uint32: 12, uint64: 13 };
+const ONNX: Record<string, number> = { float64: 11, float32: 1, uint8: 2, int8: 3, uint16: 4, int16: 5, int32: 6, int64: 7, bool: 9, float16: 10, uint32: 12, uint64: 13 };
 for (const to of ['int64', 'uint64', 'int32', 'uint32', 'int8', 'uint8', 'int16', 'uint16', 'bool', 'float16']) {
   cases.push({ name: `Cast float32 -> ${to}`, nodes: [castTo(ONNX[to]!)], feeds: { x: f32s(N) } });
 }
 for (const to of ['float32', 'int32', 'uint32', 'int8', 'uint16', 'bool', 'uint64']) {
   cases.push({ name: `Cast int64 -> ${to}`, nodes: [castTo(ONNX[to]!)], feeds: { x: i64(N, { edges: true }) } });
 }
+cases.push({ name: 'Cast float32 -> float64 (subnormals, NaN, infinities)', nodes: [castTo(11)], feeds: { x: typed('float32', [N], (i) => (i < 40 ? [...SPECIAL, 1e-40, -3e-45, 1.2e-38][i] ?? 0 : (rand() - 0.5) * 2 ** (rand() * 200 - 100))) } });
+cases.push({ name: 'Cast float64 -> float32 (rounding, overflow, subnormal results)', nodes: [castTo(1)], feeds: { x: typed('float64', [N], (i) => (i < 16 ? [0, -0, NaN, Infinity, -Infinity, 1e300, -1e39, 3.4028235677973366e38, 3.4028235e38, 1e-39, 1.4e-45, 7e-46, 2 ** -150, 2 ** -150 * 1.5, 1 + 2 ** -24, 1 + 3 * 2 ** -24][i]! : (rand() - 0.5) * 2 ** (rand() * 300 - 150))) } });
+cases.push({ name: 'Cast float64 -> float16 stays on the CPU', nodes: [castTo(10)], feeds: { x: typed('float64', [8], () => rand()) }, cpu: { n0_Cast: /float64/ } });
 cases.push({ name: 'Cast uint64 -> float32 (two roundings, as Number then fround)', nodes: [castTo(1)], feeds: { x: u64(N) } });
 cases.push({ name: 'Cast int64 -> float16 stays on the CPU', nodes: [castTo(10)], feeds: { x: i64(8) }, cpu: { n0_Cast: /float16/ } });
 for (const from of ['int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'bool']) {
@@ -120,7 +123,7 @@ for (const from of ['int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'bool
   for (const to of ['int64', 'float32', 'int8', 'uint16']) cases.push({ name: `Cast ${from} -> ${to}`, nodes: [castTo(ONNX[to]!)], feeds: { x } });
 }
 const halves = typed('float16', [N], (i) => (i < 8 ? [0, -0, 6e-8, 65504, -65504, NaN, Infinity, 3.0e-5][i]! : (rand() - 0.5) * 2 ** (rand() * 30 - 10)));
-for (const to of ['float32', 'int32', 'int64', 'uint8']) cases.push({ name: `Cast float16 -> ${to}`, nodes: [castTo(ONNX[to]!)], feeds: { x: halves } });
+for (const to of ['float32', 'int32', 'int64', 'uint8', 'float64']) cases.push({ name: `Cast float16 -> ${to}`, nodes: [castTo(ONNX[to]!)], feeds: { x: halves } });
 
 // Narrow ints: wrap exactly as the typed-array stores.
 for (const dt of ['int8', 'uint8', 'int16', 'uint16'] as const) {
