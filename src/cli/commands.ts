@@ -10,6 +10,7 @@ import { WEBGPU_CAPABILITIES } from '../../kernels/webgpu/fused.js';
 import { analyzeModel, formatAnalysis, type Device } from '../../graph/analysis/index.js';
 import { opKey } from '../../graph/ops/index.js';
 import { findGpuKernel } from '../../kernels/webgpu/index.js';
+import { storageType } from '../../kernels/webgpu/wgsl.js';
 import { evaluateConstantNode } from '../../kernels/cpu/evaluate.js';
 import { checkOutputs } from '../verify-pass.js';
 import { allNodes, findUnsupported } from '../../graph/support.js';
@@ -185,12 +186,16 @@ export async function optimizeCommand(args: ParsedArgs, out: Out): Promise<void>
 
 const GPU_DTYPES = new Set(['float32', 'float16', 'int32', 'uint32', 'bool']);
 
-/** The WebGPU backend's placement, approximated without a device: a WGSL emitter and 32-bit-or-narrower types. */
+/**
+ * The WebGPU backend's placement, approximated without a device: a WGSL emitter and the dtypes it is
+ * given (every storable one for kernels with `allDtypes`: int64, narrow ints, float64 moves).
+ */
 function likelyPlacement(node: Node, types: ReadonlyMap<string, ValueType>): Device {
-  if (!findGpuKernel(opKey(node.domain, node.opType))) return 'cpu';
+  const kernel = findGpuKernel(opKey(node.domain, node.opType));
+  if (!kernel) return 'cpu';
   for (const v of [...node.inputs, ...node.outputs]) {
     const t = v ? types.get(v) : undefined;
-    if (t && (t.kind !== 'tensor' || !GPU_DTYPES.has(t.dtype))) return 'cpu';
+    if (t && (t.kind !== 'tensor' || !(kernel.allDtypes ? storageType(t.dtype, false, true) : GPU_DTYPES.has(t.dtype)))) return 'cpu';
   }
   return 'gpu';
 }
