@@ -114,7 +114,9 @@ export const foldShapeArithmetic: Pass = {
     let reshapes = 0;
     const opset = model.opsets[''] ?? 1;
     // Reshape(x, [N, 200]) where N is x's own dim 0 becomes Reshape(x, [0, 200]) (0 copies the dim),
-    // and a single other unknown becomes -1: the shape input is then constant.
+    // and a single other unknown becomes -1: the shape input is then constant. That is exact whatever
+    // the unknown holds at run time: the original Reshape succeeds only when x has as many elements as
+    // the target, so -1 recomputes the same value (the other dims, literal 0s included, being fixed).
     const reshapeWithCopiedDims = (node: Node): boolean => {
       const target = get(node.inputs[1]!);
       const ds = shapeOf(node.inputs[0]!);
@@ -124,7 +126,8 @@ export const foldShapeArithmetic: Pass = {
       for (let i = 0; i < target.vals.length; i++) {
         const v = target.vals[i];
         if (typeof v === 'number') {
-          if (v === 0 || v === -1) return false;
+          // A literal 0 already copies the input's dim; a literal -1 is the one inferred dim.
+          if (v === -1) inferred++;
           vals.push(v);
         } else if (typeof v === 'string' && ds && ds[i] === v) vals.push(0);
         else {

@@ -63,6 +63,39 @@ describe('constant-folding and fold-shape-arithmetic', () => {
     expect(r.ops).toEqual(['Reshape']);
     expect(Array.from(r.after.graph.initializers.get(r.after.graph.nodes[0]!.inputs[1]!)!.data as BigInt64Array, Number)).toEqual([0, 4]);
   });
+  // PP-OCRv4's recognizer: Reshape(x, Concat(0, 1, Shape(x)[1], 8)), a literal 0 (copy) beside a dim
+  // that is not x's own at that position: -1 recomputes it, whatever the input's size.
+  const reshapeFrom = (shape: (number | string)[], picks: number[], consts: Record<string, number>, order: string[]): BuildSpec => ({
+    inputs: [['x', 'float32', shape]], outputs: [['y', 'float32']],
+    initializers: Object.fromEntries([...Object.entries(consts).map(([k, v]) => [k, i64([v])]), ...picks.map((p) => [`i${p}`, i64([p])])]),
+    nodes: [
+      { op: 'Shape', inputs: ['x'], outputs: ['s'] },
+      ...picks.map((p) => ({ op: 'Gather', inputs: ['s', `i${p}`], outputs: [`d${p}`], attrs: { axis: { kind: 'int', value: 0 } as Attr } })),
+      { op: 'Concat', inputs: order, outputs: ['target'], attrs: { axis: { kind: 'int', value: 0 } } },
+      { op: 'Reshape', inputs: ['x', 'target'], outputs: ['y'] },
+    ],
+  });
+  const sameAtSizes = (r: { before: Model; after: Model }, sizes: number[][]) => {
+    for (const dims of sizes) expect(checkOutputs(r.before, r.after, new Map([['x', dims]]), true), `x ${dims}`).toBeUndefined();
+  };
+  const targetOf = (m: Model) => m.graph.initializers.get(m.graph.nodes.find((n) => n.opType === 'Reshape')!.inputs[1]!);
+  it('folds a Reshape target holding a literal 0 and a dim from another position into a constant with -1', () => {
+    const r = run(reshapeFrom(['N', 'W', 8], [1], { zero: 0, one: 1, eight: 8 }, ['zero', 'one', 'd1', 'eight']));
+    expect(r.ops).toEqual(['Reshape']);
+    expect(Array.from(targetOf(r.after)!.data as BigInt64Array, Number)).toEqual([0, 1, -1, 8]);
+    sameAtSizes(r, [[2, 3, 8], [1, 7, 8]]);
+  });
+  it('keeps a Reshape target with two dims that can differ from the input\'s at their positions', () => {
+    // [N, B, A] from x[N, A, B]: neither is a copy and at most one can be -1.
+    const r = run(reshapeFrom(['N', 'A', 'B'], [2, 1], { zero: 0 }, ['zero', 'd2', 'd1']));
+    expect(r.ops).toContain('Shape');
+    expect(targetOf(r.after)).toBeUndefined();
+    sameAtSizes(r, [[2, 3, 5], [1, 7, 4]]);
+    // A literal -1 is the one inferred dim: a further unknown stays computed.
+    const r2 = run(reshapeFrom(['N', 'A', 'B'], [2], { zero: 0, minus: -1 }, ['zero', 'd2', 'minus']));
+    expect(r2.ops).toContain('Shape');
+    sameAtSizes(r2, [[2, 3, 5], [1, 7, 4]]);
+  });
   it('does not fold nodes with non-constant inputs, nor random ops', () => {
     const r = run({ inputs: [['x', 'float32', [2]]], outputs: [['y', 'float32'], ['r', 'float32']], initializers: { c: f32([1], [2]) }, nodes: [
       { op: 'Mul', inputs: ['x', 'c'], outputs: ['y'] },
