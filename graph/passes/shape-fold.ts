@@ -117,6 +117,8 @@ export const foldShapeArithmetic: Pass = {
     // and a single other unknown becomes -1: the shape input is then constant. That is exact whatever
     // the unknown holds at run time: the original Reshape succeeds only when x has as many elements as
     // the target, so -1 recomputes the same value (the other dims, literal 0s included, being fixed).
+    // Not on an empty x: there -1 is undefined and onnxruntime rejects it, as it does after its own
+    // ReshapeFusion (the same rewrite, at its basic level).
     const reshapeWithCopiedDims = (node: Node): boolean => {
       const target = get(node.inputs[1]!);
       const ds = shapeOf(node.inputs[0]!);
