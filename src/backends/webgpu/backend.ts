@@ -13,13 +13,14 @@ import { findCpuKernel } from '../../../kernels/cpu/index.js';
 import { runNode, type Scope } from '../../../kernels/cpu/interpreter.js';
 import { findGpuKernel } from '../../../kernels/webgpu/index.js';
 import { WEBGPU_CAPABILITIES } from '../../../kernels/webgpu/fused.js';
-import type { GpuKernel, GpuKernelContext, GpuPlan, Program } from '../../../kernels/webgpu/types.js';
-import { copyWordsProgram, normalizeProgram, narrowProgram, unpackProgram, type UnpackKind } from '../../../kernels/webgpu/storage.js';
-import { elemBytes, packUniforms, storageType, uniformWords, widenedKind } from '../../../kernels/webgpu/wgsl.js';
+import type { GpuKernel, Program } from '../../../kernels/webgpu/types.js';
+import { copyWordsProgram, unpackProgram, type UnpackKind } from '../../../kernels/webgpu/storage.js';
+import { elemBytes, packUniforms, storageType, uniformWords } from '../../../kernels/webgpu/wgsl.js';
 import type { Backend, CompiledModel, DeviceFeed, RunContext } from '../types.js';
-import { BufferPool, type BufferStats } from './buffers.js';
+import { BufferPool, type BufferStats, writePadded } from './buffers.js';
 import { acquireGpu, type GpuContext } from './device.js';
 import { quietly, quietWaitWanted } from './pacing.js';
+import { boundInputs, inputRoles, nodeSteps, planNode, storageRefusal } from './node-plan.js';
 import { type BindingKind, type CachedPipeline, PipelineCache } from './pipelines.js';
 
 export interface Placement {
@@ -278,12 +279,7 @@ class Run {
     const data = toGpuData(t, this.st.gpu.features.f16);
     if (!data) return undefined;
     const buf = this.newBuf(data.byteLength, pinned);
-    const padded = data.byteLength % 4 === 0 ? data : (() => {
-      const c = new Uint8Array(Math.ceil(data.byteLength / 4) * 4);
-      c.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-      return c;
-    })();
-    if (padded.byteLength > 0) this.device.queue.writeBuffer(buf.buffer, 0, padded.buffer, padded.byteOffset, padded.byteLength);
+    writePadded(this.device, buf.buffer, data);
     this.stats.uploads++;
     return buf;
   }
@@ -723,36 +719,21 @@ class WebgpuModel implements WebgpuCompiledModel {
   private async tryGpu(run: Run, node: Node, kernel: GpuKernel): Promise<string | undefined> {
     const st = this.state!;
     const opset = this.model.opsets[node.domain] ?? 1;
-    const hostIdx = new Set(kernel.hostInputs?.(node, opset) ?? []);
-    const metaIdx = new Set(kernel.metaInputs ?? []);
-    const narrowIdx = new Set(kernel.narrowInt64 ?? []);
+    const roles = inputRoles(kernel, node, opset);
     const slots = node.inputs.map((n) => (n ? run.values.get(n) : undefined));
     for (let i = 0; i < slots.length; i++) {
       const s = slots[i];
       if (s && !s.dims) return `input ${i} is a ${s.host?.kind ?? 'value'}, not a tensor`;
     }
-    const needHost = node.inputs.filter((n, i) => n && hostIdx.has(i));
+    const needHost = node.inputs.filter((n, i) => n && roles.host.has(i));
     if (needHost.length) await run.download(needHost);
     const f16 = st.gpu.features.f16;
-    const kctx: GpuKernelContext = {
-      node,
-      opset,
-      attrs: new AttrReader(node),
-      inputs: slots.map((s) => (s ? { dtype: s.dtype!, dims: s.dims! } : undefined)),
-      outputsUsed: node.outputs.map((o) => o !== ''),
-      host: (i) => {
-        const h = slots[i]?.host;
-        return h && h.kind === 'tensor' ? h : undefined;
-      },
-      f16,
-    };
-    let plan: GpuPlan;
-    try {
-      plan = kernel.plan(kctx);
-    } catch (e) {
-      return `the WebGPU kernel refused it: ${(e as Error).message}`;
-    }
-    if (plan.kind === 'unsupported') return plan.reason;
+    const types = slots.map((s) => (s ? { dtype: s.dtype!, dims: s.dims! } : undefined));
+    const plan = planNode(kernel, node, opset, types, (i) => {
+      const h = slots[i]?.host;
+      return h && h.kind === 'tensor' ? h : undefined;
+    }, f16);
+    if (typeof plan === 'string') return plan;
     if (plan.kind === 'alias') {
       const s = slots[plan.input]!;
       const host = s.host && s.host.kind === 'tensor' ? { ...s.host, dims: [...plan.dims] } : undefined;
@@ -761,16 +742,10 @@ class WebgpuModel implements WebgpuCompiledModel {
       this.place(node, 'gpu', 'alias');
       return undefined;
     }
-    const all = kernel.allDtypes === true;
-    for (const o of plan.outputs) if (!storable(o.dtype, f16, all)) return `output is ${o.dtype}`;
-    // Device inputs: those the programs bind.
-    const bound = new Set<number>();
-    for (const p of plan.programs) for (const b of p.bindings) if ('input' in b) bound.add(b.input);
-    for (const i of bound) {
-      const s = slots[i]!;
-      if (hostIdx.has(i) || metaIdx.has(i)) return `kernel bug: input ${i} is bound but host-only`;
-      if (!storable(s.dtype!, f16, all) && !(s.dtype === 'int64' && narrowIdx.has(i))) return `input ${i} is ${s.dtype}`;
-    }
+    // Device inputs: those the programs bind (dtype rules, narrowing and normalizing: node-plan.ts).
+    const bound = boundInputs(plan);
+    const refused = storageRefusal(kernel, plan, bound, roles, (i) => slots[i]!.dtype!, f16);
+    if (refused) return refused;
     // Every tensor must fit one binding: else the node runs on the CPU, naming the tensor and the limit.
     const limit = bufferLimit(st.gpu.device);
     const tooBig = (what: string, bytes: number) => `${what} needs ${bytes} bytes, over the device's ${limit.name} (${limit.bytes})`;
@@ -784,49 +759,38 @@ class WebgpuModel implements WebgpuCompiledModel {
       if (b > limit.bytes) return tooBig(`output ${k} ('${node.outputs[k] ?? ''}')`, b);
     }
     for (const words of plan.temps ?? []) if (words * 4 > limit.bytes) return tooBig('a temporary', words * 4);
-    const inBufs = new Map<number, GpuBuf>();
-    // Programs in order with their buffers: int64 indices narrowed first, widened outputs normalized last.
-    const steps: { p: Program; bufs: () => GpuBuf[] }[] = [];
-    const scratch: GpuBuf[] = [];
     for (const i of bound) {
       const s = slots[i]!;
-      if (!s.gpu) {
-        const name = node.inputs[i]!;
-        const isConst = [...this.constants.values()].includes(s);
-        const isInit = isConst || (this.model.graph.initializers.has(name) && s.host === this.model.graph.initializers.get(name));
-        const b = run.upload(s.host as HostTensor, isInit);
-        if (!b) return `input ${i} (${s.dtype}) cannot be stored on the GPU`;
-        s.gpu = b;
-        if (isInit && !isConst) st.initializers.set(name, b);
-      }
-      inBufs.set(i, s.gpu);
-      if (s.dtype === 'int64' && narrowIdx.has(i)) {
-        const n = checkedSize(s.dims!);
-        const wide = s.gpu;
-        const narrow = run.newBuf(n * 4);
-        scratch.push(narrow);
-        if (n > 0) steps.push({ p: narrowProgram(n, 0, 0), bufs: () => [wide, narrow] });
-        inBufs.set(i, narrow);
-      }
+      if (s.gpu) continue;
+      const name = node.inputs[i]!;
+      const isConst = [...this.constants.values()].includes(s);
+      const isInit = isConst || (this.model.graph.initializers.has(name) && s.host === this.model.graph.initializers.get(name));
+      const b = run.upload(s.host as HostTensor, isInit);
+      if (!b) return `input ${i} (${s.dtype}) cannot be stored on the GPU`;
+      s.gpu = b;
+      if (isInit && !isConst) st.initializers.set(name, b);
     }
     const outBufs = plan.outputs.map((o) => run.newBuf(gpuBytes(o.dtype, o.dims.reduce((a, b) => a * b, 1), f16)));
     const temps = (plan.temps ?? []).map((words) => run.newBuf(words * 4));
-    for (const p of plan.programs) steps.push({ p, bufs: () => p.bindings.map((b) => ('input' in b ? inBufs.get(b.input)! : 'output' in b ? outBufs[b.output]! : temps[b.temp]!)) });
-    if (!kernel.exact) {
-      plan.outputs.forEach((o, k) => {
-        const kind = widenedKind(o.dtype, f16);
-        const n = checkedSize(o.dims);
-        if (kind && n > 0 && node.outputs[k]) steps.push({ p: normalizeProgram(kind, n, 0), bufs: () => [outBufs[k]!] });
-      });
-    }
+    const scratch: GpuBuf[] = [];
+    const steps = nodeSteps<GpuBuf>(node, kernel, plan, bound, roles, types, f16, {
+      input: (i) => slots[i]!.gpu!,
+      outputs: outBufs,
+      temps,
+      scratch: (bytes) => {
+        const b = run.newBuf(bytes);
+        scratch.push(b);
+        return b;
+      },
+    });
     // Pipelines first (awaited only when not yet built), then encode.
     const pipes: CachedPipeline[] = [];
-    for (const { p } of steps) {
+    for (const { program: p } of steps) {
       const kinds: BindingKind[] = p.bindings.map((b) => ('input' in b ? 'read' : 'write'));
       const c = st.pipelines.get(p, kinds);
       pipes.push(c instanceof Promise ? await run.wait(Promise.race([c, run.lost])) : c);
     }
-    steps.forEach((step, k) => run.dispatch(step.p, pipes[k]!, step.bufs()));
+    steps.forEach((step, k) => run.dispatch(step.program, pipes[k]!, step.buffers));
     for (const t of temps) run.release(t);
     for (const t of scratch) run.release(t);
     plan.outputs.forEach((o, k) => {

@@ -17,6 +17,16 @@ export interface BufferStats {
 }
 
 /** Bucket sizes: multiples of 256 bytes up to 4 KiB, then quarter steps between powers of two. */
+/** Write `data` at the start of `buffer`, zero-padded to whole words (writeBuffer wants a multiple of 4 bytes). */
+export function writePadded(device: GPUDevice, buffer: GPUBuffer, data: ArrayBufferView): void {
+  const padded = data.byteLength % 4 === 0 ? data : (() => {
+    const c = new Uint8Array(Math.ceil(data.byteLength / 4) * 4);
+    c.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    return c;
+  })();
+  if (padded.byteLength > 0) device.queue.writeBuffer(buffer, 0, padded.buffer, padded.byteOffset, padded.byteLength);
+}
+
 export function bucketSize(bytes: number): number {
   const b = Math.max(16, bytes);
   if (b <= 4096) return Math.ceil(b / 256) * 256;

@@ -17,12 +17,12 @@ import { opKey } from '../../../graph/ops/index.js';
 import { checkedSize, type HostTensor, type RtValue } from '../../../graph/tensor.js';
 import { runNode } from '../../../kernels/cpu/interpreter.js';
 import { findGpuKernel } from '../../../kernels/webgpu/index.js';
-import type { GpuKernel, GpuKernelContext, GpuPlan, Program } from '../../../kernels/webgpu/types.js';
-import { normalizeProgram, narrowProgram } from '../../../kernels/webgpu/storage.js';
-import { elemBytes, packUniforms, uniformWords, widenedKind } from '../../../kernels/webgpu/wgsl.js';
-import { fromGpuData, sharedPipelineCache, storable, toGpuData } from './backend.js';
-import { BufferPool, type BufferStats } from './buffers.js';
+import type { GpuKernel, Program } from '../../../kernels/webgpu/types.js';
+import { elemBytes, packUniforms, uniformWords } from '../../../kernels/webgpu/wgsl.js';
+import { fromGpuData, sharedPipelineCache, toGpuData } from './backend.js';
+import { BufferPool, type BufferStats, writePadded } from './buffers.js';
 import { acquireGpu, type GpuContext } from './device.js';
+import { boundInputs, inputRoles, nodeSteps, planNode, storageRefusal } from './node-plan.js';
 import { quietly, quietWaitWanted } from './pacing.js';
 import type { BindingKind, CachedPipeline, PipelineCache } from './pipelines.js';
 
@@ -191,12 +191,7 @@ export class EagerGpu {
     const data = toGpuData(host, this.gpu.features.f16);
     if (!data) return undefined;
     const b = this.newBuf(data.byteLength);
-    const padded = data.byteLength % 4 === 0 ? data : (() => {
-      const c = new Uint8Array(Math.ceil(data.byteLength / 4) * 4);
-      c.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-      return c;
-    })();
-    if (padded.byteLength > 0) this.device.queue.writeBuffer(b.buffer, 0, padded.buffer, padded.byteOffset, padded.byteLength);
+    writePadded(this.device, b.buffer, data);
     this.stats.uploads++;
     return b;
   }
@@ -259,26 +254,11 @@ export class EagerGpu {
 
   private tryGpu(node: Node, opset: number, kernel: GpuKernel, inputs: readonly (DeviceValue | undefined)[]): DeviceValue[] | string {
     const f16 = this.gpu.features.f16;
-    const hostIdx = new Set(kernel.hostInputs?.(node, opset) ?? []);
-    const metaIdx = new Set(kernel.metaInputs ?? []);
-    const narrowIdx = new Set(kernel.narrowInt64 ?? []);
-    for (const i of hostIdx) if (inputs[i] && !inputs[i]!.host) return `input ${i} (read on the CPU by the kernel) is only on the GPU`;
-    const kctx: GpuKernelContext = {
-      node,
-      opset,
-      attrs: new AttrReader(node),
-      inputs: inputs.map((v) => (v ? { dtype: v.dtype, dims: v.dims } : undefined)),
-      outputsUsed: node.outputs.map((o) => o !== ''),
-      host: (i) => inputs[i]?.host,
-      f16,
-    };
-    let plan: GpuPlan;
-    try {
-      plan = kernel.plan(kctx);
-    } catch (e) {
-      return `the WebGPU kernel refused it: ${(e as Error).message}`;
-    }
-    if (plan.kind === 'unsupported') return plan.reason;
+    const roles = inputRoles(kernel, node, opset);
+    for (const i of roles.host) if (inputs[i] && !inputs[i]!.host) return `input ${i} (read on the CPU by the kernel) is only on the GPU`;
+    const types = inputs.map((v) => (v ? { dtype: v.dtype, dims: v.dims } : undefined));
+    const plan = planNode(kernel, node, opset, types, (i) => inputs[i]?.host, f16);
+    if (typeof plan === 'string') return plan;
     if (plan.kind === 'alias') {
       const src = inputs[plan.input]!;
       if (!src.buf && !src.host) return 'aliases a value still being computed';
@@ -291,18 +271,13 @@ export class EagerGpu {
       this.stats.aliases++;
       return [out];
     }
-    // As the compiled-model backend (backend.ts tryGpu): the same dtype rules, int64 indices
-    // narrowed by a pass before the kernel, widened outputs normalized after it.
-    const all = kernel.allDtypes === true;
-    for (const o of plan.outputs) if (!storable(o.dtype, f16, all)) return `output is ${o.dtype}`;
-    const bound = new Set<number>();
-    for (const p of plan.programs) for (const b of p.bindings) if ('input' in b) bound.add(b.input);
-    for (const i of bound) {
+    // As the compiled-model backend (backend.ts tryGpu): the shared steps of node-plan.ts.
+    const bound = boundInputs(plan);
+    const refused = storageRefusal(kernel, plan, bound, roles, (i) => inputs[i]!.dtype, f16, (i) => {
       const v = inputs[i]!;
-      if (hostIdx.has(i) || metaIdx.has(i)) return `kernel bug: input ${i} is bound but host-only`;
-      if (!storable(v.dtype, f16, all) && !(v.dtype === 'int64' && narrowIdx.has(i))) return `input ${i} is ${v.dtype}`;
-      if (v.host && !v.buf && !toGpuData(v.host, f16)) return `input ${i} (${v.dtype}) cannot be stored on the GPU`;
-    }
+      return v.host && !v.buf && !toGpuData(v.host, f16) ? `input ${i} (${v.dtype}) cannot be stored on the GPU` : undefined;
+    });
+    if (refused) return refused;
     const held: DeviceBuf[] = [];
     const outputs = plan.outputs.map((o): DeviceValue => {
       const b = this.newBuf(checkedSize(o.dims) * (elemBytes(o.dtype, f16) ?? 4));
@@ -316,37 +291,9 @@ export class EagerGpu {
       return b;
     };
     const temps = (plan.temps ?? []).map((words) => scratch(words * 4));
-    const programs: Program[] = [];
-    const bindings: Binding[][] = [];
-    const inputBinding = new Map<number, Binding>();
-    for (const i of bound) {
-      const v = inputs[i]!;
-      let b: Binding = { value: v };
-      if (v.dtype === 'int64' && narrowIdx.has(i)) {
-        const n = checkedSize(v.dims);
-        const narrow = scratch(n * 4);
-        if (n > 0) {
-          programs.push(narrowProgram(n, 0, 0));
-          bindings.push([b, narrow]);
-        }
-        b = narrow;
-      }
-      inputBinding.set(i, b);
-    }
-    for (const p of plan.programs) {
-      programs.push(p);
-      bindings.push(p.bindings.map((b): Binding => ('input' in b ? inputBinding.get(b.input)! : 'output' in b ? outputs[b.output]!.buf! : temps[b.temp]!)));
-    }
-    if (!kernel.exact) {
-      plan.outputs.forEach((o, k) => {
-        const kind = widenedKind(o.dtype, f16);
-        const n = checkedSize(o.dims);
-        if (kind && n > 0 && node.outputs[k]) {
-          programs.push(normalizeProgram(kind, n, 0));
-          bindings.push([outputs[k]!.buf!]);
-        }
-      });
-    }
+    const steps = nodeSteps<Binding>(node, kernel, plan, bound, roles, types, f16, { input: (i) => ({ value: inputs[i]! }), outputs: outputs.map((o) => o.buf!), temps, scratch });
+    const programs = steps.map((s) => s.program);
+    const bindings = steps.map((s) => s.buffers);
     const pipes = programs.map((p) => this.pipelines.get(p, p.bindings.map((b): BindingKind => ('input' in b ? 'read' : 'write'))));
     // Inputs are bound now (their buffers held by the job) so that a dispose() before the job runs is
     // safe; an input still being computed by a queued CPU fallback is bound when the job runs.
