@@ -104,15 +104,37 @@ export class ConcreteFunctionImpl implements ConcreteFunction {
     });
   }
 
-  /** GPU-resident arguments are read back (the backends take host feeds). */
+  /** GPU-resident arguments are read back (the CPU plan takes host feeds). */
   private async readFeeds(tensors: readonly (TgTensor | Tensor)[]): Promise<void> {
     await Promise.all(tensors.map((t) => (t instanceof TgTensor ? t.hostAsync() : undefined)));
   }
 
   private async runGpu(session: InferenceSession, gpu: EagerGpu, tensors: readonly (TgTensor | Tensor)[]): Promise<unknown> {
-    await this.readFeeds(tensors);
-    const feeds: Record<string, Tensor> = {};
-    tensors.forEach((t, i) => (feeds[this.inputNames[i]!] = t instanceof TgTensor ? Tensor.fromHost(t.host()) : t));
+    // Eager GPU tensors are fed as GPU buffers (bound without a copy or a read back); others as host data.
+    const lent: { release: () => void }[] = [];
+    try {
+      const feeds: Record<string, Tensor> = {};
+      for (let i = 0; i < tensors.length; i++) {
+        const t = tensors[i]!;
+        const name = this.inputNames[i]!;
+        if (!(t instanceof TgTensor)) {
+          feeds[name] = t;
+          continue;
+        }
+        const dev = t._dev && t._gpu === gpu && !t._host ? await gpu.lend(t._dev) : undefined;
+        if (dev) {
+          lent.push(dev);
+          const v = t._dev!;
+          feeds[name] = Tensor.fromGpuBuffer(dev.buffer, { dataType: v.dtype as TensorType, dims: v.dims, download: () => gpu.read(v), dispose: () => undefined });
+        } else feeds[name] = Tensor.fromHost(await t.hostAsync());
+      }
+      return await this.runGpuFeeds(session, gpu, feeds);
+    } finally {
+      for (const d of lent) d.release();
+    }
+  }
+
+  private async runGpuFeeds(session: InferenceSession, gpu: EagerGpu, feeds: Record<string, Tensor>): Promise<unknown> {
     const outs = await session.run(feeds, this.outputNames);
     const values = this.outputNames.map((n) => {
       const o = outs[n]!;

@@ -310,6 +310,42 @@ describe('eager GPU tensors and tg.fn', () => {
   }, SLOW);
 });
 
+describe('eager GPU tensors fed to a WebGPU plan', () => {
+  gpuIt('are bound as GPU buffers (no read back, no upload), in their storage layout for widened dtypes, and give the CPU result', async () => {
+    await tg.setDevice('webgpu');
+    const m0 = tg.memory();
+    const x = randn([5, 6], 4);
+    // float32, int32 and the widened int8 / float16 (stored in 32-bit words without shader-f16): eager GPU results.
+    const args = tg.tidy(() => [x.sub(0.5), x.mul(3).cast('int32'), x.mul(5).cast('int8'), x.cast('float16')]) as [TgTensor, TgTensor, TgTensor, TgTensor];
+    for (const a of args) expect(a.device, `${a.dtype} argument is GPU-resident`).toBe('webgpu');
+    const fn = (a: TgTensor, b: TgTensor, c: TgTensor, d: TgTensor) => a.mul(b.cast('float32')).add(c.cast('float32')).sub(d.cast('float32').mul(2)).sum(1);
+    const f = tg.fn(fn);
+    const s0 = tg.eagerStats();
+    const out = (await f(...args)) as TgTensor;
+    expect(tg.eagerStats().downloads, 'the plan call read no argument back').toBe(s0.downloads);
+    const session = await f.concrete(...args).plan();
+    expect(session.backend).toBe('webgpu');
+    const out2 = (await f(...args)) as TgTensor;
+    const compiled = (session as unknown as { compiled: { lastRun?: { uploads: number } } }).compiled;
+    expect(compiled.lastRun!.uploads, 'the arguments were bound, not uploaded').toBe(0);
+    expect(tg.eagerStats().downloads, 'nor did the second call').toBe(s0.downloads);
+    const [got, got2] = (await read([out, out2])).map((h) => toNumbers(h)) as [number[], number[]];
+    // Oracle: the same ops eagerly on the CPU from the same host data.
+    await tg.setDevice('cpu');
+    const xc = tg.tensor(x.host().data, [5, 6]);
+    const want = tg.tidy(() => fn(xc.sub(0.5), xc.mul(3).cast('int32'), xc.mul(5).cast('int8'), xc.cast('float16')));
+    const w = toNumbers(want.host());
+    expect(got.length).toBe(5);
+    got.forEach((v, i) => expect(Math.abs(v - w[i]!), `row ${i}: ${v} vs ${w[i]}`).toBeLessThanOrEqual(1e-3 * (1 + Math.abs(w[i]!))));
+    expect(got2).toEqual(got);
+    for (const t of [...args, out, out2, xc, want]) t.dispose();
+    x.dispose();
+    const m = tg.memory();
+    expect(alive(m)).toBe(alive(m0));
+    expect(m.gpuBuffers, 'the lent buffers were given back').toBe(m0.gpuBuffers);
+  }, SLOW);
+});
+
 describe('device loss', () => {
   // Last in the file: it destroys the shared device (the next acquire makes a new one).
   gpuIt('a lost device fails reads of its tensors with DeviceLostError, ops go back to the CPU, setDevice acquires a new device', async () => {

@@ -146,8 +146,13 @@ function bufferLimit(device: GPUDevice): { bytes: number; name: string } {
   return bufferCap !== undefined && bufferCap < dev.bytes ? { bytes: bufferCap, name: 'limitGpuBuffers' } : dev;
 }
 
-/** Buffers of outputs left on the GPU (preferredOutputLocation 'gpu-buffer'): fed back, they are in our storage layout. */
+/** Buffers of outputs left on the GPU (preferredOutputLocation 'gpu-buffer') and of eager values: fed back, they are in our storage layout. */
 const ownOutputs = new WeakMap<GPUBuffer, GPUDevice>();
+
+/** Mark `buffer` as holding our storage layout (an eager value's buffer fed to a plan): bound as is, no unpacking or probe. */
+export function markStorageLayout(buffer: GPUBuffer, device: GPUDevice): void {
+  ownOutputs.set(buffer, device);
+}
 /** Per device, a one-binding layout to check that a fed buffer belongs to the device. */
 const probeLayouts = new WeakMap<GPUDevice, GPUBindGroupLayout>();
 

@@ -19,7 +19,7 @@ import { runNode } from '../../../kernels/cpu/interpreter.js';
 import { findGpuKernel } from '../../../kernels/webgpu/index.js';
 import type { GpuKernel, Program } from '../../../kernels/webgpu/types.js';
 import { elemBytes, packUniforms, uniformWords } from '../../../kernels/webgpu/wgsl.js';
-import { fromGpuData, sharedPipelineCache, toGpuData } from './backend.js';
+import { fromGpuData, markStorageLayout, sharedPipelineCache, toGpuData } from './backend.js';
 import { BufferPool, type BufferStats, writePadded } from './buffers.js';
 import { acquireGpu, type GpuContext } from './device.js';
 import { boundInputs, inputRoles, nodeSteps, planNode, storageRefusal } from './node-plan.js';
@@ -178,6 +178,30 @@ export class EagerGpu {
       else dispose();
     };
     return { dtype, dims, buf: { buffer, bytes, refs: 1, free } };
+  }
+
+  /**
+   * The buffer of `v` to feed to a compiled model on this device (a tg.fn plan), without a read back:
+   * queued work is submitted first (the model's submit comes after ours on the device queue), and the
+   * buffer is held until `release()`. Undefined when `v` has no buffer (a host value: feed that).
+   */
+  async lend(v: DeviceValue): Promise<{ buffer: GPUBuffer; release: () => void } | undefined> {
+    if (!v.host || v.buf) await this.settle();
+    if (v.failed) throw v.failed;
+    const b = v.buf;
+    if (!b) return undefined;
+    if (this.gpu.lost) throw this.gpu.lost;
+    b.refs++;
+    markStorageLayout(b.buffer, this.device);
+    let held = true;
+    return {
+      buffer: b.buffer,
+      release: () => {
+        if (!held) return;
+        held = false;
+        this.unref(b);
+      },
+    };
   }
 
   /** Drop a value's hold on its buffer (the tensor was disposed); queued jobs that read it hold their own. */
