@@ -76,8 +76,11 @@ export class ConcreteFunctionImpl implements ConcreteFunction {
     if (this.session) return Promise.resolve(this.session);
     this.compiling ??= (async () => {
       const webgpu = this.device === 'webgpu';
-      // On WebGPU the outputs stay on the GPU (eager tensors over the plan's buffers).
-      const s = await InferenceSession.fromModel(this.optimizedModel, { executionProviders: webgpu ? ['webgpu', 'cpu'] : ['cpu'], graphOptimizationLevel: 'disabled', ...(webgpu ? { preferredOutputLocation: 'gpu-buffer' as const } : {}) });
+      // On WebGPU the outputs stay on the GPU (eager tensors over the plan's buffers). The session gets
+      // the function's level so it lowers for its backend (fused kernels); its portable passes find
+      // nothing left to do on the already optimized model.
+      const level = this.report?.level ?? 'disabled';
+      const s = await InferenceSession.fromModel(this.optimizedModel, { executionProviders: webgpu ? ['webgpu', 'cpu'] : ['cpu'], graphOptimizationLevel: level, ...(webgpu ? { preferredOutputLocation: 'gpu-buffer' as const } : {}) });
       if (s.backend === 'webgpu') this.gpu = await gpuRunner();
       return (this.session = s);
     })();
