@@ -7,7 +7,7 @@ import { convTransposeGeometry, readWindowAttrs, windowGeometry } from '../../gr
 import { toIntList } from '../../graph/tensor.js';
 import type { GpuKernel, GpuKernelContext, GpuPlan, UniformValue } from './types.js';
 import { unsupported } from './types.js';
-import { bindingDecls, defineShader, grid, sizeOf, uniformDecl } from './wgsl.js';
+import { bindingDecls, defineShader, grid, mainTotal, sizeOf, spatialIndex, stridesOf, transposedTap, uniformDecl, windowUniforms } from './wgsl.js';
 
 interface ConvTransposeParams {
   readonly nsp: number;
@@ -18,15 +18,10 @@ const convTransposeShader = defineShader<ConvTransposeParams>('conv-transpose', 
   const p = spec.params;
   const n = p.nsp;
   const decls = [{ name: 'x', type: 'f32' }, { name: 'w', type: 'f32' }, ...(p.bias ? [{ name: 'b', type: 'f32' }] : []), { name: 'out', type: 'f32', write: true }];
-  const dims = [...Array(n).keys()];
   return `${uniformDecl(spec.uniforms)}
 ${bindingDecls(decls)}
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lidx: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let gi = (wid.y * nwg.x + wid.x) * 64u + lidx;
-  if (gi >= u_total()) { return; }
-  var t = gi;
-${dims.slice().reverse().map((i) => `  let o${i} = i32(t % u_od(${i}u)); t = t / u_od(${i}u);`).join('\n')}
+${mainTotal(`  var t = gi;
+${spatialIndex(n)}
   let m = t % u_m(); let nb = t / u_m();
   let mg = u_mg(); let cg = u_cg();
   let g = m / mg; let mi = m % mg;
@@ -35,27 +30,15 @@ ${dims.slice().reverse().map((i) => `  let o${i} = i32(t % u_od(${i}u)); t = t /
     var kr = kk;
     var xoff = 0u;
     var ok = true;
-${dims.slice().reverse().map((i) => `    { let k = kr % u_kd(${i}u); kr = kr / u_kd(${i}u);
-      let tt = o${i} + u_ph(${i}u) - i32(k * u_dil(${i}u));
-      let s = i32(u_st(${i}u));
-      if (tt < 0 || tt % s != 0 || tt / s >= i32(u_id(${i}u))) { ok = false; }
-      xoff = xoff + u32(max(tt, 0) / s) * u_is(${i}u); }`).join('\n')}
+${transposedTap(n, 'xoff', 'u_id', 'u_is')}
     if (!ok) { continue; }
     for (var c = 0u; c < cg; c = c + 1u) {
       let ch = g * cg + c;
       acc = acc + x[(nb * u_c() + ch) * u_isize() + xoff] * w[(ch * mg + mi) * u_ksize() + kk];
     }
   }
-  out[gi] = acc;
-}`;
+  out[gi] = acc;`)}`;
 });
-
-function stridesOf(d: readonly number[]): number[] {
-  const s = new Array<number>(d.length);
-  let a = 1;
-  for (let i = d.length - 1; i >= 0; i--) { s[i] = a; a *= d[i]!; }
-  return s;
-}
 
 function convTransposePlan(ctx: GpuKernelContext): GpuPlan {
   const X = ctx.inputs[0]!;
@@ -86,13 +69,7 @@ function convTransposePlan(ctx: GpuKernelContext): GpuPlan {
     { name: 'c', type: 'u32', value: C },
     { name: 'ksize', type: 'u32', value: sizeOf(a.kernel) },
     { name: 'isize', type: 'u32', value: sizeOf(inSp) },
-    { name: 'od', type: 'u32', value: geo.out },
-    { name: 'id', type: 'u32', value: inSp },
-    { name: 'is', type: 'u32', value: stridesOf(inSp) },
-    { name: 'kd', type: 'u32', value: a.kernel },
-    { name: 'st', type: 'u32', value: a.strides },
-    { name: 'dil', type: 'u32', value: a.dilations },
-    { name: 'ph', type: 'i32', value: geo.padHead },
+    ...windowUniforms(geo.out, inSp, a, geo.padHead),
   ];
   return {
     kind: 'run',
@@ -113,31 +90,21 @@ interface Col2ImParams {
 
 const col2ImShader = defineShader<Col2ImParams>('col2im', (spec) => {
   const n = spec.params.nsp;
-  const dims = [...Array(n).keys()];
   return `${uniformDecl(spec.uniforms)}
 ${bindingDecls([{ name: 'x', type: 'f32' }, { name: 'out', type: 'f32', write: true }])}
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lidx: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let gi = (wid.y * nwg.x + wid.x) * 64u + lidx;
-  if (gi >= u_total()) { return; }
-  var t = gi;
-${dims.slice().reverse().map((i) => `  let o${i} = i32(t % u_od(${i}u)); t = t / u_od(${i}u);`).join('\n')}
+${mainTotal(`  var t = gi;
+${spatialIndex(n)}
   let nc = t;
   var acc = 0.0;
   for (var kk = 0u; kk < u_ksize(); kk = kk + 1u) {
     var kr = kk;
     var loff = 0u;
     var ok = true;
-${dims.slice().reverse().map((i) => `    { let k = kr % u_kd(${i}u); kr = kr / u_kd(${i}u);
-      let tt = o${i} + u_ph(${i}u) - i32(k * u_dil(${i}u));
-      let s = i32(u_st(${i}u));
-      if (tt < 0 || tt % s != 0 || tt / s >= i32(u_gd(${i}u))) { ok = false; }
-      loff = loff + u32(max(tt, 0) / s) * u_gs(${i}u); }`).join('\n')}
+${transposedTap(n, 'loff', 'u_gd', 'u_gs')}
     if (!ok) { continue; }
     acc = acc + x[(nc * u_ksize() + kk) * u_l() + loff];
   }
-  out[gi] = acc;
-}`;
+  out[gi] = acc;`)}`;
 });
 
 function col2ImPlan(ctx: GpuKernelContext): GpuPlan {

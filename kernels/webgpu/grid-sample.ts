@@ -5,7 +5,7 @@
 import { toIntList } from '../../graph/tensor.js';
 import type { GpuKernel, GpuKernelContext, GpuPlan, UniformValue } from './types.js';
 import { unsupported } from './types.js';
-import { bindingDecls, defineShader, grid, sizeOf, uniformDecl } from './wgsl.js';
+import { bindingDecls, defineShader, grid, mainTotal, sizeOf, uniformDecl } from './wgsl.js';
 
 interface GridSampleParams {
   readonly k: number;
@@ -68,11 +68,7 @@ fn fetchIndex(i: i32, len: i32, lo: f32, hi: f32) -> i32 {
   if (i >= 0 && i < len) { return i; }
   ${p.padding === 'zeros' ? 'return -1;' : p.padding === 'border' ? 'return select(len - 1, 0, i < 0);' : 'let r = i32(trunc(reflect1(f32(i), lo, hi))); return clamp(r, 0, len - 1);'}
 }
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lidx: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let gi = (wid.y * nwg.x + wid.x) * 64u + lidx;
-  if (gi >= u_total()) { return; }
-  let P = u_p();
+${mainTotal(`  let P = u_p();
   let pp = gi % P;
   let nc = gi / P;
   let n = nc / u_c();
@@ -90,8 +86,7 @@ ${perDim.join('\n')}
 ${dims.slice().reverse().map((d) => `    { let j = rest % ${nt}u; rest = rest / ${nt}u; let t = ti[${d * nt}u + j]; if (t < 0) { ok = false; } else { off = off + u32(t) * u_is(${d}u); w = w * tw[${d * nt}u + j]; } }`).join('\n')}
     if (ok) { acc = acc + w * x[xbase + off]; }
   }
-  out[gi] = acc;
-}`;
+  out[gi] = acc;`)}`;
 });
 
 function gridSamplePlan(ctx: GpuKernelContext): GpuPlan {
@@ -146,19 +141,14 @@ const affineGridShader = defineShader<AffineGridParams>('affine-grid', (spec) =>
   const cs = [...Array(k).keys()];
   return `${uniformDecl(spec.uniforms)}
 ${bindingDecls([{ name: 'th', type: 'f32' }, { name: 'out', type: 'f32', write: true }])}
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lidx: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let gi = (wid.y * nwg.x + wid.x) * 64u + lidx;
-  if (gi >= u_total()) { return; }
-  let r = gi % ${k}u;
+${mainTotal(`  let r = gi % ${k}u;
   let pn = gi / ${k}u;
   let p = pn % u_p();
   let n = pn / u_p();
   var rest = p;
 ${cs.map((d) => `  let len${d} = u_sp(${k - 1 - d}u); let i${d} = rest % len${d}; rest = rest / len${d}; let c${d} = ${lin(`i${d}`, `len${d}`)};`).join('\n')}
   let t = n * ${k * (k + 1)}u + r * ${k + 1}u;
-  out[gi] = th[t + ${k}u]${cs.map((c) => ` + th[t + ${c}u] * c${c}`).join('')};
-}`;
+  out[gi] = th[t + ${k}u]${cs.map((c) => ` + th[t + ${c}u] * c${c}`).join('')};`)}`;
 });
 
 function affineGridPlan(ctx: GpuKernelContext): GpuPlan {

@@ -1,18 +1,25 @@
 // DepthToSpace and SpaceToDepth as one strided copy each (the reshape-transpose-reshape of the ONNX
 // definition folded into source strides), and EyeLike (a diagonal fill).
-import type { GpuKernel, GpuKernelContext, GpuPlan, UniformValue, WgslType } from './types.js';
+import type { GpuInput, GpuKernel, GpuKernelContext, GpuPlan, UniformValue, WgslType } from './types.js';
 import { dtypeFromOnnx } from '../../graph/dtype.js';
 import { unsupported } from './types.js';
 import { copyProgram } from './manip.js';
 import { bindingDecls, defineShader, enables, grid, main1d, sizeOf, stridesOf, uniformDecl, wgslType } from './wgsl.js';
 
-function depthToSpacePlan(ctx: GpuKernelContext): GpuPlan {
+/** The 4-D input, its WGSL type and blocksize of DepthToSpace / SpaceToDepth, or why it runs on the CPU. */
+function blockInput(ctx: GpuKernelContext): { x: GpuInput; t: WgslType; dims: [number, number, number, number]; b: number } | GpuPlan {
   const x = ctx.inputs[0]!;
   const t = wgslType(x.dtype, ctx.f16);
   if (!t) return unsupported(`${x.dtype} runs on the CPU`);
   if (x.dims.length !== 4) return unsupported('input must be 4-D');
-  const [N, C, H, W] = x.dims as [number, number, number, number];
-  const b = ctx.attrs.int('blocksize', 0);
+  return { x, t, dims: x.dims as [number, number, number, number], b: ctx.attrs.int('blocksize', 0) };
+}
+
+function depthToSpacePlan(ctx: GpuKernelContext): GpuPlan {
+  const bi = blockInput(ctx);
+  if ('kind' in bi) return bi;
+  const { x, t, b } = bi;
+  const [N, C, H, W] = bi.dims;
   if (b < 1 || C % (b * b) !== 0) return unsupported('blocksize does not divide the channels');
   const Cp = C / (b * b);
   const crd = ctx.attrs.string('mode', 'DCR') === 'CRD';
@@ -25,12 +32,10 @@ function depthToSpacePlan(ctx: GpuKernelContext): GpuPlan {
 }
 
 function spaceToDepthPlan(ctx: GpuKernelContext): GpuPlan {
-  const x = ctx.inputs[0]!;
-  const t = wgslType(x.dtype, ctx.f16);
-  if (!t) return unsupported(`${x.dtype} runs on the CPU`);
-  if (x.dims.length !== 4) return unsupported('input must be 4-D');
-  const [N, C, H, W] = x.dims as [number, number, number, number];
-  const b = ctx.attrs.int('blocksize', 0);
+  const bi = blockInput(ctx);
+  if ('kind' in bi) return bi;
+  const { x, t, b } = bi;
+  const [N, C, H, W] = bi.dims;
   if (b < 1 || H % b !== 0 || W % b !== 0) return unsupported('blocksize does not divide H and W');
   // Output [N, b1, b2, C, H/b, W/b] row-major is [N, C*b*b, H/b, W/b].
   const iter = [N, b, b, C, H / b, W / b];

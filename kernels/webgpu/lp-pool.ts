@@ -3,7 +3,7 @@
 import { readWindowAttrs, windowGeometry } from '../../graph/ops/nn-window.js';
 import type { GpuKernel, GpuKernelContext, GpuPlan, UniformValue } from './types.js';
 import { unsupported } from './types.js';
-import { bindingDecls, defineShader, grid, sizeOf, stridesOf, uniformDecl } from './wgsl.js';
+import { bindingDecls, defineShader, grid, mainTotal, sizeOf, spatialIndex, uniformDecl, windowUniforms } from './wgsl.js';
 
 interface LpPoolParams {
   readonly nsp: number;
@@ -14,12 +14,8 @@ const lpPoolShader = defineShader<LpPoolParams>('lp-pool', (spec) => {
   const dims = [...Array(n).keys()];
   return `${uniformDecl(spec.uniforms)}
 ${bindingDecls([{ name: 'x', type: 'f32' }, { name: 'out', type: 'f32', write: true }])}
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lidx: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let gi = (wid.y * nwg.x + wid.x) * 64u + lidx;
-  if (gi >= u_total()) { return; }
-  var t = gi;
-${dims.slice().reverse().map((i) => `  let o${i} = i32(t % u_od(${i}u)); t = t / u_od(${i}u);`).join('\n')}
+${mainTotal(`  var t = gi;
+${spatialIndex(n)}
   let base = t * u_isize();
   var acc = 0.0;
   for (var kk = 0u; kk < u_ksize(); kk = kk + 1u) {
@@ -34,8 +30,7 @@ ${dims.slice().reverse().map((i) => `    { let k = kr % u_kd(${i}u); kr = kr / u
     let v = abs(x[base + off]);
     acc = acc + select(pow(v, u_p()), 0.0, v == 0.0);
   }
-  out[gi] = select(pow(acc, 1.0 / u_p()), 0.0, acc == 0.0);
-}`;
+  out[gi] = select(pow(acc, 1.0 / u_p()), 0.0, acc == 0.0);`)}`;
 });
 
 function lpPoolPlan(ctx: GpuKernelContext): GpuPlan {
@@ -56,13 +51,7 @@ function lpPoolPlan(ctx: GpuKernelContext): GpuPlan {
     { name: 'isize', type: 'u32', value: sizeOf(inSp) },
     { name: 'ksize', type: 'u32', value: sizeOf(a.kernel) },
     { name: 'p', type: 'f32', value: p },
-    { name: 'od', type: 'u32', value: geo.out },
-    { name: 'id', type: 'u32', value: inSp },
-    { name: 'is', type: 'u32', value: stridesOf(inSp) },
-    { name: 'kd', type: 'u32', value: a.kernel },
-    { name: 'st', type: 'u32', value: a.strides },
-    { name: 'dil', type: 'u32', value: a.dilations },
-    { name: 'ph', type: 'i32', value: geo.padHead },
+    ...windowUniforms(geo.out, inSp, a, geo.padHead),
   ];
   return {
     kind: 'run',

@@ -4,7 +4,7 @@ import type { GpuKernel, GpuKernelContext, GpuPlan, UniformValue } from './types
 import { unsupported } from './types.js';
 import { matmulPlan } from './linalg.js';
 import { applyEpilogue, type EpilogueArgs, type EpilogueSpec, epilogueDecls, epilogueFn, epilogueSpec } from './fused-expr.js';
-import { bindingDecls, defineShader, flit, grid, sizeOf, uniformDecl } from './wgsl.js';
+import { bindingDecls, defineShader, flit, grid, mainTotal, sizeOf, uniformDecl } from './wgsl.js';
 
 interface Geometry {
   outDims: number[];
@@ -77,11 +77,7 @@ const convShader = defineShader<ConvParams>('conv2d', (spec) => {
   }
   return `${uniformDecl(spec.uniforms)}
 ${bindingDecls(decls)}
-${epilogueFn(p.epilogue)}@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lidx: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let gi = (wid.y * nwg.x + wid.x) * 64u + lidx;
-  if (gi >= u_total()) { return; }
-  let C = u_c(); let H = u_h(); let W = u_w(); let OC = u_oc(); let OH = u_oh(); let OW = u_ow();
+${epilogueFn(p.epilogue)}${mainTotal(`  let C = u_c(); let H = u_h(); let W = u_w(); let OC = u_oc(); let OH = u_oh(); let OW = u_ow();
   let KH = u_kh(); let KW = u_kw(); let cpg = u_cpg(); let ocpg = u_ocpg();
   let sw = u_sw(); let dh = u_dh(); let dw = u_dw();
   let owBlocks = (OW + ${OWV - 1}u) / ${OWV}u;
@@ -107,8 +103,7 @@ ${P.map((q) => `        { let iw = iwk + ${q} * i32(sw); let xv = select(0.0, x[
       }
     }
   }
-${writes.join('\n')}
-}`;
+${writes.join('\n')}`)}`;
 });
 
 interface DepthwiseParams {
@@ -137,11 +132,7 @@ const depthwiseShader = defineShader<DepthwiseParams>('conv2d_depthwise', (spec)
   for (let q = 0; q < DWV; q++) L.push(`      acc${q} = acc${q}${[...Array(KW).keys()].map((k) => ` + x${q * SW + k} * w${k}`).join('')};`);
   return `${uniformDecl(spec.uniforms)}
 ${bindingDecls(decls)}
-${epilogueFn(epilogue)}@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lidx: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let gi = (wid.y * nwg.x + wid.x) * 64u + lidx;
-  if (gi >= u_total()) { return; }
-  let C = u_c(); let H = u_h(); let W = u_w(); let OH = u_oh(); let OW = u_ow(); let KH = u_kh();
+${epilogueFn(epilogue)}${mainTotal(`  let C = u_c(); let H = u_h(); let W = u_w(); let OH = u_oh(); let OW = u_ow(); let KH = u_kh();
   let iW = i32(W);
   let owBlocks = (OW + ${DWV - 1}u) / ${DWV}u;
   let ow0 = (gi % owBlocks) * ${DWV}u; var t = gi / owBlocks; let oh = t % OH; let nc = t / OH;
@@ -158,8 +149,7 @@ ${L.join('\n')}
     }
   }
   let orow = (nc * OH + oh) * OW;
-${[...Array(DWV).keys()].map((q) => `  if (ow0 + ${q}u < OW) { out[orow + ow0 + ${q}u] = ${applyEpilogue(epilogue, `acc${q}`, `orow + ow0 + ${q}u`, 'c')}; }`).join('\n')}
-}`;
+${[...Array(DWV).keys()].map((q) => `  if (ow0 + ${q}u < OW) { out[orow + ow0 + ${q}u] = ${applyEpilogue(epilogue, `acc${q}`, `orow + ow0 + ${q}u`, 'c')}; }`).join('\n')}`)}`;
 });
 
 /** Conv, optionally with an epilogue before the store (tgraph.FusedConv). */
@@ -255,11 +245,7 @@ const poolShader = defineShader<PoolParams>('pool2d', (spec) => {
   const p = spec.params;
   return `${uniformDecl(spec.uniforms)}
 ${bindingDecls([{ name: 'x', type: 'f32' }, { name: 'out', type: 'f32', write: true }])}
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lidx: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let gi = (wid.y * nwg.x + wid.x) * 64u + lidx;
-  if (gi >= u_total()) { return; }
-  let H = u_h(); let W = u_w(); let OH = u_oh(); let OW = u_ow();
+${mainTotal(`  let H = u_h(); let W = u_w(); let OH = u_oh(); let OW = u_ow();
   let ow = gi % OW; var t = gi / OW; let oh = t % OH; let nc = t / OH;
   let ih0 = i32(oh * u_sh()) - u_ph();
   let iw0 = i32(ow * u_sw()) - u_pw();
@@ -277,8 +263,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       acc = ${p.op === 'max' ? 'max(acc, v)' : 'acc + v'};
     }
   }
-  out[gi] = ${p.op === 'max' ? 'acc' : 'acc / f32(max(cnt, 1u))'};
-}`;
+  out[gi] = ${p.op === 'max' ? 'acc' : 'acc / f32(max(cnt, 1u))'};`)}`;
 });
 
 function pool(op: 'max' | 'avg'): GpuKernel {

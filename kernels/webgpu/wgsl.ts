@@ -180,6 +180,48 @@ ${body}
 }`;
 }
 
+/** main1d over `u_total()` threads: the threads past the end return first. */
+export function mainTotal(body: string, wg = WG): string {
+  return main1d(`  if (gi >= u_total()) { return; }\n${body}`, wg);
+}
+
+/**
+ * WGSL lines splitting the flat index in `var t` into spatial coordinates `o0..o{n-1}` (i32, the
+ * last innermost) by the sizes `u_od(d)`; `t` is left as the index over the leading (batch, channel) dims.
+ */
+export function spatialIndex(n: number): string {
+  return [...Array(n).keys()].reverse().map((i) => `  let o${i} = i32(t % u_od(${i}u)); t = t / u_od(${i}u);`).join('\n');
+}
+
+/**
+ * Uniforms of a sliding window over `n` spatial dims (names read by `spatialIndex` and the tap
+ * loops): output dims `od`, input dims `id` and strides `is`, kernel `kd`, `st`, `dil`, pad heads `ph`.
+ */
+export function windowUniforms(out: readonly number[], input: readonly number[], w: { readonly kernel: readonly number[]; readonly strides: readonly number[]; readonly dilations: readonly number[] }, padHead: readonly number[]): UniformValue[] {
+  return [
+    { name: 'od', type: 'u32', value: out },
+    { name: 'id', type: 'u32', value: input },
+    { name: 'is', type: 'u32', value: stridesOf(input) },
+    { name: 'kd', type: 'u32', value: w.kernel },
+    { name: 'st', type: 'u32', value: w.strides },
+    { name: 'dil', type: 'u32', value: w.dilations },
+    { name: 'ph', type: 'i32', value: padHead },
+  ];
+}
+
+/**
+ * WGSL lines of one kernel tap `kr` (flat, split per dim by `u_kd`) of a transposed window (ConvTranspose,
+ * Col2Im): output coordinate o_d maps to source index (o_d + ph - k*dil) / st when that divides and is
+ * inside `dims`; adds source index * `strides` to `off`, else clears `ok`.
+ */
+export function transposedTap(n: number, off: string, dims: string, strides: string): string {
+  return [...Array(n).keys()].reverse().map((i) => `    { let k = kr % u_kd(${i}u); kr = kr / u_kd(${i}u);
+      let tt = o${i} + u_ph(${i}u) - i32(k * u_dil(${i}u));
+      let s = i32(u_st(${i}u));
+      if (tt < 0 || tt % s != 0 || tt / s >= i32(${dims}(${i}u))) { ok = false; }
+      ${off} = ${off} + u32(max(tt, 0) / s) * ${strides}(${i}u); }`).join('\n');
+}
+
 /** Workgroup counts for n threads (or n workgroups when wg is 1), split over x and y past 65535. */
 export function grid(n: number, wg = WG): [number, number, number] {
   const groups = Math.max(1, Math.ceil(n / wg));
