@@ -15,12 +15,12 @@ import { findGpuKernel } from '../../../kernels/webgpu/index.js';
 import { WEBGPU_CAPABILITIES } from '../../../kernels/webgpu/fused.js';
 import type { GpuKernel, Program } from '../../../kernels/webgpu/types.js';
 import { copyWordsProgram, unpackProgram, type UnpackKind } from '../../../kernels/webgpu/storage.js';
-import { elemBytes, packUniforms, storageType, uniformWords } from '../../../kernels/webgpu/wgsl.js';
+import { elemBytes, storageType } from '../../../kernels/webgpu/wgsl.js';
 import type { Backend, CompiledModel, DeviceFeed, RunContext } from '../types.js';
 import { BufferPool, type BufferStats, writePadded } from './buffers.js';
 import { acquireGpu, type GpuContext } from './device.js';
 import { quietly, quietWaitWanted } from './pacing.js';
-import { boundInputs, inputRoles, nodeSteps, planNode, storageRefusal } from './node-plan.js';
+import { boundInputs, inputRoles, nodeSteps, planNode, stepBindGroup, storageRefusal } from './node-plan.js';
 import { type BindingKind, type CachedPipeline, PipelineCache } from './pipelines.js';
 
 export interface Placement {
@@ -311,16 +311,7 @@ class Run {
   }
 
   dispatch(program: Program, pipeline: { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }, buffers: readonly GpuBuf[]): void {
-    const words = uniformWords(program.uniforms.map((u) => (typeof u.value === 'number' ? { name: u.name, type: u.type } : { name: u.name, type: u.type, len: u.value.length })));
-    const u = this.uniformSlot(words);
-    packUniforms(program.uniforms, u.view, 0);
-    const bindGroup = this.device.createBindGroup({
-      layout: pipeline.layout,
-      entries: [
-        { binding: 0, resource: { buffer: u.buffer, offset: u.offset, size: words * 4 } },
-        ...buffers.map((b, i) => ({ binding: i + 1, resource: { buffer: b.buffer } })),
-      ],
-    });
+    const bindGroup = stepBindGroup(this.device, program, pipeline.layout, (words) => this.uniformSlot(words), buffers);
     const pass = this.enc();
     pass.setPipeline(pipeline.pipeline);
     pass.setBindGroup(0, bindGroup);

@@ -18,11 +18,11 @@ import { checkedSize, type HostTensor, type RtValue } from '../../../graph/tenso
 import { runNode } from '../../../kernels/cpu/interpreter.js';
 import { findGpuKernel } from '../../../kernels/webgpu/index.js';
 import type { GpuKernel, Program } from '../../../kernels/webgpu/types.js';
-import { elemBytes, packUniforms, uniformWords } from '../../../kernels/webgpu/wgsl.js';
+import { elemBytes } from '../../../kernels/webgpu/wgsl.js';
 import { fromGpuData, markStorageLayout, sharedPipelineCache, toGpuData } from './backend.js';
 import { BufferPool, type BufferStats, writePadded } from './buffers.js';
 import { acquireGpu, type GpuContext } from './device.js';
-import { boundInputs, inputRoles, nodeSteps, planNode, storageRefusal } from './node-plan.js';
+import { boundInputs, inputRoles, nodeSteps, planNode, stepBindGroup, storageRefusal } from './node-plan.js';
 import { quietly, quietWaitWanted } from './pacing.js';
 import type { BindingKind, CachedPipeline, PipelineCache } from './pipelines.js';
 
@@ -424,16 +424,7 @@ export class EagerGpu {
   }
 
   private dispatch(program: Program, pipeline: CachedPipeline, buffers: readonly DeviceBuf[]): void {
-    const words = uniformWords(program.uniforms.map((u) => (typeof u.value === 'number' ? { name: u.name, type: u.type } : { name: u.name, type: u.type, len: u.value.length })));
-    const u = this.uniformSlot(words);
-    packUniforms(program.uniforms, u.view, 0);
-    const bindGroup = this.device.createBindGroup({
-      layout: pipeline.layout,
-      entries: [
-        { binding: 0, resource: { buffer: u.buffer, offset: u.offset, size: words * 4 } },
-        ...buffers.map((b, i) => ({ binding: i + 1, resource: { buffer: b.buffer } })),
-      ],
-    });
+    const bindGroup = stepBindGroup(this.device, program, pipeline.layout, (words) => this.uniformSlot(words), buffers);
     this.encoder ??= this.device.createCommandEncoder({ label: 'tgraph eager' });
     this.pass ??= this.encoder.beginComputePass({ label: 'tgraph eager' });
     this.pass.setPipeline(pipeline.pipeline);

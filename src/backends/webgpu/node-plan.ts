@@ -1,5 +1,6 @@
+/// <reference types="@webgpu/types" />
 // The per-node GPU steps shared by the compiled-model backend (backend.ts) and the eager runner
-// (eager.ts): the kernel's plan, the dtype rules for what may be bound, and the program list with
+// (eager.ts): the kernel's plan, the dtype rules for what may be bound, the program list with
 // int64 indices narrowed by a pass before the kernel and widened outputs (float16 without
 // shader-f16, 8/16-bit ints in 32-bit words) rounded/wrapped by a pass after it. The kernel
 // contract changes here once; each caller only supplies its buffers.
@@ -9,7 +10,7 @@ import type { Node } from '../../../graph/ir.js';
 import { checkedSize, type HostTensor } from '../../../graph/tensor.js';
 import type { GpuInput, GpuKernel, GpuPlan, Program } from '../../../kernels/webgpu/types.js';
 import { normalizeProgram, narrowProgram } from '../../../kernels/webgpu/storage.js';
-import { widenedKind } from '../../../kernels/webgpu/wgsl.js';
+import { packUniforms, uniformWords, widenedKind } from '../../../kernels/webgpu/wgsl.js';
 import { storable } from './backend.js';
 
 /** A plan that runs programs. */
@@ -106,4 +107,21 @@ export function nodeSteps<B>(node: Node, kernel: GpuKernel, plan: RunPlan, bound
     });
   }
   return steps;
+}
+
+/** A slot for a program's uniforms: `words` words at `offset` of `buffer`, written through `view`. */
+export type UniformSlot = (words: number) => { buffer: GPUBuffer; offset: number; view: DataView };
+
+/** The bind group of one program: its uniforms packed into a slot (binding 0), then `buffers` in order. */
+export function stepBindGroup(device: GPUDevice, program: Program, layout: GPUBindGroupLayout, slot: UniformSlot, buffers: readonly { readonly buffer: GPUBuffer }[]): GPUBindGroup {
+  const words = uniformWords(program.uniforms.map((u) => (typeof u.value === 'number' ? { name: u.name, type: u.type } : { name: u.name, type: u.type, len: u.value.length })));
+  const u = slot(words);
+  packUniforms(program.uniforms, u.view, 0);
+  return device.createBindGroup({
+    layout,
+    entries: [
+      { binding: 0, resource: { buffer: u.buffer, offset: u.offset, size: words * 4 } },
+      ...buffers.map((b, i) => ({ binding: i + 1, resource: { buffer: b.buffer } })),
+    ],
+  });
 }
