@@ -81,6 +81,17 @@ function* nested(v: RtValue): Generator<ArrayBuffer> {
   }
 }
 
+/** Run `f` with its allocations owned by no run (values kept across runs, never recycled). */
+export function unowned<T>(f: () => T): T {
+  const prev = active;
+  active = undefined;
+  try {
+    return f();
+  } finally {
+    active = prev;
+  }
+}
+
 /** One run's ownership of the buffers its nodes allocate. */
 export class RunBuffers {
   /** Owned buffers and the number of the run's live values that hold each. */

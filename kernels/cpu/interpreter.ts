@@ -5,6 +5,8 @@ import { AbortError, GraphError, KernelError, ResourceLimitError, TgraphError, U
 import type { Graph, Node } from '../../graph/ir.js';
 import { opKey } from '../../graph/ops/index.js';
 import { describeValue, type RtValue } from '../../graph/tensor.js';
+import { unowned } from '../../graph/tensor-pool.js';
+import { isConstant, markConstant } from './constants.js';
 import { findCpuKernel } from './index.js';
 import type { CpuContext } from './types.js';
 
@@ -58,6 +60,33 @@ function readsOf(g: Graph): Set<string> {
 
 const lastUseCache = new WeakMap<readonly Node[], Map<string, number>>();
 
+// Nodes of If/Loop bodies whose inputs are all constant arrays (a model's initializers, registered by
+// the CPU backend, or earlier such results): the optimizer folds none inside subgraphs, so without
+// this every run re-did them (silero VAD's LSTM weights go through Unsqueeze each run). Results are
+// kept per node with the input values they came from, allocated outside any run's buffer pool, and
+// registered as constant themselves so chains fold and kernels keep derived forms (packed weights).
+const NOT_FOLDED = new Set(['RandomNormal', 'RandomUniform', 'RandomNormalLike', 'RandomUniformLike', 'Multinomial', 'Bernoulli', 'Dropout']);
+const folded = new WeakMap<Node, { inputs: (RtValue | undefined)[]; outs: RtValue[] }>();
+
+function constantInputs(node: Node, inputs: readonly (RtValue | undefined)[]): boolean {
+  if (NOT_FOLDED.has(node.opType) || (node.domain !== '' && node.domain !== 'ai.onnx')) return false;
+  if (inputs.length === 0 && node.opType !== 'Constant') return false;
+  for (const a of Object.values(node.attributes)) if (a.kind === 'graph' || a.kind === 'graphs') return false;
+  for (const v of inputs) if (v !== undefined && (v.kind !== 'tensor' || !isConstant(v.data))) return false;
+  return true;
+}
+
+function runFolded(node: Node, inputs: (RtValue | undefined)[], scope: Scope, opts: InterpretOptions): RtValue[] {
+  const hit = folded.get(node);
+  if (hit && hit.inputs.length === inputs.length && hit.inputs.every((v, i) => v === inputs[i])) return hit.outs;
+  const outs = unowned(() => runNode(node, inputs, scope, opts));
+  if (outs.every((v) => v.kind === 'tensor' && !Array.isArray(v.data))) {
+    for (const v of outs) markConstant((v as { data: object }).data);
+    folded.set(node, { inputs, outs });
+  }
+  return outs;
+}
+
 /** Run `graph` with `feeds` for its inputs; returns its outputs by name. */
 export function interpret(graph: Graph, feeds: ReadonlyMap<string, RtValue>, opts: InterpretOptions, parent?: Scope): Map<string, RtValue> {
   const values = new Map<string, RtValue>();
@@ -80,7 +109,7 @@ export function interpret(graph: Graph, feeds: ReadonlyMap<string, RtValue>, opt
       if (v === undefined) throw new GraphError(`node '${node.name}' (${node.opType}) reads '${name}', which no node, input or initializer defines`);
       return v;
     });
-    const outs = runNode(node, inputs, scope, opts);
+    const outs = parent && !opts.onNode && !node.outputs.some((o) => keep.has(o)) && constantInputs(node, inputs) ? runFolded(node, inputs, scope, opts) : runNode(node, inputs, scope, opts);
     node.outputs.forEach((name, i) => {
       if (name && outs[i] !== undefined) values.set(name, outs[i]!);
     });

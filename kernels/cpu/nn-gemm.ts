@@ -23,9 +23,12 @@ let packA = new Float32Array(MC * KC);
 let packB = new Float32Array(KC * NC);
 const edge = new Float64Array(16);
 
-/** Whether a product this size takes the SIMD path (the kernel pads to 4x8 tiles; tiny ones stay in JS). */
+/**
+ * Whether a product this size takes the SIMD path (the kernel pads to 4x8 tiles; tiny ones stay in JS).
+ * 1-3 columns with a large A (Convs with 1-3 output positions) still gain from SIMD despite the padding.
+ */
 function simdFor(M: number, N: number, K: number): SimdGemm | undefined {
-  return useSimd && M >= 4 && N >= 4 && M * N * K >= 4096 ? simdGemm() : undefined;
+  return useSimd && M >= 4 && (N >= 4 || M * K >= 8192) && M * N * K >= 4096 ? simdGemm() : undefined;
 }
 
 /**
@@ -383,7 +386,11 @@ function gemmSmall(
   }
 }
 
-/** Few output columns (matrix-vector shapes): one dot product per output, no packing. */
+/**
+ * Few output columns (matrix-vector shapes: Convs whose output has 1-3 positions): one dot product per
+ * output, no packing; four rows of A at a time share each load of B's column (the small audio models
+ * spend most of their Conv time here).
+ */
 function gemvCols(
   M: number, N: number, K: number,
   A: Float32Array, aOff: number, aRow: number, aCol: number,
@@ -391,7 +398,25 @@ function gemvCols(
   C: Float32Array, cOff: number, ldc: number,
 ): void {
   for (let j = 0; j < N; j++) {
-    for (let i = 0; i < M; i++) {
+    let i = 0;
+    for (; i + 4 <= M; i += 4) {
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      let a = aOff + i * aRow;
+      let b = bOff + j;
+      for (let k = 0; k < K; k++, a += aCol, b += ldb) {
+        const bv = B[b]!;
+        s0 += A[a]! * bv;
+        s1 += A[a + aRow]! * bv;
+        s2 += A[a + 2 * aRow]! * bv;
+        s3 += A[a + 3 * aRow]! * bv;
+      }
+      const c = cOff + i * ldc + j;
+      C[c] = C[c]! + s0;
+      C[c + ldc] = C[c + ldc]! + s1;
+      C[c + 2 * ldc] = C[c + 2 * ldc]! + s2;
+      C[c + 3 * ldc] = C[c + 3 * ldc]! + s3;
+    }
+    for (; i < M; i++) {
       let acc = 0;
       let a = aOff + i * aRow;
       let b = bOff + j;

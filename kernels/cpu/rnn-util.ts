@@ -3,6 +3,7 @@ import type { HostTensor, RtValue } from '../../graph/tensor.js';
 import { KernelInputError } from './errors.js';
 import type { CpuContext } from './types.js';
 import { optTensorArg, tensorArg } from './util.js';
+import { isConstant } from './constants.js';
 
 export type Arr = Float32Array | Float64Array;
 export type Act = (x: number) => number;
@@ -69,6 +70,16 @@ export interface RnnSetup {
   dtype: 'float32' | 'float64';
 }
 
+// Float64 copies of constant weights (W, R of a model's initializers), made once: a model with a
+// one-step LSTM per run otherwise spends more time copying its weights than multiplying by them.
+const f64Copies = new WeakMap<object, Float64Array>();
+function f64Of(a: Arr): Float64Array {
+  if (!isConstant(a)) return Float64Array.from(a);
+  let c = f64Copies.get(a);
+  if (!c) f64Copies.set(a, (c = Float64Array.from(a)));
+  return c;
+}
+
 function floatArg(t: HostTensor, what: string, ctx: CpuContext): Arr {
   if (t.dtype !== 'float32' && t.dtype !== 'float64') throw new KernelInputError(ctx, `${what} should be float32, float16 or float64, got ${t.dtype}`);
   return t.data as Arr;
@@ -117,7 +128,7 @@ export function rnnSetup(inputs: readonly (RtValue | undefined)[], ctx: CpuConte
   const clip = ctx.attrs.float('clip', Infinity);
   if (!(clip > 0)) throw new KernelInputError(ctx, `clip ${clip} should be positive`);
   return {
-    X: Float64Array.from(floatArg(xT, 'X', ctx)), W: Float64Array.from(floatArg(wT, 'W', ctx)), R: Float64Array.from(floatArg(rT, 'R', ctx)),
+    X: Float64Array.from(floatArg(xT, 'X', ctx)), W: f64Of(floatArg(wT, 'W', ctx)), R: f64Of(floatArg(rT, 'R', ctx)),
     B: bT && floatArg(bT, 'B', ctx), lens, initH: hT && floatArg(hT, 'initial_h', ctx),
     seqLen, batch, inputSize, hidden, dirs, dirKinds, layout, clip,
     dtype: xT.dtype as 'float32' | 'float64',

@@ -1,7 +1,7 @@
 // The CPU backend: runs the graph through the CPU kernels with the executor (src/executor).
 // Sequential mode runs every node on the calling thread in graph order (the interpreter's reference
 // path); parallel mode schedules nodes by data readiness over a worker pool shared by the sessions.
-import type { Model } from '../../graph/ir.js';
+import { type Graph, type Model, subgraphsOf } from '../../graph/ir.js';
 import type { RtValue } from '../../graph/tensor.js';
 import { findCpuKernel } from '../../kernels/cpu/index.js';
 import { cpuCapabilities } from '../../kernels/cpu/fused.js';
@@ -39,6 +39,16 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
       const m: Model = pool ? { ...model, graph: { ...model.graph, initializers: new Map([...model.graph.initializers].map(([k, v]) => [k, shareValue(v) as typeof v])) } } : model;
       // Kernels may keep packed forms of initializer data (GEMM weight panels), keyed by the array.
       for (const v of m.graph.initializers.values()) if (v.kind === 'tensor' && !Array.isArray(v.data)) markConstant(v.data);
+      // If/Loop bodies' initializers too (the interpreter hands them to kernels as they are).
+      const markSub = (g: Graph): void => {
+        for (const n of g.nodes) {
+          for (const sg of subgraphsOf(n)) {
+            for (const v of sg.initializers.values()) if (v.kind === 'tensor' && !Array.isArray(v.data)) markConstant(v.data);
+            markSub(sg);
+          }
+        }
+      };
+      markSub(m.graph);
       return {
         backend: 'cpu',
         executionMode: mode,

@@ -67,7 +67,7 @@ describe('gemmF32', () => {
   });
   // Odd sizes around the 4x8 tile and the 256-deep K block, thin and wide shapes, and every path:
   // JS, SIMD reading B in place, SIMD with B repacked into panels.
-  const shapes = [[1, 1, 1], [5, 7, 3], [3, 17, 33], [17, 33, 1], [33, 17, 257], [67, 517, 259], [3, 2, 300], [130, 9, 20], [4, 8, 128], [9, 300, 5], [12, 1000, 120]] as const;
+  const shapes = [[1, 1, 1], [5, 7, 3], [3, 17, 33], [17, 33, 1], [33, 17, 257], [67, 517, 259], [3, 2, 300], [130, 9, 20], [4, 8, 128], [9, 300, 5], [12, 1000, 120], [131, 1, 385], [67, 3, 259]] as const;
   const paths = [['JS', false, 256], ['SIMD', true, 1 << 30], ['SIMD packed B', true, 1]] as const;
   for (const [M, N, K] of shapes) {
     for (const [path, simd, packMin] of paths) {
