@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HostTensor } from '../../graph/tensor.js';
 import { interpret } from '../../kernels/cpu/interpreter.js';
+import { markConstant } from '../../kernels/cpu/constants.js';
 import { T, bool, compareWithOrt, f32, graph, i64, int, ints, node, sub, vi } from './control-helpers.js';
 
 /** Loop body: x += outer w; cond = i < limit (outer); scan output: x. */
@@ -108,6 +109,28 @@ describe('control ops vs onnxruntime-node', () => {
     );
     await compareWithOrt(g, { c: bool(true), x: f32([2]) }, 13);
     await compareWithOrt(g, { c: bool(false), x: f32([2]) }, 13);
+  });
+
+  it('If branch nodes on constant initializers are folded once, across runs and when the initializer changes', async () => {
+    // The CPU backend registers initializers (subgraphs' too) as constant; the interpreter then keeps
+    // Unsqueeze(w) across runs, keyed by the input values, so a replaced initializer is recomputed.
+    const w = f32([3], [0.5, -2, 3]);
+    const axes = i64([1], [0]);
+    markConstant(w.data);
+    markConstant(axes.data);
+    const thenG = graph([], [vi('r', T('float32'))], [node('Unsqueeze', ['w', 'axes'], ['uw']), node('Mul', ['uw', 'x'], ['r'])], { w, axes });
+    const elseG = graph([], [vi('r2', T('float32'))], [node('Identity', ['x'], ['r2'])]);
+    const g = graph(
+      [vi('c', T('bool', [])), vi('x', T('float32', [2, 3]))],
+      [vi('y', T('float32'))],
+      [node('If', ['c'], ['y'], { then_branch: sub(thenG), else_branch: sub(elseG) })],
+    );
+    for (const x of [[1, 2, 3, 4, 5, 6], [-1, 0.25, 7, 8, -9, 10]]) await compareWithOrt(g, { c: bool(true), x: f32([2, 3], x) }, 13);
+    const w2 = f32([3], [4, 5, -6]);
+    markConstant(w2.data);
+    thenG.initializers.set('w', w2);
+    const got = await compareWithOrt(g, { c: bool(true), x: f32([2, 3]) }, 13);
+    expect(Array.from((got.get('y') as HostTensor).data as Float32Array)).toEqual([4, 10, -18, 16, 25, -36]);
   });
 
   it('refuses a condition with more than one element', () => {
