@@ -35,6 +35,10 @@ export function sgemm(
   }
   if (C instanceof Float32Array && transB && alpha === 1 && (beta === 0 || beta === 1) &&
     gemmF32TransB(M, N, K, A, aOff, transA ? 1 : lda, transA ? lda : 1, B, bOff, ldb, C, cOff, ldc, beta === 1)) return;
+  if (C instanceof Float32Array && M < MR && (M >= 2 || transB) && N >= 16 && K > 0 && alpha === 1 && (beta === 0 || beta === 1)) {
+    thinViaTranspose(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc);
+    return;
+  }
   scaleC(M, N, beta, C, cOff, ldc);
   if (K === 0 || alpha === 0) return;
   if (M < MR || N < NR) {
@@ -66,6 +70,35 @@ export function sgemm(
 }
 
 let rowAcc = new Float64Array(256);
+let thinA = new Float32Array(256);
+let thinC = new Float32Array(256);
+
+/**
+ * 1-3 rows of A (a small batch through a linear layer, as the LSTM-as-Gemm exports): computed as
+ * C^T = op(B)^T op(A)^T so the long side becomes the SIMD kernel's rows (its 1-3 columns are padded,
+ * still well ahead of scalar dot products); op(A)^T and C^T are staged in small scratch arrays. One row
+ * against a non-transposed B stays in JS (its axpy loop measured faster).
+ */
+function thinViaTranspose(
+  transA: boolean, transB: boolean, M: number, N: number, K: number,
+  A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number,
+  beta: number, C: Float32Array, cOff: number, ldc: number,
+): void {
+  if (thinA.length < K * M) thinA = new Float32Array(K * M);
+  if (thinC.length < N * M) thinC = new Float32Array(N * M);
+  const at = thinA;
+  const ai = transA ? 1 : lda;
+  const ak = transA ? lda : 1;
+  for (let i = 0; i < M; i++) for (let k = 0; k < K; k++) at[k * M + i] = A[aOff + i * ai + k * ak]!;
+  // op(B)^T (j, k) = op(B)(k, j).
+  gemmF32(N, M, K, B, bOff, transB ? ldb : 1, transB ? 1 : ldb, at, 0, M, thinC, 0, M, false);
+  const ct = thinC;
+  for (let i = 0; i < M; i++) {
+    const r = cOff + i * ldc;
+    if (beta === 0) for (let j = 0; j < N; j++) C[r + j] = ct[j * M + i]!;
+    else for (let j = 0; j < N; j++) C[r + j] = C[r + j]! + ct[j * M + i]!;
+  }
+}
 
 function gemmThin(
   transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,

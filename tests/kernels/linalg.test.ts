@@ -22,10 +22,11 @@ function run(op: string, inputs: (HostTensor | undefined)[], attributes: Node['a
 }
 
 describe('sgemm', () => {
-  // alpha/beta other than 1/0-or-1 take the JS kernel; 1 with 0 or 1 takes the SIMD one (transposed B
+  // alpha/beta other than 1/0-or-1 take the JS kernel; 1 with 0 or 1 takes the SIMD one (1-3 rows of A
+  // as the transposed product C^T = B^T A^T; transposed B
   // included, staged transposed, and cached per array when B is a registered constant: run twice).
   it('matches a float64 reference across block edges, transposes, alpha and beta, constant B', () => {
-    for (const [M, N, K] of [[1, 7, 5], [3, 5, 300], [37, 53, 71], [130, 9, 520], [5, 2100, 3], [40, 2, 300], [9, 1, 7], [6, 5, 1], [17, 33, 257]] as const) {
+    for (const [M, N, K] of [[1, 7, 5], [3, 5, 300], [37, 53, 71], [130, 9, 520], [5, 2100, 3], [40, 2, 300], [9, 1, 7], [6, 5, 1], [17, 33, 257], [3, 517, 129], [2, 64, 33], [1, 40, 300]] as const) {
       for (const [alpha, beta, constant] of [[0.5, 2, false], [1, 0, false], [1, 1, false], [1, 1, true]] as const) {
         for (const tA of [false, true]) {
           for (const tB of [false, true]) {
