@@ -81,6 +81,10 @@ export function im2col(src: FloatArray, srcOff: number, C: number, g: Grid, col:
     im2colRows2d(src, srcOff, C, g, col, 0, g.out[0]!, colOff);
     return;
   }
+  if (g.img.length === 1) {
+    im2col1d(src, srcOff, C, g, col, colOff);
+    return;
+  }
   const lastO = g.out[g.out.length - 1]!;
   walk(C, g, (row, base, lo, hi, s) => {
     const dst = colOff + row;
@@ -91,6 +95,27 @@ export function im2col(src: FloatArray, srcOff: number, C: number, g: Grid, col:
     else for (let o = lo; o < hi; o++, p += s) col[dst + o] = src[p]!;
     if (hi < lastO) col.fill(0, dst + hi, dst + lastO);
   });
+}
+
+/**
+ * 1-D im2col as one bounds-checked loop: audio Convs have few output positions per tap (an STFT as
+ * Conv: 256 taps, 3 positions), where the generic walk's per-row setup costs more than the copy.
+ */
+function im2col1d(src: FloatArray, srcOff: number, C: number, g: Grid, col: FloatArray, colOff: number): void {
+  const L = g.img[0]!;
+  const O = g.out[0]!;
+  const Kk = g.kernel[0]!;
+  const s = g.strides[0]!;
+  const dl = g.dilations[0]!;
+  const pad = g.padHead[0]!;
+  let dst = colOff;
+  for (let c = 0; c < C; c++) {
+    const cb = srcOff + c * L;
+    for (let k = 0; k < Kk; k++) {
+      let i = k * dl - pad;
+      for (let o = 0; o < O; o++, i += s, dst++) col[dst] = i >= 0 && i < L ? src[cb + i]! : 0;
+    }
+  }
 }
 
 /** The adjoint of im2col: image[c, pos] += col[(c*kSize + kk), o] for every tap landing inside the image. */

@@ -153,6 +153,8 @@ describe('gemmF32', () => {
 describe('Conv', () => {
   const cases: [string, number[], number[], Record<string, Attr>, boolean][] = [
     ['1-D dilated strided asymmetric pads', [2, 3, 17], [4, 3, 3], { dilations: ints([2]), strides: ints([2]), pads: ints([1, 3]) }, true],
+    ['1-D STFT-like: wide kernel, stride, 3 positions (1-D im2col, SIMD GEMM with 3 columns)', [2, 1, 300], [130, 1, 129], { strides: ints([64]), pads: ints([5, 0]) }, true],
+    ['1-D 2 positions, taps past both pads, dilated', [1, 67, 5], [66, 67, 3], { strides: ints([2]), pads: ints([2, 3]), dilations: ints([2]) }, true],
     ['2-D groups=2 through the GEMM blocks', [1, 40, 21, 19], [70, 20, 3, 3], { group: int(2), pads: ints([1, 1, 1, 1]) }, true],
     ['2-D K beyond one block', [1, 64, 9, 9], [8, 64, 3, 3], {}, false],
     ['depthwise with multiplier', [1, 4, 9, 8], [8, 1, 3, 3], { group: int(4), pads: ints([1, 0, 2, 1]) }, true],
