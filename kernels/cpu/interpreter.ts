@@ -68,10 +68,20 @@ const lastUseCache = new WeakMap<readonly Node[], Map<string, number>>();
 const NOT_FOLDED = new Set(['RandomNormal', 'RandomUniform', 'RandomNormalLike', 'RandomUniformLike', 'Multinomial', 'Bernoulli', 'Dropout']);
 const folded = new WeakMap<Node, { inputs: (RtValue | undefined)[]; outs: RtValue[] }>();
 
+/** Whether a node's op may be folded at all (deterministic, ai.onnx, no subgraph), kept per node. */
+const foldable = new WeakMap<Node, boolean>();
+function mayFold(node: Node): boolean {
+  let ok = foldable.get(node);
+  if (ok === undefined) {
+    ok = !NOT_FOLDED.has(node.opType) && (node.domain === '' || node.domain === 'ai.onnx') && (node.inputs.length > 0 || node.opType === 'Constant') &&
+      !Object.values(node.attributes).some((a) => a.kind === 'graph' || a.kind === 'graphs');
+    foldable.set(node, ok);
+  }
+  return ok;
+}
+
 function constantInputs(node: Node, inputs: readonly (RtValue | undefined)[]): boolean {
-  if (NOT_FOLDED.has(node.opType) || (node.domain !== '' && node.domain !== 'ai.onnx')) return false;
-  if (inputs.length === 0 && node.opType !== 'Constant') return false;
-  for (const a of Object.values(node.attributes)) if (a.kind === 'graph' || a.kind === 'graphs') return false;
+  if (!mayFold(node)) return false;
   for (const v of inputs) if (v !== undefined && (v.kind !== 'tensor' || !isConstant(v.data))) return false;
   return true;
 }

@@ -162,7 +162,12 @@ export function indexValues(t: HostTensor, ctx: CpuContext, what = 'indices'): F
 /** Integer list of a shape-like tensor (any integer dtype). */
 export function intList(t: HostTensor, ctx: CpuContext, what: string): number[] {
   if (t.dtype !== 'int32' && t.dtype !== 'int64') throw new KernelInputError(ctx, `${what} must be int32 or int64, got ${t.dtype}`);
-  return Array.from(t.data as ArrayLike<number | bigint>, Number);
+  // A plain loop: Array.from with a map function is several times slower on these short lists, which
+  // Slice/Reshape/Unsqueeze read on every run.
+  const d = t.data as ArrayLike<number | bigint>;
+  const out = new Array<number>(d.length);
+  for (let i = 0; i < d.length; i++) out[i] = Number(d[i]);
+  return out;
 }
 
 /** A possibly negative index into a dim of size n, with a typed error when out of range. */
