@@ -4,6 +4,7 @@ import { KernelInputError } from './errors.js';
 import type { CpuContext } from './types.js';
 import { optTensorArg, tensorArg } from './util.js';
 import { isConstant } from './constants.js';
+import { sgemm } from './linalg-gemm.js';
 
 export type Arr = Float32Array | Float64Array;
 export type Act = (x: number) => number;
@@ -55,6 +56,9 @@ export interface RnnSetup {
   X: Float64Array;
   W: Float64Array;
   R: Float64Array;
+  /** X and W as given when float32: the input projection then runs on the SIMD GEMM. */
+  x32?: Float32Array;
+  w32?: Float32Array;
   B?: Arr;
   lens?: number[];
   initH?: Arr;
@@ -129,6 +133,7 @@ export function rnnSetup(inputs: readonly (RtValue | undefined)[], ctx: CpuConte
   if (!(clip > 0)) throw new KernelInputError(ctx, `clip ${clip} should be positive`);
   return {
     X: Float64Array.from(floatArg(xT, 'X', ctx)), W: f64Of(floatArg(wT, 'W', ctx)), R: f64Of(floatArg(rT, 'R', ctx)),
+    ...(xT.dtype === 'float32' ? { x32: xT.data as Float32Array, w32: wT.data as Float32Array } : {}),
     B: bT && floatArg(bT, 'B', ctx), lens, initH: hT && floatArg(hT, 'initial_h', ctx),
     seqLen, batch, inputSize, hidden, dirs, dirKinds, layout, clip,
     dtype: xT.dtype as 'float32' | 'float64',
@@ -200,6 +205,15 @@ export function outDims(s: RnnSetup): { y: number[]; state: number[] } {
  */
 export function projectInputs(s: RnnSetup, d: number, gh: number, bias: Float64Array): Float64Array {
   const xw = new Float64Array(s.seqLen * s.batch * gh);
+  if (s.x32 && s.w32 && s.layout === 0) {
+    // float32 in layout 0: X's rows are already in (t, b) order, so all steps are one X.W^T product on
+    // the SIMD GEMM (float32 sums, as onnxruntime; W's staged form is cached when it is constant).
+    const M = s.seqLen * s.batch;
+    const p = new Float32Array(M * gh);
+    sgemm(false, true, M, gh, s.inputSize, 1, s.x32, 0, s.inputSize, s.w32, d * gh * s.inputSize, s.inputSize, 0, p, 0, gh);
+    for (let r = 0, o = 0; r < M; r++) for (let g = 0; g < gh; g++, o++) xw[o] = p[o]! + bias[g]!;
+    return xw;
+  }
   const row = new Float64Array(gh);
   const wOff = d * gh * s.inputSize;
   for (let t = 0; t < s.seqLen; t++) {

@@ -132,6 +132,12 @@ const cases: Case[] = [
   { name: 'LSTM bidirectional, peepholes, initial states', op: 'LSTM', seq: 5, batch: 3, input: 4, hidden: 3, direction: 'bidirectional', bias: true, initH: true, initC: true, peepholes: true },
   { name: 'LSTM reverse with sequence_lens, layout 1', op: 'LSTM', seq: 4, batch: 3, input: 2, hidden: 3, direction: 'reverse', layout: 1, bias: true, lens: [2, 4, 3], initH: true, initC: true, peepholes: true },
   { name: 'LSTM input_forget and clip', op: 'LSTM', seq: 4, batch: 2, input: 3, hidden: 5, bias: true, attrs: { input_forget: { kind: 'int', value: 1 }, clip: { kind: 'float', value: 0.5 } } },
+  // Sizes past the SIMD GEMM thresholds: the float32 input projection runs as one X.W^T product
+  // (many rows; 1-2 rows through the transposed thin path).
+  { name: 'LSTM odd sizes, bidirectional, sequence_lens (SIMD projection)', op: 'LSTM', seq: 7, batch: 3, input: 37, hidden: 19, direction: 'bidirectional', bias: true, lens: [7, 2, 5], initH: true, initC: true },
+  { name: 'LSTM one step, batch 1, wide input (thin projection)', op: 'LSTM', seq: 1, batch: 1, input: 129, hidden: 33, bias: true, initH: true, initC: true },
+  { name: 'GRU one step, batch 2 (thin projection)', op: 'GRU', seq: 1, batch: 2, input: 65, hidden: 17, direction: 'reverse', bias: true, initH: true },
+  { name: 'RNN layout 1 odd sizes (projection row by row)', op: 'RNN', seq: 6, batch: 5, input: 41, hidden: 23, layout: 1, bias: true },
   { name: 'GRU float64, bidirectional, sequence_lens', op: 'GRU', seq: 4, batch: 2, input: 3, hidden: 3, direction: 'bidirectional', bias: true, lens: [4, 2], initH: true, f64: true },
   { name: 'LSTM float64, bidirectional, peepholes', op: 'LSTM', seq: 4, batch: 2, input: 3, hidden: 3, direction: 'bidirectional', bias: true, initH: true, initC: true, peepholes: true, f64: true },
   { name: 'LSTM custom activations', op: 'LSTM', seq: 3, batch: 2, input: 3, hidden: 2, direction: 'bidirectional', bias: true, attrs: { activations: strings(['HardSigmoid', 'Elu', 'Softplus', 'Sigmoid', 'Tanh', 'Relu']), activation_alpha: floats([0.3, 0.9]), activation_beta: floats([0.45]) } },
