@@ -176,7 +176,10 @@ function gemmSimdStaged(
     f.fill(0, (pbias >> 2) + M, (pbias >> 2) + mpan * SIMD_MR);
   }
   const c0 = pc >> 2;
-  if (accumulate) for (let i = 0; i < M; i++) f.set(C.subarray(cOff + i * ldc, cOff + i * ldc + N), c0 + i * ldcp);
+  if (accumulate) {
+    if (N < 16) for (let i = 0; i < M; i++) for (let j = 0, src = cOff + i * ldc, dst = c0 + i * ldcp; j < N; j++) f[dst + j] = C[src + j]!;
+    else for (let i = 0; i < M; i++) f.set(C.subarray(cOff + i * ldc, cOff + i * ldc + N), c0 + i * ldcp);
+  }
   if (packB) {
     s.packB(0, pbp, K, ldb * 4, npan);
     s.mm(pa, pbp, pc, mpan, npan, K, NR * 4, ldcp * 4, accumulate, K * NR * 4, pbias);
@@ -184,7 +187,10 @@ function gemmSimdStaged(
     s.mm(pa, 0, pc, mpan, npan, K, ldb * 4, ldcp * 4, accumulate, NR * 4, pbias);
   }
   if (ldcp === N && ldc === N) C.set(f.subarray(c0, c0 + M * N), cOff);
-  else for (let i = 0; i < M; i++) C.set(f.subarray(c0 + i * ldcp, c0 + i * ldcp + N), cOff + i * ldc);
+  else if (N < 16) {
+    // Short rows (1-3 columns padded to a tile): a subarray per row would cost more than the copy.
+    for (let i = 0; i < M; i++) for (let j = 0, src = c0 + i * ldcp, dst = cOff + i * ldc; j < N; j++) C[dst + j] = f[src + j]!;
+  } else for (let i = 0; i < M; i++) C.set(f.subarray(c0 + i * ldcp, c0 + i * ldcp + N), cOff + i * ldc);
 }
 
 /**
