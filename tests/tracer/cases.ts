@@ -2,6 +2,8 @@
 // independent float64 reference. Each runs eagerly, traced (tg.fn), and as exported ONNX in onnxruntime-node.
 import * as tg from '../../src/index.js';
 import type { TgTensor } from '../../src/index.js';
+import { expect } from 'vitest';
+import { type HostTensor, toNumbers } from '../../graph/tensor.js';
 
 let seed = 7;
 export function rand(): number {
@@ -142,4 +144,19 @@ const randnFixed = randn([6, 2, 3, 3], 0.3);
 
 function f64(t: TgTensor): Float64Array {
   return Float64Array.from(t.dataSync() as Float32Array);
+}
+
+/** Outputs equal in count, dtype and dims, values within `tol`·(1 + |expected|). */
+export function expectClose(got: HostTensor[], want: HostTensor[], tol: number, what: string): void {
+  expect(got.length, `${what}: output count`).toBe(want.length);
+  got.forEach((g, i) => {
+    const w = want[i]!;
+    expect(`${g.dtype}[${g.dims.join(',')}]`, `${what}: output ${i} type`).toBe(`${w.dtype}[${w.dims.join(',')}]`);
+    const a = toNumbers(g);
+    const b = toNumbers(w);
+    a.forEach((v, j) => {
+      const bound = tol * (1 + Math.abs(b[j]!));
+      if (!(Math.abs(v - b[j]!) <= bound)) expect.fail(`${what}: output ${i}[${j}] = ${v}, expected ${b[j]} (tol ${bound})`);
+    });
+  });
 }

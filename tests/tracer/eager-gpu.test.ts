@@ -11,7 +11,7 @@ import * as tg from '../../src/index.js';
 import { TgTensor } from '../../src/index.js';
 import { apply1, attr } from '../../src/tracer/core.js';
 import { GPU_OK, gpuIt } from '../webgpu/helpers.js';
-import { CASES, randn } from './cases.js';
+import { CASES, expectClose, randn } from './cases.js';
 
 /** Cases whose eager form reads a predicate (JS control flow): on the GPU that read is asynchronous. */
 const CONTROL_FLOW = new Set(['cond', 'cond-negative', 'while-loop']);
@@ -22,20 +22,6 @@ function tensorsOf(x: unknown): TgTensor[] {
   if (Array.isArray(x)) return x.flatMap(tensorsOf);
   if (x && typeof x === 'object') return Object.values(x).flatMap(tensorsOf);
   throw new Error(`not a tensor result: ${String(x)}`);
-}
-
-function expectClose(got: HostTensor[], want: HostTensor[], tol: number, what: string): void {
-  expect(got.length, `${what}: output count`).toBe(want.length);
-  got.forEach((g, i) => {
-    const w = want[i]!;
-    expect(`${g.dtype}[${g.dims.join(',')}]`, `${what}: output ${i} type`).toBe(`${w.dtype}[${w.dims.join(',')}]`);
-    const a = toNumbers(g);
-    const b = toNumbers(w);
-    a.forEach((v, j) => {
-      const bound = tol * (1 + Math.abs(b[j]!));
-      if (!(Math.abs(v - b[j]!) <= bound)) expect.fail(`${what}: output ${i}[${j}] = ${v}, expected ${b[j]} (tol ${bound})`);
-    });
-  });
 }
 
 /** Eager tensors alive, counting those the finalizer reclaimed (a GC during a test must not move the baseline). */

@@ -6,7 +6,7 @@ import { TgTensor } from '../../src/index.js';
 import { type HostTensor, toNumbers } from '../../graph/tensor.js';
 import { ort, toOrt } from '../helpers/ort.js';
 import { gpuIt } from '../webgpu/helpers.js';
-import { CASES, type Case } from './cases.js';
+import { CASES, type Case, expectClose } from './cases.js';
 
 function leaves(x: unknown): HostTensor[] {
   if (x instanceof TgTensor) return [x.host()];
@@ -28,20 +28,6 @@ async function leavesRead(x: unknown): Promise<HostTensor[]> {
 }
 function tensorArgs(args: unknown[]): HostTensor[] {
   return args.filter((a): a is TgTensor => a instanceof TgTensor).map((t) => t.host());
-}
-
-function expectClose(got: HostTensor[], want: HostTensor[], tol: number, what: string): void {
-  expect(got.length, `${what}: output count`).toBe(want.length);
-  got.forEach((g, i) => {
-    const w = want[i]!;
-    expect(`${g.dtype}[${g.dims.join(',')}]`, `${what}: output ${i} type`).toBe(`${w.dtype}[${w.dims.join(',')}]`);
-    const a = toNumbers(g);
-    const b = toNumbers(w);
-    a.forEach((v, j) => {
-      const bound = tol * (1 + Math.abs(b[j]!));
-      if (!(Math.abs(v - b[j]!) <= bound)) expect.fail(`${what}: output ${i}[${j}] = ${v}, expected ${b[j]} (tol ${bound})`);
-    });
-  });
 }
 
 async function runOrt(c: Case, args: unknown[], traced: tg.TracedFunction<never[], unknown>): Promise<HostTensor[]> {
