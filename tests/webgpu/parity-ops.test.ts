@@ -1,21 +1,8 @@
 // WebGPU kernels added for GatherElements, Trilu, Range, CumSum, RMSNormalization, Swish and Attention,
 // against the CPU kernels on random inputs.
-import { describe, expect } from 'vitest';
 import type { HostTensor } from '../../graph/tensor.js';
-import { compare, cpuHas, float, gpuIt, int, ints, intsAttr, model, type NodeSpec, rand, runCpu, runGpu, str, tensor } from './helpers.js';
-
-const TOL = { float32: { atol: 1e-5, rtol: 1e-4 }, exact: { atol: 0, rtol: 0 } };
-
-interface Case {
-  name: string;
-  nodes: NodeSpec[];
-  feeds: Record<string, HostTensor>;
-  consts?: Record<string, HostTensor>;
-  opset?: number;
-  tol?: { atol: number; rtol: number };
-  /** Every node should run on the GPU (default true). */
-  allGpu?: boolean;
-}
+import { float, int, ints, intsAttr, rand, str, tensor } from './helpers.js';
+import { type Case, defineParity, TOL } from './parity-cases.js';
 
 const f = (...dims: number[]) => tensor('float32', dims);
 const i32 = (...dims: number[]) => tensor('int32', dims, () => rand() * 20 - 10);
@@ -161,22 +148,4 @@ for (const op of ['ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceMin', 'ReducePr
 cases.push({ name: 'Col2Im 2-D strided padded dilated', nodes: [{ op: 'Col2Im', inputs: ['x', 'img', 'blk'], attrs: { strides: intsAttr([2, 1]), pads: intsAttr([1, 0, 1, 1]), dilations: intsAttr([1, 2]) } }], feeds: { x: f(2, 2 * 6, 4 * 3) }, consts: { img: ints([7, 6]), blk: ints([2, 3]) } });
 cases.push({ name: 'Col2Im 1-D', nodes: [{ op: 'Col2Im', inputs: ['x', 'img', 'blk'] }], feeds: { x: f(1, 3 * 2, 4) }, consts: { img: ints([5]), blk: ints([2]) } });
 
-describe('webgpu parity with the CPU kernels: more ops', () => {
-  for (const c of cases) {
-    gpuIt(c.name, async () => {
-      const m = model(c.nodes, c.feeds, c.consts, undefined, c.opset ?? 18);
-      const missing = cpuHas(m);
-      if (missing) throw new Error(`no CPU kernel for ${missing}`);
-      const want = runCpu(m, c.feeds);
-      const { out, compiled } = await runGpu(m, c.feeds);
-      for (const [name, w] of want) {
-        const r = compare(out.get(name)!, w, c.tol ?? TOL.float32);
-        expect(r.worst, `${c.name}: ${name}`).toBe('');
-      }
-      if (c.allGpu !== false) {
-        const cpu = [...compiled.placements.values()].filter((p) => p.device === 'cpu');
-        expect(cpu.map((p) => `${p.op}: ${p.reason}`)).toEqual([]);
-      }
-    }, 60_000);
-  }
-});
+defineParity('webgpu parity with the CPU kernels: more ops', cases);

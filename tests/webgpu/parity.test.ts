@@ -1,20 +1,7 @@
 // Each WebGPU kernel against the CPU kernels on random inputs (per-dtype tolerances).
-import { describe, expect, it } from 'vitest';
 import type { HostTensor } from '../../graph/tensor.js';
-import { compare, cpuHas, float, gpuIt, int, ints, intsAttr, model, type NodeSpec, rand, runCpu, runGpu, str, tensor } from './helpers.js';
-
-const TOL = { float32: { atol: 1e-5, rtol: 1e-4 }, exact: { atol: 0, rtol: 0 } };
-
-interface Case {
-  name: string;
-  nodes: NodeSpec[];
-  feeds: Record<string, HostTensor>;
-  consts?: Record<string, HostTensor>;
-  opset?: number;
-  tol?: { atol: number; rtol: number };
-  /** Every node should run on the GPU (default true). */
-  allGpu?: boolean;
-}
+import { float, int, ints, intsAttr, rand, str, tensor } from './helpers.js';
+import { type Case, defineParity, TOL } from './parity-cases.js';
 
 const f = (...dims: number[]) => tensor('float32', dims);
 const pos = (...dims: number[]) => tensor('float32', dims, () => rand() * 2 + 0.1);
@@ -123,26 +110,4 @@ for (const nm of ['round_prefer_ceil', 'floor', 'ceil']) {
   cases.push({ name: `Resize nearest ${nm}`, nodes: [{ op: 'Resize', inputs: ['x', 'roi', 's'], attrs: { nearest_mode: str(nm) } }], feeds: { x: f(1, 1, 3, 4) }, consts: { roi: empty, s: fl([1, 1, 2.5, 0.75]) } });
 }
 
-describe('webgpu parity with the CPU kernels', () => {
-  for (const c of cases) {
-    gpuIt(c.name, async () => {
-      const m = model(c.nodes, c.feeds, c.consts, undefined, c.opset ?? 18);
-      const missing = cpuHas(m);
-      if (missing) {
-        console.warn(`parity '${c.name}': no CPU kernel for ${missing} yet; not compared`);
-        return;
-      }
-      const want = runCpu(m, c.feeds);
-      const { out, compiled } = await runGpu(m, c.feeds);
-      for (const [name, w] of want) {
-        const r = compare(out.get(name)!, w, c.tol ?? TOL.float32);
-        expect(r.worst, `${c.name}: ${name}`).toBe('');
-      }
-      if (c.allGpu !== false) {
-        const cpu = [...compiled.placements.values()].filter((p) => p.device === 'cpu');
-        expect(cpu.map((p) => `${p.op}: ${p.reason}`)).toEqual([]);
-      }
-    }, 60_000);
-  }
-});
-void it;
+defineParity('webgpu parity with the CPU kernels', cases);
