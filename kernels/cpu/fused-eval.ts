@@ -155,16 +155,27 @@ function instrJs(i: Instr, k: number, o: (x: Operand) => string): string {
   return `const ${t} = F(${e});`;
 }
 
-const compiled = new Map<string, Compiled | null>();
+// One loop per program object: decodeProgram returns one object per program text, so a node's program
+// is looked up without serializing it on every call. (The generated code depends on the program only.)
+const compiled = new WeakMap<Program, Compiled | null>();
 
-/** The program as one generated loop, or null where the platform forbids generating code. */
-function compile(p: Program, nLeaves: number): Compiled | null {
-  const key = `${nLeaves}:${JSON.stringify(p.code)}`;
-  const hit = compiled.get(key);
-  if (hit !== undefined) return hit;
-  const o = (x: Operand): string => ('in' in x ? `a${x.in}` : 't' in x ? `t${x.t}` : `(${lit(x.c)})`);
+/** The program inputs its instructions read. */
+function usedInputs(p: Program): Set<number> {
   const used = new Set<number>();
   for (const i of p.code) for (const x of operandsOf(i)) if ('in' in x) used.add(x.in);
+  return used;
+}
+
+/** The program as one generated loop, or null where the platform forbids generating code. */
+function compile(p: Program): Compiled | null {
+  let fn = compiled.get(p);
+  if (fn === undefined) compiled.set(p, (fn = generate(p)));
+  return fn;
+}
+
+function generate(p: Program): Compiled | null {
+  const o = (x: Operand): string => ('in' in x ? `a${x.in}` : 't' in x ? `t${x.t}` : `(${lit(x.c)})`);
+  const used = usedInputs(p);
   const src = [
     ...[...used].map((i) => `const L${i} = leaves[${i}];`),
     'for (let k = 0; k < n; k++) {',
@@ -173,16 +184,12 @@ function compile(p: Program, nLeaves: number): Compiled | null {
     `  out[k] = t${p.code.length - 1};`,
     '}',
   ].join('\n');
-  let fn: Compiled | null;
   try {
     const make = new Function('F', 'powC', 'sigmoid', 'erf', 'SQRT_2_OVER_PI', `return (n, leaves, out) => {\n${src}\n};`);
-    fn = make(Math.fround, powC, sigmoid, erf, SQRT_2_OVER_PI) as Compiled;
+    return make(Math.fround, powC, sigmoid, erf, SQRT_2_OVER_PI) as Compiled;
   } catch {
-    fn = null; // EvalError under a Content-Security-Policy: interpret instead
+    return null; // EvalError under a Content-Security-Policy: interpret instead
   }
-  if (compiled.size > 1024) compiled.clear();
-  compiled.set(key, fn);
-  return fn;
 }
 
 export interface EvaluateOptions {
@@ -197,8 +204,10 @@ export interface EvaluateOptions {
  */
 export function evaluateProgram(p: Program, leaves: readonly (Leaf | undefined)[], out: Float32Array, outDims: readonly number[], opts: EvaluateOptions = {}): void {
   const total = out.length;
-  const readers = leaves.map((l) => (l ? leafReader(l, outDims, total) : undefined));
-  const fn = opts.interpret ? null : compile(p, leaves.length);
+  // Inputs no instruction reads (an epilogue's extra inputs a program ignores) are never gathered.
+  const used = usedInputs(p);
+  const readers = leaves.map((l, i) => (l && used.has(i) ? leafReader(l, outDims, total) : undefined));
+  const fn = opts.interpret ? null : compile(p);
   if (fn) {
     const empty = new Float32Array(0);
     for (let s = 0; s < total; s += BLOCK) {
