@@ -1,10 +1,9 @@
 // Real exported models lowered for each backend (fused kernels on): the lowering fires, and the
 // outputs still match onnxruntime-node (1e-4 relative on the CPU, 1e-3 on WebGPU).
 import { describe, expect, it } from 'vitest';
-import { InferenceSession, Tensor } from '../../src/index.js';
-import { generateInput } from '../../src/cli/inputs.js';
+import { InferenceSession } from '../../src/index.js';
 import { maxRelError, ort } from '../helpers/ort.js';
-import { REAL_MODELS, type RealModel } from '../models/models.js';
+import { REAL_MODELS, type RealModel, realModelFeeds } from '../models/models.js';
 import { gpuIt } from './helpers.js';
 
 /** Models where the lowering is known to fire (others, e.g. float16 ones, are only checked against onnxruntime). */
@@ -21,16 +20,7 @@ async function matchOrt(m: RealModel, ep: 'cpu' | 'webgpu', rtol: number): Promi
   if (FUSES.test(m.name)) expect(rewrites.reduce((a, b) => a + b, 0), 'lowering rewrites').toBeGreaterThan(0);
   expect(session.model.graph.nodes.length).toBeLessThanOrEqual(unlowered.model.graph.nodes.length);
   await unlowered.release();
-  const feeds: Record<string, Tensor> = {};
-  const ortFeeds: Record<string, ort.Tensor> = {};
-  session.inputMetadata.forEach((meta, i) => {
-    const v = m.values?.[meta.name];
-    const t = v
-      ? new Tensor(v.type, v.type === 'int64' ? BigInt64Array.from(v.data.map(BigInt)) : Float32Array.from(v.data), v.dims)
-      : generateInput(meta, m.dims?.[meta.name], 99 + i);
-    feeds[meta.name] = t;
-    ortFeeds[meta.name] = new ort.Tensor(t.type, t.data as never, [...t.dims]);
-  });
+  const { feeds, ortFeeds } = realModelFeeds(m, session.inputMetadata);
   const oracle = await ort.InferenceSession.create(m.file, { intraOpNumThreads: 1 });
   const want = await oracle.run(ortFeeds);
   const got = await session.run(feeds);
