@@ -16,7 +16,7 @@ import { WEBGPU_CAPABILITIES } from '../../../kernels/webgpu/fused.js';
 import type { GpuKernel, Program } from '../../../kernels/webgpu/types.js';
 import { copyWordsProgram, unpackProgram, type UnpackKind } from '../../../kernels/webgpu/storage.js';
 import { elemBytes, storageType } from '../../../kernels/webgpu/wgsl.js';
-import type { Backend, CompiledModel, DeviceFeed, RunContext } from '../types.js';
+import type { Backend, CompiledModel, DeviceFeed, DeviceOutput, RunContext } from '../types.js';
 import { BufferPool, type BufferStats, writePadded } from './buffers.js';
 import { acquireGpu, type GpuContext } from './device.js';
 import { quietly, quietWaitWanted } from './pacing.js';
@@ -44,14 +44,8 @@ export interface WebgpuRunStats {
 }
 
 /** An output that stays on the GPU (preferredOutputLocation 'gpu-buffer'): for Tensor.fromGpuBuffer. */
-export interface GpuOutput {
-  readonly kind: 'gpu-buffer';
+export interface GpuOutput extends DeviceOutput {
   readonly buffer: GPUBuffer;
-  readonly dtype: DType;
-  readonly dims: readonly number[];
-  download(): Promise<HostTensor>;
-  /** Gives the buffer back to the pool (the data is then gone). */
-  dispose(): void;
 }
 
 export interface WebgpuCompiledModel extends CompiledModel {
