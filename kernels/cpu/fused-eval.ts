@@ -1,72 +1,22 @@
-// Evaluates a fused elementwise program (graph/ops/fused-program.ts) over an output in blocks of
-// inputs gathered (or viewed) at the output's indices. The program is compiled once into a JS loop
-// (one iteration per element, every instruction in registers); where code generation is not
-// allowed (a CSP without unsafe-eval) an interpreter runs each instruction as a loop over
-// Float32Array temporaries instead. Either way each instruction computes in double with the scalar
-// functions of the unfused kernels and rounds to float32, so the result equals running the ops one
-// by one bit for bit, except that the unfused Exp/Sigmoid/Tanh/Erf/Gelu use SIMD approximations on
-// long runs (a few ulps; elementwise-simd.ts) where this loop calls the double-precision functions.
+// Evaluates a fused elementwise program (graph/ops/fused-program.ts) over an output. First choice is
+// the program compiled to WebAssembly SIMD (fused-wasm.ts), equal to the JS below bit for bit except for
+// exp/sigmoid/tanh/erf, where it uses the unfused kernels' SIMD approximations. Where the program has no
+// SIMD code (Log, Pow) or wasm is unavailable, the program runs as a JS loop compiled once (one iteration
+// per element, every instruction in registers) over blocks of inputs gathered (or viewed) at the
+// output's indices; where code generation is not allowed (a CSP without unsafe-eval) an interpreter runs
+// each instruction as a loop over Float32Array temporaries instead. Both compute each instruction in
+// double with the scalar functions of the unfused kernels and round to float32, so the result equals
+// running the ops one by one bit for bit, except that the unfused Exp/Sigmoid/Tanh/Erf/Gelu use SIMD
+// approximations on long runs (a few ulps; elementwise-simd.ts) where this loop calls the
+// double-precision functions.
 import { type Instr, type Operand, operandsOf, type Program } from '../../graph/ops/fused-program.js';
 import { erf, powC, sigmoid } from './elementwise-scalar.js';
+import { type Leaf, leafReader, READER_BLOCK as BLOCK } from './fused-leaves.js';
+import { evaluateWasm } from './fused-wasm.js';
 
-const BLOCK = 1024;
+export type { Leaf } from './fused-leaves.js';
+
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
-
-/** A program input: its data (float32, or bool 0/1 for conditions) and dims, broadcast to the output. */
-export interface Leaf {
-  readonly data: Float32Array | Uint8Array;
-  readonly dims: readonly number[];
-}
-
-type Src = (start: number, n: number) => Float32Array;
-
-/** A reader of `leaf` as broadcast to `outDims`, one block at a time. */
-function leafReader(leaf: Leaf, outDims: readonly number[], total: number): Src {
-  const { data } = leaf;
-  if (data.length === total && data instanceof Float32Array) return (s, n) => data.subarray(s, s + n);
-  if (data.length === 1) {
-    const v = new Float32Array(BLOCK).fill(data[0]!);
-    return (_s, n) => v.subarray(0, n);
-  }
-  // General broadcast: strides of the leaf aligned right, 0 on broadcast dims; an odometer per block.
-  const rank = outDims.length;
-  const off = rank - leaf.dims.length;
-  const strides = new Array<number>(rank).fill(0);
-  for (let i = leaf.dims.length - 1, s = 1; i >= 0; i--) {
-    strides[off + i] = leaf.dims[i] === 1 ? 0 : s;
-    s *= leaf.dims[i]!;
-  }
-  const buf = new Float32Array(BLOCK);
-  const idx = new Array<number>(rank).fill(0);
-  return (start, n) => {
-    let rem = start;
-    let pos = 0;
-    for (let d = rank - 1; d >= 0; d--) {
-      idx[d] = rem % outDims[d]!;
-      rem = Math.floor(rem / outDims[d]!);
-      pos += idx[d]! * strides[d]!;
-    }
-    const last = rank - 1;
-    const sl = strides[last] ?? 0;
-    const dl = outDims[last] ?? 1;
-    for (let k = 0; k < n; ) {
-      // A run along the last dim, then carry.
-      const run = Math.min(n - k, dl - (idx[last] ?? 0));
-      for (let r = 0; r < run; r++) buf[k + r] = data[pos + r * sl]!;
-      k += run;
-      pos += run * sl;
-      if (rank === 0) break;
-      idx[last] = (idx[last] ?? 0) + run;
-      for (let d = last; d > 0 && idx[d]! >= outDims[d]!; d--) {
-        pos -= idx[d]! * strides[d]!;
-        idx[d] = 0;
-        idx[d - 1]! += 1;
-        pos += strides[d - 1]!;
-      }
-    }
-    return buf.subarray(0, n);
-  };
-}
 
 function runInstr(i: Instr, get: (o: Operand) => Float32Array, o: Float32Array, n: number): void {
   switch (i.op) {
@@ -193,8 +143,11 @@ function generate(p: Program): Compiled | null {
 }
 
 export interface EvaluateOptions {
-  /** Run the instruction interpreter even where the compiled loop is available (tests compare both). */
-  readonly interpret?: boolean;
+  /**
+   * Which evaluator runs: `wasm` (the default) the program's SIMD module where it has one, else the
+   * generated JS loop; `js` that loop; `interpret` the instruction interpreter (tests compare all three).
+   */
+  readonly engine?: 'wasm' | 'js' | 'interpret';
 }
 
 /**
@@ -203,11 +156,13 @@ export interface EvaluateOptions {
  * reads and writes one element index at a time.
  */
 export function evaluateProgram(p: Program, leaves: readonly (Leaf | undefined)[], out: Float32Array, outDims: readonly number[], opts: EvaluateOptions = {}): void {
+  const engine = opts.engine ?? 'wasm';
+  if (engine === 'wasm' && evaluateWasm(p, leaves, out, outDims)) return;
   const total = out.length;
   // Inputs no instruction reads (an epilogue's extra inputs a program ignores) are never gathered.
   const used = usedInputs(p);
   const readers = leaves.map((l, i) => (l && used.has(i) ? leafReader(l, outDims, total) : undefined));
-  const fn = opts.interpret ? null : compile(p);
+  const fn = engine === 'interpret' ? null : compile(p);
   if (fn) {
     const empty = new Float32Array(0);
     for (let s = 0; s < total; s += BLOCK) {

@@ -111,8 +111,8 @@ describe('lower-elementwise', () => {
     const feeds = feedsOf(buildModel({ inputs: [['x', 'float32', [2, 3, 4]], ['b', 'float32', [4]], ['z', 'float32', [2, 1, 4]], ['c', 'bool', [3, 1]]], outputs: [], nodes: [] }));
     const leaves = ['x', 'b', 'z', 'c'].map((k) => feeds.get(k) as HostTensor).map((t) => ({ data: t.data as Float32Array | Uint8Array, dims: t.dims }));
     const [a, b] = [new Float32Array(24), new Float32Array(24)];
-    evaluateProgram(p, leaves, a, [2, 3, 4]);
-    evaluateProgram(p, leaves, b, [2, 3, 4], { interpret: true });
+    evaluateProgram(p, leaves, a, [2, 3, 4], { engine: 'js' });
+    evaluateProgram(p, leaves, b, [2, 3, 4], { engine: 'interpret' });
     expect(Array.from(a)).toEqual(Array.from(b));
     expect(a.some((v) => v !== 0)).toBe(true);
   });
