@@ -17,7 +17,7 @@ export interface CpuBackendOptions {
   readonly executionMode?: 'sequential' | 'parallel';
   /** Pool workers in parallel mode; default the machine's cores. */
   readonly numThreads?: number;
-  /** Declare the fused kernels to the lowering passes (SessionOptions.fuseCpuKernels; off by default). */
+  /** Declare the fused kernels to the lowering passes (SessionOptions.fuseCpuKernels, on by default). */
   readonly fuse?: boolean;
 }
 

@@ -248,7 +248,9 @@ describe('lowering in the session', () => {
     const on = await InferenceSession.fromModel(model, { executionProviders: ['cpu'], fuseCpuKernels: true });
     const off = await InferenceSession.fromModel(model, { executionProviders: ['cpu'], fuseCpuKernels: true, disabledOptimizers: ['lower-epilogue', 'lower-elementwise'] });
     const plain = await InferenceSession.fromModel(model, { executionProviders: ['cpu'] });
-    expect(plain.model.graph.nodes.some((n) => n.domain === 'tgraph'), 'CPU sessions lower only when asked').toBe(false);
+    expect(plain.model.graph.nodes.map((n) => `${n.domain}:${n.opType}`), 'CPU sessions lower by default').toEqual(['tgraph:FusedConv']);
+    const unfused = await InferenceSession.fromModel(model, { executionProviders: ['cpu'], fuseCpuKernels: false });
+    expect(unfused.model.graph.nodes.some((n) => n.domain === 'tgraph'), 'fuseCpuKernels: false').toBe(false);
     const none = await InferenceSession.fromModel(model, { executionProviders: ['cpu'], graphOptimizationLevel: 'disabled' });
     expect(on.model.graph.nodes.map((n) => `${n.domain}:${n.opType}`)).toEqual(['tgraph:FusedConv']);
     expect(on.optimizeReport!.passes.find((p) => p.name === 'lower-epilogue')!.rewrites).toEqual({ Conv: 1 });
