@@ -80,11 +80,11 @@ export function convForward(ctx: CpuContext, x: FloatArray, xd: readonly number[
   // float32 GEMMs start their rows from the bias (no second pass over the output); other paths add it after.
   let gBias: FloatArray | undefined;
   if (Cg === 1 && Mg === 1 && nd === 2 && !pointwise) {
-    depthwise2d(x, w, y, N * C, inSp, geo.out, a, geo.padHead);
+    if (depthwise2d(x, w, y, N * C, inSp, geo.out, a, geo.padHead, bias)) gBias = bias;
   } else if (Cg === 1 && Mg === 1 && nd === 1 && !pointwise) {
     // 1-D depthwise (audio/sequence models) runs as 2-D with a height of 1.
     const a2: WindowAttrs = { ...a, kernel: [1, a.kernel[0]!], strides: [1, a.strides[0]!], dilations: [1, a.dilations[0]!] };
-    depthwise2d(x, w, y, N * C, [1, inSp[0]!], [1, geo.out[0]!], a2, [0, geo.padHead[0]!]);
+    if (depthwise2d(x, w, y, N * C, [1, inSp[0]!], [1, geo.out[0]!], a2, [0, geo.padHead[0]!], bias)) gBias = bias;
   } else {
     // 2-D im2col runs over bands of output rows, so the col buffer stays bounded (and cache-friendly) on
     // large images; other ranks take the whole grid at once.
@@ -149,15 +149,17 @@ function addChannelBias(y: FloatArray, bias: ArrayLike<number>, N: number, M: nu
 /**
  * One filter per channel: accumulate kernel taps over contiguous output rows. For 3- and 5-wide kernels the
  * taps of a kernel row are summed together where all are inside the image (less output traffic).
+ * True when the SIMD path ran, which adds the bias itself; the JS loops leave it to the caller.
  */
-function depthwise2d(x: FloatArray, w: FloatArray, y: FloatArray, planes: number, inSp: readonly number[], outSp: readonly number[], a: WindowAttrs, padHead: readonly number[]): void {
+function depthwise2d(x: FloatArray, w: FloatArray, y: FloatArray, planes: number, inSp: readonly number[], outSp: readonly number[], a: WindowAttrs, padHead: readonly number[],
+  bias: FloatArray | undefined): boolean {
   const [IH, IW] = inSp as [number, number];
   const [OH, OW] = outSp as [number, number];
   const [KH, KW] = a.kernel as [number, number];
   const [SH, SW] = a.strides as [number, number];
   const [DH, DW] = a.dilations as [number, number];
   const [PH, PW] = padHead as [number, number];
-  if (depthwise2dSimd(x, w, y, planes, IH, IW, OH, OW, KH, KW, SH, SW, DH, DW, PH, PW)) return;
+  if (depthwise2dSimd(x, w, y, planes, IH, IW, OH, OW, KH, KW, SH, SW, DH, DW, PH, PW, bias)) return true;
   const C = w.length / (KH * KW); // channels (one filter each)
   // Valid output column range of each kernel column, and where all of them overlap.
   const lo = new Int32Array(KW), hi = new Int32Array(KW);
@@ -206,6 +208,7 @@ function depthwise2d(x: FloatArray, w: FloatArray, y: FloatArray, planes: number
       }
     }
   }
+  return false;
 }
 
 const conv: CpuKernel = (inputs, ctx) => {

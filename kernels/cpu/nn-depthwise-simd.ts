@@ -1,77 +1,131 @@
-// A WebAssembly SIMD depthwise 2-D convolution for float32 planes with unit column stride (the MobileNet /
-// PP-LCNet case), assembled from opcodes like the GEMM micro-kernel. Each plane is staged zero-padded in
-// wasm memory, and eight adjacent outputs accumulate together in float32 over the kernel taps (the same
-// float32 accumulation the SIMD GEMM does). Falls back (returns false) where it does not apply.
-import { ADD, GE_S, I32, MUL, V128, forLoop, get, i32c, section, set, simd, str, tee, uleb } from './wasm-asm.js';
+// A WebAssembly SIMD depthwise 2-D convolution for float32 planes with column stride 1 or 2 (the MobileNet /
+// PP-LCNet case), assembled from opcodes like the GEMM micro-kernel. One call runs every plane: each is
+// staged zero-padded in wasm memory (at column stride 2 split into even and odd columns, so each tap reads
+// contiguous floats), then NV f32x4 accumulators (4*NV adjacent outputs of a row) start from the channel's
+// bias and sum the kernel taps in float32 (as the SIMD GEMM does). Modules are built per (kernel width,
+// column stride, column dilation, NV) so the taps of a kernel row are unrolled with constant offsets.
+// Output rows are written compactly; a row's last vector may spill into the next row, which is written
+// after it. Falls back (returns false) where it does not apply.
+import { ADD, I32, MUL, V128, get, i32c, section, set, simd, str, uleb } from './wasm-asm.js';
 
-const load = [0xfd, ...uleb(0x00), 0, 0];
-const load16 = [0xfd, ...uleb(0x00), 0, 16];
-const store = [0xfd, ...uleb(0x0b), 0, 0];
-const store16 = [0xfd, ...uleb(0x0b), 0, 16];
+const SUB = 0x6b, LT_S = 0x48, EQ = 0x46, AND = 0x71, SHR_U = 0x76, EQZ = 0x45;
+const memCopy = [0xfc, ...uleb(10), 0, 0];
+const memarg = (off: number) => [0, ...uleb(off)];
+const v128load = (off: number) => [...simd(0x00), ...memarg(off)];
+const v128store = (off: number) => [...simd(0x0b), ...memarg(off)];
+const splat32 = (off: number) => [...simd(0x09), ...memarg(off)];
 const f32load = [0x2a, 2, 0];
-const SPLAT = 0x13, FADD = 0xe4, FMUL = 0xe6;
+const f32store = [0x38, 2, 0];
+const FADD = 0xe4, FMUL = 0xe6, RELAXED_MADD = 0x105;
 
-function assemble(): Uint8Array<ArrayBuffer> {
-  // params: 0 xBase, 1 wBase, 2 oBase, 3 KH, 4 KW, 5 OH, 6 nvec, 7 shRow (bytes), 8 dhRow, 9 dwB, 10 oRow
-  // locals: 11 oh, 12 v, 13 kh, 14 kw, 15 xr, 16 xk, 17 xq, 18 wp, 19 orow (i32); 20 acc, 21 acc2, 22 wv (v128)
-  // Eight adjacent outputs per step (two accumulators sharing each weight splat); nvec is even.
-  const [XB, WB, OB, KH, KW, OH, NV, SHR, DHR, DWB, OROW] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-  const [OHI, V, KHI, KWI, XR, XK, XQ, WP, OR] = [11, 12, 13, 14, 15, 16, 17, 18, 19];
-  const ACC = 20, ACC2 = 21, WV = 22;
-  const tap = [
-    ...get(WP), ...f32load, ...simd(SPLAT), ...set(WV),
-    ...get(ACC), ...get(WV), ...get(XQ), ...load, ...simd(FMUL), ...simd(FADD), ...set(ACC),
-    ...get(ACC2), ...get(WV), ...get(XQ), ...load16, ...simd(FMUL), ...simd(FADD), ...set(ACC2),
-    ...get(WP), ...i32c(4), ADD, ...set(WP),
-    ...get(XQ), ...get(DWB), ADD, ...set(XQ),
+/** `while (v < limit) { body; v++ }` with v set to 0 first. */
+function loop(v: number, limit: number[], body: number[]): number[] {
+  return [
+    ...i32c(0), ...set(v),
+    0x02, 0x40, 0x03, 0x40,
+    ...get(v), ...limit, LT_S, EQZ, 0x0d, 1,
+    ...body,
+    ...get(v), ...i32c(1), ADD, ...set(v),
+    0x0c, 0, 0x0b, 0x0b,
   ];
-  const vec = [
-    0xfd, ...uleb(0x0c), ...new Array<number>(16).fill(0), ...set(ACC),
-    0xfd, ...uleb(0x0c), ...new Array<number>(16).fill(0), ...set(ACC2),
-    ...get(XR), ...get(V), ...i32c(16), MUL, ADD, ...set(XK),
-    ...get(WB), ...set(WP),
-    ...forLoop(KHI, KH, [
-      ...get(XK), ...set(XQ),
-      ...forLoop(KWI, KW, tap),
-      ...get(XK), ...get(DHR), ADD, ...set(XK),
+}
+
+interface Shape { KW: number; SW: 1 | 2; DW: number; NV: number; relaxed: boolean }
+
+function assemble(s: Shape): Uint8Array<ArrayBuffer> {
+  // params: 0 xs, 1 xp, 2 w, 3 b, 4 o (byte addresses), 5 planes, 6 C, 7 rows, 8 cols, 9 IW (source row
+  //   stride), 10 PH, 11 PW, 12 PW2 (staged row width), 13 PB (bytes from the even to the odd columns),
+  //   14 OH, 15 OW, 16 steps (NV-vector groups per output row), 17 KH, 18 SHB (bytes between output rows'
+  //   first input rows), 19 DHB (bytes between kernel rows), 20 plane (floats per input plane)
+  // locals (i32): 21 p, 22 c, 23 r, 24 i, 25 src, 26 oh, 27 st, 28 kh, 29 rp, 30 wp, 31 op, 32 rowp, 33 wc,
+  //   34 rp0, 35 pc, 36 rq; (v128) 37.. acc[NV], then wv
+  const [XS, XP, W, B, O, PLANES, C, ROWS, COLS, IW, PH, PW, PW2, PB, OH, OW, STEPS, KH, SHB, DHB, PLANE] =
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20];
+  const [P, CI, R, I, SRC, OHI, ST, KHI, RP, WP, OP, ROWP, WC, RP0, PC, RQ] = [21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36];
+  const acc = (j: number) => 37 + j;
+  const WV = 37 + s.NV;
+  const js = [...Array(s.NV).keys()];
+  // dst = xp + ((PH + r)*PW2 + col)*4 for a staged column col
+  const stage = s.SW === 1
+    ? loop(R, get(ROWS), [
+      ...get(XP), ...get(PH), ...get(R), ADD, ...get(PW2), MUL, ...get(PW), ADD, ...i32c(4), MUL, ADD,
+      ...get(SRC), ...get(R), ...get(IW), MUL, ...i32c(4), MUL, ADD,
+      ...get(COLS), ...i32c(4), MUL, ...memCopy,
+    ])
+    : loop(R, get(ROWS), [
+      ...loop(I, get(COLS), [
+        ...get(PW), ...get(I), ADD, ...set(PC),
+        // even columns at xp, odd ones at xp + PB; column pc lands at index pc >> 1
+        ...get(XP), ...get(PB), ...get(PC), ...i32c(1), AND, MUL, ADD,
+        ...get(PH), ...get(R), ADD, ...get(PW2), MUL, ...get(PC), ...i32c(1), SHR_U, ADD, ...i32c(4), MUL, ADD,
+        ...get(SRC), ...get(R), ...get(IW), MUL, ...get(I), ADD, ...i32c(4), MUL, ADD, ...f32load,
+        ...f32store,
+      ]),
+    ]);
+  const taps: number[] = [];
+  for (let kw = 0; kw < s.KW; kw++) {
+    const q = (kw * s.DW) % s.SW;
+    const off = Math.floor((kw * s.DW) / s.SW) * 4;
+    taps.push(...get(WP), ...splat32(kw * 4), ...set(WV));
+    for (const j of js) {
+      const x = [...get(q ? RQ : RP), ...v128load(off + 16 * j)];
+      taps.push(...(s.relaxed
+        ? [...get(WV), ...x, ...get(acc(j)), ...simd(RELAXED_MADD)]
+        : [...get(acc(j)), ...get(WV), ...x, ...simd(FMUL), ...simd(FADD)]), ...set(acc(j)));
+    }
+  }
+  const step = [
+    ...js.flatMap((j) => [...get(B), ...get(CI), ...i32c(4), MUL, ADD, ...splat32(0), ...set(acc(j))]),
+    ...get(RP0), ...set(RP), ...get(WC), ...set(WP),
+    ...loop(KHI, get(KH), [
+      ...(s.SW === 2 ? [...get(RP), ...get(PB), ADD, ...set(RQ)] : []),
+      ...taps,
+      ...get(RP), ...get(DHB), ADD, ...set(RP),
+      ...get(WP), ...i32c(4 * s.KW), ADD, ...set(WP),
     ]),
-    ...get(OR), ...get(V), ...i32c(16), MUL, ADD, ...get(ACC), ...store,
-    ...get(OR), ...get(V), ...i32c(16), MUL, ADD, ...get(ACC2), ...store16,
-    ...get(V), ...i32c(1), ADD, ...set(V), // two vectors per step (the loop adds the other 1)
+    ...js.flatMap((j) => [...get(OP), ...get(acc(j)), ...v128store(16 * j)]),
+    ...get(OP), ...i32c(16 * s.NV), ADD, ...set(OP),
+    ...get(RP0), ...i32c(16 * s.NV), ADD, ...set(RP0),
   ];
   const row = [
-    ...get(XB), ...get(OHI), ...get(SHR), MUL, ADD, ...set(XR),
-    ...get(OB), ...get(OHI), ...get(OROW), MUL, ADD, ...set(OR),
-    ...forLoop(V, NV, vec),
+    ...get(ROWP), ...set(RP0),
+    ...loop(ST, get(STEPS), step),
+    // back to the start of the next output row (the last vectors may have run past this one)
+    ...get(OP), ...get(STEPS), ...i32c(16 * s.NV), MUL, SUB, ...get(OW), ...i32c(4), MUL, ADD, ...set(OP),
+    ...get(ROWP), ...get(SHB), ADD, ...set(ROWP),
   ];
-  void tee;
-  const body = [2, 9, I32, 3, V128, ...forLoop(OHI, OH, row), 0x0b];
-  // copy2d params: 0 src, 1 dst, 2 rows, 3 rowBytes, 4 srcStride, 5 dstStride; local 6 r: memory.copy per row
-  // (staging image rows into the padded plane, compacting output rows) without a JS subarray per row.
-  const copyBody = [
-    1, 1, I32,
-    ...forLoop(6, 2, [
-      ...get(1), ...get(0), ...get(3), 0xfc, ...uleb(10), 0, 0,
-      ...get(0), ...get(4), ADD, ...set(0),
-      ...get(1), ...get(5), ADD, ...set(1),
-    ]),
+  const plane = [
+    ...get(XS), ...get(P), ...get(PLANE), MUL, ...i32c(4), MUL, ADD, ...set(SRC),
+    ...stage,
+    ...get(W), ...get(CI), ...get(KH), MUL, ...i32c(4 * s.KW), MUL, ADD, ...set(WC),
+    ...get(XP), ...set(ROWP),
+    ...loop(OHI, get(OH), row),
+    ...get(CI), ...i32c(1), ADD, ...set(CI),
+    ...get(CI), ...get(C), EQ, 0x04, 0x40, ...i32c(0), ...set(CI), 0x0b,
+  ];
+  const body = [
+    2, 16, I32, s.NV + 1, V128,
+    ...i32c(0), ...set(CI),
+    ...get(O), ...set(OP),
+    ...loop(P, get(PLANES), plane),
     0x0b,
   ];
-  const code = [...uleb(2), ...uleb(body.length), ...body, ...uleb(copyBody.length), ...copyBody];
+  const code = [1, ...uleb(body.length), ...body];
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [2, 0x60, 11, ...new Array<number>(11).fill(I32), 0, 0x60, 6, ...new Array<number>(6).fill(I32), 0]),
+    ...section(1, [1, 0x60, 21, ...new Array<number>(21).fill(I32), 0]),
     ...section(2, [1, ...str('env'), ...str('mem'), 0x02, 0x00, ...uleb(1)]),
-    ...section(3, [2, 0, 1]),
-    ...section(7, [2, ...str('dw'), 0x00, 0, ...str('copy2d'), 0x00, 1]),
+    ...section(3, [1, 0]),
+    ...section(7, [1, ...str('dw'), 0x00, 0]),
     ...section(10, code),
   ]);
 }
 
-type DwFn = (xb: number, wb: number, ob: number, kh: number, kw: number, oh: number, nv: number, shr: number, dhr: number, dwb: number, orow: number) => void;
-type Copy2dFn = (src: number, dst: number, rows: number, rowBytes: number, srcStride: number, dstStride: number) => void;
-interface Inst { mem: WebAssembly.Memory; dw: DwFn; copy2d: Copy2dFn; f32: Float32Array }
-let cached: Inst | null | undefined;
+type DwFn = (...a: number[]) => void;
+let mem: WebAssembly.Memory | null | undefined;
+let f32: Float32Array = new Float32Array(0);
+let relaxedOk: boolean | undefined;
+const fns = new Map<string, DwFn | null>();
 let enabled = true;
 
 /** Turn the SIMD depthwise path off or on (tests cover both paths); returns the previous setting. */
@@ -81,68 +135,91 @@ export function setDepthwiseSimd(on: boolean): boolean {
   return prev;
 }
 
-function instance(bytes: number): Inst | undefined {
-  if (!enabled) return undefined;
-  if (cached === undefined) {
-    cached = null;
+function memory(bytes: number): Float32Array | undefined {
+  if (mem === undefined) {
+    mem = null;
+    if (typeof WebAssembly === 'undefined' || (typeof process !== 'undefined' && process.env?.TGRAPH_NO_SIMD === '1')) return undefined;
+    mem = new WebAssembly.Memory({ initial: 4 });
+  }
+  if (!mem) return undefined;
+  if (mem.buffer.byteLength < bytes) mem.grow(Math.ceil((bytes - mem.buffer.byteLength) / 65536));
+  if (f32.buffer !== mem.buffer) f32 = new Float32Array(mem.buffer);
+  return f32;
+}
+
+function kernel(sh: Omit<Shape, 'relaxed'>): DwFn | undefined {
+  const key = `${sh.KW},${sh.SW},${sh.DW},${sh.NV}`;
+  let fn = fns.get(key);
+  if (fn === undefined) {
+    fn = null;
     try {
-      if (typeof WebAssembly === 'undefined' || (typeof process !== 'undefined' && process.env?.TGRAPH_NO_SIMD === '1')) return undefined;
-      const bin = assemble();
-      if (!WebAssembly.validate(bin)) return undefined;
-      const mem = new WebAssembly.Memory({ initial: 4 });
-      const inst = new WebAssembly.Instance(new WebAssembly.Module(bin), { env: { mem } });
-      cached = { mem, dw: inst.exports.dw as DwFn, copy2d: inst.exports.copy2d as Copy2dFn, f32: new Float32Array(mem.buffer) };
+      const noRelaxed = typeof process !== 'undefined' && process.env?.TGRAPH_NO_RELAXED_SIMD === '1';
+      for (const relaxed of relaxedOk === false || noRelaxed ? [false] : [true, false]) {
+        const bin = assemble({ ...sh, relaxed });
+        if (!WebAssembly.validate(bin)) continue;
+        if (relaxed) relaxedOk = true;
+        fn = new WebAssembly.Instance(new WebAssembly.Module(bin), { env: { mem: mem! } }).exports.dw as DwFn;
+        break;
+      }
+      if (relaxedOk === undefined) relaxedOk = false;
     } catch {
-      cached = null;
+      fn = null;
     }
+    fns.set(key, fn);
   }
-  if (!cached) return undefined;
-  if (cached.mem.buffer.byteLength < bytes) {
-    cached.mem.grow(Math.ceil((bytes - cached.mem.buffer.byteLength) / 65536));
-    cached.f32 = new Float32Array(cached.mem.buffer);
-  }
-  return cached;
+  return fn ?? undefined;
 }
 
 /**
- * y[p] = depthwise conv of x[p] with w[p % C] (no bias) for every plane p, column stride 1; false (nothing
- * written) where the SIMD path does not apply.
+ * f32x4 vectors per step for a row of V vectors (at most 4): the fewest of steps * (NV + 1.5), roughly a
+ * step's loads plus its weight splat and loop work, so padding a row is weighed against short steps.
+ */
+function vectorsPerStep(V: number): number {
+  let best = 1;
+  for (const nv of [2, 3, 4]) if (Math.ceil(V / nv) * (nv + 1.5) < Math.ceil(V / best) * (best + 1.5)) best = nv;
+  return best;
+}
+
+/**
+ * y[p] = depthwise conv of x[p] with w[p % C] plus bias[p % C] (when given) for every plane p, column stride
+ * 1 or 2; false (nothing written) where the SIMD path does not apply.
  */
 export function depthwise2dSimd(x: unknown, w: unknown, y: unknown, planes: number, IH: number, IW: number, OH: number, OW: number,
-  KH: number, KW: number, SH: number, SW: number, DH: number, DW: number, PH: number, PW: number): boolean {
-  if (SW !== 1 || !(x instanceof Float32Array) || !(w instanceof Float32Array) || !(y instanceof Float32Array)) return false;
+  KH: number, KW: number, SH: number, SW: number, DH: number, DW: number, PH: number, PW: number, bias?: unknown): boolean {
+  if (!enabled || (SW !== 1 && SW !== 2) || !(x instanceof Float32Array) || !(w instanceof Float32Array) || !(y instanceof Float32Array)) return false;
+  if (bias !== undefined && !(bias instanceof Float32Array)) return false;
   const C = w.length / (KH * KW);
-  const OWV = (OW + 7) & ~7;
-  // Padded plane: rows cover every tap of every output row; columns cover the last vector's taps.
-  const PWD = Math.max(OWV + (KW - 1) * DW, PW + IW);
+  const V = Math.ceil(OW / 4);
+  const NV = vectorsPerStep(V);
+  const steps = Math.ceil(V / NV);
+  // The padded plane: rows cover every tap of every output row; columns every tap of every output.
+  const PWD = Math.max(PW + IW, (OW - 1) * SW + (KW - 1) * DW + 1);
   const PHT = Math.max((OH - 1) * SH + (KH - 1) * DH + 1, PH + IH);
+  const PW2 = Math.ceil(PWD / SW);
   const kSize = KH * KW;
-  // Memory: all weights, all planes of x, one zero-padded plane, the outputs (rows of OWV), the outputs compacted.
+  // Memory: weights, biases, all planes of x, the staged plane (SW phases) with slack for the vectors
+  // that run past a row, the compact outputs with slack for the last row's spill.
+  const slack = steps * NV * 4 + KW * DW + 8;
   const wFloats = (C * kSize + 3) & ~3;
+  const bFloats = (C + 3) & ~3;
   const xAll = planes * IH * IW;
-  const xFloats = PHT * PWD + 8;
-  const oFloats = planes * OH * OWV;
-  const compact = OWV !== OW;
-  const s = instance((wFloats + xAll + xFloats + oFloats + (compact ? planes * OH * OW : 0) + 8) * 4);
-  if (!s) return false;
-  const f = s.f32;
-  const wBase = 0, xsBase = wFloats, xBase = xsBase + ((xAll + 3) & ~3), oBase = xBase + xFloats, cBase = oBase + oFloats;
-  // Rows of the image that land inside the padded plane (padding at the end may be cut off by the geometry).
+  const xpFloats = SW * PHT * PW2 + slack;
+  const oFloats = planes * OH * OW + slack;
+  const wBase = 0, bBase = wFloats, xsBase = bBase + bFloats, xpBase = xsBase + ((xAll + 3) & ~3), oBase = xpBase + ((xpFloats + 3) & ~3);
+  const f = memory((oBase + oFloats) * 4);
+  if (!f) return false;
+  const fn = kernel({ KW, SW, DW, NV });
+  if (!fn) return false;
+  f.set(w.subarray(0, C * kSize), wBase);
+  if (bias) f.set(bias.subarray(0, C), bBase);
+  else f.fill(0, bBase, bBase + C);
+  f.set(x.subarray(0, xAll), xsBase);
+  f.fill(0, xpBase, xpBase + xpFloats);
+  // Image rows and columns that land inside the padded plane (the geometry may cut trailing padding off).
   const rows = Math.min(IH, PHT - PH);
   const cols = Math.min(IW, PWD - PW);
-  f.set(w.subarray(0, C * kSize), wBase);
-  f.set(x.subarray(0, xAll), xsBase);
-  f.fill(0, xBase, xBase + xFloats);
-  for (let p = 0; p < planes; p++) {
-    const c = p % C;
-    s.copy2d((xsBase + p * IH * IW) * 4, (xBase + PH * PWD + PW) * 4, rows, cols * 4, IW * 4, PWD * 4);
-    s.dw(xBase * 4, (wBase + c * kSize) * 4, (oBase + p * OH * OWV) * 4, KH, KW, OH, OWV >> 2, SH * PWD * 4, DH * PWD * 4, DW * 4, OWV * 4);
-  }
-  if (compact) {
-    s.copy2d(oBase * 4, cBase * 4, planes * OH, OW * 4, OWV * 4, OW * 4);
-    y.set(f.subarray(cBase, cBase + planes * OH * OW), 0);
-  } else {
-    y.set(f.subarray(oBase, oBase + planes * OH * OW), 0);
-  }
+  fn(xsBase * 4, xpBase * 4, wBase * 4, bBase * 4, oBase * 4, planes, C, rows, cols, IW, PH, PW, PW2, PHT * PW2 * 4,
+    OH, OW, steps, KH, SH * PW2 * 4, DH * PW2 * 4, IH * IW);
+  y.set(f.subarray(oBase, oBase + planes * OH * OW), 0);
   return true;
 }

@@ -1,5 +1,6 @@
 // The WebAssembly SIMD depthwise Conv against the JS loops (float32 accumulation: within float32 rounding),
-// over strides, dilations, pads, odd widths and channel multiples of the batch.
+// over strides (column stride 2 runs on even/odd column phases), dilations, pads, odd widths, bias and
+// channel multiples of the batch.
 import { describe, expect, it } from 'vitest';
 import { AttrReader } from '../../graph/attrs.js';
 import type { Attr, Node } from '../../graph/ir.js';
@@ -8,11 +9,13 @@ import { CPU_KERNELS } from '../../kernels/cpu/index.js';
 import { setDepthwiseSimd } from '../../kernels/cpu/nn-depthwise-simd.js';
 import type { CpuContext } from '../../kernels/cpu/types.js';
 
-function conv(x: Float32Array, xd: number[], w: Float32Array, wd: number[], attributes: Record<string, Attr>): Float32Array {
-  const node: Node = { name: 'n', opType: 'Conv', domain: '', inputs: ['x', 'w'], outputs: ['y'], attributes };
+function conv(x: Float32Array, xd: number[], w: Float32Array, wd: number[], attributes: Record<string, Attr>, b?: Float32Array): Float32Array {
+  const node: Node = { name: 'n', opType: 'Conv', domain: '', inputs: b ? ['x', 'w', 'b'] : ['x', 'w'], outputs: ['y'], attributes };
   const ctx = { node, opset: 17, attrs: new AttrReader(node), runGraph: () => [] } as unknown as CpuContext;
   const t = (dims: number[], data: Float32Array): HostTensor => ({ kind: 'tensor', dtype: 'float32', dims, data });
-  return (CPU_KERNELS.Conv([t(xd, x), t(wd, w)], ctx)[0] as HostTensor).data as Float32Array;
+  const inputs = [t(xd, x), t(wd, w)];
+  if (b) inputs.push(t([b.length], b));
+  return (CPU_KERNELS.Conv(inputs, ctx)[0] as HostTensor).data as Float32Array;
 }
 const ints = (value: number[]): Attr => ({ kind: 'ints', value }) as Attr;
 
@@ -31,21 +34,37 @@ describe('depthwise Conv SIMD', () => {
     [2, 3, 2, 2, 3, [1, 1], 1, 1],
     [1, 4, 7, 1, 3, [1, 1], 1, 1],
     [1, 5, 6, 5, 3, [2, 1], 1, 0],
+    // Column stride 2 (even/odd column phases): odd and even widths, narrow maps, dilation, no padding,
+    // padding wider than the kernel reach, row stride 1 and 2, rows of 1-6 vectors.
+    [1, 9, 12, 48, 3, [1, 2], 1, 1],
+    [2, 5, 13, 17, 3, [2, 2], 1, 1],
+    [1, 7, 6, 6, 5, [2, 2], 1, 2],
+    [1, 3, 11, 11, 5, [2, 2], 2, 3],
+    [1, 4, 9, 10, 3, [2, 2], 1, 0],
+    [1, 3, 5, 7, 3, [1, 2], 1, 4],
+    [1, 6, 3, 3, 3, [2, 2], 1, 1],
+    [1, 2, 4, 41, 5, [1, 2], 1, 2],
+    // Rows of 5 and 6 vectors (steps of 3 vectors, the last one partly past the row).
+    [1, 3, 4, 19, 3, [1, 1], 1, 1],
+    [1, 3, 4, 24, 5, [1, 1], 1, 2],
   ];
   for (const [N, C, H, W, K, S, D, P] of cases) {
-    it(`N${N} C${C} ${H}x${W} k${K} s${S.join('x')} d${D} p${P}`, () => {
+    it(`N${N} C${C} ${H}x${W} k${K} s${S.join('x')} d${D} p${P}, with and without bias`, () => {
       const x = new Float32Array(N * C * H * W).map((_, i) => Math.sin(i * 0.37));
       const w = new Float32Array(C * K * K).map((_, i) => Math.cos(i * 0.91));
+      const b = new Float32Array(C).map((_, i) => 0.5 - i * 0.3);
       const attrs = { group: { kind: 'int', value: C } as Attr, kernel_shape: ints([K, K]), strides: ints(S), dilations: ints([D, D]), pads: ints([P, P, P, P]) };
+      for (const bias of [undefined, b]) {
       const prev = setDepthwiseSimd(false);
       try {
-        const ref = conv(x, [N, C, H, W], w, [C, 1, K, K], attrs);
+        const ref = conv(x, [N, C, H, W], w, [C, 1, K, K], attrs, bias);
         setDepthwiseSimd(true);
-        const got = conv(x, [N, C, H, W], w, [C, 1, K, K], attrs);
+        const got = conv(x, [N, C, H, W], w, [C, 1, K, K], attrs, bias);
         expect(got.length).toBe(ref.length);
         for (let i = 0; i < ref.length; i++) if (Math.abs(got[i]! - ref[i]!) > 1e-5 * (1 + Math.abs(ref[i]!))) expect([i, got[i]]).toEqual([i, ref[i]]);
       } finally {
         setDepthwiseSimd(prev);
+      }
       }
     });
   }
