@@ -26,7 +26,7 @@ const f32load = (off: number) => [0x2a, ...memarg(2, off)];
 const f32store = (off: number) => [0x38, ...memarg(2, off)];
 const f32zero = [0x43, 0, 0, 0, 0];
 const v128zero = [...simd(0x0c), ...new Array<number>(16).fill(0)];
-const SPLAT = 0x13, FADD = 0xe4, FMUL = 0xe6, RELAXED_MADD = 0x105;
+const SPLAT = 0x13, LOAD32_SPLAT = 0x09, FADD = 0xe4, FMUL = 0xe6, RELAXED_MADD = 0x105;
 /** `while (v < limit) { body; v += step }` with v starting at its current value. */
 function whileLt(v: number, limit: number[], step: number[], body: number[]): number[] {
   return [
@@ -62,7 +62,8 @@ function assemble(relaxed: boolean): Uint8Array<ArrayBuffer> {
   const inner = [
     0x03, 0x40,
     ...vecs.flatMap((h) => [...get(PBT), ...v128load(16 * h), ...set(bL(h))]),
-    ...rows.flatMap((r) => [...get(PAT), ...f32load(4 * r), ...simd(SPLAT), ...set(AV), ...vecs.flatMap((h) => fma(r, h))]),
+    // v128.load32_splat: one broadcast load (f32.load + splat costs a shuffle on the FP pipes as well)
+    ...rows.flatMap((r) => [...get(PAT), ...simd(LOAD32_SPLAT), ...memarg(2, 4 * r), ...set(AV), ...vecs.flatMap((h) => fma(r, h))]),
     ...get(PAT), ...i32c(4 * MR), ADD, ...set(PAT),
     ...get(PBT), ...get(LDB), ADD, ...set(PBT),
     ...get(KI), ...i32c(1), SUB, ...set(KI), ...get(KI), 0x0d, 0,

@@ -219,7 +219,7 @@ export function im2colStaged2d(x: Float32Array, xOff: number, C: number, g: Grid
   // The image goes after the stage; the GEMM's own regions may reuse that space once the columns are built.
   const xBase = stageBytes(K, N, N);
   const planes = C * IH * IW;
-  s.reserve(xBase + planes * 4);
+  s.reserve(xBase + planes * 4 + 64); // slack for the stride-2 vector loads past the last row
   s.f32.set(x.subarray(xOff, xOff + planes), xBase >> 2);
   s.im2col(xBase, 0, C, IH, IW, oh0, oh1, OW, KH, KW, g.strides[0]!, g.strides[1]!, g.dilations[0]!, g.dilations[1]!, g.padHead[0]!, g.padHead[1]!);
   return true;

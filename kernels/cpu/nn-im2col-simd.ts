@@ -9,6 +9,10 @@ const memFill = [0xfc, ...uleb(11), 0];
 const memCopy = [0xfc, ...uleb(10), 0, 0];
 const f32load = [0x2a, 2, 0];
 const f32store = [0x38, 2, 0];
+const v128load = (off: number) => [0xfd, ...uleb(0x00), 0, ...uleb(off)];
+const v128store = [0xfd, ...uleb(0x0b), 0, 0];
+/** i8x16.shuffle taking floats 0 and 2 of each operand. */
+const shuffleEven = [0xfd, ...uleb(0x0d), 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
 
 /** Param count of the function (all i32). */
 export const IM2COL_PARAMS = 16;
@@ -44,6 +48,18 @@ export function im2colBody(): number[] {
     ...get(DST), ...get(LO), ...i32c(4), MUL, ADD, ...get(P), ...get(HI), ...get(LO), SUB, ...i32c(4), MUL, ...memCopy,
     0x05,
     ...get(LO), ...set(O),
+    // Column stride 2: four columns per step from two vectors' even lanes (the scalar loop does the rest;
+    // the loads may read one float past the run, so callers leave slack after the image).
+    ...get(SW), ...i32c(2), EQ,
+    0x04, 0x40,
+    0x02, 0x40, 0x03, 0x40,
+    ...get(HI), ...get(O), SUB, ...i32c(4), LT_S, 0x0d, 1,
+    ...get(DST), ...get(O), ...i32c(4), MUL, ADD,
+    ...get(P), ...v128load(0), ...get(P), ...v128load(16), ...shuffleEven, ...v128store,
+    ...get(P), ...i32c(32), ADD, ...set(P),
+    ...get(O), ...i32c(4), ADD, ...set(O),
+    0x0c, 0, 0x0b, 0x0b,
+    0x0b,
     0x02, 0x40, 0x03, 0x40,
     ...get(O), ...get(HI), LT_S, 0x45, 0x0d, 1,
     ...get(DST), ...get(O), ...i32c(4), MUL, ADD, ...get(P), ...f32load, ...f32store,

@@ -162,6 +162,7 @@ describe('Conv', () => {
     ['depthwise SAME_LOWER', [1, 3, 10, 7], [3, 1, 4, 4], { group: int(3), auto_pad: str('SAME_LOWER'), strides: ints([2, 2]) }, false],
     ['2-D strided dilated asymmetric pads (wasm im2col)', [1, 5, 17, 33], [6, 5, 3, 3], { strides: ints([2, 3]), dilations: ints([2, 1]), pads: ints([0, 2, 3, 1]) }, true],
     ['2-D 5x5 stride 2 wider than the image', [2, 3, 4, 3], [7, 3, 5, 5], { strides: ints([2, 2]), pads: ints([2, 2, 2, 2]) }, true],
+    ['2-D first layer: 3 channels, stride 2, odd width (stride-2 vector im2col)', [1, 3, 20, 37], [8, 3, 3, 3], { strides: ints([2, 2]), pads: ints([1, 1, 1, 1]) }, true],
     ['2-D 1x3 over a single row (sequence conv)', [1, 33, 1, 17], [9, 33, 1, 3], { pads: ints([0, 1, 0, 1]) }, true],
     ['1x1 pointwise', [2, 16, 7, 5], [12, 16, 1, 1], {}, true],
     ['1x1 strided', [1, 8, 9, 9], [4, 8, 1, 1], { strides: ints([2, 2]) }, true],
@@ -391,6 +392,11 @@ describe('wasm im2col', () => {
     [2, 9, 11, 3, 5, 2, 3, 1, 2, 0, 4, 2, 1],
     [1, 4, 3, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2],
     [5, 7, 6, 2, 3, 3, 1, 2, 1, 3, 0, 0, 3],
+    // Column stride 2 over rows long enough for the 4-wide vector loop, odd and even widths, with its
+    // scalar tail, dilation and a padding-only first column.
+    [3, 13, 41, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1],
+    [2, 8, 30, 3, 5, 1, 2, 1, 2, 0, 2, 0, 3],
+    [1, 5, 19, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0],
   ];
   for (const [C, IH, IW, KH, KW, SH, SW, DH, DW, pt, pl, pb, pr] of geos) {
     it(`C${C} ${IH}x${IW} kernel ${KH}x${KW} strides ${SH},${SW} dilations ${DH},${DW} pads ${pt},${pl},${pb},${pr}`, () => {
