@@ -160,8 +160,17 @@ export interface SimdGemm {
   readonly relaxed: boolean;
   /** A float32 view of all of wasm memory (re-read after `reserve`, which may grow it). */
   f32: Float32Array;
-  /** Make memory at least `bytes` long; views taken before a grow are stale. */
+  /**
+   * Make the scratch region [0, bytes) available; views taken before may be stale, and resident blocks
+   * may move (read `Resident.addr` after the last reserve of an operation).
+   */
   reserve(bytes: number): void;
+  /**
+   * Copy `bytes` at scratch address src into the resident region, where they stay for the life of this
+   * instance (packed constant operands, so they are not copied in on every call); undefined when the
+   * region is full (RESIDENT_LIMIT).
+   */
+  keep(src: number, bytes: number): Resident | undefined;
   /**
    * C (+)= packed A * B with byte addresses and byte row strides; mpan/npan count MR-row and 4*NV-column tiles;
    * bps is the byte step from one B column panel to the next (16*NV for row-major B, 16*NV*K for packed);
@@ -180,6 +189,21 @@ export interface SimdGemm {
   pack(src: number, dst: number, M: number, K: number, rs: number, cs: number): void;
 }
 
+/** A block in the resident region; `addr` (bytes) follows it when the region moves. */
+export interface Resident { addr: number }
+
+/**
+ * Most bytes the resident region holds (packed constant weights). Blocks are never freed (they are keyed
+ * by weight arrays that live as long as their model), so this bounds what released models leave behind.
+ */
+let RESIDENT_LIMIT = 1 << 27;
+/** Change the resident region's limit (tests use a small one to exercise the fallback); returns the previous one. */
+export function setResidentLimit(bytes: number): number {
+  const prev = RESIDENT_LIMIT;
+  RESIDENT_LIMIT = bytes;
+  return prev;
+}
+
 let cached: SimdGemm | null | undefined;
 
 function build(relaxed: boolean): SimdGemm | undefined {
@@ -189,13 +213,38 @@ function build(relaxed: boolean): SimdGemm | undefined {
   const inst = new WebAssembly.Instance(new WebAssembly.Module(bin), { env: { mem } });
   const mm = inst.exports.mm as (...a: number[]) => void;
   const pack = inst.exports.pack as (...a: number[]) => void;
+  // Memory layout: scratch [0, limit), then the resident blocks [limit, end). Scratch growing past the
+  // limit moves the resident blocks up (one copy) and updates their handles.
+  let limit = mem.buffer.byteLength, end = limit;
+  const blocks: Resident[] = [];
+  const growTo = (bytes: number) => {
+    const have = mem.buffer.byteLength;
+    if (bytes > have) mem.grow(Math.ceil((bytes - have) / 65536));
+    if (g.f32.buffer !== mem.buffer) g.f32 = new Float32Array(mem.buffer);
+  };
   const g: SimdGemm = {
     relaxed,
     f32: new Float32Array(mem.buffer),
     reserve(bytes) {
-      const have = mem.buffer.byteLength;
-      if (bytes > have) mem.grow(Math.ceil((bytes - have) / 65536));
-      if (g.f32.buffer !== mem.buffer) g.f32 = new Float32Array(mem.buffer);
+      if (bytes <= limit) return;
+      const next = Math.ceil(Math.max(bytes, limit * 1.25) / 65536) * 65536;
+      growTo(next + (end - limit));
+      if (end > limit) {
+        g.f32.copyWithin(next >> 2, limit >> 2, end >> 2);
+        for (const b of blocks) b.addr += next - limit;
+      }
+      end += next - limit;
+      limit = next;
+    },
+    keep(src, bytes) {
+      const size = (bytes + 63) & ~63;
+      if (end - limit + size > RESIDENT_LIMIT) return undefined;
+      growTo(end + size);
+      g.f32.copyWithin(end >> 2, src >> 2, (src + bytes) >> 2);
+      const b = { addr: end };
+      blocks.push(b);
+      end += size;
+      return b;
     },
     mm: (pa, pb, pc, mp, np, K, ldb, ldc, acc, bps, pbias) => mm(pa, pb, pc, mp, np, K, ldb, ldc, acc ? 1 : 0, bps, pbias),
     packB: inst.exports.packB as (src: number, dst: number, K: number, ldb: number, npan: number) => void,

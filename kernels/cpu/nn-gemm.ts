@@ -5,7 +5,7 @@
 
 import type { Grid } from './nn-im2col.js';
 import { isConstant } from './constants.js';
-import { MR as SIMD_MR, NV as SIMD_NV, type SimdGemm, simdGemm } from './nn-gemm-simd.js';
+import { MR as SIMD_MR, NV as SIMD_NV, type Resident, type SimdGemm, simdGemm } from './nn-gemm-simd.js';
 
 const MC = 64;
 const KC = 256;
@@ -141,6 +141,7 @@ function gemmSimdStaged(
   A: Float32Array, aOff: number, aRow: number, aCol: number,
   ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean,
   bias: ArrayLike<number> | undefined, biasOff: number,
+  bRes?: Resident,
 ): void {
   // With C read back in, the bias goes onto C first; otherwise the kernel starts C from it.
   if (bias && accumulate) startC(M, N, C, cOff, ldc, true, bias, biasOff);
@@ -158,9 +159,12 @@ function gemmSimdStaged(
   const pc = align(pa + mpan * SIMD_MR * K * 4);
   const pbias = bias && !accumulate ? align(pc + mpan * SIMD_MR * ldcp * 4) : 0;
   s.reserve((pbias || pc + mpan * SIMD_MR * ldcp * 4) + mpan * SIMD_MR * 4);
-  const f = s.f32;
+  let f = s.f32;
+  // A constant A is packed once and kept resident in wasm memory (else copied in from a JS copy).
   const cached = aPacked(A, aOff, aRow, aCol, M, K);
-  if (cached?.data) f.set(cached.data, pa >> 2);
+  let paUse = pa;
+  if (cached?.res) paUse = cached.res.addr;
+  else if (cached?.data) f.set(cached.data, pa >> 2);
   else {
     if (aDense) {
       f.set(A.subarray(aOff, aOff + aSpan), raw >> 2);
@@ -169,22 +173,28 @@ function gemmSimdStaged(
       for (let i = 0; i < M; i++) for (let k = 0; k < K; k++) f[(raw >> 2) + i * K + k] = A[aOff + i * aRow + k * aCol]!;
       s.pack(raw, pa, M, K, K * 4, 4);
     }
-    if (cached) cached.data = f.slice(pa >> 2, (pa >> 2) + mpan * SIMD_MR * K);
+    if (cached) {
+      cached.res = useResident ? s.keep(pa, mpan * SIMD_MR * K * 4) : undefined;
+      f = s.f32;
+      if (!cached.res) cached.data = f.slice(pa >> 2, (pa >> 2) + mpan * SIMD_MR * K);
+    }
   }
   if (pbias) {
     for (let i = 0; i < M; i++) f[(pbias >> 2) + i] = bias![biasOff + i]!;
     f.fill(0, (pbias >> 2) + M, (pbias >> 2) + mpan * SIMD_MR);
   }
+  // B: the stage at 0, or a resident block (read after the last reserve, which may move it).
+  const pb = bRes ? bRes.addr : 0;
   const c0 = pc >> 2;
   if (accumulate) {
     if (N < 16) for (let i = 0; i < M; i++) for (let j = 0, src = cOff + i * ldc, dst = c0 + i * ldcp; j < N; j++) f[dst + j] = C[src + j]!;
     else for (let i = 0; i < M; i++) f.set(C.subarray(cOff + i * ldc, cOff + i * ldc + N), c0 + i * ldcp);
   }
   if (packB) {
-    s.packB(0, pbp, K, ldb * 4, npan);
-    s.mm(pa, pbp, pc, mpan, npan, K, NR * 4, ldcp * 4, accumulate, K * NR * 4, pbias);
+    s.packB(pb, pbp, K, ldb * 4, npan);
+    s.mm(paUse, pbp, pc, mpan, npan, K, NR * 4, ldcp * 4, accumulate, K * NR * 4, pbias);
   } else {
-    s.mm(pa, 0, pc, mpan, npan, K, ldb * 4, ldcp * 4, accumulate, NR * 4, pbias);
+    s.mm(paUse, pb, pc, mpan, npan, K, ldb * 4, ldcp * 4, accumulate, NR * 4, pbias);
   }
   if (ldcp === N && ldc === N) C.set(f.subarray(c0, c0 + M * N), cOff);
   else if (N < 16) {
@@ -254,14 +264,16 @@ export function gemmF32TransB(
   const f = s.f32;
   const slot = usePackCache && isConstant(B) ? cacheSlot(transposedB, B, `${bOff},${ldb},${N},${K}`) : undefined;
   if (slot?.data) f.set(slot.data, 0);
-  else {
+  else if (!slot?.res) {
     for (let j = 0; j < N; j++) {
       const r = bOff + j * ldb;
       for (let k = 0, d = j; k < K; k++, d += N) f[d] = B[r + k]!;
     }
-    if (slot) slot.data = f.slice(0, K * N);
+    // Kept resident with a tile of slack columns (the last column panel reads past N).
+    if (slot) slot.res = useResident ? s.keep(0, stageBytes(K, N, N)) : undefined;
+    if (slot && !slot.res) slot.data = s.f32.slice(0, K * N);
   }
-  gemmSimdStaged(s, M, N, K, A, aOff, aRow, aCol, N, C, cOff, ldc, accumulate, undefined, 0);
+  gemmSimdStaged(s, M, N, K, A, aOff, aRow, aCol, N, C, cOff, ldc, accumulate, undefined, 0, slot?.res);
   return true;
 }
 
@@ -269,8 +281,16 @@ export function gemmF32TransB(
  * Packed panels of constant A operands (Conv weights, a Gemm's constant A), made on first use and kept per
  * (array, offset, strides, shape) for the array's lifetime; copying them in skips the strided gather.
  */
-const packedA = new WeakMap<Float32Array, Map<string, { data?: Float32Array }>>();
+interface PackSlot { data?: Float32Array; res?: Resident }
+const packedA = new WeakMap<Float32Array, Map<string, PackSlot>>();
 let usePackCache = true;
+let useResident = true;
+/** Keep packed constants resident in wasm memory (else copied in from JS on each call); returns the previous setting. */
+export function setGemmResident(on: boolean): boolean {
+  const prev = useResident;
+  useResident = on;
+  return prev;
+}
 /** Turn the packed-A cache off or on (tests compare both); returns the previous setting. */
 export function setGemmPackCache(on: boolean): boolean {
   const prev = usePackCache;
@@ -279,15 +299,15 @@ export function setGemmPackCache(on: boolean): boolean {
 }
 
 /** The cache slot for this A when A is a registered constant (data empty until first packed), else undefined. */
-function aPacked(A: Float32Array, aOff: number, aRow: number, aCol: number, M: number, K: number): { data?: Float32Array } | undefined {
+function aPacked(A: Float32Array, aOff: number, aRow: number, aCol: number, M: number, K: number): PackSlot | undefined {
   if (!usePackCache || !isConstant(A)) return undefined;
   return cacheSlot(packedA, A, `${aOff},${aRow},${aCol},${M},${K}`);
 }
 
 /** Transposed constant B operands of gemmF32TransB, per (array, offset, stride, shape). */
-const transposedB = new WeakMap<Float32Array, Map<string, { data?: Float32Array }>>();
+const transposedB = new WeakMap<Float32Array, Map<string, PackSlot>>();
 
-function cacheSlot(cache: WeakMap<Float32Array, Map<string, { data?: Float32Array }>>, arr: Float32Array, key: string): { data?: Float32Array } {
+function cacheSlot(cache: WeakMap<Float32Array, Map<string, PackSlot>>, arr: Float32Array, key: string): PackSlot {
   let m = cache.get(arr);
   if (!m) cache.set(arr, (m = new Map()));
   let e = m.get(key);

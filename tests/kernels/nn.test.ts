@@ -12,11 +12,11 @@ import { AttrReader } from '../../graph/attrs.js';
 import { CPU_KERNELS } from '../../kernels/cpu/index.js';
 import { KernelInputError } from '../../kernels/cpu/errors.js';
 import type { CpuContext } from '../../kernels/cpu/types.js';
-import { gemmF32, im2colStaged2d, setGemmPackBStride, setGemmSimd } from '../../kernels/cpu/nn-gemm.js';
+import { gemmF32, gemmF32TransB, im2colStaged2d, setGemmPackBStride, setGemmSimd } from '../../kernels/cpu/nn-gemm.js';
 import { im2colRows2d } from '../../kernels/cpu/nn-im2col.js';
 import { markConstant } from '../../kernels/cpu/constants.js';
 import { setConvColLimit } from '../../kernels/cpu/nn-conv.js';
-import { plainSimdGemm, simdGemm } from '../../kernels/cpu/nn-gemm-simd.js';
+import { plainSimdGemm, setResidentLimit, simdGemm } from '../../kernels/cpu/nn-gemm-simd.js';
 import { oneNodeVsOrt } from '../helpers/ort.js';
 
 let seed = 12345;
@@ -133,6 +133,53 @@ describe('gemmF32', () => {
     markConstant(W);
     for (let rep = 0; rep < 2; rep++) {
       for (const [off, trans] of [[0, false], [M * K, false], [0, true]] as const) close(product(W, off, trans), reference(W, off, trans));
+    }
+  });
+  it('keeps packed constants resident in wasm memory: they survive scratch growth that moves them, and a full region falls back to copies', () => {
+    const M = 21, N = 37, K = 90;
+    const B = Float32Array.from({ length: K * N }, () => rnd() - 0.5);
+    const run = (a: Float32Array, simd: boolean) => {
+      const prev = setGemmSimd(simd);
+      try {
+        const C = new Float32Array(M * N);
+        gemmF32(M, N, K, a, 0, K, 1, B, 0, N, C, 0, N, false);
+        return C;
+      } finally { setGemmSimd(prev); }
+    };
+    // Transposed-B products (Gemm transB) keep the transposed constant resident the same way.
+    const runT = (bt: Float32Array) => {
+      const A = Float32Array.from({ length: M * K }, (_, i) => Math.sin(i));
+      const C = new Float32Array(M * N);
+      expect(gemmF32TransB(M, N, K, A, 0, K, 1, bt, 0, K, C, 0, N, false)).toBe(true);
+      const ref = new Float32Array(M * N);
+      const Bk = new Float32Array(K * N);
+      for (let j = 0; j < N; j++) for (let k = 0; k < K; k++) Bk[k * N + j] = bt[j * K + k]!;
+      const prev = setGemmSimd(false);
+      gemmF32(M, N, K, A, 0, K, 1, Bk, 0, N, ref, 0, N, false);
+      setGemmSimd(prev);
+      return [C, ref] as const;
+    };
+    const close = (x: Float32Array, y: Float32Array) => x.forEach((v, i) => expect(Math.abs(v - y[i]!)).toBeLessThan(1e-5));
+    for (const limit of [1 << 27, 0]) {
+      const prevLimit = setResidentLimit(limit);
+      try {
+        const W = Float32Array.from({ length: M * K }, () => rnd() - 0.5);
+        const Wt = Float32Array.from({ length: N * K }, () => rnd() - 0.5);
+        markConstant(W);
+        markConstant(Wt);
+        const want = run(W, false);
+        close(run(W, true), want); // packs and keeps
+        close(...runT(Wt));
+        // A product bigger than any before grows the scratch region past the resident blocks, moving them.
+        // Scratch is free between operations: fill it with garbage, as a product that size would.
+        const grown = simdGemm()!.f32.buffer.byteLength + (4 << 20);
+        simdGemm()!.reserve(grown);
+        simdGemm()!.f32.fill(NaN, 0, grown >> 2);
+        close(run(W, true), want);
+        close(...runT(Wt));
+      } finally {
+        setResidentLimit(prevLimit);
+      }
     }
   });
   it('the plain-SIMD and the selected build agree with the JS reference on one product', () => {
