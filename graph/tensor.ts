@@ -1,7 +1,7 @@
 // Host tensors: the values that initializers, constants and CPU kernels hold.
 import { type ArrayFor, BYTES, type DType, type HostData, newArray, f16BitsToNumber, bf16BitsToNumber, numberToF16Bits, numberToBf16Bits, isBig } from './dtype.js';
 import { ResourceLimitError } from './errors.js';
-import { noteAllocation, takeBuffer } from './tensor-pool.js';
+import { noteAllocation, takeBuffer, takeSharedBuffer } from './tensor-pool.js';
 
 export interface HostTensor<D extends DType = DType> {
   readonly kind: 'tensor';
@@ -94,10 +94,19 @@ const ARRAY_OF: Partial<Record<DType, new (b: ArrayBuffer, off: number, n: numbe
 function pooledArray<D extends DType>(dtype: D, n: number): ArrayFor<D> {
   const ctor = ARRAY_OF[dtype];
   if (!ctor) return newArray(dtype, n);
-  const buf = takeBuffer(n * BYTES[dtype]);
-  const a = (buf ? new ctor(buf, 0, n) : newArray(dtype, n)) as ArrayFor<D>;
+  const buf = takeBuffer(n * BYTES[dtype], dtype);
+  const a = (buf ? new ctor(buf.buffer as ArrayBuffer, buf.byteOffset, n) : newArray(dtype, n)) as ArrayFor<D>;
   noteAllocation((a as unknown as { buffer: ArrayBuffer }).buffer);
   return a;
+}
+
+/** A tensor in shared memory (a split node's output); `dirty`: recycled, not zeroed (its writers zero it). */
+export function allocSharedTensor<D extends DType>(dtype: D, dims: readonly number[]): { tensor: HostTensor<D>; dirty: boolean } {
+  const ctor = ARRAY_OF[dtype];
+  if (!ctor) throw new ResourceLimitError(`a ${dtype} tensor cannot live in shared memory`);
+  const n = checkedSize(dims);
+  const { buffer, dirty } = takeSharedBuffer(n * BYTES[dtype]);
+  return { tensor: { kind: 'tensor', dtype, dims: [...dims], data: new ctor(buffer as unknown as ArrayBuffer, 0, n) as ArrayFor<D> }, dirty };
 }
 
 export function scalar<D extends DType>(dtype: D, value: number | bigint | boolean | string): HostTensor<D> {

@@ -57,12 +57,14 @@ export const fusedKernels = {
 } satisfies Record<keyof typeof fusedOps, CpuKernel>;
 
 /**
- * What the CPU backend runs fused. Epilogues only in sequential mode: the parallel scheduler splits
- * plain Conv/MatMul/Gemm across workers (src/executor/split.ts), which a fused node would forgo.
+ * What the CPU backend runs fused, in either execution mode: the parallel scheduler splits the fused
+ * Conv/MatMul/Gemm by the same cuts as the plain ops, with the epilogue's inputs cut alike
+ * (src/executor/split.ts).
  */
 export function cpuCapabilities(mode: 'sequential' | 'parallel'): LoweringCapabilities {
+  void mode;
   return {
     elementwise: { ops: FUSED_OPS, maxInputs: 16 },
-    ...(mode === 'sequential' ? { epilogue: { bases: ['Conv', 'MatMul', 'Gemm'], ops: FUSED_OPS, maxInputs: 8 } } : {}),
+    epilogue: { bases: ['Conv', 'MatMul', 'Gemm'], ops: FUSED_OPS, maxInputs: 8 },
   };
 }

@@ -8,10 +8,10 @@
 // Values are freed when their last reader has run.
 import { GraphError } from '../../graph/errors.js';
 import type { Graph, Model, Node } from '../../graph/ir.js';
-import { describeValue, type RtValue, setMaxElements, sizeOf } from '../../graph/tensor.js';
+import { allocSharedTensor, describeValue, type RtValue, setMaxElements } from '../../graph/tensor.js';
 import { RunBuffers } from '../../graph/tensor-pool.js';
 import { runNode, type Scope } from '../../kernels/cpu/interpreter.js';
-import { planSplit } from './split.js';
+import { type OutputTarget, planSplit, type SharedAlloc, worthAWorker } from './split.js';
 import type { ExecRunContext, NodeRunEvent, StopSignal } from './types.js';
 import { wallNow } from './types.js';
 
@@ -20,6 +20,8 @@ export interface NodeRunner {
   readonly size: number;
   /** Run one node (or one part of a split node) on a worker. */
   runTask(task: WorkerTask, signal?: StopSignal): Promise<WorkerResult>;
+  /** No task running or queued (for any run). */
+  readonly idle: boolean;
 }
 
 export interface WorkerTask {
@@ -27,6 +29,8 @@ export interface WorkerTask {
   readonly opsets: Readonly<Record<string, number>>;
   readonly inputs: readonly (RtValue | undefined)[];
   readonly maxElements?: number;
+  /** One part of a split node: where its first output goes. */
+  readonly target?: OutputTarget;
 }
 
 export interface WorkerResult {
@@ -34,10 +38,11 @@ export interface WorkerResult {
   readonly start: number;
   readonly dur: number;
   readonly thread: number;
+  /** Per output: allocated by the task (the run owns it and may recycle it). */
+  readonly fresh?: readonly boolean[];
+  /** The first output is in the task's target. */
+  readonly wrote?: boolean;
 }
-
-/** Input elements from which a node goes to a worker rather than running inline. */
-export const WORKER_MIN_ELEMENTS = 16_384;
 /** Yield to the event loop after this many ms of inline work. */
 const YIELD_MS = 4;
 
@@ -123,8 +128,9 @@ export async function executeGraph(model: Model, feeds: ReadonlyMap<string, RtVa
   const limit = ctx.maxTensorElements;
   const scope: Scope = { values };
   const interpretOpts = { opsets: model.opsets, signal };
-  // Sequential runs recycle the buffers of dead intermediates (graph/tensor-pool.ts); parallel runs share memory with workers.
-  const buffers = !opts.pool || opts.mode === 'sequential' ? new RunBuffers() : undefined;
+  // Runs recycle the buffers of dead intermediates (graph/tensor-pool.ts): a parallel run also its
+  // workers' outputs (shared memory, adopted when back) and its split nodes' outputs.
+  const buffers = new RunBuffers();
 
   const release = (i: number) => {
     for (const name of plan.reads[i]!) {
@@ -132,7 +138,7 @@ export async function executeGraph(model: Model, feeds: ReadonlyMap<string, RtVa
       remaining.set(name, left);
       if (left <= 0 && !keep.has(name) && !graph.initializers.has(name)) {
         const v = values.get(name);
-        if (values.delete(name) && buffers && plan.producer.has(name)) buffers.dropped(v!);
+        if (values.delete(name) && plan.producer.has(name)) buffers.dropped(v!);
       }
     }
   };
@@ -148,7 +154,7 @@ export async function executeGraph(model: Model, feeds: ReadonlyMap<string, RtVa
       const v = outs[k];
       if (name && v !== undefined) {
         values.set(name, v);
-        buffers?.stored(v);
+        buffers.stored(v);
       }
     });
   };
@@ -161,7 +167,7 @@ export async function executeGraph(model: Model, feeds: ReadonlyMap<string, RtVa
     const prev = limit !== undefined ? setMaxElements(limit) : undefined;
     const start = wallNow();
     try {
-      store(node, buffers ? buffers.node(() => runNode(node, inputs, scope, interpretOpts)) : runNode(node, inputs, scope, interpretOpts));
+      store(node, buffers.node(() => runNode(node, inputs, scope, interpretOpts)));
     } finally {
       if (prev !== undefined) setMaxElements(prev);
     }
@@ -188,7 +194,13 @@ export async function executeGraph(model: Model, feeds: ReadonlyMap<string, RtVa
       release(i);
     }
   } else {
-    await runDataflow(graph, plan, opts.pool, { values, stopped, maybeYield, runInline, release, inputsOf, store, report, signal, limit, opsets: model.opsets, share: opts.share ?? ((v) => v) });
+    const alloc: SharedAlloc = (dtype, dims) => {
+      const made = allocSharedTensor(dtype, dims);
+      buffers.adopt(made.tensor);
+      return made;
+    };
+    const adopt = (v: RtValue) => buffers.adopt(v);
+    await runDataflow(graph, plan, opts.pool, { values, stopped, maybeYield, runInline, release, inputsOf, store, report, signal, limit, opsets: model.opsets, share: opts.share ?? ((v) => v), alloc, adopt });
   }
 
   const result = new Map<string, RtValue>();
@@ -213,14 +225,14 @@ interface DataflowEnv {
   limit?: number;
   opsets: Readonly<Record<string, number>>;
   share(v: RtValue): RtValue;
+  alloc: SharedAlloc;
+  /** A worker's fresh output or a split node's output becomes the run's to recycle. */
+  adopt(v: RtValue): void;
 }
 
-/** Whether a node is worth a trip to a worker. */
+/** Whether a node is worth a trip to a worker (split.ts measures work; control flow stays here). */
 function goesToWorker(node: Node, inputs: readonly (RtValue | undefined)[]): boolean {
-  if (subgraphs(node).length) return false;
-  let n = 0;
-  for (const v of inputs) if (v?.kind === 'tensor' && v.dtype !== 'string') n += sizeOf(v.dims);
-  return n >= WORKER_MIN_ELEMENTS;
+  return subgraphs(node).length === 0 && worthAWorker(node, inputs);
 }
 
 async function runDataflow(graph: Graph, plan: GraphPlan, pool: NodeRunner, env: DataflowEnv): Promise<void> {
@@ -244,20 +256,33 @@ async function runDataflow(graph: Graph, plan: GraphPlan, pool: NodeRunner, env:
     }
   };
 
-  const dispatch = (i: number) => {
+  /** Send node i to the pool, split when big; false: not worth it (run it inline). */
+  const dispatch = (i: number, alone: boolean): boolean => {
     const node = nodes[i]!;
     const inputs = env.inputsOf(node);
     const shared = inputs.map((v) => (v ? env.share(v) : v));
-    const split = planSplit(node, shared, pool.size, env.opsets);
-    const tasks = split ? split.parts : [shared];
+    const split = planSplit(node, shared, pool.size, env.opsets, env.alloc);
+    // A node that is not split gains nothing from a worker when nothing else can run meanwhile (this
+    // run has nothing else ready or in flight, and no other run has work on the pool).
+    if (!split && alone && pool.idle) return false;
+    const tasks: WorkerTask[] = split
+      ? split.parts.map((p) => ({ node: p.node, opsets: env.opsets, inputs: p.inputs, maxElements: env.limit, ...(p.target ? { target: p.target } : {}) }))
+      : [{ node, opsets: env.opsets, inputs: shared, maxElements: env.limit }];
     inFlight++;
     const shapes = shapesOf(inputs);
-    Promise.all(
-      tasks.map((ins) => pool.runTask({ node, opsets: env.opsets, inputs: ins, maxElements: env.limit }, env.signal)),
-    ).then(
+    Promise.all(tasks.map((t) => pool.runTask(t, env.signal))).then(
       (results) => {
         results.forEach((r, k) => env.report({ node, start: r.start, dur: r.dur, thread: r.thread, inputShapes: shapes, ...(split ? { part: [k, results.length] as const } : {}) }));
-        env.store(node, split ? split.combine(results.map((r) => r.outputs)) : results[0]!.outputs);
+        let outs: RtValue[];
+        if (split) {
+          outs = split.combine(results.map((r) => r.outputs), results.map((r) => !!r.wrote));
+          outs.forEach((v) => v && env.adopt(v));
+        } else {
+          const r = results[0]!;
+          outs = r.outputs;
+          outs.forEach((v, k) => v && r.fresh?.[k] && env.adopt(v));
+        }
+        env.store(node, outs);
         finished.push(i);
         inFlight--;
         wake?.();
@@ -268,6 +293,7 @@ async function runDataflow(graph: Graph, plan: GraphPlan, pool: NodeRunner, env:
         wake?.();
       },
     );
+    return true;
   };
 
   while (done < nodes.length) {
@@ -277,10 +303,11 @@ async function runDataflow(graph: Graph, plan: GraphPlan, pool: NodeRunner, env:
     // Heavy nodes first so the workers are busy while light ones run here.
     ready.sort((a, b) => a - b);
     const inline: number[] = [];
-    for (const i of ready.splice(0)) {
+    const batch = ready.splice(0);
+    for (const i of batch) {
       const node = nodes[i]!;
-      if (goesToWorker(node, env.inputsOf(node))) dispatch(i);
-      else inline.push(i);
+      if (goesToWorker(node, env.inputsOf(node)) && dispatch(i, batch.length === 1 && inFlight === 0)) continue;
+      inline.push(i);
     }
     for (const i of inline) {
       env.stopped();

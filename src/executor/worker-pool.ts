@@ -15,7 +15,10 @@
 import { KernelError, ResourceLimitError, WorkerError } from '../../graph/errors.js';
 import type { NodeRunner, WorkerResult, WorkerTask } from './scheduler.js';
 import type { StopSignal } from './types.js';
-import type { FromWorker, SerializedError, ToWorker } from './worker-entry.js';
+import { isConstant } from '../../kernels/cpu/constants.js';
+import type { Node } from '../../graph/ir.js';
+import type { HostTensor } from '../../graph/tensor.js';
+import type { FromWorker, RunMessage, SerializedError, ToWorker, WireValue } from './worker-entry.js';
 
 interface WorkerHandle {
   post(msg: ToWorker): void;
@@ -101,7 +104,23 @@ interface Slot {
   handle: WorkerHandle;
   busy: Task | undefined;
   closing: boolean;
+  /** Node and constant ids this worker holds (sent once; see worker-entry.ts). */
+  readonly nodes: Set<number>;
+  readonly consts: Set<number>;
 }
+
+// Ids of nodes and constant arrays, per object; when one is collected, the workers forget it.
+const nodeIds = new WeakMap<Node, number>();
+const constIds = new WeakMap<object, number>();
+let nextId = 1;
+const idOf = <K extends object>(m: WeakMap<K, number>, k: K, onNew: (id: number) => void) => {
+  let id = m.get(k);
+  if (id === undefined) {
+    m.set(k, (id = nextId++));
+    onNew(id);
+  }
+  return id;
+};
 
 function revive(e: SerializedError, task: WorkerTask): Error {
   if (e.name === 'ResourceLimitError') return new ResourceLimitError(e.message);
@@ -130,14 +149,67 @@ export class WorkerPool implements NodeRunner {
   private replaced = 0;
   private lastDeath: string | undefined;
   private closed = false;
+  private forgetting: { nodes: number[]; consts: number[] } | undefined;
+  private readonly collected =
+    typeof FinalizationRegistry !== 'undefined' ? new FinalizationRegistry<[kind: 'nodes' | 'consts', id: number]>(([kind, id]) => this.forget(kind, id)) : undefined;
 
   constructor(readonly size: number = defaultThreads()) {
     if (!(size >= 1)) throw new WorkerError(`a worker pool needs at least one worker, got ${size}`);
   }
 
+  /** A node or constant was collected on this thread: the workers that hold it drop it (batched). */
+  private forget(kind: 'nodes' | 'consts', id: number): void {
+    if (this.closed) return;
+    if (!this.forgetting) {
+      this.forgetting = { nodes: [], consts: [] };
+      setTimeout(() => {
+        const f = this.forgetting!;
+        this.forgetting = undefined;
+        for (const s of this.slots) {
+          const nodes = f.nodes.filter((i) => s.nodes.delete(i));
+          const consts = f.consts.filter((i) => s.consts.delete(i));
+          if (nodes.length || consts.length) s.handle.post({ type: 'forget', nodes, consts });
+        }
+      }, 0).unref?.();
+    }
+    this.forgetting[kind].push(id);
+  }
+
+  /** The message that runs `task` on `slot`: nodes and constants it lacks go along, once. */
+  private message(slot: Slot, id: number, task: WorkerTask): RunMessage {
+    const { node, opsets, inputs, maxElements, target } = task;
+    const nid = idOf(nodeIds, node, (i) => this.collected?.register(node, ['nodes', i]));
+    const consts: NonNullable<RunMessage['consts']> = [];
+    const wire = inputs.map((v): WireValue => {
+      if (v?.kind !== 'tensor' || Array.isArray(v.data) || !isConstant(v.data)) return v;
+      const data = v.data as object;
+      const cid = idOf(constIds, data, (i) => this.collected?.register(data, ['consts', i]));
+      if (!slot.consts.has(cid)) {
+        slot.consts.add(cid);
+        consts.push([cid, v.dtype, v.data as HostTensor['data']]);
+      }
+      return { kind: 'const', id: cid, dims: v.dims };
+    });
+    const sendNode = !slot.nodes.has(nid);
+    if (sendNode) slot.nodes.add(nid);
+    return {
+      type: 'run',
+      id,
+      node: sendNode ? { id: nid, node, opsets: { ...opsets } } : nid,
+      inputs: wire,
+      ...(consts.length ? { consts } : {}),
+      ...(target ? { target } : {}),
+      ...(maxElements !== undefined ? { maxElements } : {}),
+    };
+  }
+
   stats(): PoolStats {
     const s: PoolStats = { size: this.size, started: this.nextWorker - 1, replaced: this.replaced, busy: this.slots.filter((x) => x.busy).length, queued: this.queue.length };
     return this.lastDeath === undefined ? s : { ...s, lastDeath: this.lastDeath };
+  }
+
+  get idle(): boolean {
+    return this.queue.length === 0 && this.slots.every((s) => !s.busy);
   }
 
   /** Worker ids, in slot order (ids change when a worker is replaced). */
@@ -156,14 +228,16 @@ export class WorkerPool implements NodeRunner {
     this.pump();
     if (!signal) return p;
     return signal.race(p).catch((e) => {
-      t.cancelled = true; // still queued: never sent; running: its result is dropped
+      t.cancelled = true; // running: its result is dropped
+      const i = this.queue.indexOf(t);
+      if (i >= 0) this.queue.splice(i, 1); // still queued: never sent
       throw e;
     });
   }
 
   private start(): Slot {
     const id = this.nextWorker++;
-    const slot: Slot = { id, handle: undefined!, busy: undefined, closing: false };
+    const slot: Slot = { id, handle: undefined!, busy: undefined, closing: false, nodes: new Set(), consts: new Set() };
     slot.handle = spawn({ message: (m) => this.onMessage(slot, m), died: (r) => this.onDied(slot, r) });
     slot.handle.post({ type: 'init', worker: id });
     slot.handle.unref();
@@ -180,11 +254,14 @@ export class WorkerPool implements NodeRunner {
       if (!t) break;
       slot.busy = t;
       slot.handle.ref();
-      const { node, opsets, inputs, maxElements } = t.task;
+      const { node } = t.task;
       try {
-        slot.handle.post({ type: 'run', id: t.id, node, opsets: { ...opsets }, inputs: [...inputs], ...(maxElements !== undefined ? { maxElements } : {}) });
+        slot.handle.post(this.message(slot, t.id, t.task));
       } catch (e) {
         slot.busy = undefined;
+        // What the failed message would have sent is not there: send it again next time.
+        slot.nodes.clear();
+        slot.consts.clear();
         t.reject(new WorkerError(`could not send node '${node.name}' (${node.opType}) to worker ${slot.id}: ${(e as Error).message}`));
       }
     }
@@ -196,7 +273,7 @@ export class WorkerPool implements NodeRunner {
     if (!t || t.id !== m.id) return;
     slot.busy = undefined;
     slot.handle.unref();
-    if (m.type === 'done') t.resolve({ outputs: m.outputs, start: m.start, dur: m.dur, thread: slot.id });
+    if (m.type === 'done') t.resolve({ outputs: m.outputs, start: m.start, dur: m.dur, thread: slot.id, fresh: m.fresh, wrote: m.wrote });
     else t.reject(revive(m.error, t.task));
     this.pump();
   }

@@ -31,8 +31,8 @@ export function chain(n: number, size = 64): Model {
 }
 
 /**
- * Two independent branches of `depth` Convs each (grouped, so never split across workers: each node
- * is one task of several ms), each followed by Relu, joined by an Add.
+ * Two independent branches of `depth` Convs each (grouped: tasks of a few ms, which may be split by
+ * groups), each followed by Relu, joined by an Add.
  */
 export function branches(depth = 3, c = 16, hw = 48): Model {
   const nodes: { op: string; name: string; inputs: string[]; outputs: string[]; attrs?: Record<string, Attr> }[] = [];

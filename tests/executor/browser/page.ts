@@ -17,7 +17,7 @@ export interface PageResult {
   poolSize: number | undefined;
   /** Output names in the first run's order; each run's outputs. */
   runs: PageOutput[][];
-  /** Distinct worker ids (trace tids > 0) that ran nodes, and how many node events there were. */
+  /** Distinct worker ids (trace tids > 0) that ran nodes, and how many node runs there were (a split node's parts count once). */
   workerTids: number[];
   events: number;
   /** Per output of the first run: whether its data lies in a SharedArrayBuffer (written by a worker). */
@@ -40,7 +40,7 @@ async function profiled(session: InferenceSession, feeds: Record<string, Tensor>
     poolSize: pool?.size,
     runs: outs.map(outputsOf),
     workerTids: [...new Set(xs.map((e) => e.tid).filter((t) => t > 0))].sort((a, b) => a - b),
-    events: xs.length,
+    events: xs.filter((e) => !e.args.part || String(e.args.part).startsWith('1/')).length,
     outputShared: Object.values(outs[0]!).map((t) => typeof SharedArrayBuffer !== 'undefined' && (t.data as Float32Array).buffer instanceof SharedArrayBuffer),
   };
   await session.release();
