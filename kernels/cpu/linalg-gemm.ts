@@ -6,12 +6,17 @@
 /** Row-major matrix operand: element (i, j) of op(X) is X[off + i*ld + j], or X[off + j*ld + i] when transposed. */
 
 import { gemmF32, gemmF32TransB } from './nn-gemm.js';
+import { gemvF32, gemvWeights } from './linalg-gemv-simd.js';
+import { isConstant } from './constants.js';
 
 const MR = 4;
 const NR = 4;
 const KC = 256;
 const MC = 128;
 const NC = 2048;
+
+/** Rows of A up to which a product with a constant B goes to the GEMV kernel. */
+const GEMV_MAX_ROWS = 8;
 
 let packA = new Float32Array(MC * KC);
 let packB = new Float32Array(KC * NC);
@@ -27,6 +32,14 @@ export function sgemm(
   beta: number, C: Float32Array | Float64Array, cOff: number, ldc: number,
 ): void {
   if (M === 0 || N === 0) return;
+  if (C instanceof Float32Array && M <= GEMV_MAX_ROWS && N >= 8 && N * K >= 4096 && alpha === 1 && (beta === 0 || beta === 1) && isConstant(B)) {
+    // A few rows against a constant weight: the weight stays laid out in wasm memory (linalg-gemv-simd.ts).
+    const w = gemvWeights(B, bOff, ldb, N, K, transB);
+    if (w) {
+      gemvF32(w, M, A, aOff, transA ? 1 : lda, transA ? lda : 1, C, cOff, ldc, beta === 1);
+      return;
+    }
+  }
   if (C instanceof Float32Array && !transB && alpha === 1 && (beta === 0 || beta === 1) && M >= MR && N >= NR) {
     // The common case goes to the WebAssembly SIMD kernel (about 4x the JS micro-kernel); a transposed A
     // is read through strides there.

@@ -5,6 +5,7 @@ import type { CpuContext } from './types.js';
 import { optTensorArg, tensorArg } from './util.js';
 import { isConstant } from './constants.js';
 import { sgemm } from './linalg-gemm.js';
+import { gemvF32, gemvWeights } from './linalg-gemv-simd.js';
 
 export type Arr = Float32Array | Float64Array;
 export type Act = (x: number) => number;
@@ -59,6 +60,8 @@ export interface RnnSetup {
   /** X and W as given when float32: the input projection then runs on the SIMD GEMM. */
   x32?: Float32Array;
   w32?: Float32Array;
+  /** R as given when float32: the recurrence then runs on the GEMV kernel. */
+  r32?: Float32Array;
   B?: Arr;
   lens?: number[];
   initH?: Arr;
@@ -133,7 +136,7 @@ export function rnnSetup(inputs: readonly (RtValue | undefined)[], ctx: CpuConte
   if (!(clip > 0)) throw new KernelInputError(ctx, `clip ${clip} should be positive`);
   return {
     X: Float64Array.from(floatArg(xT, 'X', ctx)), W: f64Of(floatArg(wT, 'W', ctx)), R: f64Of(floatArg(rT, 'R', ctx)),
-    ...(xT.dtype === 'float32' ? { x32: xT.data as Float32Array, w32: wT.data as Float32Array } : {}),
+    ...(xT.dtype === 'float32' ? { x32: xT.data as Float32Array, w32: wT.data as Float32Array, r32: rT.data as Float32Array } : {}),
     B: bT && floatArg(bT, 'B', ctx), lens, initH: hT && floatArg(hT, 'initial_h', ctx),
     seqLen, batch, inputSize, hidden, dirs, dirKinds, layout, clip,
     dtype: xT.dtype as 'float32' | 'float64',
@@ -175,6 +178,22 @@ export function matmulBt(A: Float64Array, aOff: number, M: number, K: number, B:
       out[o0 + n] = s;
     }
   }
+}
+
+/** One step's recurrent product out[0, n) = h[hOff, hOff + H) . R[rOff + n*H, +H) for n < N. */
+export type StepProduct = (h: Float64Array, hOff: number, out: Float64Array) => void;
+
+/**
+ * The recurrent product over rows [rOff/H, rOff/H + N) of R. float32 R goes to the GEMV kernel (float32
+ * sums, as onnxruntime), laid out once per call, or kept resident when R is a constant; `temporary`
+ * false refuses a per-call layout (a kernel with two products over different parts of R would make the
+ * second replace the first). Otherwise float64 JS.
+ */
+export function stepProduct(s: RnnSetup, rOff: number, N: number, temporary = true): StepProduct {
+  const H = s.hidden;
+  const w = s.r32 && (temporary || isConstant(s.r32)) ? gemvWeights(s.r32, rOff, H, N, H, true) : undefined;
+  if (w) return (h, hOff, out) => gemvF32(w, 1, h, hOff, H, 1, out, 0, N, false);
+  return (h, hOff, out) => matmulBt(h, hOff, 1, H, s.R, rOff, N, out);
 }
 
 /** Row-major offset of X[t, b, :] (layout 0: [seq, batch, in]; layout 1: [batch, seq, in]). */

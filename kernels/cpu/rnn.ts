@@ -7,7 +7,7 @@ import { allocTensor } from '../../graph/tensor.js';
 import { KernelInputError } from './errors.js';
 import type { CpuKernel } from './types.js';
 import { optTensorArg, viaF32 } from './util.js';
-import { type Arr, type RnnSetup, activations, clamp, combinedBias, matmulBt, outDims, projectInputs, rnnSetup, stateOffset, yOffset } from './rnn-util.js';
+import { type Arr, type RnnSetup, activations, clamp, combinedBias, outDims, projectInputs, rnnSetup, stateOffset, stepProduct, yOffset } from './rnn-util.js';
 
 /** Initial state of direction d as [batch * hidden] (zeros when not given). */
 function initState(s: RnnSetup, init: Arr | undefined, d: number): Float64Array {
@@ -37,12 +37,12 @@ const RNN: CpuKernel = viaF32((inputs, ctx) => {
     const f = acts[d]![0]!;
     const xw = projectInputs(s, d, H, combinedBias(s, d, H));
     const h = initState(s, s.initH, d);
-    const rOff = d * H * H;
+    const recur = stepProduct(s, d * H * H, H);
     for (let step = 0; step < s.seqLen; step++) {
       for (let b = 0; b < s.batch; b++) {
         const t = timeOf(s, s.dirKinds[d]!, step, b);
         if (t < 0) continue;
-        matmulBt(h, b * H, 1, H, s.R, rOff, H, hr);
+        recur(h, b * H, hr);
         const xo = (t * s.batch + b) * H;
         const yo = yOffset(s, t, d, b);
         for (let j = 0; j < H; j++) {
@@ -80,13 +80,16 @@ const GRU: CpuKernel = viaF32((inputs, ctx) => {
     if (lbr && s.B) for (let j = 0; j < H; j++) rbh[j] = s.B[d * 6 * H + 5 * H + j]!;
     const h = initState(s, s.initH, d);
     const rOff = d * 3 * H * H;
+    // Two products over different rows of R: per-call layouts would replace each other, so only a constant R goes to the GEMV kernel.
+    const recurZR = stepProduct(s, rOff, lbr ? 3 * H : 2 * H, false);
+    const recurH = stepProduct(s, rOff + 2 * H * H, H, false);
     for (let step = 0; step < s.seqLen; step++) {
       for (let b = 0; b < s.batch; b++) {
         const t = timeOf(s, s.dirKinds[d]!, step, b);
         if (t < 0) continue;
         const ho = b * H;
         // z and r recurrences (and h's when linear_before_reset) from the previous state.
-        matmulBt(h, ho, 1, H, s.R, rOff, lbr ? 3 * H : 2 * H, hr);
+        recurZR(h, ho, hr);
         const xo = (t * s.batch + b) * 3 * H;
         for (let j = 0; j < H; j++) {
           zg[j] = f(clamp(xw[xo + j]! + hr[j]!, s.clip));
@@ -94,7 +97,7 @@ const GRU: CpuKernel = viaF32((inputs, ctx) => {
           if (lbr) hh[j] = r * (hr[2 * H + j]! + rbh[j]!);
           else rh[j] = r * h[ho + j]!;
         }
-        if (!lbr) matmulBt(rh, 0, 1, H, s.R, rOff + 2 * H * H, H, hh);
+        if (!lbr) recurH(rh, 0, hh);
         const yo = yOffset(s, t, d, b);
         for (let j = 0; j < H; j++) {
           const ht = g(clamp(xw[xo + 2 * H + j]! + hh[j]!, s.clip));
@@ -140,13 +143,13 @@ const LSTM: CpuKernel = viaF32((inputs, ctx) => {
     const pOff = d * 3 * H;
     const h = initState(s, s.initH, d);
     const c = initState(s, initC, d);
-    const rOff = d * 4 * H * H;
+    const recur = stepProduct(s, d * 4 * H * H, 4 * H);
     for (let step = 0; step < s.seqLen; step++) {
       for (let b = 0; b < s.batch; b++) {
         const t = timeOf(s, s.dirKinds[d]!, step, b);
         if (t < 0) continue;
         const ho = b * H;
-        matmulBt(h, ho, 1, H, s.R, rOff, 4 * H, hr);
+        recur(h, ho, hr);
         const xo = (t * s.batch + b) * 4 * H;
         const yo = yOffset(s, t, d, b);
         for (let j = 0; j < H; j++) {

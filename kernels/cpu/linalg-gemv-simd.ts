@@ -1,0 +1,239 @@
+// Matrix-vector products with the weights kept in WebAssembly memory: C[M,N] (+)= A[M,K] * W, M small
+// (a batch of 1-4 rows through a linear layer, an RNN step's h . R^T). The SIMD GEMM (nn-gemm-simd.ts)
+// pads such products to 4x8 tiles and copies the weight into its memory on every call; for one row
+// against a 1536x128 weight that copy and the padded work were 150 us of openWakeWord's 0.6 ms.
+// Here a constant weight (a registered initializer, constants.ts) is laid out once as panels of 32
+// output columns ([panel][k][32], zero-padded) in this module's own memory and stays there; a call
+// copies only the M rows of A in and the M rows of C out. Each output is one float32 sum over k in
+// order (eight f32x4 accumulators per panel, relaxed fused multiply-add where the engine validates it).
+// Weights that are not registered constants are laid out per call into a temporary region.
+import { ADD, I32, MUL, V128, forLoop, get, i32c, section, set, simd, str, uleb } from './wasm-asm.js';
+import { isConstant } from './constants.js';
+
+/** Output columns per panel (eight f32x4 accumulators). */
+export const PANEL = 32;
+const PANEL_BYTES = PANEL * 4;
+const SUB = 0x6b, SPLAT = 0x13, FADD = 0xe4, FMUL = 0xe6, RELAXED_MADD = 0x105;
+const v128load = (off: number) => [...simd(0x00), 4, ...uleb(off)];
+const v128store = (off: number) => [...simd(0x0b), 4, ...uleb(off)];
+const f32load = [0x2a, 2, 0];
+
+function assemble(relaxed: boolean): Uint8Array<ArrayBuffer> {
+  // gemv params: 0 pw, 1 px, 2 py, 3 np (panels), 4 K, 5 M, 6 ldx (bytes), 7 ldy (bytes)
+  // locals: 8 p, 9 m, 10 k, 11 pwT, 12 pxT, 13 pyT, 14 pwP (i32); 15..22 acc, 23 s (v128)
+  // y[m, p*32 + c] += sum_k x[m, k] * w[p][k][c], y read and written in place.
+  const [PW, PX, PY, NP, K, M, LDX, LDY, P, MI, KI, PWT, PXT, PYT, PWP] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
+  const acc = (h: number) => 15 + h;
+  const S = 23;
+  const hs = [...Array(8).keys()];
+  const fma = (h: number) => relaxed
+    ? [...get(S), ...get(PWT), ...v128load(16 * h), ...get(acc(h)), ...simd(RELAXED_MADD), ...set(acc(h))]
+    : [...get(acc(h)), ...get(S), ...get(PWT), ...v128load(16 * h), ...simd(FMUL), ...simd(FADD), ...set(acc(h))];
+  const kLoop = [
+    0x03, 0x40,
+    ...get(PXT), ...f32load, ...simd(SPLAT), ...set(S),
+    ...hs.flatMap(fma),
+    ...get(PWT), ...i32c(PANEL_BYTES), ADD, ...set(PWT),
+    ...get(PXT), ...i32c(4), ADD, ...set(PXT),
+    ...get(KI), ...i32c(1), SUB, ...set(KI), ...get(KI), 0x0d, 0,
+    0x0b,
+  ];
+  const row = [
+    // pyT = py + m*ldy + p*128; accumulators start from y
+    ...get(PY), ...get(MI), ...get(LDY), MUL, ADD, ...get(P), ...i32c(PANEL_BYTES), MUL, ADD, ...set(PYT),
+    ...hs.flatMap((h) => [...get(PYT), ...v128load(16 * h), ...set(acc(h))]),
+    ...get(PWP), ...set(PWT),
+    ...get(PX), ...get(MI), ...get(LDX), MUL, ADD, ...set(PXT),
+    ...get(K), ...set(KI),
+    ...kLoop,
+    ...hs.flatMap((h) => [...get(PYT), ...get(acc(h)), ...v128store(16 * h)]),
+  ];
+  const panel = [
+    // pwP = pw + p*K*128
+    ...get(PW), ...get(P), ...get(K), MUL, ...i32c(PANEL_BYTES), MUL, ADD, ...set(PWP),
+    ...forLoop(MI, M, row),
+  ];
+  const body = [2, 7, I32, 9, V128, ...forLoop(P, NP, panel), 0x0b];
+  const code = [1, ...uleb(body.length), ...body];
+  return Uint8Array.from([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, [1, 0x60, 8, ...new Array<number>(8).fill(I32), 0]),
+    ...section(2, [1, ...str('env'), ...str('mem'), 0x02, 0x00, ...uleb(1)]),
+    ...section(3, [1, 0]),
+    ...section(7, [1, ...str('gemv'), 0x00, 0]),
+    ...section(10, code),
+  ]);
+}
+
+interface Module {
+  mem: WebAssembly.Memory;
+  f32: Float32Array;
+  gemv: (pw: number, px: number, py: number, np: number, K: number, M: number, ldx: number, ldy: number) => void;
+}
+
+let mod: Module | null | undefined;
+let enabled = true;
+
+/** Turn the GEMV path off or on (tests compare it with the GEMM paths); returns the previous setting. */
+export function setGemvSimd(on: boolean): boolean {
+  const prev = enabled;
+  enabled = on;
+  return prev;
+}
+
+function build(relaxed: boolean): Module | undefined {
+  const bin = assemble(relaxed);
+  if (!WebAssembly.validate(bin)) return undefined;
+  const mem = new WebAssembly.Memory({ initial: 1 });
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(bin), { env: { mem } });
+  return { mem, f32: new Float32Array(mem.buffer), gemv: inst.exports.gemv as Module['gemv'] };
+}
+
+function module(): Module | undefined {
+  if (!enabled) return undefined;
+  if (mod !== undefined) return mod ?? undefined;
+  mod = null;
+  try {
+    if (typeof WebAssembly === 'undefined' || (typeof process !== 'undefined' && process.env?.TGRAPH_NO_SIMD === '1')) return undefined;
+    const noRelaxed = typeof process !== 'undefined' && process.env?.TGRAPH_NO_RELAXED_SIMD === '1';
+    mod = (noRelaxed ? undefined : build(true)) ?? build(false) ?? null;
+  } catch {
+    mod = null;
+  }
+  return mod ?? undefined;
+}
+
+function reserve(m: Module, bytes: number): Float32Array {
+  const have = m.mem.buffer.byteLength;
+  if (bytes > have) m.mem.grow(Math.ceil((bytes - have) / 65536));
+  if (m.f32.buffer !== m.mem.buffer) m.f32 = new Float32Array(m.mem.buffer);
+  return m.f32;
+}
+
+const align = (bytes: number) => (bytes + 63) & ~63;
+
+/**
+ * Resident weights take at most this many bytes; past it the region is emptied and refilled (a model whose
+ * thin-product weights exceed it re-lays them out per call, as the GEMM copies them).
+ */
+const RESIDENT_BYTES = 128 * 1024 * 1024;
+/** End of the resident weights; the temporary weights and the call's rows follow. */
+let residentEnd = 0;
+/** Bumped when the resident region is emptied: handles of an older generation are stale. */
+let generation = 0;
+/** Bumped on every temporary layout: a temporary handle is good until the next one. */
+let tempSeq = 0;
+let tempEnd = 0;
+
+/** Weights laid out in the GEMV module's memory for `gemvF32`. */
+export interface GemvWeights {
+  readonly addr: number;
+  readonly N: number;
+  readonly K: number;
+  /** Panels of PANEL columns. */
+  readonly np: number;
+  readonly gen: number;
+  /** Temporary layouts are good until the next `gemvWeights` call; resident ones until the region is emptied. */
+  readonly temp: number;
+  /** The source, to lay it out again when the layout was replaced. */
+  readonly src: readonly [B: Float32Array, bOff: number, ldb: number, transB: boolean];
+}
+
+const resident = new WeakMap<Float32Array, Map<string, GemvWeights>>();
+
+/**
+ * W for `gemvF32`: the [K, N] operand B, row-major (element (k, n) at B[bOff + k*ldb + n]), or with `transB`
+ * stored [N, K] (element (k, n) at B[bOff + n*ldb + k], a linear layer's weight). Kept resident when B is a
+ * registered constant; undefined when the SIMD path is unavailable or off.
+ */
+export function gemvWeights(B: Float32Array, bOff: number, ldb: number, N: number, K: number, transB: boolean): GemvWeights | undefined {
+  const m = module();
+  if (!m || N === 0 || K === 0) return undefined;
+  const np = Math.ceil(N / PANEL);
+  const bytes = np * K * PANEL_BYTES;
+  const keep = isConstant(B) && bytes <= RESIDENT_BYTES / 4;
+  const key = `${bOff},${ldb},${N},${K},${transB ? 1 : 0}`;
+  if (keep) {
+    const hit = resident.get(B)?.get(key);
+    if (hit && hit.gen === generation) return hit;
+    if (residentEnd + bytes > RESIDENT_BYTES) {
+      generation++;
+      residentEnd = 0;
+    }
+  }
+  const addr = residentEnd;
+  const f = reserve(m, addr + bytes);
+  layOut(f, addr >> 2, B, bOff, ldb, N, K, np, transB);
+  // Any new layout may cover the previous temporary one.
+  tempSeq++;
+  const w: GemvWeights = { addr, N, K, np, gen: generation, temp: keep ? 0 : tempSeq, src: [B, bOff, ldb, transB] };
+  if (keep) {
+    residentEnd = align(addr + bytes);
+    let byKey = resident.get(B);
+    if (!byKey) resident.set(B, (byKey = new Map()));
+    byKey.set(key, w);
+    tempEnd = residentEnd;
+  } else tempEnd = align(addr + bytes);
+  return w;
+}
+
+/** w[p][k][c] = op(B)(k, p*PANEL + c), zero past N. */
+function layOut(f: Float32Array, base: number, B: Float32Array, bOff: number, ldb: number, N: number, K: number, np: number, transB: boolean): void {
+  for (let p = 0; p < np; p++) {
+    const n0 = p * PANEL;
+    const w = Math.min(PANEL, N - n0);
+    const pb = base + p * K * PANEL;
+    if (w < PANEL) f.fill(0, pb, pb + K * PANEL);
+    if (transB) {
+      for (let c = 0; c < w; c++) {
+        const src = bOff + (n0 + c) * ldb;
+        for (let k = 0, d = pb + c; k < K; k++, d += PANEL) f[d] = B[src + k]!;
+      }
+    } else {
+      for (let k = 0; k < K; k++) {
+        const src = bOff + k * ldb + n0;
+        const d = pb + k * PANEL;
+        for (let c = 0; c < w; c++) f[d + c] = B[src + c]!;
+      }
+    }
+  }
+}
+
+/**
+ * C[M, N] = (accumulate ? C : bias or 0) + A[M, K] * W, with W from `gemvWeights` (laid out again when
+ * a later call replaced it). A element (i, k) is A[aOff + i*aRow + k*aCol]; C row i starts at cOff + i*ldc.
+ * `bias` (per output column, from biasOff) is added when not accumulating.
+ */
+export function gemvF32(
+  w: GemvWeights, M: number,
+  A: ArrayLike<number>, aOff: number, aRow: number, aCol: number,
+  C: Float32Array | Float64Array, cOff: number, ldc: number,
+  accumulate: boolean, bias?: ArrayLike<number>, biasOff = 0,
+): void {
+  const m = module()!;
+  if (w.gen !== generation || (w.temp && w.temp !== tempSeq)) w = gemvWeights(w.src[0], w.src[1], w.src[2], w.N, w.K, w.src[3])!;
+  const { N, K, np } = w;
+  const ldy = np * PANEL;
+  const px = tempEnd >> 2;
+  const py = align(tempEnd + M * K * 4) >> 2;
+  const f = reserve(m, (py + M * ldy) * 4);
+  for (let i = 0; i < M; i++) {
+    const a = aOff + i * aRow;
+    const x = px + i * K;
+    if (aCol === 1 && A instanceof Float32Array) f.set(A.subarray(a, a + K), x);
+    else for (let k = 0; k < K; k++) f[x + k] = A[a + k * aCol]!;
+    const y = py + i * ldy;
+    const c = cOff + i * ldc;
+    if (accumulate) for (let j = 0; j < N; j++) f[y + j] = C[c + j]!;
+    else if (bias) for (let j = 0; j < N; j++) f[y + j] = bias[biasOff + j]!;
+    else f.fill(0, y, y + N);
+    f.fill(0, y + N, y + ldy);
+  }
+  m.gemv(w.addr, px * 4, py * 4, np, K, M, K * 4, ldy * 4);
+  for (let i = 0; i < M; i++) {
+    const y = py + i * ldy;
+    const c = cOff + i * ldc;
+    if (C instanceof Float32Array && N >= 16) C.set(f.subarray(y, y + N), c);
+    else for (let j = 0; j < N; j++) C[c + j] = f[y + j]!;
+  }
+}
