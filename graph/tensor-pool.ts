@@ -197,6 +197,16 @@ export class RunBuffers {
     }
   }
 
+  /** `node()` without the closure: allocations are this run's until `exit(previous)`. */
+  enter(): RunBuffers | undefined {
+    const prev = active;
+    if (enabled) active = this;
+    return prev;
+  }
+  exit(prev: RunBuffers | undefined): void {
+    active = prev;
+  }
+
   /** A node's output became a live value of the run. */
   stored(v: RtValue): void {
     if (v.kind !== 'tensor') {

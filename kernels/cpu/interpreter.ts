@@ -8,10 +8,12 @@ import { describeValue, type RtValue } from '../../graph/tensor.js';
 import { unowned } from '../../graph/tensor-pool.js';
 import { isConstant, markConstant } from './constants.js';
 import { findCpuKernel } from './index.js';
-import type { CpuContext } from './types.js';
+import type { CpuContext, CpuKernel } from './types.js';
 
 export interface Scope {
   readonly values: Map<string, RtValue>;
+  /** Initializers, looked up after `values` (kept apart so a run does not copy them). */
+  readonly consts?: ReadonlyMap<string, RtValue>;
   readonly parent?: Scope;
 }
 
@@ -26,7 +28,7 @@ export interface InterpretOptions {
 
 export function lookup(scope: Scope, name: string): RtValue | undefined {
   for (let s: Scope | undefined = scope; s; s = s.parent) {
-    const v = s.values.get(name);
+    const v = s.values.get(name) ?? s.consts?.get(name);
     if (v !== undefined) return v;
   }
   return undefined;
@@ -57,8 +59,6 @@ function readsOf(g: Graph): Set<string> {
   for (const o of g.outputs) out.add(o.name);
   return out;
 }
-
-const lastUseCache = new WeakMap<readonly Node[], Map<string, number>>();
 
 // Nodes of If/Loop bodies whose inputs are all constant arrays (a model's initializers, registered by
 // the CPU backend, or earlier such results): the optimizer folds none inside subgraphs, so without
@@ -99,34 +99,22 @@ function runFolded(node: Node, inputs: (RtValue | undefined)[], scope: Scope, op
 
 /** Run `graph` with `feeds` for its inputs; returns its outputs by name. */
 export function interpret(graph: Graph, feeds: ReadonlyMap<string, RtValue>, opts: InterpretOptions, parent?: Scope): Map<string, RtValue> {
-  const values = new Map<string, RtValue>();
-  for (const [k, v] of graph.initializers) values.set(k, v);
-  for (const [k, v] of feeds) values.set(k, v);
-  const scope: Scope = { values, parent };
-  // Cached per node list: passes that edit a graph in place must not see stale liveness.
-  let last = lastUseCache.get(graph.nodes);
-  if (!last) {
-    last = lastUses(graph);
-    lastUseCache.set(graph.nodes, last);
-  }
-  const keep = new Set(graph.outputs.map((o) => o.name));
-
-  graph.nodes.forEach((node, index) => {
+  const plan = graphPlan(graph);
+  const values = new Map<string, RtValue>(feeds);
+  const scope: Scope = { values, consts: graph.initializers, parent };
+  const steps = plan.steps;
+  for (let i = 0; i < steps.length; i++) {
     if (opts.signal?.aborted) throw new AbortError();
-    const inputs = node.inputs.map((name) => {
-      if (!name) return undefined;
-      const v = lookup(scope, name);
-      if (v === undefined) throw new GraphError(`node '${node.name}' (${node.opType}) reads '${name}', which no node, input or initializer defines`);
-      return v;
-    });
-    const outs = parent && !opts.onNode && !node.outputs.some((o) => keep.has(o)) && constantInputs(node, inputs) ? runFolded(node, inputs, scope, opts) : runNode(node, inputs, scope, opts);
-    node.outputs.forEach((name, i) => {
-      if (name && outs[i] !== undefined) values.set(name, outs[i]!);
-    });
-    for (const name of node.inputs) {
-      if (name && last!.get(name) === index && !keep.has(name) && values.has(name) && !graph.initializers.has(name)) values.delete(name);
+    const st = steps[i]!;
+    const inputs = gatherInputs(st, scope);
+    const outs = parent && st.foldable && !opts.onNode && constantInputs(st.node, inputs) ? runFolded(st.node, inputs, scope, opts) : runStep(st, inputs, scope, opts);
+    const names = st.outputs;
+    for (let k = 0; k < names.length; k++) {
+      const v = outs[k];
+      if (names[k] && v !== undefined) values.set(names[k]!, v);
     }
-  });
+    for (const name of st.dead) values.delete(name);
+  }
 
   const result = new Map<string, RtValue>();
   for (const o of graph.outputs) {
@@ -135,6 +123,109 @@ export function interpret(graph: Graph, feeds: ReadonlyMap<string, RtValue>, opt
     result.set(o.name, v);
   }
   return result;
+}
+
+/**
+ * A node prepared to run repeatedly: its kernel found once, a context object reused by every run
+ * (kernels are synchronous, so it is never in use twice at once), and the values that die after it.
+ */
+export interface Step {
+  readonly node: Node;
+  readonly kernel: CpuKernel | undefined;
+  readonly ctx: StepContext;
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  /** Values of this graph (not its outputs or initializers) whose last reader is this node. */
+  readonly dead: readonly string[];
+  /** May be folded when its inputs are constant (inside subgraphs): a foldable op, no graph output. */
+  readonly foldable: boolean;
+}
+
+export interface GraphPlan {
+  readonly steps: readonly Step[];
+}
+
+class StepContext implements CpuContext {
+  opset = 1;
+  readonly attrs: AttrReader;
+  scope: Scope = { values: new Map() };
+  opts: InterpretOptions = { opsets: {} };
+  constructor(readonly node: Node) {
+    this.attrs = new AttrReader(node);
+  }
+  runGraph(g: Graph, args: readonly (RtValue | undefined)[]): RtValue[] {
+    const feeds = new Map<string, RtValue>();
+    g.inputs.forEach((inp, i) => {
+      const v = args[i];
+      if (v !== undefined) feeds.set(inp.name, v);
+    });
+    const outs = interpret(g, feeds, this.opts, this.scope);
+    return g.outputs.map((o) => outs.get(o.name)!);
+  }
+}
+
+// Cached per node list: passes that edit a graph in place replace the list, so no plan goes stale.
+const planCache = new WeakMap<readonly Node[], GraphPlan>();
+
+/** The graph's steps in order (made once per node list). */
+export function graphPlan(graph: Graph): GraphPlan {
+  const hit = planCache.get(graph.nodes);
+  if (hit && hit.steps.length === graph.nodes.length) return hit;
+  const last = lastUses(graph);
+  const keep = new Set(graph.outputs.map((o) => o.name));
+  const steps = graph.nodes.map((node, index): Step => {
+    const dead = new Set<string>();
+    for (const name of node.inputs) if (name && last.get(name) === index && !keep.has(name) && !graph.initializers.has(name)) dead.add(name);
+    return {
+      node,
+      kernel: findCpuKernel(opKey(node.domain, node.opType)),
+      ctx: new StepContext(node),
+      inputs: node.inputs,
+      outputs: node.outputs,
+      dead: [...dead],
+      foldable: mayFold(node) && !node.outputs.some((o) => keep.has(o)),
+    };
+  });
+  const plan = { steps };
+  planCache.set(graph.nodes, plan);
+  return plan;
+}
+
+/** The step's input values from the scope chain (undefined for omitted inputs). */
+export function gatherInputs(st: Step, scope: Scope): (RtValue | undefined)[] {
+  const names = st.inputs;
+  const inputs = new Array<RtValue | undefined>(names.length);
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i];
+    if (!name) continue;
+    const v = lookup(scope, name);
+    if (v === undefined) throw new GraphError(`node '${st.node.name}' (${st.node.opType}) reads '${name}', which no node, input or initializer defines`);
+    inputs[i] = v;
+  }
+  return inputs;
+}
+
+/** runNode for a prepared step: the same errors and profiling, without the per-call lookups and allocations. */
+export function runStep(st: Step, inputs: (RtValue | undefined)[], scope: Scope, opts: InterpretOptions): RtValue[] {
+  const node = st.node;
+  const opset = opts.opsets[node.domain] ?? 1;
+  const kernel = st.kernel;
+  if (!kernel) {
+    throw new UnsupportedOpError([{ op: node.opType, domain: node.domain, opset, nodes: [node.name], reason: 'no CPU kernel' }]);
+  }
+  const ctx = st.ctx;
+  ctx.opset = opset;
+  ctx.scope = scope;
+  ctx.opts = opts;
+  const t0 = opts.onNode ? performance.now() : 0;
+  let outs: RtValue[];
+  try {
+    outs = kernel(inputs, ctx);
+  } catch (e) {
+    throw wrapKernelError(e, node, inputs);
+  }
+  if (opts.onNode) opts.onNode(node, performance.now() - t0);
+  return outs;
 }
 
 export function runNode(node: Node, inputs: (RtValue | undefined)[], scope: Scope, opts: InterpretOptions): RtValue[] {

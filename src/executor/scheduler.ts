@@ -12,6 +12,7 @@ import { allocSharedTensor, describeValue, type RtValue, setMaxElements } from '
 import { RunBuffers } from '../../graph/tensor-pool.js';
 import { runNode, type Scope } from '../../kernels/cpu/interpreter.js';
 import { type OutputTarget, planSplit, type SharedAlloc, worthAWorker } from './split.js';
+import { runSequential } from './sequential.js';
 import type { ExecRunContext, NodeRunEvent, StopSignal } from './types.js';
 import { wallNow } from './types.js';
 
@@ -117,6 +118,8 @@ export interface ExecuteOptions {
 /** Run `model`'s graph; returns the fetched outputs. */
 export async function executeGraph(model: Model, feeds: ReadonlyMap<string, RtValue>, ctx: ExecRunContext, opts: ExecuteOptions): Promise<Map<string, RtValue>> {
   const graph = model.graph;
+  // Sequential runs fetching graph outputs take the prepared-step path (sequential.ts); the loop below stays for other fetches.
+  if ((!opts.pool || opts.mode === 'sequential') && ctx.fetches.every((f) => graph.outputs.some((o) => o.name === f))) return runSequential(model, feeds, ctx, shapesOf);
   const plan = planOf(graph);
   const values = new Map<string, RtValue>();
   for (const [k, v] of graph.initializers) values.set(k, v);
