@@ -5,7 +5,7 @@ import { AbortError, GraphError, KernelError, ResourceLimitError, TgraphError, U
 import type { Graph, Node } from '../../graph/ir.js';
 import { opKey } from '../../graph/ops/index.js';
 import { describeValue, type RtValue } from '../../graph/tensor.js';
-import { unowned } from '../../graph/tensor-pool.js';
+import { droppedInRun, storedInRun, unowned } from '../../graph/tensor-pool.js';
 import { isConstant, markConstant } from './constants.js';
 import { findCpuKernel } from './index.js';
 import type { CpuContext, CpuKernel } from './types.js';
@@ -111,9 +111,15 @@ export function interpret(graph: Graph, feeds: ReadonlyMap<string, RtValue>, opt
     const names = st.outputs;
     for (let k = 0; k < names.length; k++) {
       const v = outs[k];
-      if (names[k] && v !== undefined) values.set(names[k]!, v);
+      if (names[k] && v !== undefined) {
+        values.set(names[k]!, v);
+        storedInRun(v);
+      }
     }
-    for (const name of st.dead) values.delete(name);
+    for (const name of st.dead) {
+      const v = values.get(name);
+      if (v !== undefined && values.delete(name) && st.recycle.has(name)) droppedInRun(v);
+    }
   }
 
   const result = new Map<string, RtValue>();
@@ -137,6 +143,8 @@ export interface Step {
   readonly outputs: readonly string[];
   /** Values of this graph (not its outputs or initializers) whose last reader is this node. */
   readonly dead: readonly string[];
+  /** Those of `dead` produced by a node of this graph (a run may recycle their buffers; feeds are not its to recycle). */
+  readonly recycle: ReadonlySet<string>;
   /** May be folded when its inputs are constant (inside subgraphs): a foldable op, no graph output. */
   readonly foldable: boolean;
 }
@@ -173,6 +181,7 @@ export function graphPlan(graph: Graph): GraphPlan {
   if (hit && hit.steps.length === graph.nodes.length) return hit;
   const last = lastUses(graph);
   const keep = new Set(graph.outputs.map((o) => o.name));
+  const produced = new Set(graph.nodes.flatMap((n) => n.outputs.filter(Boolean)));
   const steps = graph.nodes.map((node, index): Step => {
     const dead = new Set<string>();
     for (const name of node.inputs) if (name && last.get(name) === index && !keep.has(name) && !graph.initializers.has(name)) dead.add(name);
@@ -183,6 +192,7 @@ export function graphPlan(graph: Graph): GraphPlan {
       inputs: node.inputs,
       outputs: node.outputs,
       dead: [...dead],
+      recycle: new Set([...dead].filter((d) => produced.has(d))),
       foldable: mayFold(node) && !node.outputs.some((o) => keep.has(o)),
     };
   });

@@ -66,7 +66,80 @@ function modelBytes(): Uint8Array {
   return bytes;
 }
 
+/**
+ * Small tensors (above the 128-byte floor) recycled inside subgraphs: an If branch whose output aliases a
+ * dead intermediate, and a Loop whose carried value is also a scan output (a feed of the next iteration
+ * that the Loop still holds, so the body must not recycle it).
+ */
+function subgraphModel(): Uint8Array {
+  const t = (name: string, shape: number[]) => ({ name, type: { kind: 'tensor' as const, dtype: 'float32' as const, shape } });
+  const node = (opType: string, inputs: string[], outputs: string[], attributes = {}) => ({ name: `${opType}_${outputs[0]}`, opType, domain: '', inputs, outputs, attributes });
+  const branch = (k: number) => ({
+    name: `b${k}`, inputs: [], outputs: [t(`o${k}`, [64])], initializers: new Map(), valueInfo: new Map(),
+    nodes: [
+      node('Add', ['x', 'one'], [`p${k}`]), node('Mul', [`p${k}`, k ? 'two' : 'one'], [`q${k}`]), node('Sigmoid', [`q${k}`], [`r${k}`]),
+      node('Add', [`r${k}`, `p${k}`], [`u${k}`]), node('Reshape', [`u${k}`, 'flat'], [`o${k}`]),
+    ],
+  });
+  const body = {
+    name: 'body', inputs: [t('i', []), { name: 'cin', type: { kind: 'tensor' as const, dtype: 'bool' as const, shape: [] } }, t('acc', [8, 8])],
+    // The carried value is also the scan output (the same value twice), so the Loop holds every iteration's.
+    outputs: [{ name: 'cout', type: { kind: 'tensor' as const, dtype: 'bool' as const, shape: [] } }, t('acc2', [8, 8]), t('acc2', [8, 8])],
+    initializers: new Map(), valueInfo: new Map(),
+    nodes: [
+      node('Identity', ['cin'], ['cout']), node('Mul', ['acc', 'two'], ['m']), node('Add', ['m', 'y8'], ['n']),
+      node('Neg', ['n'], ['acc2']),
+    ],
+  };
+  const model = buildModel({
+    inputs: [['x', 'float32', [8, 8]], ['c', 'bool', []]],
+    outputs: [['y', 'float32', [64]], ['last', 'float32', [8, 8]], ['scans', 'float32', [3, 8, 8]]],
+    initializers: {
+      one: { kind: 'tensor', dtype: 'float32', dims: [1], data: Float32Array.of(1) },
+      two: { kind: 'tensor', dtype: 'float32', dims: [1], data: Float32Array.of(2) },
+      flat: { kind: 'tensor', dtype: 'int64', dims: [1], data: BigInt64Array.of(64n) },
+      sq: { kind: 'tensor', dtype: 'int64', dims: [2], data: BigInt64Array.of(8n, 8n) },
+      trips: { kind: 'tensor', dtype: 'int64', dims: [], data: BigInt64Array.of(3n) },
+      yes: { kind: 'tensor', dtype: 'bool', dims: [], data: Uint8Array.of(1) },
+    },
+    nodes: [
+      { op: 'If', inputs: ['c'], outputs: ['y'], attrs: { then_branch: { kind: 'graph', value: branch(0) }, else_branch: { kind: 'graph', value: branch(1) } } },
+      { op: 'Reshape', inputs: ['y', 'sq'], outputs: ['y8'] },
+      { op: 'Loop', inputs: ['trips', 'yes', 'x'], outputs: ['last', 'scans'], attrs: { body: { kind: 'graph', value: body } } },
+    ],
+    opset: 17,
+  });
+  return exportModel(model);
+}
+
 describe('tensor pool', () => {
+  it('recycles small buffers inside If and Loop bodies without reusing a held one', async () => {
+    const runs = async (pool: boolean) => {
+      const prev = setTensorPool(pool);
+      try {
+        const s = await InferenceSession.create(subgraphModel(), { executionProviders: ['cpu'], graphOptimizationLevel: 'disabled' });
+        const held: Record<string, Tensor>[] = [];
+        for (let r = 0; r < 4; r++) held.push(await s.run({ x: new Tensor('float32', f32([8, 8], 5 + r).data, [8, 8]), c: new Tensor('bool', Uint8Array.of(r % 2), []) }));
+        await s.release();
+        return held.map((o) => ['y', 'last', 'scans'].map((k) => Float32Array.from(o[k]!.data as Float32Array)));
+      } finally {
+        setTensorPool(prev);
+      }
+    };
+    const want = await runs(false);
+    const got = await runs(true);
+    expect(got).toEqual(want);
+    // The oracle: y = sigmoid(k(x+1)) + x + 1 with k = 2 on the else branch (runs 0 and 2).
+    const x = f32([8, 8], 5).data;
+    for (const i of [0, 17, 63]) expect(want[0]![0]![i]).toBeCloseTo(1 / (1 + Math.exp(-2 * (x[i]! + 1))) + x[i]! + 1, 5);
+    // Each scan slice is the carried value after that iteration: acc' = -(2 acc + y8).
+    const y = want[0]![0]!;
+    let acc = Float64Array.from(x);
+    for (let it = 0; it < 3; it++) {
+      acc = acc.map((a, i) => -(2 * a + y[i]!));
+      for (const i of [0, 40]) expect(want[0]![2]![it * 64 + i]).toBeCloseTo(acc[i]!, 4);
+    }
+  });
   afterAll(() => clearTensorPool());
   it('gives the same outputs with and without recycling, and never reuses a returned buffer', async () => {
     const want = await runAll(false);
