@@ -1,4 +1,4 @@
-// Recycling of large tensor buffers between the nodes of a run.
+// Recycling of tensor buffers between the nodes of a run.
 //
 // A fresh large ArrayBuffer costs far more than its loop: the allocator maps new zero pages and the
 // first write faults each one in (an Add over 74k floats: 150 us with a fresh output, 50 us into a
