@@ -99,12 +99,16 @@ function instrCode(i: Instr, c: Ctx): number[] {
     case 'LeakyRelu':
       if (isF32(i.alpha)) return [...c.f(x), ...fconst(i.alpha), ...F_MUL, ...c.f(x), ...c.f(x), ...fconst(0), ...F_LT, ...BITSELECT];
       return inF64((h) => [...c.d(x, h), ...c.dc(i.alpha), ...F64_OP.Mul, ...c.d(x, h), ...c.d(x, h), ...c.dc(0), ...D_LT, ...BITSELECT]);
-    // Math.max(0, Math.min(1, alpha * x + beta))
-    case 'HardSigmoid':
-      return inF64((h) => [...c.dc(0), ...c.dc(1), ...c.dc(i.alpha), ...c.d(x, h), ...F64_OP.Mul, ...c.dc(i.beta), ...F64_OP.Add, ...F64_OP.Min, ...F64_OP.Max]);
-    // x * Math.max(0, Math.min(1, x / 6 + 0.5))
+    // Math.max(0, Math.min(1, v)) is pmax(pmin(v, 1), 0) (single instructions, where min/max take
+    // several) unless v can be -0: pmin keeps a NaN v and orders v against 1 as Math.min does, and
+    // pmax(v, 0) differs from Math.max(0, v) only at v = -0. alpha * x + beta is -0 only if beta is.
+    case 'HardSigmoid': {
+      const [mn, mx] = Object.is(i.beta, -0) ? [F64_OP.Min, F64_OP.Max] : [D_PMIN, D_PMAX];
+      return inF64((h) => [...c.dc(i.alpha), ...c.d(x, h), ...F64_OP.Mul, ...c.dc(i.beta), ...F64_OP.Add, ...c.dc(1), ...mn, ...c.dc(0), ...mx]);
+    }
+    // x * Math.max(0, Math.min(1, x / 6 + 0.5)); x / 6 + 0.5 is never -0.
     case 'HardSwish':
-      return inF64((h) => [...c.d(x, h), ...c.dc(0), ...c.dc(1), ...c.d(x, h), ...c.dc(6), ...F64_OP.Div, ...c.dc(0.5), ...F64_OP.Add, ...F64_OP.Min, ...F64_OP.Max, ...F64_OP.Mul]);
+      return inF64((h) => [...c.d(x, h), ...c.d(x, h), ...c.dc(6), ...F64_OP.Div, ...c.dc(0.5), ...F64_OP.Add, ...c.dc(1), ...D_PMIN, ...c.dc(0), ...D_PMAX, ...F64_OP.Mul]);
     case 'Exp': return expOf(c.f(x));
     case 'Sigmoid': return sigmoidOf(c.f(x));
     case 'Tanh': return tanhOf(c.f(x));

@@ -1,7 +1,8 @@
 // CPU kernels of the internal fused ops (graph/ops/fused.ts). FusedElementwise evaluates its program
-// in one blocked loop; FusedConv/FusedMatMul/FusedGemm run the standard kernel, then apply the
-// epilogue in place on its output (equal to the unfused graph bit for bit; to a few ulps where the
-// unfused kernels approximate exp/sigmoid/tanh/erf with SIMD).
+// in one blocked pass (fused-eval.ts: wasm SIMD, else a JS loop); FusedConv/FusedMatMul/FusedGemm run
+// the standard kernel, then apply the epilogue in place on its output (equal to the unfused graph bit
+// for bit; to a few ulps where the JS loop's double exp/sigmoid/tanh/erf meet the unfused kernels'
+// SIMD approximations).
 import { decodeProgram, FUSED_OPS } from '../../graph/ops/fused-program.js';
 import type { LoweringCapabilities } from '../../graph/passes/lower-types.js';
 import { EPILOGUE_BASE_INPUTS, type EpilogueOp, type fusedOps } from '../../graph/ops/fused.js';

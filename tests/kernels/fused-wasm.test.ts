@@ -77,6 +77,8 @@ describe('fused programs as WebAssembly SIMD', () => {
       [{ op: 'LeakyRelu', x: X, alpha: 0.1 }, 'LeakyRelu', [t([N], x)], { alpha: f(0.1) }],
       [{ op: 'HardSigmoid', x: X, alpha: Math.fround(1 / 6), beta: 0.5 }, 'HardSigmoid', [t([N], x)], { alpha: f(Math.fround(1 / 6)), beta: f(0.5) }],
       [{ op: 'HardSigmoid', x: X, alpha: 0.2, beta: 0.3 }, 'HardSigmoid', [t([N], x)], { alpha: f(0.2), beta: f(0.3) }],
+      // alpha·x + beta is -0 at x = ±0 here, which Math.max(0, ·) makes +0.
+      [{ op: 'HardSigmoid', x: X, alpha: -0.5, beta: -0 }, 'HardSigmoid', [t([N], x)], { alpha: f(-0.5), beta: f(-0) }],
     ];
     for (const [instr, op, inputs, attrs] of cases) {
       const w = bothEngines({ code: [instr] }, leaves, [N], `${op} ${JSON.stringify(instr)}`);

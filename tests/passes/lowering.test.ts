@@ -2,7 +2,8 @@
 // backend's declared capabilities, and the lowered graph computes on the CPU kernels what the
 // unlowered one does: bit for bit for arithmetic and clamps (the fused kernels round to float32 after
 // every op), within a few float32 ulps where exp/sigmoid/tanh/erf are involved (the unfused kernels
-// use SIMD approximations of those on long runs, the fused loop the double-precision functions).
+// use SIMD approximations of those on runs of 32 or more, as the fused wasm code does; the fused JS
+// loop, which runs shorter outputs, the double-precision functions).
 import { describe, expect, it } from 'vitest';
 import type { Attr, Model } from '../../graph/ir.js';
 import { decodeProgram, FUSED_OPS } from '../../graph/ops/fused-program.js';
