@@ -16,7 +16,8 @@ import { fillModule, fusedModule, type InputMode, type Layout, Unsupported } fro
 import { type Leaf, leafReader, READER_BLOCK } from './fused-leaves.js';
 
 /** Output elements per block. */
-const BLOCK = 4096;
+export const WASM_BLOCK = 8192;
+const BLOCK = WASM_BLOCK;
 /** Shortest trailing run worth a row fill (`rows`) or per-run copies (`tile`); shorter ones gather. */
 const ROW_MIN = 4, TILE_MIN = 32;
 /** Outputs shorter than this stay on the JS loop (and the unfused SIMD kernels also start at 32). */
