@@ -70,6 +70,13 @@ describe('fused programs as WebAssembly SIMD', () => {
     if (!['Exp', 'Sigmoid', 'Tanh', 'Erf'].includes(op)) bothEngines({ code: [{ op, x: X }] }, leaves, [N], op);
   });
 
+  it('computes HardSwish as the JS loop over a sweep of every float32 bit pattern', () => {
+    // The wasm code multiplies by 1/6 where the JS divides by 6 (equal after rounding to float32).
+    const bits = Uint32Array.from({ length: 1 << 20 }, (_, i) => (i * 4099 + (i >> 7)) >>> 0);
+    const xs = new Float32Array(bits.buffer);
+    bothEngines({ code: [{ op: 'HardSwish', x: X }] }, [{ data: xs, dims: [xs.length] }], [xs.length], 'HardSwish sweep');
+  });
+
   it('takes attributes float32 cannot hold through double (Clip, LeakyRelu, HardSigmoid, constants)', () => {
     const cases: [Instr, string, HostTensor[], Record<string, Attr>][] = [
       [{ op: 'Clip', x: X, lo: -1, hi: 6 }, 'Clip', [t([N], x), t([], Float32Array.of(-1)), t([], Float32Array.of(6))], {}],
