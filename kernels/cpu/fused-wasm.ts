@@ -12,7 +12,7 @@
 // writes nothing) where the program has no SIMD code or the platform cannot compile wasm; the caller
 // then runs the JS loop.
 import { type Program, programInputs } from '../../graph/ops/fused-program.js';
-import { fillModule, fusedModule, type InputMode, type Layout, Unsupported } from './fused-wasm-gen.js';
+import { fillModule, fusedModule, type InputMode, type Layout } from './fused-wasm-gen.js';
 import { type Leaf, leafReader, READER_BLOCK } from './fused-leaves.js';
 
 /** Output elements per block. */
@@ -96,8 +96,9 @@ function moduleFor(p: Program, modes: readonly (InputMode | undefined)[], s: Sha
     try {
       const bin = fusedModule(p, modes, LAYOUT);
       run = new WebAssembly.Instance(new WebAssembly.Module(bin), { env: { mem: s.mem } }).exports.run as unknown as Run;
-    } catch (e) {
-      if (!(e instanceof Unsupported) && !(e instanceof WebAssembly.CompileError) && !(e instanceof Error)) throw e;
+    } catch {
+      // Unsupported (Log, Pow, ...) or refused by the platform: the JS loop runs it. The tests check
+      // that every supported instruction does compile.
     }
     byKey.set(key, run);
   }
