@@ -14,6 +14,7 @@ import { quantOps } from './quant.js';
 import { attentionOps } from './attention.js';
 import { miscOps } from './misc.js';
 import { fusedOps } from './fused.js';
+import { layoutOps } from './layout.js';
 
 export const OP_SCHEMAS = {
   ...elementwiseOps,
@@ -29,6 +30,7 @@ export const OP_SCHEMAS = {
   ...attentionOps,
   ...miscOps,
   ...fusedOps,
+  ...layoutOps,
 } satisfies Record<string, OpSchema>;
 
 /** Registry key of an op: its name, prefixed by its domain outside ai.onnx ('ai.onnx.ml:Scaler'). */

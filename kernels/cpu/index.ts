@@ -14,6 +14,7 @@ import { quantKernels } from './quant.js';
 import { attentionKernels } from './attention.js';
 import { miscKernels } from './misc.js';
 import { fusedKernels } from './fused.js';
+import { layoutKernels } from './nn-conv-nhwc.js';
 
 export const CPU_KERNELS = {
   ...elementwiseKernels,
@@ -29,6 +30,7 @@ export const CPU_KERNELS = {
   ...attentionKernels,
   ...miscKernels,
   ...fusedKernels,
+  ...layoutKernels,
 } satisfies Record<OpType, CpuKernel>;
 
 export function findCpuKernel(key: string): CpuKernel | undefined {

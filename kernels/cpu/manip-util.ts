@@ -129,8 +129,20 @@ function stridedWords(D: Words, S: Words, dims: readonly number[], strides: read
   const idx = new Int32Array(r);
   let off = base;
   let o = 0;
+  // A 2-D transpose (the layout Transposes NCHW <-> NHWC): blocks of 16 x 16, so the strided reads
+  // stay within a few cache lines instead of striding the whole source per output row.
+  const blocked = s1 === 1 && s0 >= 64 && n0 >= 16 && n1 >= 16;
   for (let n = 0; n < outer; n++) {
-    for (let a = 0, p1 = off; a < n1; a++, p1 += s1) {
+    if (blocked) {
+      for (let a0 = 0; a0 < n1; a0 += 16) {
+        const a1 = Math.min(n1, a0 + 16);
+        for (let j0 = 0; j0 < n0; j0 += 16) {
+          const j1 = Math.min(n0, j0 + 16);
+          for (let a = a0; a < a1; a++) for (let j = j0, p = off + a + j0 * s0, q = o + a * n0; j < j1; j++, p += s0) da[q + j] = sa[p]!;
+        }
+      }
+      o += n0 * n1;
+    } else for (let a = 0, p1 = off; a < n1; a++, p1 += s1) {
       if (s0 === 1) copyWords(da, o, sa, p1, n0);
       else for (let j = 0, p = p1; j < n0; j++, p += s0) da[o + j] = sa[p]!;
       o += n0;
