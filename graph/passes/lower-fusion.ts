@@ -9,6 +9,7 @@ import { channelAxisOf, EPILOGUE_BASE_INPUTS, EPILOGUE_BASE_OP, epilogueRead, ty
 import { encodeProgram, type Instr, type Operand, type Program } from '../ops/fused-program.js';
 import { broadcastDims } from '../ops/shape-util.js';
 import { eachGraph, findGroups, type Group, replaceGroup, sameShape, shapeOf, type Types } from './lower-groups.js';
+import { lowerLayout } from './lower-layout.js';
 import type { LoweringCapabilities } from './lower-types.js';
 import type { Pass, PassContext } from './types.js';
 import { constantOf, useCounts } from './util.js';
@@ -137,4 +138,5 @@ export const lowerElementwise: Pass = {
   },
 };
 
-export const LOWERING_PASSES: readonly Pass[] = [lowerEpilogue, lowerElementwise];
+// Layout first: it rewrites standard Convs, which the epilogue pass would otherwise have fused away.
+export const LOWERING_PASSES: readonly Pass[] = [lowerLayout, lowerEpilogue, lowerElementwise];

@@ -19,4 +19,21 @@ export interface LoweringCapabilities {
     /** Most extra inputs (bias, residual...) an epilogue may read. */
     readonly maxInputs: number;
   };
+  /** Regions of convolutions run channels-last (tgraph.ConvNhwc, lower-layout.ts); undefined: NCHW only. */
+  readonly layout?: LayoutCapabilities;
+}
+
+/** A 2-D convolution as the layout decision sees it (ONNX's NCHW dims; output OH x OW). */
+export interface ConvShape {
+  readonly N: number; readonly C: number; readonly H: number; readonly W: number;
+  readonly M: number; readonly KH: number; readonly KW: number; readonly OH: number; readonly OW: number;
+  readonly SH: number; readonly SW: number; readonly group: number;
+}
+
+/** What decides a channels-last region: estimated costs, so it fires only where it pays. */
+export interface LayoutCapabilities {
+  /** Estimated cost of a conv in NCHW (Conv) and channels-last (ConvNhwc); undefined where ConvNhwc does not run it. */
+  readonly convCost: (c: ConvShape) => { readonly nchw: number; readonly nhwc: number } | undefined;
+  /** Estimated cost, in the same unit, of a layout Transpose of `elements` floats (a region boundary). */
+  readonly transposeCost: (elements: number) => number;
 }

@@ -10,6 +10,7 @@ import { allocTensor, type HostTensor, type RtValue } from '../../graph/tensor.j
 import { KernelInputError } from './errors.js';
 import { evaluateProgram, type Leaf } from './fused-eval.js';
 import { linalgKernels } from './linalg.js';
+import { CPU_LAYOUT } from './nn-conv-nhwc-cost.js';
 import { nnKernels } from './nn.js';
 import type { CpuContext, CpuKernel } from './types.js';
 import { broadcastShapes, optTensorArg, tensorArg } from './util.js';
@@ -60,12 +61,18 @@ export const fusedKernels = {
 /**
  * What the CPU backend runs fused, in either execution mode: the parallel scheduler splits the fused
  * Conv/MatMul/Gemm by the same cuts as the plain ops, with the epilogue's inputs cut alike
- * (src/executor/split.ts).
+ * (src/executor/split.ts). Channels-last regions (CPU_LAYOUT: the measured cost model that decides
+ * where they pay) only in sequential mode: split.ts does not cut tgraph.ConvNhwc.
  */
 export function cpuCapabilities(mode: 'sequential' | 'parallel'): LoweringCapabilities {
-  void mode;
   return {
     elementwise: { ops: FUSED_OPS, maxInputs: 16 },
     epilogue: { bases: ['Conv', 'MatMul', 'Gemm'], ops: FUSED_OPS, maxInputs: 8 },
+    ...(mode === 'sequential' ? { layout: CPU_LAYOUT } : {}),
   };
+}
+
+/** Without the fused kernels: channels-last conv regions only (sequential mode, as above). */
+export function cpuLayoutCapabilities(mode: 'sequential' | 'parallel'): LoweringCapabilities | undefined {
+  return mode === 'sequential' ? { layout: CPU_LAYOUT } : undefined;
 }

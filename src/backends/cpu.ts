@@ -4,7 +4,7 @@
 import { type Graph, type Model, subgraphsOf } from '../../graph/ir.js';
 import type { RtValue } from '../../graph/tensor.js';
 import { findCpuKernel } from '../../kernels/cpu/index.js';
-import { cpuCapabilities } from '../../kernels/cpu/fused.js';
+import { cpuCapabilities, cpuLayoutCapabilities } from '../../kernels/cpu/fused.js';
 import { markConstant } from '../../kernels/cpu/constants.js';
 import { executeGraph } from '../executor/scheduler.js';
 import { shareValue } from '../executor/shared.js';
@@ -17,7 +17,7 @@ export interface CpuBackendOptions {
   readonly executionMode?: 'sequential' | 'parallel';
   /** Pool workers in parallel mode; default the machine's cores. */
   readonly numThreads?: number;
-  /** Declare the fused kernels to the lowering passes (SessionOptions.fuseCpuKernels, on by default). */
+  /** Declare the fused kernels to the lowering passes (SessionOptions.fuseCpuKernels, on by default; channels-last convs are declared either way). */
   readonly fuse?: boolean;
 }
 
@@ -31,7 +31,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
   return {
     name: 'cpu',
     hasKernel: (key) => findCpuKernel(key) !== undefined,
-    ...(options.fuse ? { capabilities: cpuCapabilities(options.executionMode ?? 'sequential') } : {}),
+    capabilities: options.fuse ? cpuCapabilities(options.executionMode ?? 'sequential') : cpuLayoutCapabilities(options.executionMode ?? 'sequential'),
     async compile(model: Model): Promise<CpuCompiledModel> {
       const mode = options.executionMode ?? 'sequential';
       let pool = mode === 'parallel' ? acquirePool(options.numThreads ?? defaultThreads()) : undefined;
