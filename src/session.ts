@@ -44,6 +44,11 @@ export interface SessionOptions {
    * the unfused kernels. WebGPU sessions always lower (there fusion saves dispatches: 194 -> 81 ms).
    */
   fuseCpuKernels?: boolean;
+  /**
+   * Sizes for symbolic input dims, by name (as onnxruntime's option): the plan is made for them, so
+   * shape-dependent choices (the CPU's channels-last conv regions, graph/passes/lower-layout.ts) can be made.
+   */
+  freeDimensionOverrides?: Readonly<Record<string, number>>;
   /** Runs executing at once (default: the pool size in parallel mode, else 1). */
   maxConcurrentRuns?: number;
   /** Runs waiting for a slot (default unbounded); see queuePolicy. */
@@ -131,7 +136,7 @@ export class InferenceSession {
   }
 
   static async fromModel(original: Model, options: SessionOptions = {}): Promise<InferenceSession> {
-    let model = original;
+    let model = withDimOverrides(original, options.freeDimensionOverrides);
     const eps = (options.executionProviders ?? ['cpu']).map(epName);
     const notes: string[] = [];
     const problems = findProblems(model.graph);
@@ -395,6 +400,17 @@ export class InferenceSession {
     this.releasing ??= this.queue.drain().then(() => this.compiled.release());
     return this.releasing;
   }
+}
+
+/** The model with the named symbolic dims of its inputs fixed (freeDimensionOverrides). */
+function withDimOverrides(model: Model, dims: Readonly<Record<string, number>> | undefined): Model {
+  if (!dims || !Object.keys(dims).length) return model;
+  const inputs = model.graph.inputs.map((i) => {
+    const t = i.type;
+    if (t?.kind !== 'tensor' || !t.shape?.some((d) => typeof d === 'string' && d in dims)) return i;
+    return { ...i, type: { ...t, shape: t.shape.map((d) => (typeof d === 'string' && d in dims ? dims[d]! : d)) } };
+  });
+  return { ...model, graph: { ...model.graph, inputs } };
 }
 
 /**

@@ -59,6 +59,14 @@ describe('tgraph CLI', () => {
     expect(written.graph.nodes.filter((n) => n.domain !== '')).toEqual([]);
     expect(written.opsets.tgraph).toBeUndefined();
   });
+  it('optimize --lower cpu decides channels-last conv regions at the --input shapes; the file stays standard ONNX', async () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tgraph-cli-')), 'out.onnx');
+    const text = await capture(optimizeCommand, [MODEL, '-o', out, '--lower', 'cpu', '--input', 'x=1,3,48,192']);
+    expect(text).toMatch(/lowering for cpu/);
+    expect(text).toMatch(/lower-layout\s+nodes\s+\d+ -> \d+\s.*rejected \d+/);
+    const written = await loadModel(out);
+    expect(written.graph.nodes.filter((n) => n.domain !== '')).toEqual([]);
+  });
   it('conformance counts passes by op', async () => {
     const text = await capture(conformanceCommand, [path.join(ONNX_TESTS, 'node/test_relu'), path.join(ONNX_TESTS, 'node/test_abs')]);
     expect(text).toMatch(/Relu\s+1 \/ 1/);

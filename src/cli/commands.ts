@@ -171,7 +171,13 @@ export async function optimizeCommand(args: ParsedArgs, out: Out): Promise<void>
   if (lowerFor) {
     if (lowerFor !== 'cpu' && lowerFor !== 'webgpu') throw new UsageError(`--lower takes cpu or webgpu, got '${lowerFor}'`);
     const caps = lowerFor === 'cpu' ? cpuCapabilities('sequential') : WEBGPU_CAPABILITIES;
-    const lowered = lower(optimized, caps, evaluateConstantNode, {
+    // The plan is made for the --input shapes where given (channels-last conv regions are chosen by size).
+    const shapes = new Map((args.flags.get('input') ?? []).map(parseInputSpec));
+    const sized = { ...optimized, graph: { ...optimized.graph, inputs: optimized.graph.inputs.map((i) => {
+      const dims = shapes.get(i.name);
+      return dims && i.type?.kind === 'tensor' && (!i.type.shape || i.type.shape.length === dims.length) ? { ...i, type: { ...i.type, shape: dims } } : i;
+    }) } };
+    const lowered = lower(sized, caps, evaluateConstantNode, {
       level: level(args), disable: list('disable'), verify,
       check: verify ? (a, b) => checkOutputs(a, b, new Map((args.flags.get('input') ?? []).map(parseInputSpec))) : undefined,
     });
