@@ -16,10 +16,10 @@ import { op, type InferContext, type OpSchema, type ShapeRule } from './types.js
 export const FUSED_DOMAIN = 'tgraph';
 
 /** How many leading node inputs belong to the base op of an epilogue-fused op. */
-export const EPILOGUE_BASE_INPUTS = { FusedConv: 3, FusedMatMul: 2, FusedGemm: 3 } as const;
+export const EPILOGUE_BASE_INPUTS = { FusedConv: 3, FusedMatMul: 2, FusedGemm: 3, FusedConvNhwc: 3 } as const;
 export type EpilogueOp = keyof typeof EPILOGUE_BASE_INPUTS;
 /** The standard op each epilogue-fused op extends. */
-export const EPILOGUE_BASE_OP = { FusedConv: 'Conv', FusedMatMul: 'MatMul', FusedGemm: 'Gemm' } as const satisfies Record<EpilogueOp, string>;
+export const EPILOGUE_BASE_OP = { FusedConv: 'Conv', FusedMatMul: 'MatMul', FusedGemm: 'Gemm', FusedConvNhwc: 'ConvNhwc' } as const satisfies Record<EpilogueOp, string>;
 
 /** How an epilogue reads an extra input: at the output's flat index, at its channel, or its one element. */
 export type EpilogueRead = 'full' | 'channel' | 'scalar';
@@ -37,7 +37,7 @@ export function epilogueRead(leaf: readonly Dim[], out: readonly Dim[], channelA
   return undefined;
 }
 
-/** The axis an epilogue's per-channel inputs follow. */
+/** The axis an epilogue's per-channel inputs follow (channels-last for tgraph.ConvNhwc, graph/ops/layout.ts). */
 export function channelAxisOf(op: EpilogueOp, outRank: number): number {
   return op === 'FusedConv' ? 1 : outRank - 1;
 }
@@ -63,7 +63,7 @@ const fusedElementwise: ShapeRule = (ctx) => {
 };
 
 /** The base op's rule on its own inputs; the epilogue keeps its output type. */
-function withEpilogue(name: EpilogueOp, base: OpSchema): ShapeRule {
+export function withEpilogue(name: EpilogueOp, base: OpSchema): ShapeRule {
   const n = EPILOGUE_BASE_INPUTS[name];
   return (ctx) => {
     programOf(ctx, 'epilogue', 1 + Math.max(0, ctx.inputCount - n));
@@ -78,6 +78,7 @@ function withEpilogue(name: EpilogueOp, base: OpSchema): ShapeRule {
 }
 
 const d = { domain: FUSED_DOMAIN };
+// tgraph:FusedConvNhwc (ConvNhwc + epilogue) is registered with ConvNhwc in layout.ts.
 export const fusedOps = {
   'tgraph:FusedElementwise': op(fusedElementwise, { ...d, doc: 'a chain of elementwise ops evaluated in one loop (lowering)' }),
   'tgraph:FusedConv': op(withEpilogue('FusedConv', nnOps.Conv), { ...d, doc: 'Conv with an elementwise epilogue (lowering)' }),

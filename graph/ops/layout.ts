@@ -1,11 +1,13 @@
 // tgraph's channels-last convolution (domain 'tgraph'), written by the layout lowering
 // (graph/passes/lower-layout.ts) into the plan of a backend that declares it; never exported.
 //   ConvNhwc(X[N, H, W, C], W[KH, KW, C/group, M], B?[M]) -> Y[N, OH, OW, M]
+//   FusedConvNhwc(X, W, B?, e1, ...)  ConvNhwc + `epilogue` (fused.ts; per-channel inputs along the last axis)
+//   GlobalPoolNhwc(X[N, H, W, C]) -> Y[N, 1, 1, C]  attribute `mode`: 'average' | 'max' (GlobalAverage/MaxPool)
 // Conv's attributes (kernel_shape, strides, pads, dilations, auto_pad, group) with Conv's meaning; the
 // weight is re-laid out at lowering time (HWIO, as TensorFlow stores it), so a pointwise ConvNhwc is a
 // plain [N*H*W, C] x [C, M] GEMM and a depthwise one reads C contiguous weights per tap.
 import type { ValueType } from '../ir.js';
-import { FUSED_DOMAIN } from './fused.js';
+import { FUSED_DOMAIN, withEpilogue } from './fused.js';
 import { nnOps } from './nn.js';
 import { fail } from './shape-util.js';
 import { op, type OpSchema, type ShapeRule } from './types.js';
@@ -28,6 +30,18 @@ const convNhwc: ShapeRule = (ctx) => {
   return [permuted(out[0], TO_NHWC)];
 };
 
+const globalPoolNhwc: ShapeRule = (ctx) => {
+  const x = ctx.inputs[0];
+  const mode = ctx.attrs.string('mode', 'average');
+  if (mode !== 'average' && mode !== 'max') fail(ctx, `mode should be 'average' or 'max', got '${mode}'`);
+  if (x?.kind !== 'tensor' || !x.shape) return [x?.kind === 'tensor' ? { kind: 'tensor', dtype: x.dtype } : undefined];
+  if (x.shape.length !== 4) fail(ctx, `input should have rank 4, got [${x.shape.join(',')}]`);
+  return [{ kind: 'tensor', dtype: x.dtype, shape: [x.shape[0]!, 1, 1, x.shape[3]!] }];
+};
+
+const convNhwcOp = op(convNhwc, { domain: FUSED_DOMAIN, doc: 'Conv over channels-last data with an HWIO weight (layout lowering)' });
 export const layoutOps = {
-  'tgraph:ConvNhwc': op(convNhwc, { domain: FUSED_DOMAIN, doc: 'Conv over channels-last data with an HWIO weight (layout lowering)' }),
+  'tgraph:ConvNhwc': convNhwcOp,
+  'tgraph:FusedConvNhwc': op(withEpilogue('FusedConvNhwc', convNhwcOp), { domain: FUSED_DOMAIN, doc: 'ConvNhwc with an elementwise epilogue (lowering)' }),
+  'tgraph:GlobalPoolNhwc': op(globalPoolNhwc, { domain: FUSED_DOMAIN, doc: 'GlobalAverage/MaxPool over channels-last data (layout lowering)' }),
 } satisfies Record<string, OpSchema>;

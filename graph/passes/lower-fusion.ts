@@ -38,7 +38,8 @@ function remap(p: Program, map: (input: number) => number): Program {
 function asEpilogue(g: Graph, opset: number, group: Group, types: Types, caps: NonNullable<LoweringCapabilities['epilogue']>, uses: Map<string, number>, producer: Map<string, Node>): { fused: Node; base: Node } | undefined {
   for (const acc of group.leaves) {
     const base = producer.get(acc);
-    if (!base || base.domain !== '' || !caps.bases.includes(base.opType as never) || opset < (BASE_SINCE[base.opType] ?? Infinity)) continue;
+    if (!base || !caps.bases.includes(base.opType as never)) continue;
+    if (base.domain === FUSED_DOMAIN ? base.opType !== 'ConvNhwc' : base.domain !== '' || opset < (BASE_SINCE[base.opType] ?? Infinity)) continue;
     const t = types.get(acc);
     if (base.outputs.length !== 1 || t?.kind !== 'tensor' || t.dtype !== 'float32') continue;
     if (!sameShape(shapeOf(types, acc), group.shape)) continue;

@@ -6,7 +6,7 @@
 // Transpose to NHWC and leave through one Transpose back, only where something outside the region
 // reads them (graph outputs stay NCHW). A Transpose NHWC->NCHW feeding the region (a Keras/tf2onnx
 // export's input) and a Transpose NCHW->NHWC reading it cancel instead. A region is kept only when
-// its convs' estimated saving exceeds its boundary Transposes' estimated cost.
+// its convs' estimated saving exceeds `margin` times its boundary Transposes' estimated cost.
 import { AttrReader } from '../attrs.js';
 import { inferGraph } from '../infer.js';
 import type { Attr, Graph, Model, Node } from '../ir.js';
@@ -23,7 +23,7 @@ import { constantOf, uniqueValueName, useCounts } from './util.js';
 const UNARY = new Set(['Relu', 'Sigmoid', 'Tanh', 'HardSigmoid', 'HardSwish', 'LeakyRelu', 'Clip', 'Neg', 'Abs', 'Exp', 'Log', 'Sqrt',
   'Reciprocal', 'Erf', 'Floor', 'Ceil', 'Elu', 'Selu', 'Softplus', 'Softsign', 'Gelu', 'Mish', 'Identity']);
 const BINARY = new Set(['Add', 'Sub', 'Mul', 'Div', 'Max', 'Min', 'Pow']);
-const GLOBAL_POOL: Record<string, string> = { GlobalAveragePool: 'ReduceMean', GlobalMaxPool: 'ReduceMax' };
+const GLOBAL_POOL: Record<string, 'average' | 'max'> = { GlobalAveragePool: 'average', GlobalMaxPool: 'max' };
 
 /** How a member reads each input: a rank-4 value of the region, a constant to re-lay out, or as it is (one element). */
 type Read = 'value' | 'const' | 'keep';
@@ -31,9 +31,9 @@ type Read = 'value' | 'const' | 'keep';
 interface Member {
   readonly node: Node;
   readonly reads: Read[];
-  /** Estimated saving (nchw - nhwc) of a conv; 0 for the agnostic ops. */
+  /** Estimated saving (nchw - nhwc) of a conv; less than 0 for a global pool that costs more channels-last; else 0. */
   readonly gain: number;
-  readonly conv: boolean;
+  readonly kind: 'conv' | 'pool' | 'elementwise';
 }
 
 const numel = (s: readonly (number | string)[]) => s.reduce<number>((a, d) => a * (typeof d === 'number' ? d : NaN), 1);
@@ -69,13 +69,19 @@ function convMember(n: Node, g: Graph, types: Types, caps: LayoutCapabilities): 
   }
   const shape: ConvShape = { N, C, H, W, M, KH, KW, OH: geo.out[0]!, OW: geo.out[1]!, SH: geo.strides[0]!, SW: geo.strides[1]!, group };
   const cost = caps.convCost(shape);
-  if (!cost || !(cost.nhwc < cost.nchw)) return undefined;
-  return { node: n, reads: ['value', 'keep', 'keep'].slice(0, n.inputs.length) as Read[], gain: cost.nchw - cost.nhwc, conv: true };
+  // On a 1x1 map both layouts are the same bytes: such a conv (squeeze-excitation) joins at no gain.
+  const flat = H * W === 1 && shape.OH * shape.OW === 1;
+  if (!cost || !(cost.nhwc < cost.nchw || flat)) return undefined;
+  return { node: n, reads: ['value', 'keep', 'keep'].slice(0, n.inputs.length) as Read[], gain: flat ? 0 : cost.nchw - cost.nhwc, kind: 'conv' };
 }
 
-function agnosticMember(n: Node, g: Graph, types: Types, opset: number): Member | undefined {
+function agnosticMember(n: Node, g: Graph, types: Types, opset: number, caps: LayoutCapabilities): Member | undefined {
   if (n.domain !== '' || n.outputs.length !== 1 || !isTensor4(types, n.outputs[0]!)) return undefined;
-  if (GLOBAL_POOL[n.opType]) return n.inputs.length === 1 && isTensor4(types, n.inputs[0]!) ? { node: n, reads: ['value'], gain: 0, conv: false } : undefined;
+  if (GLOBAL_POOL[n.opType]) {
+    if (n.inputs.length !== 1 || !isTensor4(types, n.inputs[0]!)) return undefined;
+    const e = numel(shapeOf(types, n.inputs[0]!)!);
+    return Number.isFinite(e) ? { node: n, reads: ['value'], gain: -caps.globalPoolCost(e), kind: 'pool' } : undefined;
+  }
   const unary = UNARY.has(n.opType);
   if (!unary && !(BINARY.has(n.opType) && n.inputs.length === 2 && opset >= (n.opType === 'Max' || n.opType === 'Min' ? 8 : 7))) return undefined;
   const reads: Read[] = [];
@@ -90,7 +96,7 @@ function agnosticMember(n: Node, g: Graph, types: Types, opset: number): Member 
     } else if (isTensor4(types, v)) reads.push('value');
     else return undefined;
   }
-  return reads.includes('value') ? { node: n, reads, gain: 0, conv: false } : undefined;
+  return reads.includes('value') ? { node: n, reads, gain: 0, kind: 'elementwise' } : undefined;
 }
 
 /** A constant broadcast against NCHW data, re-laid out to broadcast the same way against NHWC data. */
@@ -116,17 +122,18 @@ const transposeNode = (name: string, input: string, output: string, perm: readon
   name, opType: 'Transpose', domain: '', inputs: [input], outputs: [output], attributes: { perm: { kind: 'ints', value: [...perm] } as Attr },
 });
 
-interface Stats { regions: number; convs: number; transposes: number; cancelled: number; rejected: number }
+interface Stats { regions: number; convs: number; transposes: number; reshapes: number; cancelled: number; rejected: number }
 
 function lowerGraph(g: Graph, types: Types, opset: number, caps: LayoutCapabilities, stats: Stats): void {
   const producer = new Map<string, Node>();
   for (const n of g.nodes) for (const o of n.outputs) if (o) producer.set(o, n);
   const members = new Map<Node, Member>();
   for (const n of g.nodes) {
-    const m = n.domain === '' && n.opType === 'Conv' ? convMember(n, g, types, caps) : agnosticMember(n, g, types, opset);
+    const m = n.domain === '' && n.opType === 'Conv' ? convMember(n, g, types, caps) : agnosticMember(n, g, types, opset, caps);
     if (m) members.set(n, m);
   }
-  if (![...members.values()].some((m) => m.conv)) return;
+  const pays = (m: Member) => m.kind === 'conv' && m.gain > 0;
+  if (![...members.values()].some(pays)) return;
   // Regions: members joined through the values they pass each other or read together.
   const parent = new Map<Node, Node>([...members.keys()].map((n) => [n, n]));
   const find = (n: Node): Node => {
@@ -151,6 +158,9 @@ function lowerGraph(g: Graph, types: Types, opset: number, caps: LayoutCapabilit
   const allReaders = new Map<string, Node[]>();
   for (const n of g.nodes) for (const v of n.inputs) if (v) (allReaders.get(v) ?? allReaders.set(v, []).get(v)!).push(n);
   const elements = (v: string) => numel(shapeOf(types, v)!);
+  // A value on a 1x1 map has the same bytes in both layouts: it crosses a boundary as a Reshape, at no cost.
+  const flat = (v: string) => { const s = shapeOf(types, v)!; return opset >= 5 && s[2] === 1 && s[3] === 1; };
+  const crossing = (v: string) => (flat(v) ? 0 : caps.transposeCost(elements(v)));
 
   interface Plan { members: Set<Node>; entries: string[]; exits: Set<string>; sinks: Map<string, Node>; cost: number }
   /** Where a region's values cross the boundary, and what its Transposes cost. */
@@ -161,38 +171,42 @@ function lowerGraph(g: Graph, types: Types, opset: number, caps: LayoutCapabilit
     const sinks = new Map<string, Node>();
     const exits = new Set<string>();
     let cost = 0;
-    for (const v of entries) if (!isPerm(producer.get(v) ?? ({} as Node), TO_NCHW)) cost += caps.transposeCost(elements(v));
+    for (const v of entries) if (!isPerm(producer.get(v) ?? ({} as Node), TO_NCHW)) cost += crossing(v);
     for (const v of produced) {
       const inside = list.reduce((a, m) => a + m.node.inputs.filter((x, i) => x === v && m.reads[i] === 'value').length, 0);
       const sink = (allReaders.get(v) ?? []).find((n) => !set.has(n) && isPerm(n, TO_NHWC));
       if (sink) sinks.set(v, sink);
       if (inside + (sink ? 1 : 0) < (uses.get(v) ?? 0)) {
         exits.add(v);
-        cost += caps.transposeCost(elements(v));
+        cost += crossing(v);
       }
     }
     return { members: set, entries, exits, sinks, cost };
   };
   const plans: Plan[] = [];
   for (let list of regions.values()) {
-    if (!list.some((m) => m.conv)) continue;
+    if (!list.some(pays)) continue;
     let plan = boundary(list);
-    // An agnostic op at the region's end (no member reads it) stays outside when that needs fewer
-    // Transposes (a Relu whose input leaves the region anyway).
+    // A member that does not pay at the region's end stays outside when that needs fewer Transposes
+    // (a Relu whose input leaves the region anyway); at its start, also when it needs no more (the op
+    // then stays the epilogue of the NCHW conv before it).
     for (let pruned = true; pruned; ) {
       pruned = false;
       for (const m of list) {
-        if (m.conv || m.node.outputs.some((o) => list.some((r) => r.node.inputs.some((v, i) => v === o && r.reads[i] === 'value')))) continue;
+        if (pays(m)) continue;
+        const tail = !m.node.outputs.some((o) => list.some((r) => r.node.inputs.some((v, i) => v === o && r.reads[i] === 'value')));
+        const head = m.node.inputs.every((v, i) => m.reads[i] !== 'value' || !list.some((r) => r.node.outputs.includes(v)));
+        if (!tail && !head) continue;
         const rest = list.filter((r) => r !== m);
         const p = boundary(rest);
-        if (p.cost < plan.cost) {
+        if (p.cost < plan.cost || (head && p.cost === plan.cost)) {
           [list, plan, pruned] = [rest, p, true];
           break;
         }
       }
     }
     const gain = list.reduce((a, m) => a + m.gain, 0);
-    if (!(gain > plan.cost)) {
+    if (!(gain > caps.margin * plan.cost)) {
       stats.rejected++;
       continue;
     }
@@ -224,6 +238,18 @@ function lowerGraph(g: Graph, types: Types, opset: number, caps: LayoutCapabilit
     }
     stats.regions++;
   }
+  /** The boundary node from `v` to `to`: a Transpose, or a Reshape (no copy) for a value on a 1x1 map. */
+  const cross = (v: string, to: string, perm: readonly number[], what: string, nchwName = v): Node => {
+    if (!flat(nchwName)) {
+      stats.transposes++;
+      return transposeNode(`${nchwName}/${what}`, v, to, perm);
+    }
+    const s = shapeOf(types, nchwName)! as number[];
+    const shape = uniqueValueName(g, `${nchwName}/${what}/shape`);
+    g.initializers.set(shape, { kind: 'tensor', dtype: 'int64', dims: [4], data: BigInt64Array.from(perm === TO_NHWC ? [s[0]!, 1, 1, s[1]!] : s, BigInt) } as HostTensor);
+    stats.reshapes++;
+    return { name: `${nchwName}/${what}`, opType: 'Reshape', domain: '', inputs: [v, shape], outputs: [to], attributes: {} };
+  };
   const out: Node[] = [];
   for (const n of g.nodes) {
     if (dropped.has(n)) continue;
@@ -246,8 +272,7 @@ function lowerGraph(g: Graph, types: Types, opset: number, caps: LayoutCapabilit
           stats.cancelled++;
         } else {
           name = uniqueValueName(g, `${v}/nhwc`);
-          out.push(transposeNode(`${v}/ToNhwc`, v, name, TO_NHWC));
-          stats.transposes++;
+          out.push(cross(v, name, TO_NHWC, 'ToNhwc'));
         }
         nhwc.set(v, name);
       }
@@ -258,27 +283,18 @@ function lowerGraph(g: Graph, types: Types, opset: number, caps: LayoutCapabilit
       if (name === undefined) nhwc.set(o, (name = uniqueValueName(g, `${o}/nhwc`)));
       return name;
     });
-    if (m.conv) {
+    if (m.kind === 'conv') {
       inputs[1] = constant(n.inputs[1]!, toHwio, 'hwio');
       out.push({ ...n, name: `${n.name}/ConvNhwc`, opType: 'ConvNhwc', domain: FUSED_DOMAIN, inputs, outputs, attributes: { ...n.attributes } });
       stats.convs++;
     } else if (GLOBAL_POOL[n.opType]) {
-      const op = GLOBAL_POOL[n.opType]!;
-      const axesInput = opset >= 18; // ReduceMean/ReduceMax take axes as an input from opset 18
-      const attributes: Record<string, Attr> = { keepdims: { kind: 'int', value: 1 } as Attr };
-      if (axesInput) {
-        const axes = uniqueValueName(g, `${n.name}/axes`);
-        g.initializers.set(axes, { kind: 'tensor', dtype: 'int64', dims: [2], data: BigInt64Array.from([1n, 2n]) } as HostTensor);
-        inputs.push(axes);
-      } else attributes.axes = { kind: 'ints', value: [1, 2] } as Attr;
-      out.push({ name: `${n.name}/${op}`, opType: op, domain: '', inputs, outputs, attributes });
+      out.push({ name: `${n.name}/GlobalPoolNhwc`, opType: 'GlobalPoolNhwc', domain: FUSED_DOMAIN, inputs, outputs, attributes: { mode: { kind: 'string', value: GLOBAL_POOL[n.opType]! } as Attr } });
     } else {
       out.push({ ...n, inputs, outputs });
     }
     for (const o of n.outputs) {
       if (!p.exits.has(o)) continue;
-      out.push(transposeNode(`${o}/ToNchw`, nhwc.get(o)!, o, TO_NCHW));
-      stats.transposes++;
+      out.push(cross(nhwc.get(o)!, o, TO_NCHW, 'ToNchw', o));
     }
   }
   g.nodes = out;
@@ -295,7 +311,7 @@ export const lowerLayout: Pass = {
     const caps = ctx.capabilities?.layout;
     if (!caps) return {};
     const opset = model.opsets[''] ?? 1;
-    const stats: Stats = { regions: 0, convs: 0, transposes: 0, cancelled: 0, rejected: 0 };
+    const stats: Stats = { regions: 0, convs: 0, transposes: 0, reshapes: 0, cancelled: 0, rejected: 0 };
     inferGraph(model.graph, { opsets: model.opsets, evaluate: ctx.evaluate });
     eachGraph(model.graph, new Map(), (g, types) => lowerGraph(g, types, opset, caps, stats));
     if (stats.convs) model.opsets = { ...model.opsets, [FUSED_DOMAIN]: 1 };

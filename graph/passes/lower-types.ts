@@ -2,7 +2,8 @@
 // `if (backend === ...)` inside a pass). Each backend declares one (src/backends/types.ts).
 import type { FusedOp } from '../ops/fused-program.js';
 
-export type EpilogueBase = 'Conv' | 'MatMul' | 'Gemm';
+/** Standard ops, and tgraph.ConvNhwc (written by lower-layout before the epilogue pass runs). */
+export type EpilogueBase = 'Conv' | 'MatMul' | 'Gemm' | 'ConvNhwc';
 
 export interface LoweringCapabilities {
   /** Elementwise chains fused into one tgraph.FusedElementwise kernel; undefined: not fused. */
@@ -36,4 +37,8 @@ export interface LayoutCapabilities {
   readonly convCost: (c: ConvShape) => { readonly nchw: number; readonly nhwc: number } | undefined;
   /** Estimated cost, in the same unit, of a layout Transpose of `elements` floats (a region boundary). */
   readonly transposeCost: (elements: number) => number;
+  /** Estimated extra cost of a GlobalAverage/MaxPool of `elements` floats run channels-last (ReduceMean/ReduceMax over H, W). */
+  readonly globalPoolCost: (elements: number) => number;
+  /** A region is rewritten when its convs save more than `margin` times what its Transposes and pools cost (the estimates' error). */
+  readonly margin: number;
 }

@@ -11,6 +11,7 @@ import { KernelInputError } from './errors.js';
 import { evaluateProgram, type Leaf } from './fused-eval.js';
 import { linalgKernels } from './linalg.js';
 import { CPU_LAYOUT } from './nn-conv-nhwc-cost.js';
+import { layoutKernels } from './nn-conv-nhwc.js';
 import { nnKernels } from './nn.js';
 import type { CpuContext, CpuKernel } from './types.js';
 import { broadcastShapes, optTensorArg, tensorArg } from './util.js';
@@ -56,7 +57,8 @@ export const fusedKernels = {
   'tgraph:FusedConv': withEpilogue('FusedConv', nnKernels.Conv),
   'tgraph:FusedMatMul': withEpilogue('FusedMatMul', linalgKernels.MatMul),
   'tgraph:FusedGemm': withEpilogue('FusedGemm', linalgKernels.Gemm),
-} satisfies Record<keyof typeof fusedOps, CpuKernel>;
+  'tgraph:FusedConvNhwc': withEpilogue('FusedConvNhwc', layoutKernels['tgraph:ConvNhwc']),
+} satisfies Record<keyof typeof fusedOps | 'tgraph:FusedConvNhwc', CpuKernel>;
 
 /**
  * What the CPU backend runs fused, in either execution mode: the parallel scheduler splits the fused
@@ -67,7 +69,8 @@ export const fusedKernels = {
 export function cpuCapabilities(mode: 'sequential' | 'parallel'): LoweringCapabilities {
   return {
     elementwise: { ops: FUSED_OPS, maxInputs: 16 },
-    epilogue: { bases: ['Conv', 'MatMul', 'Gemm'], ops: FUSED_OPS, maxInputs: 8 },
+    // ConvNhwc only appears where `layout` is declared (sequential mode).
+    epilogue: { bases: ['Conv', 'MatMul', 'Gemm', 'ConvNhwc'], ops: FUSED_OPS, maxInputs: 8 },
     ...(mode === 'sequential' ? { layout: CPU_LAYOUT } : {}),
   };
 }

@@ -12,6 +12,8 @@ import { gemmF32 } from './nn-gemm.js';
 import type { CpuKernel } from './types.js';
 import { optTensorArg, tensorArg } from './util.js';
 
+/** Pointwise convs on fewer pixels than this run with the weight as the GEMM's A (see below). */
+const SMALL_MAP = 8;
 /** Most floats of one channels-last im2col band (16 MiB). */
 const COL_FLOATS = 1 << 22;
 
@@ -89,21 +91,52 @@ const convNhwc: CpuKernel = (inputs, ctx) => {
       if (!depthwiseNhwcSimd(x, xOff, w, bias, y, yOff, g)) depthwiseScalar(x, xOff, w, bias, y, yOff, g);
       continue;
     }
-    // Rows start from the bias (the GEMM then accumulates onto them).
-    if (bias) for (let p = 0, o = yOff; p < P; p++) for (let m = 0; m < M; m++) y[o++] = bias[m]!;
-    if (pointwise) {
-      gemmF32(P, M, C, x, xOff, C, 1, w, 0, M, y, yOff, M, !!bias);
+    if (pointwise && P < SMALL_MAP) {
+      // A few pixels (squeeze-excitation convs on 1x1 maps): Y^T[M, P] = W[M, C] X^T[C, P] with the
+      // weight as A (its packed panels are kept, the bias starts its rows): P rows would waste the tile.
+      const xt = P === 1 ? x.subarray(xOff, xOff + C) : new Float32Array(C * P);
+      if (P > 1) for (let p = 0; p < P; p++) for (let c = 0; c < C; c++) xt[c * P + p] = x[xOff + p * C + c]!;
+      const yt = P === 1 ? y.subarray(yOff, yOff + M) : new Float32Array(M * P);
+      gemmF32(M, P, C, w, 0, 1, M, xt, 0, P, yt, 0, P, false, bias);
+      if (P > 1) for (let p = 0; p < P; p++) for (let m = 0; m < M; m++) y[yOff + p * M + m] = yt[m * P + p]!;
       continue;
     }
-    for (let p0 = 0; p0 < P; p0 += rowsPerBand) {
-      const p1 = Math.min(P, p0 + rowsPerBand);
-      im2colNhwc(x, xOff, col!, p0, p1, g);
-      gemmF32(p1 - p0, M, K, col!, 0, K, 1, w, 0, M, y, yOff + p0 * M, M, !!bias);
+    if (pointwise) gemmF32(P, M, C, x, xOff, C, 1, w, 0, M, y, yOff, M, false);
+    else {
+      for (let p0 = 0; p0 < P; p0 += rowsPerBand) {
+        const p1 = Math.min(P, p0 + rowsPerBand);
+        im2colNhwc(x, xOff, col!, p0, p1, g);
+        gemmF32(p1 - p0, M, K, col!, 0, K, 1, w, 0, M, y, yOff + p0 * M, M, false);
+      }
     }
+    // The bias along rows of M (the GEMM's own bias runs along its rows, the pixels here).
+    if (bias) for (let p = 0, o = yOff; p < P; p++) for (let m = 0; m < M; m++, o++) y[o] = y[o]! + bias[m]!;
+  }
+  return [Y];
+};
+
+/** Mean or max over the pixels of each image, channel by channel: float64 sums in pixel order, as GlobalAveragePool's. */
+const globalPoolNhwc: CpuKernel = (inputs, ctx) => {
+  const X = tensorArg(inputs, 0, ctx);
+  if (X.dtype !== 'float32' || X.dims.length !== 4) throw new KernelInputError(ctx, `GlobalPoolNhwc takes rank-4 float32, got ${X.dtype} [${X.dims.join(',')}]`);
+  const [N, H, W, C] = X.dims as [number, number, number, number];
+  const max = ctx.attrs.string('mode', 'average') === 'max';
+  const x = X.data as Float32Array;
+  const Y = allocTensor('float32', [N, 1, 1, C]);
+  const y = Y.data as Float32Array;
+  const P = H * W;
+  for (let n = 0; n < N; n++) {
+    const acc = new Float64Array(C).fill(max ? -Infinity : 0);
+    for (let p = 0, o = n * P * C; p < P; p++, o += C) {
+      if (max) for (let c = 0; c < C; c++) acc[c] = Math.max(acc[c]!, x[o + c]!);
+      else for (let c = 0; c < C; c++) acc[c] = acc[c]! + x[o + c]!;
+    }
+    for (let c = 0; c < C; c++) y[n * C + c] = max ? acc[c]! : acc[c]! / P;
   }
   return [Y];
 };
 
 export const layoutKernels = {
   'tgraph:ConvNhwc': convNhwc,
+  'tgraph:GlobalPoolNhwc': globalPoolNhwc,
 } satisfies Record<string, CpuKernel>;

@@ -24,8 +24,8 @@ const ints = (value: number[]): Attr => ({ kind: 'ints', value });
 const int = (value: number): Attr => ({ kind: 'int', value });
 
 /** Every conv pays channels-last; a Transpose costs `t` per element. */
-const always = (t = 1e-3): LoweringCapabilities => ({ layout: { convCost: () => ({ nchw: 10, nhwc: 1 }), transposeCost: (e) => t * e } });
-const NEVER: LoweringCapabilities = { layout: { convCost: () => ({ nchw: 1, nhwc: 10 }), transposeCost: () => 0 } };
+const always = (t = 1e-3): LoweringCapabilities => ({ layout: { convCost: () => ({ nchw: 10, nhwc: 1 }), transposeCost: (e) => t * e, globalPoolCost: () => 0, margin: 1 } });
+const NEVER: LoweringCapabilities = { layout: { convCost: () => ({ nchw: 1, nhwc: 10 }), transposeCost: () => 0, globalPoolCost: () => 0, margin: 1 } };
 
 function feedsOf(m: Model): Map<string, RtValue> {
   const feeds = new Map<string, RtValue>();
@@ -79,10 +79,18 @@ describe('lower-layout', () => {
       { op: 'GlobalAveragePool', inputs: ['t'], outputs: ['g'] }, pw('g', 'wp', 'gp', 'b'), { op: 'HardSigmoid', inputs: ['gp'], outputs: ['gs'] },
       { op: 'Mul', inputs: ['t', 'gs'], outputs: ['y'] },
     ] }, always());
-    expect(r.ops).toEqual(['Transpose', 'ConvNhwc', 'Add', 'Clip', 'Mul', 'Div', 'ConvNhwc', 'Mul', 'Add', 'ReduceMean', 'ConvNhwc', 'HardSigmoid', 'Mul', 'Transpose']);
+    expect(r.ops).toEqual(['Transpose', 'ConvNhwc', 'Add', 'Clip', 'Mul', 'Div', 'ConvNhwc', 'Mul', 'Add', 'GlobalPoolNhwc', 'ConvNhwc', 'HardSigmoid', 'Mul', 'Transpose']);
     expect(r.stats).toEqual({ regions: 1, convs: 3, transposes: 2 }); // zero counts are not reported
     expect(r.after.graph.outputs.map((o) => o.name)).toEqual(['y']);
     expect(r.after.opsets.tgraph).toBe(1);
+  });
+  it('crosses a boundary on a 1x1 map with a Reshape (same bytes in both layouts), GlobalMaxPool too', () => {
+    const r = lowered({ opset: 13, inputs: X(), outputs: [['y', 'float32'], ['z', 'float32']], initializers: inits, nodes: [
+      dw('x', 'wd', 'd', C), { op: 'GlobalMaxPool', inputs: ['d'], outputs: ['y'] },
+      pw('y', 'wp', 'p', 'b'), { op: 'Sigmoid', inputs: ['p'], outputs: ['z'] },
+    ] }, always());
+    expect(r.ops).toEqual(['Transpose', 'ConvNhwc', 'GlobalPoolNhwc', 'Reshape', 'ConvNhwc', 'Sigmoid', 'Reshape']);
+    expect(r.stats).toEqual({ regions: 1, convs: 2, transposes: 1, reshapes: 2 });
   });
   it('fires only where the declared costs say it pays', () => {
     const spec: BuildSpec = { opset: 13, inputs: X(), outputs: [['y', 'float32']], initializers: inits, nodes: [dw('x', 'wd', 'd', C), pw('d', 'wp', 'y')] };
@@ -92,8 +100,14 @@ describe('lower-layout', () => {
     const dear = lowered(spec, always(0.1));
     expect(dear.ops).toEqual(['Conv', 'Conv']);
     expect(dear.stats).toEqual({ rejected: 1 });
+    // Saving 18 against 0.84 of Transposes, but only rewritten at a 100x margin.
+    expect(lowered(spec, { layout: { ...always().layout!, margin: 100 } }).stats).toEqual({ rejected: 1 });
+    // A global pool that costs more channels-last than the convs save.
+    const pooled: BuildSpec = { ...spec, nodes: [...spec.nodes.slice(0, 1), { op: 'GlobalAveragePool', inputs: ['d'], outputs: ['g'] }, pw('g', 'wp', 'y')] };
+    expect(lowered(pooled, { layout: { ...always().layout!, globalPoolCost: () => 100 } }).ops).toEqual(['Conv', 'GlobalAveragePool', 'Conv']);
+    expect(lowered(pooled, always()).ops).toEqual(['Transpose', 'ConvNhwc', 'GlobalPoolNhwc', 'ConvNhwc', 'Reshape']);
     // Only the depthwise conv pays: the pointwise one stays NCHW, past the region's exit.
-    const dwOnly: LayoutCapabilities = { convCost: (c) => (c.group > 1 ? { nchw: 10, nhwc: 1 } : { nchw: 1, nhwc: 2 }), transposeCost: () => 0 };
+    const dwOnly: LayoutCapabilities = { convCost: (c) => (c.group > 1 ? { nchw: 10, nhwc: 1 } : { nchw: 1, nhwc: 2 }), transposeCost: () => 0, globalPoolCost: () => 0, margin: 1 };
     expect(lowered(spec, { layout: dwOnly }).ops).toEqual(['Transpose', 'ConvNhwc', 'Transpose', 'Conv']);
   });
   it('leaves grouped (not depthwise) convs, 1-D convs and convs with a computed weight in NCHW', () => {
@@ -134,12 +148,17 @@ describe('lower-layout', () => {
     expect(r.ops).toEqual(['Transpose', 'ConvNhwc', 'Transpose']);
     expect(r.stats).toMatchObject({ transposes: 1, cancelled: 1 });
   });
-  it('leaves the elementwise chains between channels-last convs to the fusion passes after it', () => {
-    const caps: LoweringCapabilities = { ...cpuCapabilities('sequential'), ...always() };
-    const r = lowered({ opset: 13, inputs: X(6, 6), outputs: [['y', 'float32']], initializers: inits, nodes: [
-      dw('x', 'wd', 'd', C, pads1, 'b'), ...hardSwish('d', 'h'), pw('h', 'wp', 'y', 'b'),
-    ] }, caps);
-    expect(r.ops).toEqual(['Transpose', 'ConvNhwc', 'FusedElementwise', 'ConvNhwc', 'Transpose']);
+  it('gives the epilogue lowering after it channels-last convs to fuse into (per-channel constants along the last axis)', () => {
+    const spec: BuildSpec = { opset: 13, inputs: X(6, 6), outputs: [['y', 'float32']], initializers: inits, nodes: [
+      dw('x', 'wd', 'd', C, pads1, 'b'), ...hardSwish('d', 'h'), pw('h', 'wp', 'p', 'b'), { op: 'Mul', inputs: ['p', 'ch'], outputs: ['y'] },
+    ] };
+    const cpu = cpuCapabilities('sequential');
+    const fused = lowered(spec, { ...cpu, ...always() });
+    expect(fused.ops).toEqual(['Transpose', 'FusedConvNhwc', 'FusedConvNhwc', 'Transpose']);
+    expect(fused.after.graph.nodes[2]!.inputs.slice(3).map((v) => fused.after.graph.initializers.get(v)?.dims)).toEqual([[1, 1, 1, C]]);
+    // A backend without ConvNhwc epilogues: the chain between the convs is fused elementwise instead.
+    const noBase = lowered(spec, { ...cpu, epilogue: { ...cpu.epilogue!, bases: ['Conv', 'MatMul', 'Gemm'] }, ...always() });
+    expect(noBase.ops).toEqual(['Transpose', 'ConvNhwc', 'FusedElementwise', 'ConvNhwc', 'Mul', 'Transpose']);
   });
   it('ConvNhwc runs depthwise convs with and without SIMD (odd channel counts, strides, dilations, asymmetric pads) like Conv', () => {
     for (const simd of [true, false]) {
