@@ -15,6 +15,10 @@
 //   Gelu computes its inner term in double, rounds it, applies the SIMD tanh/erf and its outer product
 //   in double, as the unfused Gelu kernel does.
 // Log and Pow have no SIMD code: a program using them stays on the JS loop.
+// The program's constants and attribute values are parameters read from memory (programParams), so
+// programs that differ only in them (each Conv's folded scale and shift) share one module: the code
+// depends only on programKey, which keeps of each value what decides the code (whether float32 holds
+// it, whether it is -0).
 import { type Instr, type Operand, operandsOf, type Program } from '../../graph/ops/fused-program.js';
 import { BITSELECT, F_ABS, F_DIV, F_LT, F_MUL, F_NEG, FIRST_CONST, erfOf, expOf, fconst, hoistConstants, sigmoidOf, tanhOf } from './elementwise-simd-math.js';
 import { I32, V128, get, i32c, section, set, simd, str, uleb } from './wasm-asm.js';
@@ -29,6 +33,9 @@ export interface Layout {
   readonly outRegion: number;
   /** Byte offset of input k's scalar slot (one float32). */
   scalar(k: number): number;
+  /** Byte offset of the parameters (float64 each, in programParams order). */
+  readonly params: number;
+  readonly maxParams: number;
   readonly maxInputs: number;
   readonly pages: number;
 }
@@ -55,7 +62,37 @@ const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 /** Why a program cannot be compiled (it then runs on the JS loop). */
 export class Unsupported extends Error {}
 
+/** The attributes of an instruction that are parameters, in order. */
+const ATTR_PARAMS: Partial<Record<Instr['op'], readonly ('lo' | 'hi' | 'alpha' | 'beta')[]>> = { Clip: ['lo', 'hi'], LeakyRelu: ['alpha'], HardSigmoid: ['alpha', 'beta'] };
+type AttrName = 'lo' | 'hi' | 'alpha' | 'beta';
+const attrOf = (i: Instr, a: AttrName): number => (i as unknown as Record<AttrName, number>)[a];
+
+/** Each constant operand and parameter attribute of p, in the order the module reads them. */
+function eachParam(p: Program, f: (value: number, at: Operand | [Instr, AttrName]) => void): void {
+  for (const i of p.code) {
+    for (const o of operandsOf(i)) if ('c' in o) f(o.c, o);
+    for (const a of ATTR_PARAMS[i.op] ?? []) f(attrOf(i, a), [i, a]);
+  }
+}
+
+/** The values the module of p reads at run time. */
+export function programParams(p: Program): Float64Array {
+  const out: number[] = [];
+  eachParam(p, (v) => out.push(v));
+  return Float64Array.from(out);
+}
+
+/** What p's module depends on: the program with each parameter reduced to the choices it makes. */
+export function programKey(p: Program): string {
+  const kind = (v: number) => (Object.is(v, -0) ? 'z' : isF32(v) ? 'f' : 'd');
+  const o = (x: Operand) => ('in' in x ? `i${x.in}` : 't' in x ? `t${x.t}` : `c${kind(x.c)}`);
+  return p.code.map((i) => [i.op, ...operandsOf(i).map(o), ...(ATTR_PARAMS[i.op] ?? []).map((a) => kind(attrOf(i, a))), ...(i.op === 'Gelu' && i.tanh ? ['tanh'] : [])].join(' ')).join(';');
+}
+
 interface Ctx {
+  /** Parameter attribute `a` of instruction i as float32 lanes (float32 holds it) or float64 lanes. */
+  pf(i: Instr, a: AttrName): number[];
+  pd(i: Instr, a: AttrName): number[];
   /** Pushes operand o as float32 lanes. */
   f(o: Operand): number[];
   /** Pushes half h (0: lanes 0-1, 1: lanes 2-3) of operand o as float64 lanes. */
@@ -94,17 +131,17 @@ function instrCode(i: Instr, c: Ctx): number[] {
     case 'Reciprocal': return [...fconst(1), ...c.f(x), ...F_DIV];
     case 'Relu': return [...c.f(x), ...fconst(0), ...F_PMAX];
     case 'Clip':
-      if (isF32(i.lo) && isF32(i.hi)) return [...c.f(x), ...fconst(i.lo), ...F_PMAX, ...fconst(i.hi), ...F_PMIN];
-      return inF64((h) => [...c.d(x, h), ...c.dc(i.lo), ...D_PMAX, ...c.dc(i.hi), ...D_PMIN]);
+      if (isF32(i.lo) && isF32(i.hi)) return [...c.f(x), ...c.pf(i, 'lo'), ...F_PMAX, ...c.pf(i, 'hi'), ...F_PMIN];
+      return inF64((h) => [...c.d(x, h), ...c.pd(i, 'lo'), ...D_PMAX, ...c.pd(i, 'hi'), ...D_PMIN]);
     case 'LeakyRelu':
-      if (isF32(i.alpha)) return [...c.f(x), ...fconst(i.alpha), ...F_MUL, ...c.f(x), ...c.f(x), ...fconst(0), ...F_LT, ...BITSELECT];
-      return inF64((h) => [...c.d(x, h), ...c.dc(i.alpha), ...F64_OP.Mul, ...c.d(x, h), ...c.d(x, h), ...c.dc(0), ...D_LT, ...BITSELECT]);
+      if (isF32(i.alpha)) return [...c.f(x), ...c.pf(i, 'alpha'), ...F_MUL, ...c.f(x), ...c.f(x), ...fconst(0), ...F_LT, ...BITSELECT];
+      return inF64((h) => [...c.d(x, h), ...c.pd(i, 'alpha'), ...F64_OP.Mul, ...c.d(x, h), ...c.d(x, h), ...c.dc(0), ...D_LT, ...BITSELECT]);
     // Math.max(0, Math.min(1, v)) is pmax(pmin(v, 1), 0) (single instructions, where min/max take
     // several) unless v can be -0: pmin keeps a NaN v and orders v against 1 as Math.min does, and
     // pmax(v, 0) differs from Math.max(0, v) only at v = -0. alpha * x + beta is -0 only if beta is.
     case 'HardSigmoid': {
       const [mn, mx] = Object.is(i.beta, -0) ? [F64_OP.Min, F64_OP.Max] : [D_PMIN, D_PMAX];
-      return inF64((h) => [...c.dc(i.alpha), ...c.d(x, h), ...F64_OP.Mul, ...c.dc(i.beta), ...F64_OP.Add, ...c.dc(1), ...mn, ...c.dc(0), ...mx]);
+      return inF64((h) => [...c.pd(i, 'alpha'), ...c.d(x, h), ...F64_OP.Mul, ...c.pd(i, 'beta'), ...F64_OP.Add, ...c.dc(1), ...mn, ...c.dc(0), ...mx]);
     }
     // x * Math.max(0, Math.min(1, x / 6 + 0.5)); x / 6 + 0.5 is never -0. x * (1 / 6) in place of the
     // slow division rounds to the same float32 for every float32 x (checked exhaustively over all 2^32;
@@ -151,12 +188,32 @@ function body(p: Program, modes: readonly (InputMode | undefined)[], layout: Lay
     }
     return get(l);
   };
-  const f = (o: Operand): number[] => ('in' in o ? get(inLocal(o.in)) : 't' in o ? get(temp(o.t)) : fconst(o.c));
+  // Parameters: a float32 splat and/or a float64 splat local each, loaded once per call.
+  const slot = new Map<Operand | string, number>();
+  let count = 0;
+  const attrKey = (i: Instr, a: AttrName) => `${p.code.indexOf(i)}.${a}`;
+  eachParam(p, (_v, at) => slot.set(Array.isArray(at) ? attrKey(at[0], at[1]) : at, count++));
+  if (count > layout.maxParams) throw new Unsupported(`more than ${layout.maxParams} constants`);
+  const paramLocals = new Map<string, number>();
+  const pprologue: number[] = [];
+  const param = (k: number, f64: boolean): number[] => {
+    const key = `${k}${f64 ? 'd' : 'f'}`;
+    let l = paramLocals.get(key);
+    if (l === undefined) {
+      paramLocals.set(key, (l = next++));
+      // f64.load, then f64x2.splat, or f32.demote_f64 (exact: float32 holds it) and f32x4.splat.
+      pprologue.push(...i32c(layout.params + 8 * k), 0x2b, 3, 0, ...(f64 ? simd(0x14) : [0xb6, ...SIMD.f32Splat]), ...set(l));
+    }
+    return get(l);
+  };
+  const f = (o: Operand): number[] => ('in' in o ? get(inLocal(o.in)) : 't' in o ? get(temp(o.t)) : param(slot.get(o)!, false));
   const promote = (v: number[], h: 0 | 1): number[] => (h === 0 ? [...v, ...SIMD.promoteLow] : [...v, ...v, ...SIMD.highHalf, ...SIMD.promoteLow]);
-  const d = (o: Operand, h: 0 | 1): number[] => ('c' in o ? dc(o.c) : promote(f(o), h));
-  const ctx: Ctx = { f, d, dc, promote, scratch };
+  const d = (o: Operand, h: 0 | 1): number[] => ('c' in o ? param(slot.get(o)!, true) : promote(f(o), h));
+  const pf = (i: Instr, a: AttrName) => param(slot.get(attrKey(i, a))!, false);
+  const pd = (i: Instr, a: AttrName) => param(slot.get(attrKey(i, a))!, true);
+  const ctx: Ctx = { f, d, dc, pf, pd, promote, scratch };
   const I = 1;
-  const { body: loop, prologue, count } = hoistConstants(() => {
+  const { body: loop, prologue, count: hoisted } = hoistConstants(() => {
     const loads = modes.flatMap((m, k) => (m === 'region' ? [...get(I), ...SIMD.load(layout.region(k)), ...set(inLocal(k))] : []));
     const instrs = p.code.flatMap((i, k) => [...instrCode(i, ctx), ...set(temp(k))]);
     return [
@@ -171,7 +228,7 @@ function body(p: Program, modes: readonly (InputMode | undefined)[], layout: Lay
   });
   const scalars = modes.flatMap((m, k) => (m === 'scalar' ? [...i32c(layout.scalar(k)), 0x2a, 2, 0, ...SIMD.f32Splat, ...set(inLocal(k))] : []));
   const locals = [2, 1, I32, ...uleb(next - 2), V128];
-  return { code: [...locals, ...prologue, ...dprologue, ...scalars, ...loop, 0x0b], hoisted: count };
+  return { code: [...locals, ...prologue, ...dprologue, ...pprologue, ...scalars, ...loop, 0x0b], hoisted };
 }
 
 /**

@@ -12,7 +12,7 @@
 // writes nothing) where the program has no SIMD code or the platform cannot compile wasm; the caller
 // then runs the JS loop.
 import { type Program, programInputs } from '../../graph/ops/fused-program.js';
-import { fillModule, fusedModule, type InputMode, type Layout } from './fused-wasm-gen.js';
+import { fillModule, fusedModule, type InputMode, type Layout, programKey, programParams } from './fused-wasm-gen.js';
 import { type Leaf, leafReader, READER_BLOCK } from './fused-leaves.js';
 
 /** Output elements per block. */
@@ -28,12 +28,16 @@ const REGION_BYTES = (BLOCK + 16) * 4;
 const SCALARS = (MAX_INPUTS + 1) * REGION_BYTES;
 const TABLE = SCALARS + MAX_INPUTS * 4;
 const TABLE_FLOATS = Math.ceil(BLOCK / ROW_MIN) + 16;
-const PAGES = Math.ceil((TABLE + TABLE_FLOATS * 4) / 65536);
+const MAX_PARAMS = 256;
+const PARAMS = TABLE + TABLE_FLOATS * 4; // a multiple of 8
+const PAGES = Math.ceil((PARAMS + MAX_PARAMS * 8) / 65536);
 
 const LAYOUT: Layout = {
   region: (k) => k * REGION_BYTES,
   outRegion: MAX_INPUTS * REGION_BYTES,
   scalar: (k) => SCALARS + k * 4,
+  params: PARAMS,
+  maxParams: MAX_PARAMS,
   maxInputs: MAX_INPUTS,
   pages: PAGES,
 };
@@ -47,6 +51,7 @@ interface Shared {
   readonly out: Float32Array;
   readonly scalars: Float32Array;
   readonly table: Float32Array;
+  readonly params: Float64Array;
   readonly fill: Fill;
 }
 
@@ -75,6 +80,7 @@ function sharedState(): Shared | undefined {
       out: new Float32Array(mem.buffer, LAYOUT.outRegion, BLOCK),
       scalars: new Float32Array(mem.buffer, SCALARS, MAX_INPUTS),
       table: new Float32Array(mem.buffer, TABLE, TABLE_FLOATS),
+      params: new Float64Array(mem.buffer, PARAMS, MAX_PARAMS),
       fill,
     };
   } catch {
@@ -83,14 +89,15 @@ function sharedState(): Shared | undefined {
   return shared ?? undefined;
 }
 
-// Per program object (decodeProgram returns one per program text), per input layout ('r'/'s'/'-' per input).
-const modules = new WeakMap<Program, Map<string, Run | null>>();
+// Modules by program key and input layout ('r'/'s'/'-' per input): programs that differ only in their
+// constants share one. Each program object (decodeProgram returns one per program text) keeps its key
+// and parameter values.
+const modules = new Map<string, Run | null>();
+const keys = new WeakMap<Program, { key: string; params: Float64Array }>();
 
-function moduleFor(p: Program, modes: readonly (InputMode | undefined)[], s: Shared): Run | null {
-  let byKey = modules.get(p);
-  if (!byKey) modules.set(p, (byKey = new Map()));
-  const key = modes.map((m) => (m === 'region' ? 'r' : m === 'scalar' ? 's' : '-')).join('');
-  let run = byKey.get(key);
+function moduleFor(p: Program, modes: readonly (InputMode | undefined)[], s: Shared, key: string): Run | null {
+  const k = `${key}|${modes.map((m) => (m === 'region' ? 'r' : m === 'scalar' ? 's' : '-')).join('')}`;
+  let run = modules.get(k);
   if (run === undefined) {
     run = null;
     try {
@@ -100,9 +107,14 @@ function moduleFor(p: Program, modes: readonly (InputMode | undefined)[], s: Sha
       // Unsupported (Log, Pow, ...) or refused by the platform: the JS loop runs it. The tests check
       // that every supported instruction does compile.
     }
-    byKey.set(key, run);
+    modules.set(k, run);
   }
   return run;
+}
+
+/** Modules compiled so far (tests check that programs differing only in constants share one). */
+export function fusedWasmModules(): number {
+  return modules.size;
 }
 
 type Stage = (region: Float32Array, dst: number, s: Shared, start: number, n: number) => void;
@@ -192,8 +204,11 @@ export function evaluateWasm(p: Program, leaves: readonly (Leaf | undefined)[], 
   if (used.some((i) => i >= MAX_INPUTS || !leaves[i])) return false;
   const modes: (InputMode | undefined)[] = [];
   for (const i of used) modes[i] = leaves[i]!.data.length === 1 && total !== 1 ? 'scalar' : 'region';
-  const run = moduleFor(p, modes, s);
+  let info = keys.get(p);
+  if (!info) keys.set(p, (info = { key: programKey(p), params: programParams(p) }));
+  const run = moduleFor(p, modes, s, info.key);
   if (!run) return false;
+  s.params.set(info.params);
   const stages: [number, Stage][] = [];
   for (const i of used) {
     const leaf = leaves[i]!;

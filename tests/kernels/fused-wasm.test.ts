@@ -9,7 +9,7 @@ import { type Instr, type Operand, type Program } from '../../graph/ops/fused-pr
 import type { HostTensor } from '../../graph/tensor.js';
 import { CPU_KERNELS } from '../../kernels/cpu/index.js';
 import { evaluateProgram, type Leaf } from '../../kernels/cpu/fused-eval.js';
-import { evaluateWasm, setFusedWasm, WASM_BLOCK } from '../../kernels/cpu/fused-wasm.js';
+import { evaluateWasm, fusedWasmModules, setFusedWasm, WASM_BLOCK } from '../../kernels/cpu/fused-wasm.js';
 import type { CpuContext } from '../../kernels/cpu/types.js';
 
 const size = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
@@ -162,6 +162,25 @@ describe('fused programs as WebAssembly SIMD', () => {
       same(w, unfused(op, [t(dims, a), t(leafDims, b)]), `${op} unfused`);
       bothEngines({ code: [{ op, x: Y, y: X }, { op: 'Where', cond: { in: 2 }, x: { t: 0 }, y: Y }] }, [al, bl, { data: bools(size(leafDims), 1), dims: leafDims }], dims, `${op} Where [${leafDims}]`);
     }
+  });
+
+  it('shares one module among programs that differ only in constants, each with its own values', () => {
+    const affine = (s: number, b: number, lo: number, hi: number): Program => ({ code: [
+      { op: 'Mul', x: { c: s }, y: X }, { op: 'Add', x: { t: 0 }, y: { c: b } }, { op: 'Clip', x: { t: 1 }, lo, hi },
+      { op: 'HardSigmoid', x: { t: 2 }, alpha: s, beta: b }, { op: 'LeakyRelu', x: { t: 3 }, alpha: b },
+    ] });
+    const first = affine(0.5, 1.25, -1, 6);
+    bothEngines(first, leaves, [N], 'first');
+    const before = fusedWasmModules();
+    for (const [s, b, lo, hi] of [[3, -2, 0, 1], [Math.fround(0.1), Math.fround(-0.7), -Infinity, 2], [1, -0, NaN, 4]] as const) {
+      bothEngines(affine(s, b, lo, hi), leaves, [N], `affine ${s} ${b}`);
+    }
+    bothEngines(first, leaves, [N], 'first again');
+    // The first three share a module; a -0 shift makes another (HardSigmoid then needs Math.max's order of zeros).
+    expect(fusedWasmModules()).toBe(before + 1);
+    // A constant float32 cannot hold takes the double path: another module.
+    bothEngines(affine(0.1, 1.25, -1, 6), leaves, [N], 'double scale');
+    expect(fusedWasmModules()).toBe(before + 2);
   });
 
   it('leaves programs with Log or Pow, and short outputs, to the JS loop', () => {
