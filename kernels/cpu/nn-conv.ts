@@ -5,7 +5,7 @@ import { convTransposeGeometry, readWindowAttrs, windowGeometry, type WindowAttr
 import { KernelInputError } from './errors.js';
 import type { CpuContext, CpuKernel } from './types.js';
 import { optTensorArg, tensorArg, viaF32 } from './util.js';
-import { gemmF32, gemmF32Staged, gemmF64, gemmStageB, im2colStaged2d } from './nn-gemm.js';
+import { gemmF32, gemmF32Staged, gemmF32TransB, gemmF64, gemmStageB, im2colStaged2d } from './nn-gemm.js';
 import { depthwise2dSimd } from './nn-depthwise-simd.js';
 import { simdBinary } from './elementwise-simd.js';
 import { col2im, type FloatArray, type Grid, im2col, im2colRows2d, prod } from './nn-im2col.js';
@@ -105,6 +105,8 @@ export function convForward(ctx: CpuContext, x: FloatArray, xd: readonly number[
         const xOff = (n * C + gi * Cg) * inSize;
         const yOff = (n * M + gi * Mg) * outSize;
         const wOff = gi * Mg * Cg * kSize;
+        if (pointwise && y instanceof Float32Array && x instanceof Float32Array && w instanceof Float32Array &&
+          pointwiseFewPositions(x, xOff, Cg, outSize, w, wOff, Mg, y, yOff, bias as Float32Array | undefined, gi * Mg)) continue;
         if (pointwise) {
           gemm(Mg, outSize, Cg, w, wOff, Cg, 1, x, xOff, inSize, y, yOff, outSize, false, gBias, gi * Mg);
         } else if (nd === 2) {
@@ -132,6 +134,28 @@ export function convForward(ctx: CpuContext, x: FloatArray, xd: readonly number[
   }
   if (bias && !gBias) addChannelBias(y, bias, N, M, outSize);
   return { data: y, dims };
+}
+
+/**
+ * 1x1 convs over few positions (deep, small feature maps): the GEMM's 8-column tiles would pad the
+ * positions (9 -> 16), so compute Y^T[pos, M] = X^T W^T instead, tiling the output channels (the
+ * transposed constant weight is cached resident like a Gemm transB weight), and transpose into y adding
+ * the bias. False where that would not pad less, or the SIMD GEMM does not take it. (Convs with an
+ * im2col measured slower this way: the columns would be copied out of and back into wasm memory.)
+ */
+function pointwiseFewPositions(x: Float32Array, xOff: number, Cg: number, P: number, w: Float32Array, wOff: number,
+  Mg: number, y: Float32Array, yOff: number, bias: Float32Array | undefined, biasOff: number): boolean {
+  if (P < 4 || P >= 64) return false;
+  const padded = Math.ceil(Mg / 4) * 4 * Math.ceil(P / 8) * 8;
+  const transposed = Math.ceil(P / 4) * 4 * Math.ceil(Mg / 8) * 8;
+  if (transposed > 0.85 * padded) return false;
+  const t = new Float32Array(P * Mg);
+  if (!gemmF32TransB(P, Mg, Cg, x, xOff, 1, P, w, wOff, Cg, t, 0, Mg, false)) return false;
+  for (let m = 0; m < Mg; m++) {
+    const b = bias ? bias[biasOff + m]! : 0;
+    for (let p = 0, d = yOff + m * P; p < P; p++) y[d + p] = t[p * Mg + m]! + b;
+  }
+  return true;
 }
 
 function addChannelBias(y: FloatArray, bias: ArrayLike<number>, N: number, M: number, size: number): void {

@@ -212,6 +212,13 @@ describe('Conv', () => {
     ['2-D first layer: 3 channels, stride 2, odd width (stride-2 vector im2col)', [1, 3, 20, 37], [8, 3, 3, 3], { strides: ints([2, 2]), pads: ints([1, 1, 1, 1]) }, true],
     ['2-D 1x3 over a single row (sequence conv)', [1, 33, 1, 17], [9, 33, 1, 3], { pads: ints([0, 1, 0, 1]) }, true],
     ['1x1 pointwise', [2, 16, 7, 5], [12, 16, 1, 1], {}, true],
+    // 1x1 over few positions: Y^T = X^T W^T, tiled over output channels (and not taken where it pads more).
+    ['1x1 on a 3x3 map (transposed product)', [2, 40, 3, 3], [24, 40, 1, 1], {}, true],
+    ['1x1 on a 3x3 map, no bias (transposed product)', [1, 40, 3, 3], [24, 40, 1, 1], {}, false],
+    ['1x1 over one row of 12 (transposed product)', [1, 33, 1, 12], [24, 33, 1, 1], {}, true],
+    ['1-D 1x1 over 9 positions (transposed product)', [1, 40, 9], [16, 40, 1], {}, true],
+    ['grouped 1x1 on a 3x4 map (transposed product per group)', [1, 32, 3, 4], [48, 16, 1, 1], { group: int(2) }, true],
+    ['3x3 on a 3x3 map, padded (im2col, not transposed)', [1, 16, 3, 3], [32, 16, 3, 3], { pads: ints([1, 1, 1, 1]) }, true],
     ['1x1 strided', [1, 8, 9, 9], [4, 8, 1, 1], { strides: ints([2, 2]) }, true],
     ['3-D SAME_UPPER strided', [1, 2, 7, 6, 5], [3, 2, 3, 2, 3], { auto_pad: str('SAME_UPPER'), strides: ints([2, 1, 2]) }, true],
     ['3-D VALID dilated', [1, 2, 8, 7, 6], [2, 2, 2, 3, 2], { auto_pad: str('VALID'), dilations: ints([2, 1, 2]) }, false],
