@@ -17,11 +17,18 @@ const splat32 = (off: number) => [...simd(0x09), ...memarg(off)];
 const f32load = [0x2a, 2, 0];
 const f32store = [0x38, 2, 0];
 const FADD = 0xe4, FMUL = 0xe6, RELAXED_MADD = 0x105;
+const shuffle = (lanes: number[]) => [...simd(0x0d), ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3])];
+/** i8x16.shuffle of two vectors' even (0, 2, 4, 6) or odd floats. */
+const shuffleEven = shuffle([0, 2, 4, 6]), shuffleOdd = shuffle([1, 3, 5, 7]);
 
 /** `while (v < limit) { body; v++ }` with v set to 0 first. */
 function loop(v: number, limit: number[], body: number[]): number[] {
+  return [...i32c(0), ...set(v), ...whileLt(v, limit, body)];
+}
+
+/** `while (v < limit) { body; v++ }` from v's current value. */
+function whileLt(v: number, limit: number[], body: number[]): number[] {
   return [
-    ...i32c(0), ...set(v),
     0x02, 0x40, 0x03, 0x40,
     ...get(v), ...limit, LT_S, EQZ, 0x0d, 1,
     ...body,
@@ -53,7 +60,23 @@ function assemble(s: Shape): Uint8Array<ArrayBuffer> {
       ...get(COLS), ...i32c(4), MUL, ...memCopy,
     ])
     : loop(R, get(ROWS), [
-      ...loop(I, get(COLS), [
+      // Eight columns per step: two vectors' even and odd lanes land in the two phases (the first column's
+      // parity picks which); the scalar loop below finishes the row.
+      ...i32c(0), ...set(I),
+      0x02, 0x40, 0x03, 0x40,
+      ...get(COLS), ...get(I), SUB, ...i32c(8), LT_S, 0x0d, 1,
+      ...get(SRC), ...get(R), ...get(IW), MUL, ...get(I), ADD, ...i32c(4), MUL, ADD, ...set(RQ),
+      ...get(RQ), ...v128load(0), ...set(acc(0)),
+      ...get(RQ), ...v128load(16), ...set(WV),
+      ...[0, 1].flatMap((odd) => [
+        ...get(PW), ...get(I), ADD, ...i32c(odd), ADD, ...set(PC),
+        ...get(XP), ...get(PB), ...get(PC), ...i32c(1), AND, MUL, ADD,
+        ...get(PH), ...get(R), ADD, ...get(PW2), MUL, ...get(PC), ...i32c(1), SHR_U, ADD, ...i32c(4), MUL, ADD,
+        ...get(acc(0)), ...get(WV), ...(odd ? shuffleOdd : shuffleEven), ...v128store(0),
+      ]),
+      ...get(I), ...i32c(8), ADD, ...set(I),
+      0x0c, 0, 0x0b, 0x0b,
+      ...whileLt(I, get(COLS), [
         ...get(PW), ...get(I), ADD, ...set(PC),
         // even columns at xp, odd ones at xp + PB; column pc lands at index pc >> 1
         ...get(XP), ...get(PB), ...get(PC), ...i32c(1), AND, MUL, ADD,
