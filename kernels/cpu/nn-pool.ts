@@ -9,6 +9,8 @@ import type { CpuContext, CpuKernel } from './types.js';
 import { optTensorArg, tensorArg, viaF32 } from './util.js';
 import { windowAttrsOf } from './nn-conv.js';
 import { prod } from './nn-im2col.js';
+import { stageSums } from './reduce-simd.js';
+import { simdPool2d } from './nn-pool-simd.js';
 
 type NumArray = Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array;
 
@@ -22,6 +24,9 @@ interface DimPlan {
   /** Taps inside the explicitly padded input (count_include_pad divisor). */
   padCount: Int32Array;
   dil: number;
+  /** Kernel size and stride. */
+  k: number;
+  s: number;
 }
 
 interface Plan { dims: [DimPlan, DimPlan, DimPlan]; planes: number; outDims: number[] }
@@ -40,7 +45,7 @@ function dimPlan(inLen: number, outLen: number, k: number, s: number, dil: numbe
     kHi[o] = Math.max(lo, hi);
     padCount[o] = Math.max(0, phi - plo);
   }
-  return { inLen, outLen, base, kLo, kHi, padCount, dil };
+  return { inLen, outLen, base, kLo, kHi, padCount, dil, k, s };
 }
 
 function plan(ctx: CpuContext, X: HostTensor, a: WindowAttrs): Plan {
@@ -122,8 +127,9 @@ function isPlain2x2(d: DimPlan): boolean {
   return true;
 }
 
-/** MaxPool over 1-2 spatial dims of float32 without indices: the same taps in the same order as the general loop, with the geometry in locals. */
+/** MaxPool over 1-2 spatial dims of float32 without indices (wasm SIMD where it applies: nn-pool-simd.ts): the same taps in the same order as the general loop, with the geometry in locals. */
 function maxPool2d(x: Float32Array, y: Float32Array, planes: number, H: DimPlan, W: DimPlan): void {
+  if (simdPool2d('max', x, y, planes, H, W, false)) return;
   const wi = W.inLen, inPlane = H.inLen * wi, dh = H.dil, dw = W.dil, oh1 = H.outLen, ow1 = W.outLen;
   if (isPlain2x2(H) && isPlain2x2(W)) {
     // 2x2 windows at stride 2 inside the input (the common downsampling): four loads, same order.
@@ -171,6 +177,7 @@ function maxPool2d(x: Float32Array, y: Float32Array, planes: number, H: DimPlan,
 
 /** AveragePool over 1-2 spatial dims of float32: the general loop's sums (float64, same order) with the geometry in locals. */
 function avgPool2d(x: Float32Array, y: Float32Array, planes: number, H: DimPlan, W: DimPlan, includePad: boolean): void {
+  if (simdPool2d('avg', x, y, planes, H, W, includePad)) return;
   const wi = W.inLen, inPlane = H.inLen * wi, dh = H.dil, dw = W.dil, oh1 = H.outLen, ow1 = W.outLen;
   const hBase = H.base, hLo = H.kLo, hHi = H.kHi, wBase = W.base, wLo = W.kLo, wHi = W.kHi;
   let o = 0;
@@ -246,8 +253,16 @@ function retype(t: HostTensor, dtype: DType): HostTensor {
   return dtype === t.dtype ? t : ({ ...t, dtype } as HostTensor);
 }
 
-/** GlobalAveragePool on float32 (monomorphic): the same float64 sums in the same order. */
+/**
+ * GlobalAveragePool on float32 (monomorphic): float64 sums, by wasm SIMD in lane order where available
+ * (reduce-simd.ts; within 1 ulp of the sequential sum), else in the same order as the general loop.
+ */
 function globalAvgF32(x: Float32Array, y: Float32Array, planes: number, size: number): void {
+  const st = size >= 16 ? stageSums(x) : undefined;
+  if (st) {
+    for (let pl = 0; pl < planes; pl++) y[pl] = st.sumRun(pl * size, size) / size;
+    return;
+  }
   for (let pl = 0, o = 0; pl < planes; pl++, o += size) {
     let s = 0;
     for (let i = o, e = o + size; i < e; i++) s += x[i]!;

@@ -7,6 +7,7 @@ import { axesInputSince, reducedDims } from '../../graph/ops/reduce.js';
 import { KernelInputError } from './errors.js';
 import type { CpuContext, CpuKernel } from './types.js';
 import { optTensorArg, tensorArg, viaF32 } from './util.js';
+import { stageSums } from './reduce-simd.js';
 
 export type ReduceKind = 'sum' | 'mean' | 'max' | 'min' | 'prod' | 'l1' | 'l2' | 'logsum' | 'logsumexp' | 'sumsq';
 
@@ -126,6 +127,21 @@ function foldNumbers(kind: ReduceKind, x: ArrayLike<number>, acc: Float64Array, 
   });
 }
 
+/** Float32 sums by wasm SIMD (reduce-simd.ts: runs into one output in lane order, runs into many exactly); false where unavailable. */
+function sumsF32(x: Float32Array, acc: Float64Array, p: ReducePlan): boolean {
+  // Short runs cost more in calls than they save.
+  if (p.sizes[p.sizes.length - 1]! < 16) return false;
+  const st = stageSums(x, acc);
+  if (!st) return false;
+  forEachRun(p, (i0, o0, len, step) => {
+    if (step === 0) acc[o0] = acc[o0]! + st.sumRun(i0, len);
+    else st.accRun(o0, i0, len);
+  });
+  // Outputs a run summed into were set in acc directly; those accumulated by runs are in the stage.
+  if (p.outStrides[p.outStrides.length - 1] !== 0) st.readAcc(acc);
+  return true;
+}
+
 /** Reduce numbers (every dtype but int64/uint64/string) into a float64 result per output. */
 function reduceNumbers(kind: ReduceKind, x: ArrayLike<number>, p: ReducePlan): Float64Array {
   let m: Float64Array | undefined;
@@ -134,7 +150,7 @@ function reduceNumbers(kind: ReduceKind, x: ArrayLike<number>, p: ReducePlan): F
     foldNumbers('max', x, m, p);
   }
   const acc = new Float64Array(p.outSize).fill(initValue(kind));
-  foldNumbers(kind, x, acc, p, m);
+  if (!((kind === 'sum' || kind === 'mean') && x instanceof Float32Array && sumsF32(x, acc, p))) foldNumbers(kind, x, acc, p, m);
   for (let o = 0; o < acc.length; o++) {
     const a = acc[o]!;
     switch (kind) {

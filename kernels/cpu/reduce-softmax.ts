@@ -5,6 +5,7 @@ import { KernelInputError } from './errors.js';
 import type { CpuContext, CpuKernel } from './types.js';
 import { tensorArg, viaF32 } from './util.js';
 import { simdExpShifted } from './elementwise-simd.js';
+import { simdSoftmaxRows } from './reduce-simd.js';
 
 /** The input seen as [outer, len, inner]: the op runs along `len` for each (outer, inner) pair. */
 export function softmaxLayout(dims: readonly number[], ctx: CpuContext): { outer: number; len: number; inner: number } {
@@ -46,7 +47,11 @@ function softmaxRowsF32(x: Float32Array, y: Float32Array, outer: number, len: nu
 
 /** Softmax-like op over [outer, len, inner] float data (float32 or float64). */
 export function softmaxInto(mode: Mode, x: ArrayLike<number>, y: Float32Array | Float64Array, outer: number, len: number, inner: number): void {
-  if (mode === 'softmax' && inner === 1 && len >= 32 && x instanceof Float32Array && y instanceof Float32Array && softmaxRowsF32(x, y, outer, len)) return;
+  if (mode === 'softmax' && inner === 1 && x instanceof Float32Array && y instanceof Float32Array) {
+    // One wasm pass per block of rows (reduce-simd.ts), else SIMD exp per row with the rest in JS.
+    if (simdSoftmaxRows(x, y, outer, len)) return;
+    if (len >= 32 && softmaxRowsF32(x, y, outer, len)) return;
+  }
   for (let o = 0; o < outer; o++) {
     for (let k = 0; k < inner; k++) {
       const base = o * len * inner + k;

@@ -46,3 +46,52 @@ export function forLoop(v: number, limit: number, body: number[]): number[] {
     0x0c, 0, 0x0b, 0x0b,
   ];
 }
+
+/** A compiled kernel module on its own growable memory (imported as env.mem), with a float32 view of it. */
+export interface WasmKernels<E> {
+  readonly fns: E;
+  /** All of memory as float32 (re-read after `reserve`, which may grow it). */
+  f32: Float32Array;
+  f64: Float64Array;
+  /** Make memory at least `bytes` long; views taken before a grow are stale. */
+  reserve(bytes: number): void;
+}
+
+/** Validate and instantiate `bin` (one imported memory, env.mem); undefined where the engine rejects it. */
+export function instantiateKernels<E>(bin: Uint8Array<ArrayBuffer>, pages: number): WasmKernels<E> | undefined {
+  if (!WebAssembly.validate(bin)) return undefined;
+  const mem = new WebAssembly.Memory({ initial: pages });
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(bin), { env: { mem } });
+  const k: WasmKernels<E> = {
+    fns: inst.exports as unknown as E,
+    f32: new Float32Array(mem.buffer),
+    f64: new Float64Array(mem.buffer),
+    reserve(bytes) {
+      const have = mem.buffer.byteLength;
+      if (bytes > have) mem.grow(Math.ceil((bytes - have) / 65536));
+      if (k.f32.buffer !== mem.buffer) {
+        k.f32 = new Float32Array(mem.buffer);
+        k.f64 = new Float64Array(mem.buffer);
+      }
+    },
+  };
+  return k;
+}
+
+/** Whether SIMD kernels may be built here (WebAssembly present, TGRAPH_NO_SIMD not set). */
+export function simdAllowed(): boolean {
+  return typeof WebAssembly !== 'undefined' && !(typeof process !== 'undefined' && process.env?.TGRAPH_NO_SIMD === '1');
+}
+
+/** A wasm module of functions with the given signatures: [name, param types, result types, body (locals + code + end)]. */
+export function assembleModule(fns: readonly { name: string; params: number[]; results: number[]; body: number[] }[], pages: number): Uint8Array<ArrayBuffer> {
+  const types = fns.map((f) => [0x60, ...uleb(f.params.length), ...f.params, ...uleb(f.results.length), ...f.results]);
+  return Uint8Array.from([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, [...uleb(fns.length), ...types.flat()]),
+    ...section(2, [1, ...str('env'), ...str('mem'), 0x02, 0x00, ...uleb(pages)]),
+    ...section(3, [...uleb(fns.length), ...fns.map((_, i) => i)]),
+    ...section(7, [...uleb(fns.length), ...fns.flatMap((f, i) => [...str(f.name), 0x00, ...uleb(i)])]),
+    ...section(10, [...uleb(fns.length), ...fns.flatMap((f) => [...uleb(f.body.length), ...f.body])]),
+  ]);
+}
