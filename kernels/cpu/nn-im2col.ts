@@ -120,12 +120,68 @@ function im2col1d(src: FloatArray, srcOff: number, C: number, g: Grid, col: Floa
 
 /** The adjoint of im2col: image[c, pos] += col[(c*kSize + kk), o] for every tap landing inside the image. */
 export function col2im(col: FloatArray, colOff: number, C: number, g: Grid, dst: FloatArray, dstOff: number): void {
+  if (g.img.length === 2) {
+    if (col instanceof Float32Array && dst instanceof Float32Array) col2im2dF32(col, colOff, C, g, dst, dstOff);
+    else col2im2d(col, colOff, C, g, dst, dstOff);
+    return;
+  }
   walk(C, g, (row, base, lo, hi, s) => {
     if (base !== base) return;
     let p = dstOff + base + lo * s;
     const src = colOff + row;
     for (let o = lo; o < hi; o++, p += s) dst[p] = dst[p]! + col[src + o]!;
   });
+}
+
+/**
+ * 2-D col2im with plain loops (ConvTranspose's upsampling layers), adding in walk's order (channel, tap,
+ * row, column), so every image element receives the same sums in the same order.
+ */
+function col2im2d(col: FloatArray, colOff: number, C: number, g: Grid, dst: FloatArray, dstOff: number): void {
+  const [IH, IW] = g.img as [number, number], [OH, OW] = g.out as [number, number];
+  const [KH, KW] = g.kernel as [number, number], [SH, SW] = g.strides as [number, number];
+  const [DH, DW] = g.dilations as [number, number], [PH, PW] = g.padHead as [number, number];
+  let src = colOff;
+  for (let c = 0; c < C; c++) {
+    const plane = dstOff + c * IH * IW;
+    for (let kh = 0; kh < KH; kh++) {
+      for (let kw = 0; kw < KW; kw++, src += OH * OW) {
+        const offW = kw * DW - PW;
+        const [lo, hi] = validRange(IW, OW, SW, offW);
+        for (let oh = 0; oh < OH; oh++) {
+          const ih = oh * SH - PH + kh * DH;
+          if (ih < 0 || ih >= IH) continue;
+          const s = src + oh * OW;
+          let p = plane + ih * IW + offW + lo * SW;
+          for (let o = lo; o < hi; o++, p += SW) dst[p] = dst[p]! + col[s + o]!;
+        }
+      }
+    }
+  }
+}
+
+/** col2im2d for float32 (a monomorphic copy: V8 keeps one array kind per loop). */
+function col2im2dF32(col: Float32Array, colOff: number, C: number, g: Grid, dst: Float32Array, dstOff: number): void {
+  const [IH, IW] = g.img as [number, number], [OH, OW] = g.out as [number, number];
+  const [KH, KW] = g.kernel as [number, number], [SH, SW] = g.strides as [number, number];
+  const [DH, DW] = g.dilations as [number, number], [PH, PW] = g.padHead as [number, number];
+  let src = colOff;
+  for (let c = 0; c < C; c++) {
+    const plane = dstOff + c * IH * IW;
+    for (let kh = 0; kh < KH; kh++) {
+      for (let kw = 0; kw < KW; kw++, src += OH * OW) {
+        const offW = kw * DW - PW;
+        const [lo, hi] = validRange(IW, OW, SW, offW);
+        for (let oh = 0; oh < OH; oh++) {
+          const ih = oh * SH - PH + kh * DH;
+          if (ih < 0 || ih >= IH) continue;
+          const s = src + oh * OW;
+          let p = plane + ih * IW + offW + lo * SW;
+          for (let o = lo; o < hi; o++, p += SW) dst[p] = dst[p]! + col[s + o]!;
+        }
+      }
+    }
+  }
 }
 
 /**
