@@ -174,6 +174,12 @@ function gatherNearest(x: HostTensor, outDims: number[], taps: (AxisTaps | undef
   const last = rank - 1;
   const lastLen = rank ? outDims[last]! : 1;
   const lastC = rank ? contrib[last]! : new Float64Array([0]);
+  if (x.data instanceof Float32Array && out.data instanceof Float32Array && rank >= 2 && taps.slice(0, rank - 2).every((t) => !t)) {
+    // Only the two innermost axes resized (images): plane by plane.
+    const H = outDims[rank - 2]!, W = lastLen;
+    gatherPlanesF32(x.data, out.data, total / (H * W), x.dims[rank - 2]!, x.dims[rank - 1]!, H, W, taps[rank - 2]?.idx, Int32Array.from(taps[rank - 1]?.idx ?? lastC));
+    return out;
+  }
   if (x.data instanceof Float32Array && out.data instanceof Float32Array) {
     gatherRowsF32(x.data, out.data, outDims, contrib, base, lastC, lastLen);
     return out;
@@ -193,6 +199,47 @@ function gatherNearest(x: HostTensor, outDims: number[], taps: (AxisTaps | undef
     }
   }
   return out;
+}
+
+/**
+ * Nearest gather of float32 planes [IH, IW] -> [H, W] with source row hIdx[oh] (identity when absent) and
+ * source column wIdx[ow]; an output row reading the previous one's source row is a copy of it.
+ */
+function gatherPlanesF32(src: Float32Array, dst: Float32Array, planes: number, IH: number, IW: number, H: number, W: number, hIdx: ArrayLike<number> | undefined, wIdx: Int32Array): void {
+  if (H === 2 * IH && W === 2 * IW && hIdx && isDoubling(hIdx) && isDoubling(wIdx)) {
+    // 2x upsampling (FPN/U-Net decoders): each source value fills a 2x2 block, read once.
+    for (let pl = 0, s = 0, d = 0; pl < planes; pl++) {
+      for (let r = 0; r < IH; r++, d += 2 * W) {
+        for (let j = 0, e = d; j < IW; j++, s++, e += 2) {
+          const v = src[s]!;
+          dst[e] = v; dst[e + 1] = v; dst[e + W] = v; dst[e + W + 1] = v;
+        }
+      }
+    }
+    return;
+  }
+  let d = 0;
+  for (let pl = 0; pl < planes; pl++) {
+    const sp = pl * IH * IW;
+    let prev = -1;
+    for (let oh = 0; oh < H; oh++, d += W) {
+      const sr = hIdx ? hIdx[oh]! : oh;
+      if (sr === prev) {
+        if (W >= 64) dst.copyWithin(d, d - W, d);
+        else for (let j = d, e = d + W; j < e; j++) dst[j] = dst[j - W]!;
+      } else {
+        const s = sp + sr * IW;
+        for (let j = 0; j < W; j++) dst[d + j] = src[s + wIdx[j]!]!;
+        prev = sr;
+      }
+    }
+  }
+}
+
+/** idx[o] = floor(o / 2) for every o. */
+function isDoubling(idx: ArrayLike<number>): boolean {
+  for (let o = 0; o < idx.length; o++) if (idx[o] !== o >> 1) return false;
+  return true;
 }
 
 /** gatherNearest's walk on float32 (monomorphic); an output row reading the same source row as the previous one is a copy of it (upsampling). */

@@ -47,6 +47,13 @@ describe('Resize', () => {
       await vsOrt('Resize', [x, undefined, f32([1, 1, 0.3, 0.45])], { mode: str(mode), antialias: int(1) }, { opset: 18 });
     }
   });
+  it('nearest 2x upsampling of float32 planes (the detector FPN), short and long rows, and a non-image axis', async () => {
+    const nn = { mode: str('nearest'), coordinate_transformation_mode: str('asymmetric'), nearest_mode: str('floor') };
+    await vsOrt('Resize', [R([2, 5, 6, 6]), T('float32', [0], []), f32([1, 1, 2, 2])], nn, { opset: 11 });
+    await vsOrt('Resize', [R([1, 3, 4, 70]), T('float32', [0], []), f32([1, 1, 2, 2])], nn, { opset: 11 });
+    await vsOrt('Resize', [R([1, 3, 5, 7]), T('float32', [0], []), f32([1, 1, 1.5, 0.6])], nn, { opset: 11 });
+    await vsOrt('Resize', [R([2, 3, 4, 5]), T('float32', [0], []), f32([1, 2, 2, 1])], nn, { opset: 11 });
+  });
   it('nearest on integer inputs is exact; int64 too', async () => {
     await vsOrt('Resize', [I([1, 1, 3, 4], -100, 100, 'int8'), undefined, f32([1, 1, 2.5, 1.5])], { mode: str('nearest') }, { opset: 19 });
     const out = runNode('Resize', [T('int64', [1, 3], [1, 2, 3]), undefined, f32([1, 2])], { mode: str('nearest') }, { opset: 19 })[0]!;
