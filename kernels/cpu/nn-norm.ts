@@ -6,6 +6,7 @@ import type { CpuContext, CpuKernel } from './types.js';
 import { broadcastOffsets, optTensorArg, tensorArg, viaF32 } from './util.js';
 import { floatData } from './nn-conv.js';
 import { prod } from './nn-im2col.js';
+import { simdChannelAffine } from './nn-norm-simd.js';
 import type { FloatArray } from './nn-im2col.js';
 
 function normAxisK(ctx: CpuContext, axis: number, rank: number): number {
@@ -73,6 +74,15 @@ const batchNorm: CpuKernel = (inputs, ctx) => {
     }
     const M = tensorArg(inputs, 3, ctx), V = tensorArg(inputs, 4, ctx);
     return [out(X, y), out(M, runMean), out(V, runVar)].slice(0, Math.max(1, ctx.node.outputs.length));
+  }
+  if (!perElement && x instanceof Float32Array && y instanceof Float32Array) {
+    // The per-channel a, b as the loop below computes them, then the map by wasm SIMD (nn-norm-simd.ts).
+    const a = new Float64Array(C), b = new Float64Array(C);
+    for (let c = 0; c < C; c++) {
+      a[c] = scale[c]! / Math.sqrt(variance[c]! + eps);
+      b[c] = bias[c]! - mean[c]! * a[c]!;
+    }
+    if (simdChannelAffine(x, y, N, C, inner, a, b)) return [out(X, y)];
   }
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
