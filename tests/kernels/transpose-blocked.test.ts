@@ -45,7 +45,7 @@ describe('blocked Transpose', () => {
         for (let i = 0; i < d.length; i++) d[i] = dtype === 'float32' || dtype === 'float64' ? Math.sin(i) * 100 : (i * 7919) % 251;
         const y = transpose(x, perm);
         expect(y.dims).toEqual(perm.map((p) => dims[p]!));
-        expect([...(y.data as ArrayLike<unknown> as Iterable<unknown>)]).toEqual(naive(x, perm));
+        expect(Array.from(y.data as unknown as ArrayLike<unknown>)).toEqual(naive(x, perm));
       });
     }
   }
