@@ -3,16 +3,21 @@
 // Sequential mode runs nodes in graph order on the calling thread through the interpreter's `runNode`
 // (the reference path) and yields to the event loop every few milliseconds, so an AbortSignal fired
 // by another task is seen between nodes. Parallel mode is dataflow: every node whose inputs are ready
-// is dispatched, heavy ones to the worker pool (split by output rows when large), light ones (shape
-// arithmetic, small tensors, control flow) inline, so independent branches run at the same time.
-// Values are freed when their last reader has run.
+// is dispatched, heavy ones to the worker pool (split into row blocks when large, split.ts), light ones
+// (shape arithmetic, small tensors, control flow) inline, so independent branches run at the same
+// time; a heavy node that is not split runs inline too when nothing else could run meanwhile (no other
+// ready node, nothing in flight, the pool idle): a worker would only add a round trip.
+// Values are freed when their last reader has run, and their buffers recycled (graph/tensor-pool.ts)
+// in both modes: inline nodes' outputs as ordinary ArrayBuffers, workers' outputs and split nodes'
+// outputs (shared memory) once the run adopts them.
 import { GraphError } from '../../graph/errors.js';
 import type { Graph, Model, Node } from '../../graph/ir.js';
 import { allocSharedTensor, describeValue, type RtValue, setMaxElements } from '../../graph/tensor.js';
 import { RunBuffers } from '../../graph/tensor-pool.js';
-import { runNode, type Scope } from '../../kernels/cpu/interpreter.js';
-import { type OutputTarget, planSplit, type SharedAlloc, worthAWorker } from './split.js';
+import { graphPlan, runNode, runStep, type Scope } from '../../kernels/cpu/interpreter.js';
+import { runTask } from './run-task.js';
 import { runSequential } from './sequential.js';
+import { type OutputTarget, planSplit, type SharedAlloc, splitTuning, worthAWorker } from './split.js';
 import type { ExecRunContext, NodeRunEvent, StopSignal } from './types.js';
 import { wallNow } from './types.js';
 
@@ -165,12 +170,16 @@ export async function executeGraph(model: Model, feeds: ReadonlyMap<string, RtVa
     ctx.onNodeRun?.(ev);
     ctx.onNode?.(ev.node, ev.dur);
   };
-  const runInline = (node: Node) => {
+  // Inline nodes run through the interpreter's prepared steps (kernel found once per node), as sequential runs do.
+  const steps = graphPlan(graph).steps;
+  const runInline = (i: number) => {
+    const node = graph.nodes[i]!;
     const inputs = inputsOf(node);
     const prev = limit !== undefined ? setMaxElements(limit) : undefined;
     const start = wallNow();
     try {
-      store(node, buffers.node(() => runNode(node, inputs, scope, interpretOpts)));
+      const st = steps[i];
+      store(node, buffers.node(() => (st?.node === node ? runStep(st, inputs, scope, interpretOpts) : runNode(node, inputs, scope, interpretOpts))));
     } finally {
       if (prev !== undefined) setMaxElements(prev);
     }
@@ -193,7 +202,7 @@ export async function executeGraph(model: Model, feeds: ReadonlyMap<string, RtVa
       stopped();
       await maybeYield();
       stopped();
-      runInline(graph.nodes[i]!);
+      runInline(i);
       release(i);
     }
   } else {
@@ -219,7 +228,7 @@ interface DataflowEnv {
   values: Map<string, RtValue>;
   stopped(): void;
   maybeYield(): Promise<void>;
-  runInline(node: Node): void;
+  runInline(i: number): void;
   release(i: number): void;
   inputsOf(node: Node): (RtValue | undefined)[];
   store(node: Node, outs: readonly (RtValue | undefined)[]): void;
@@ -236,6 +245,20 @@ interface DataflowEnv {
 /** Whether a node is worth a trip to a worker (split.ts measures work; control flow stays here). */
 function goesToWorker(node: Node, inputs: readonly (RtValue | undefined)[]): boolean {
   return subgraphs(node).length === 0 && worthAWorker(node, inputs);
+}
+
+/** One part of a split node on the calling thread, as a worker would run it. */
+function runHere(t: WorkerTask): Promise<WorkerResult> {
+  const prev = t.maxElements !== undefined ? setMaxElements(t.maxElements) : undefined;
+  const start = wallNow();
+  try {
+    const r = runTask(t.node, [...t.inputs], t.opsets, t.target);
+    return Promise.resolve({ ...r, start, dur: wallNow() - start, thread: 0 });
+  } catch (e) {
+    return Promise.reject(e);
+  } finally {
+    if (prev !== undefined) setMaxElements(prev);
+  }
 }
 
 async function runDataflow(graph: Graph, plan: GraphPlan, pool: NodeRunner, env: DataflowEnv): Promise<void> {
@@ -273,7 +296,12 @@ async function runDataflow(graph: Graph, plan: GraphPlan, pool: NodeRunner, env:
       : [{ node, opsets: env.opsets, inputs: shared, maxElements: env.limit }];
     inFlight++;
     const shapes = shapesOf(inputs);
-    Promise.all(tasks.map((t) => pool.runTask(t, env.signal))).then(
+    // The calling thread runs the last part itself (split.ts `callerRuns`): one wake-up less, and it
+    // would otherwise wait idle.
+    const here = split && splitTuning.callerRuns ? tasks.pop() : undefined;
+    const sent = tasks.map((t) => pool.runTask(t, env.signal));
+    if (here) sent.push(runHere(here));
+    Promise.all(sent).then(
       (results) => {
         results.forEach((r, k) => env.report({ node, start: r.start, dur: r.dur, thread: r.thread, inputShapes: shapes, ...(split ? { part: [k, results.length] as const } : {}) }));
         let outs: RtValue[];
@@ -314,7 +342,7 @@ async function runDataflow(graph: Graph, plan: GraphPlan, pool: NodeRunner, env:
     }
     for (const i of inline) {
       env.stopped();
-      env.runInline(nodes[i]!);
+      env.runInline(i);
       complete(i);
       await env.maybeYield();
     }

@@ -27,22 +27,28 @@ import { isConstant, markConstant } from '../../kernels/cpu/constants.js';
 import { allocLike, sharedMemoryAvailable } from './shared.js';
 
 /**
- * When a node leaves the scheduling thread, and when it is split. Work is counted in multiply-adds
- * for MatMul/Gemm/Conv and in elements (the largest input or output) for everything else. Measured
- * on a 2-core machine (docs/ARCHITECTURE.md, the executor): a worker round trip costs ~0.1-0.3 ms, an
- * elementwise op ~1 ns per element, a GEMM ~0.3 ns per multiply-add.
+ * When a node leaves the scheduling thread, and how it is split. Work is counted in multiply-adds
+ * for MatMul/Gemm/Conv and in elements (the largest input) for everything else. Picked by
+ * measurement on a loaded 2-core machine (docs/ARCHITECTURE.md, the executor): a worker round trip
+ * costs 0.1-0.4 ms there, an elementwise op ~1-2 ns per element, a GEMM ~0.3-1 ns per multiply-add,
+ * and single-node splits below these sizes were slower than the unsplit kernel.
  */
 export const splitTuning = {
   /** Elements from which a non-GEMM node runs on a worker instead of inline. */
-  workerMinElements: 1 << 17,
+  workerMinElements: 1 << 19,
   /** Multiply-adds from which a MatMul/Gemm/Conv runs on a worker. */
-  workerMinMacs: 1 << 19,
+  workerMinMacs: 1 << 21,
   /** Elements from which a splittable non-GEMM node is split. */
-  splitMinElements: 1 << 18,
+  splitMinElements: 1 << 20,
   /** Multiply-adds from which a MatMul/Gemm/Conv is split. */
-  splitMinMacs: 1 << 21,
-  /** Parts per worker (more parts: finer balance when a worker is busy, more messages). */
-  partsPerWorker: 1,
+  splitMinMacs: 1 << 22,
+  /**
+   * Most parts per worker: a node of at least k x workers x the split threshold is cut into k parts
+   * per worker (up to this), so a worker that is busy or descheduled leaves more of it to the other.
+   */
+  maxPartsPerWorker: 2,
+  /** The scheduling thread runs one part of each split node itself (measured slower; off). */
+  callerRuns: false,
 };
 
 /** Where one part of a split node writes its first output: a block of the node's shared output. */
@@ -215,9 +221,11 @@ export function worthAWorker(node: Node, inputs: Ins): boolean {
 
 export function planSplit(node: Node, inputs: Ins, workers: number, opsets: Readonly<Record<string, number>>, alloc?: SharedAlloc): SplitPlan | undefined {
   if (workers < 2) return undefined;
-  const parts = workers * Math.max(1, Math.floor(splitTuning.partsPerWorker));
   const w = workOf(node, inputs);
-  if (w.n < (w.kind === 'macs' ? splitTuning.splitMinMacs : splitTuning.splitMinElements)) return undefined;
+  const min = w.kind === 'macs' ? splitTuning.splitMinMacs : splitTuning.splitMinElements;
+  if (w.n < min) return undefined;
+  const perWorker = Math.max(1, Math.min(Math.floor(splitTuning.maxPartsPerWorker), Math.floor(w.n / Math.max(1, min * workers))));
+  const parts = workers * perWorker;
   const key = keyOf(node);
   const fused = FUSED_BASE[key];
   let cut: Cut | undefined;
