@@ -112,10 +112,16 @@ function toNhwc(t: HostTensor): HostTensor {
 /** An ONNX [M, C/group, KH, KW] weight as ConvNhwc's [KH, KW, C/group, M]. */
 function toHwio(t: HostTensor): HostTensor {
   const [M, Cg, KH, KW] = t.dims as [number, number, number, number];
-  const out = allocTensor('float32', [KH, KW, Cg, M]);
-  const src = t.data as Float32Array, dst = out.data as Float32Array;
-  for (let m = 0; m < M; m++) for (let c = 0; c < Cg; c++) for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW; kw++) dst[((kh * KW + kw) * Cg + c) * M + m] = src[((m * Cg + c) * KH + kh) * KW + kw]!;
-  return out;
+  const src = t.data as Float32Array;
+  const dst = new Float32Array(src.length);
+  const K = KH * KW;
+  for (let m = 0; m < M; m++) {
+    for (let c = 0; c < Cg; c++) {
+      const s0 = (m * Cg + c) * K;
+      for (let k = 0, d = c * M + m; k < K; k++, d += Cg * M) dst[d] = src[s0 + k]!;
+    }
+  }
+  return { kind: 'tensor', dtype: 'float32', dims: [KH, KW, Cg, M], data: dst };
 }
 
 const transposeNode = (name: string, input: string, output: string, perm: readonly number[]): Node => ({
@@ -158,8 +164,9 @@ function lowerGraph(g: Graph, types: Types, opset: number, caps: LayoutCapabilit
   const allReaders = new Map<string, Node[]>();
   for (const n of g.nodes) for (const v of n.inputs) if (v) (allReaders.get(v) ?? allReaders.set(v, []).get(v)!).push(n);
   const elements = (v: string) => numel(shapeOf(types, v)!);
-  // A value on a 1x1 map has the same bytes in both layouts: it crosses a boundary as a Reshape, at no cost.
-  const flat = (v: string) => { const s = shapeOf(types, v)!; return opset >= 5 && s[2] === 1 && s[3] === 1; };
+  // A value on a 1x1 map or of one channel has the same bytes in both layouts: it crosses a boundary
+  // as a Reshape, at no cost.
+  const flat = (v: string) => { const s = shapeOf(types, v)!; return opset >= 5 && ((s[2] === 1 && s[3] === 1) || s[1] === 1); };
   const crossing = (v: string) => (flat(v) ? 0 : caps.transposeCost(elements(v)));
 
   interface Plan { members: Set<Node>; entries: string[]; exits: Set<string>; sinks: Map<string, Node>; cost: number }
@@ -168,12 +175,14 @@ function lowerGraph(g: Graph, types: Types, opset: number, caps: LayoutCapabilit
     const set = new Set(list.map((m) => m.node));
     const produced = new Set(list.flatMap((m) => m.node.outputs));
     const entries = [...new Set(list.flatMap((m) => m.node.inputs.filter((v, i) => m.reads[i] === 'value' && !produced.has(v))))];
+    const insideReads = new Map<string, number>();
+    for (const m of list) m.node.inputs.forEach((v, i) => m.reads[i] === 'value' && insideReads.set(v, (insideReads.get(v) ?? 0) + 1));
     const sinks = new Map<string, Node>();
     const exits = new Set<string>();
     let cost = 0;
     for (const v of entries) if (!isPerm(producer.get(v) ?? ({} as Node), TO_NCHW)) cost += crossing(v);
     for (const v of produced) {
-      const inside = list.reduce((a, m) => a + m.node.inputs.filter((x, i) => x === v && m.reads[i] === 'value').length, 0);
+      const inside = insideReads.get(v) ?? 0;
       const sink = (allReaders.get(v) ?? []).find((n) => !set.has(n) && isPerm(n, TO_NHWC));
       if (sink) sinks.set(v, sink);
       if (inside + (sink ? 1 : 0) < (uses.get(v) ?? 0)) {
@@ -238,7 +247,7 @@ function lowerGraph(g: Graph, types: Types, opset: number, caps: LayoutCapabilit
     }
     stats.regions++;
   }
-  /** The boundary node from `v` to `to`: a Transpose, or a Reshape (no copy) for a value on a 1x1 map. */
+  /** The boundary node from `v` to `to`: a Transpose, or a Reshape (no copy) for a `flat` value. */
   const cross = (v: string, to: string, perm: readonly number[], what: string, nchwName = v): Node => {
     if (!flat(nchwName)) {
       stats.transposes++;
@@ -246,7 +255,7 @@ function lowerGraph(g: Graph, types: Types, opset: number, caps: LayoutCapabilit
     }
     const s = shapeOf(types, nchwName)! as number[];
     const shape = uniqueValueName(g, `${nchwName}/${what}/shape`);
-    g.initializers.set(shape, { kind: 'tensor', dtype: 'int64', dims: [4], data: BigInt64Array.from(perm === TO_NHWC ? [s[0]!, 1, 1, s[1]!] : s, BigInt) } as HostTensor);
+    g.initializers.set(shape, { kind: 'tensor', dtype: 'int64', dims: [4], data: BigInt64Array.from(perm === TO_NHWC ? TO_NHWC.map((p) => s[p]!) : s, BigInt) } as HostTensor);
     stats.reshapes++;
     return { name: `${nchwName}/${what}`, opType: 'Reshape', domain: '', inputs: [v, shape], outputs: [to], attributes: {} };
   };

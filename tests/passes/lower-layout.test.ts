@@ -91,6 +91,15 @@ describe('lower-layout', () => {
     ] }, always());
     expect(r.ops).toEqual(['Transpose', 'ConvNhwc', 'GlobalPoolNhwc', 'Reshape', 'ConvNhwc', 'Sigmoid', 'Reshape']);
     expect(r.stats).toEqual({ regions: 1, convs: 2, transposes: 1, reshapes: 2 });
+    // One channel in (a mono spectrogram): the entry is a Reshape too.
+    const mono = lowered({ opset: 13, inputs: [['x', 'float32', [2, 1, 6, 5]]], outputs: [['y', 'float32']], initializers: { w: f32([C, 1, 3, 3], wave(C * 9)), wd: inits.wd }, nodes: [
+      { op: 'Conv', inputs: ['x', 'w'], outputs: ['c'], attrs: pads1 }, dw('c', 'wd', 'y', C),
+    ] }, { layout: { ...always().layout!, convCost: (c) => ({ nchw: 10, nhwc: c.C === 1 ? 20 : 1 }) } });
+    expect(mono.ops).toEqual(['Conv', 'Transpose', 'ConvNhwc', 'Transpose']);
+    const monoAll = lowered({ opset: 13, inputs: [['x', 'float32', [2, 1, 6, 5]]], outputs: [['y', 'float32']], initializers: { w: f32([C, 1, 3, 3], wave(C * 9)), wd: inits.wd }, nodes: [
+      { op: 'Conv', inputs: ['x', 'w'], outputs: ['c'], attrs: pads1 }, dw('c', 'wd', 'y', C),
+    ] }, always());
+    expect(monoAll.ops).toEqual(['Reshape', 'ConvNhwc', 'ConvNhwc', 'Transpose']);
   });
   it('fires only where the declared costs say it pays', () => {
     const spec: BuildSpec = { opset: 13, inputs: X(), outputs: [['y', 'float32']], initializers: inits, nodes: [dw('x', 'wd', 'd', C), pw('d', 'wp', 'y')] };
