@@ -5,14 +5,17 @@
 //   scalar  (one element)                            a slot the function splats once per call
 //   rows    (constant along the trailing run of R,   the wasm `fill` writes each row's value,
 //            e.g. a [C,1,1] bias on [N,C,H,W])        from a table of one value per row
+//   periodic (the same P values over and over,      one TypedArray.set from the values repeated
+//            e.g. a [C] bias on [M,C] or [N,H,W,C])   once per call (kept for initializers)
 //   tile    (contiguous along a trailing run of P,   TypedArray.set per run
-//            e.g. a [C] bias on [M,C])
+//            e.g. [N,1,W] on [N,H,W])
 //   gather  (anything else)                          fused-eval's broadcast reader
 // then run(n) computes the block into the output region, copied out with one set. Returns false (and
 // writes nothing) where the program has no SIMD code or the platform cannot compile wasm; the caller
 // then runs the JS loop.
 import { type Program, programInputs } from '../../graph/ops/fused-program.js';
 import { fillModule, fusedModule, type InputMode, type Layout, programKey, programParams } from './fused-wasm-gen.js';
+import { isConstant } from './constants.js';
 import { type Leaf, leafReader, READER_BLOCK } from './fused-leaves.js';
 
 /** Output elements per block. */
@@ -149,6 +152,20 @@ function prefixOffsets(ld: readonly number[], outDims: readonly number[], j: num
   return offs;
 }
 
+const repeats = new WeakMap<object, Float32Array>();
+
+/** data[0, P) repeated to at least `len` elements (whole periods from 0); kept for initializers. */
+function repeated(data: Float32Array | Uint8Array, P: number, len: number): Float32Array {
+  const constant = isConstant(data);
+  const hit = constant ? repeats.get(data) : undefined;
+  if (hit && hit.length >= len) return hit;
+  const e = new Float32Array(len);
+  e.set(data.subarray(0, P));
+  for (let k = P; k < len; k *= 2) e.copyWithin(k, 0, Math.min(k, len - k));
+  if (constant) repeats.set(data, e);
+  return e;
+}
+
 /** How leaf's block is staged (see the top of the file). */
 function stageOf(leaf: Leaf, outDims: readonly number[], total: number): Stage {
   const { data } = leaf;
@@ -170,6 +187,13 @@ function stageOf(leaf: Leaf, outDims: readonly number[], total: number): Stage {
       const q1 = Math.floor((start + n - 1) / R);
       s.table.set(values.subarray(q0, q1 + 1));
       s.fill(dst, TABLE, start - q0 * R, R, n);
+    };
+  }
+  if (P > 1 && P <= BLOCK && ld.slice(0, jt).every((d) => d === 1)) {
+    const e = repeated(data, P, Math.min(total, BLOCK) + P);
+    return (r, _dst, _s, start, n) => {
+      const off = start % P;
+      r.set(e.subarray(off, off + n));
     };
   }
   if (P >= TILE_MIN) {

@@ -7,6 +7,7 @@ import { AttrReader } from '../../graph/attrs.js';
 import type { Attr, Node } from '../../graph/ir.js';
 import { type Instr, type Operand, type Program } from '../../graph/ops/fused-program.js';
 import type { HostTensor } from '../../graph/tensor.js';
+import { markConstant } from '../../kernels/cpu/constants.js';
 import { CPU_KERNELS } from '../../kernels/cpu/index.js';
 import { evaluateProgram, type Leaf } from '../../kernels/cpu/fused-eval.js';
 import { evaluateWasm, fusedWasmModules, setFusedWasm, WASM_BLOCK } from '../../kernels/cpu/fused-wasm.js';
@@ -137,7 +138,8 @@ describe('fused programs as WebAssembly SIMD', () => {
   });
 
   // Each leaf shape exercises one staging: rows ([C,1,1], rows of 7x7 = 49 not a whole vector; a
-  // [1,C,1,1] over batch 3), tile ([W] bias, [H,W] over the batch), gather (a short trailing run), scalar.
+  // [1,C,1,1] over batch 3), periodic ([W] bias, [H,W] over the batch, a short [3]), tile (a middle
+  // broadcast), gather (a short trailing run over a broadcast one), scalar.
   const shapes: [string, number[], number[]][] = [
     ['per-channel rows', [2, 24, 9, 40], [24, 1, 1]],
     ['rows of 49', [6, 40, 7, 7], [1, 40, 1, 1]],
@@ -146,7 +148,7 @@ describe('fused programs as WebAssembly SIMD', () => {
     ['a trailing plane over the batch', [8, 37, 41], [37, 41]],
     ['a middle broadcast', [6, 33, 48], [6, 1, 48]],
     ['short rows, gathered', [80, 50, 3], [50, 1]],
-    ['a short vector, gathered', [4000, 3], [3]],
+    ['a short vector', [4000, 3], [3]],
     ['a scalar', [9, 1000], [1]],
     ['both ways', [6, 1, 48], [1, 33, 1]],
   ];
@@ -181,6 +183,21 @@ describe('fused programs as WebAssembly SIMD', () => {
     // A constant float32 cannot hold takes the double path: another module.
     bothEngines(affine(0.1, 1.25, -1, 6), leaves, [N], 'double scale');
     expect(fusedWasmModules()).toBe(before + 2);
+  });
+
+  it('repeats a periodic input per call, and keeps the repetition only for initializers', () => {
+    const dims = [700, 24];
+    const a = data(size(dims), 6);
+    const b = data(24, 7);
+    const p: Program = { code: [{ op: 'Mul', x: X, y: Y }] };
+    const run = () => bothEngines(p, [{ data: a, dims }, { data: b, dims: [24] }], dims, 'periodic');
+    run();
+    b[0] = 123; // a feed or a pooled buffer may change between calls
+    expect(run()[24]).toBe(Math.fround(a[24]! * 123));
+    const c = data(24, 8);
+    markConstant(c);
+    const q = () => bothEngines(p, [{ data: a, dims }, { data: c, dims: [24] }], dims, 'periodic constant');
+    same(q(), q(), 'constant, again');
   });
 
   it('leaves programs with Log or Pow, and short outputs, to the JS loop', () => {
