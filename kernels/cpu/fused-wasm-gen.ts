@@ -8,8 +8,9 @@
 //   `a < b ? b : a` / `b < a ? b : a`; LeakyRelu is a bitselect on `x < 0`; Where selects on `c != 0`
 //   and `c == c` (JS truthiness), all with float32 constants.
 // - HardSigmoid, HardSwish, and arithmetic with a constant float32 cannot hold, in f64x2: the lanes are
-//   promoted (exact), computed with the same double operations in the same order as the JS, and
-//   demoted (round to nearest even, as Math.fround).
+//   promoted (exact), computed with the same double operations in the same order as the JS (or ones
+//   shown to round to the same float32: see HardSwish), and demoted (round to nearest even, as
+//   Math.fround).
 // - Exp/Sigmoid/Tanh/Erf use the SIMD approximations of the unfused kernels (elementwise-simd-math.ts;
 //   a few ulps from the JS loop's double functions, equal to the unfused ops on runs of 32 or more);
 //   Gelu computes its inner term in double, rounds it, applies the SIMD tanh/erf and its outer product
@@ -53,7 +54,7 @@ const SIMD = {
 };
 const F32_OP = { Add: simd(0xe4), Sub: simd(0xe5), Mul: simd(0xe6), Div: simd(0xe7), Min: simd(0xe8), Max: simd(0xe9) } as const;
 const F64_OP = { Add: simd(0xf0), Sub: simd(0xf1), Mul: simd(0xf2), Div: simd(0xf3), Min: simd(0xf4), Max: simd(0xf5) } as const;
-const F_PMIN = simd(0xea), F_PMAX = simd(0xeb), F_SQRT = simd(0xe3), F_CEIL = simd(0x67), F_FLOOR = simd(0x68), F_GT = simd(0x44), F_EQ = simd(0x41), F_NE = simd(0x42), V_AND = simd(0x4e);
+const F_PMIN = simd(0xea), F_PMAX = simd(0xeb), F_SQRT = simd(0xe3), F_CEIL = simd(0x67), F_FLOOR = simd(0x68), F_EQ = simd(0x41), F_NE = simd(0x42), V_AND = simd(0x4e);
 const D_PMIN = simd(0xf6), D_PMAX = simd(0xf7), D_LT = simd(0x49);
 
 const isF32 = (v: number): boolean => Number.isNaN(v) || Math.fround(v) === v;
