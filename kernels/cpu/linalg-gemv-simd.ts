@@ -9,6 +9,7 @@
 // Weights that are not registered constants are laid out per call into a temporary region.
 import { ADD, I32, MUL, V128, forLoop, get, i32c, section, set, simd, str, uleb } from './wasm-asm.js';
 import { isConstant } from './constants.js';
+import { F_ADD, F_MUL, SCRATCH_V128, hoistConstants, sigmoidOf, tanhOf } from './elementwise-simd-math.js';
 
 /** Output columns per panel (eight f32x4 accumulators). */
 export const PANEL = 32;
@@ -54,21 +55,52 @@ function assemble(relaxed: boolean): Uint8Array<ArrayBuffer> {
     ...forLoop(MI, M, row),
   ];
   const body = [2, 7, I32, 9, V128, ...forLoop(P, NP, panel), 0x0b];
-  const code = [1, ...uleb(body.length), ...body];
+  const gates = lstmGates();
+  const code = [2, ...uleb(body.length), ...body, ...uleb(gates.length), ...gates];
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [1, 0x60, 8, ...new Array<number>(8).fill(I32), 0]),
+    ...section(1, [2, 0x60, 8, ...new Array<number>(8).fill(I32), 0, 0x60, 4, ...new Array<number>(4).fill(I32), 0]),
     ...section(2, [1, ...str('env'), ...str('mem'), 0x02, 0x00, ...uleb(1)]),
-    ...section(3, [1, 0]),
-    ...section(7, [1, ...str('gemv'), 0x00, 0]),
+    ...section(3, [2, 0, 1]),
+    ...section(7, [2, ...str('gemv'), 0x00, 0, ...str('lstm_gates'), 0x00, 1]),
     ...section(10, code),
   ]);
+}
+
+/**
+ * lstm_gates(pg, pc, ph, hb): one LSTM step's cell from its gate pre-activations g = [i, o, f, c~] (each hb
+ * bytes, H floats): c = sigmoid(f) * c + sigmoid(i) * tanh(c~) in place, h = sigmoid(o) * tanh(c), four lanes
+ * at a time (lanes past H read the next gate and write scratch past c's and h's H floats).
+ * Locals follow elementwise-simd-math's layout: 4 i (i32), 5 fc (v128), 6.. its scratch, then constants.
+ */
+function lstmGates(): number[] {
+  const [PG, PC, PH, HB, I, FC] = [0, 1, 2, 3, 4, 5];
+  const gate = (k: number) => [...get(PG), ...(k ? [...get(HB), ...i32c(k), MUL, ADD] : []), ...get(I), ADD, ...v128load(0)];
+  const at = (base: number) => [...get(base), ...get(I), ADD];
+  const { body: step, prologue, count } = hoistConstants(() => [
+    ...sigmoidOf(gate(2)), ...at(PC), ...v128load(0), ...F_MUL, ...set(FC),
+    ...get(FC), ...sigmoidOf(gate(0)), ...tanhOf(gate(3)), ...F_MUL, ...F_ADD, ...set(FC),
+    ...at(PC), ...get(FC), ...v128store(0),
+    ...at(PH), ...sigmoidOf(gate(1)), ...tanhOf(get(FC)), ...F_MUL, ...v128store(0),
+  ]);
+  const body = [
+    2, 1, I32, 1 + SCRATCH_V128 + count, V128,
+    ...prologue,
+    0x02, 0x40, 0x03, 0x40,
+    ...get(I), ...get(HB), 0x4e, 0x0d, 1,
+    ...step,
+    ...get(I), ...i32c(16), ADD, ...set(I),
+    0x0c, 0, 0x0b, 0x0b,
+    0x0b,
+  ];
+  return body;
 }
 
 interface Module {
   mem: WebAssembly.Memory;
   f32: Float32Array;
   gemv: (pw: number, px: number, py: number, np: number, K: number, M: number, ldx: number, ldy: number) => void;
+  lstmGates: (pg: number, pc: number, ph: number, hb: number) => void;
 }
 
 let mod: Module | null | undefined;
@@ -86,7 +118,7 @@ function build(relaxed: boolean): Module | undefined {
   if (!WebAssembly.validate(bin)) return undefined;
   const mem = new WebAssembly.Memory({ initial: 1 });
   const inst = new WebAssembly.Instance(new WebAssembly.Module(bin), { env: { mem } });
-  return { mem, f32: new Float32Array(mem.buffer), gemv: inst.exports.gemv as Module['gemv'] };
+  return { mem, f32: new Float32Array(mem.buffer), gemv: inst.exports.gemv as Module['gemv'], lstmGates: inst.exports.lstm_gates as Module['lstmGates'] };
 }
 
 function module(): Module | undefined {
@@ -236,4 +268,46 @@ export function gemvF32(
     if (C instanceof Float32Array && N >= 16) C.set(f.subarray(y, y + N), c);
     else for (let j = 0; j < N; j++) C[c + j] = f[y + j]!;
   }
+}
+
+/**
+ * An LSTM recurrence with its state in the GEMV module's memory (default activations, no peepholes, clip
+ * or input_forget): per batch row, h and c of H floats; `gates` is where a step's 4H pre-activations go.
+ * Float offsets into `f32()`, good while no other gemv call runs (rnn.ts runs one direction's steps
+ * back to back).
+ */
+export interface LstmState {
+  readonly H: number;
+  /** Float offsets of row b's h and c: h + b*stride, c + b*stride. */
+  readonly h: number;
+  readonly c: number;
+  readonly stride: number;
+  readonly gates: number;
+  f32(): Float32Array;
+  /** gates (pre-set to the input projection and biases) += h[b] . R^T, then the cell update of row b. */
+  step(b: number): void;
+}
+
+export function lstmState(R: GemvWeights, batch: number): LstmState | undefined {
+  const m = module();
+  if (!m) return undefined;
+  if (R.gen !== generation || (R.temp && R.temp !== tempSeq)) R = gemvWeights(R.src[0], R.src[1], R.src[2], R.N, R.K, R.src[3])!;
+  const H = R.K;
+  if (R.N !== 4 * H) return undefined;
+  // One step's rows: h and c with a vector of slack each (the last lanes past H), the gate row padded to panels.
+  const stride = Math.ceil(H / 4) * 4 + 4;
+  const h = tempEnd >> 2;
+  const c = h + batch * stride;
+  const gates = align((c + batch * stride) * 4) >> 2;
+  reserve(m, (gates + R.np * PANEL + 8) * 4);
+  const ldy = R.np * PANEL * 4;
+  return {
+    H, h, c, stride, gates,
+    f32: () => m.f32,
+    step(b) {
+      const hb = (h + b * stride) * 4;
+      m.gemv(R.addr, hb, gates * 4, R.np, H, 1, H * 4, ldy);
+      m.lstmGates(gates * 4, (c + b * stride) * 4, hb, H * 4);
+    },
+  };
 }

@@ -7,6 +7,7 @@ import { allocTensor } from '../../graph/tensor.js';
 import { KernelInputError } from './errors.js';
 import type { CpuKernel } from './types.js';
 import { optTensorArg, viaF32 } from './util.js';
+import { type LstmState, gemvWeights, lstmState } from './linalg-gemv-simd.js';
 import { type Arr, type RnnSetup, activations, clamp, combinedBias, outDims, projectInputs, rnnSetup, stateOffset, stepProduct, yOffset } from './rnn-util.js';
 
 /** Initial state of direction d as [batch * hidden] (zeros when not given). */
@@ -113,6 +114,36 @@ const GRU: CpuKernel = viaF32((inputs, ctx) => {
   return [Y, Yh];
 });
 
+/** One direction of the common LSTM with its state in the GEMV module's memory; h and c end as the final state. */
+function lstmSteps(s: RnnSetup, d: number, st: LstmState, xw: Float64Array, h: Float64Array, c: Float64Array, y: Arr): void {
+  const H = s.hidden;
+  const mem = st.f32();
+  for (let b = 0; b < s.batch; b++) {
+    for (let j = 0; j < H; j++) {
+      mem[st.h + b * st.stride + j] = h[b * H + j]!;
+      mem[st.c + b * st.stride + j] = c[b * H + j]!;
+    }
+  }
+  for (let step = 0; step < s.seqLen; step++) {
+    for (let b = 0; b < s.batch; b++) {
+      const t = timeOf(s, s.dirKinds[d]!, step, b);
+      if (t < 0) continue;
+      const xo = (t * s.batch + b) * 4 * H;
+      for (let k = 0; k < 4 * H; k++) mem[st.gates + k] = xw[xo + k]!;
+      st.step(b);
+      const yo = yOffset(s, t, d, b);
+      const ho = st.h + b * st.stride;
+      for (let j = 0; j < H; j++) y[yo + j] = mem[ho + j]!;
+    }
+  }
+  for (let b = 0; b < s.batch; b++) {
+    for (let j = 0; j < H; j++) {
+      h[b * H + j] = mem[st.h + b * st.stride + j]!;
+      c[b * H + j] = mem[st.c + b * st.stride + j]!;
+    }
+  }
+}
+
 // LSTM gate order in W/R/B: i (input), o (output), f (forget), c (cell); peepholes P: i, o, f.
 const LSTM: CpuKernel = viaF32((inputs, ctx) => {
   const s = rnnSetup(inputs, ctx, 4);
@@ -127,7 +158,6 @@ const LSTM: CpuKernel = viaF32((inputs, ctx) => {
   }
   const initC = cT?.data as Arr | undefined;
   const P = pT?.data as Arr | undefined;
-  const acts = activations(ctx, ['Sigmoid', 'Tanh', 'Tanh'], s.dirs);
   const inputForget = ctx.attrs.int('input_forget', 0) !== 0;
   const dims = outDims(s);
   const Y = allocTensor(s.dtype, dims.y);
@@ -137,14 +167,22 @@ const LSTM: CpuKernel = viaF32((inputs, ctx) => {
   const yh = Yh.data as Arr;
   const yc = Yc.data as Arr;
   const hr = new Float64Array(4 * H);
+  const names = ctx.attrs.strings('activations');
+  const plain = !P && !inputForget && s.clip === Infinity && (!names || names.every((n, i) => n.toLowerCase() === ['sigmoid', 'tanh', 'tanh'][i % 3]));
+  const acts = activations(ctx, ['Sigmoid', 'Tanh', 'Tanh'], s.dirs);
   for (let d = 0; d < s.dirs; d++) {
     const [f, g, hf] = acts[d] as [(x: number) => number, (x: number) => number, (x: number) => number];
     const xw = projectInputs(s, d, 4 * H, combinedBias(s, d, 4 * H));
     const pOff = d * 3 * H;
     const h = initState(s, s.initH, d);
     const c = initState(s, initC, d);
-    const recur = stepProduct(s, d * 4 * H * H, 4 * H);
-    for (let step = 0; step < s.seqLen; step++) {
+    // The common LSTM (default activations, no peepholes, clip or input_forget) keeps its state in wasm
+    // memory and runs each step's product and cell update there (linalg-gemv-simd.ts).
+    const R = plain && s.r32 ? gemvWeights(s.r32, d * 4 * H * H, H, 4 * H, H, true) : undefined;
+    const st = R && lstmState(R, s.batch);
+    if (st) lstmSteps(s, d, st, xw, h, c, y);
+    const recur = st ? undefined : stepProduct(s, d * 4 * H * H, 4 * H);
+    for (let step = 0; recur && step < s.seqLen; step++) {
       for (let b = 0; b < s.batch; b++) {
         const t = timeOf(s, s.dirKinds[d]!, step, b);
         if (t < 0) continue;

@@ -136,6 +136,9 @@ const cases: Case[] = [
   // (many rows; 1-2 rows through the transposed thin path).
   { name: 'LSTM odd sizes, bidirectional, sequence_lens (SIMD projection)', op: 'LSTM', seq: 7, batch: 3, input: 37, hidden: 19, direction: 'bidirectional', bias: true, lens: [7, 2, 5], initH: true, initC: true },
   { name: 'LSTM one step, batch 1, wide input (thin projection)', op: 'LSTM', seq: 1, batch: 1, input: 129, hidden: 33, bias: true, initH: true, initC: true },
+  // Default activations, no peepholes: the state stays in the GEMV module's memory (linalg-gemv-simd.ts lstmState).
+  { name: 'LSTM one step, batch 2, hidden 128 (silero v5/v6 shapes, wasm cell update)', op: 'LSTM', seq: 1, batch: 2, input: 128, hidden: 128, bias: true, initH: true, initC: true },
+  { name: 'LSTM reverse, 6 steps, hidden 30 (wasm cell update, tail lanes)', op: 'LSTM', seq: 6, batch: 2, input: 9, hidden: 30, direction: 'reverse', bias: true, initC: true },
   { name: 'GRU one step, batch 2 (thin projection)', op: 'GRU', seq: 1, batch: 2, input: 65, hidden: 17, direction: 'reverse', bias: true, initH: true },
   { name: 'RNN layout 1 odd sizes (projection row by row)', op: 'RNN', seq: 6, batch: 5, input: 41, hidden: 23, layout: 1, bias: true },
   { name: 'GRU float64, bidirectional, sequence_lens', op: 'GRU', seq: 4, batch: 2, input: 3, hidden: 3, direction: 'bidirectional', bias: true, lens: [4, 2], initH: true, f64: true },
