@@ -6,7 +6,7 @@ import { KernelInputError } from './errors.js';
 import type { CpuContext, CpuKernel } from './types.js';
 import { optTensorArg, tensorArg, viaF32 } from './util.js';
 import { gemmF32, gemmF32Staged, gemmF32TransB, gemmF64, gemmStageB, im2colStaged2d } from './nn-gemm.js';
-import { depthwise2dSimd } from './nn-depthwise-simd.js';
+import { conv2dDirectSimd, type DirectConv2d } from './nn-depthwise-simd.js';
 import { simdBinary } from './elementwise-simd.js';
 import { col2im, type FloatArray, type Grid, im2col, im2colRows2d, prod } from './nn-im2col.js';
 
@@ -85,6 +85,12 @@ export function convForward(ctx: CpuContext, x: FloatArray, xd: readonly number[
     // 1-D depthwise (audio/sequence models) runs as 2-D with a height of 1.
     const a2: WindowAttrs = { ...a, kernel: [1, a.kernel[0]!], strides: [1, a.strides[0]!], dilations: [1, a.dilations[0]!] };
     if (depthwise2d(x, w, y, N * C, [1, inSp[0]!], [1, geo.out[0]!], a2, [0, geo.padHead[0]!], bias)) gBias = bias;
+  } else if (group > 1 && Cg <= DIRECT_MAX_CHANNELS && nd <= 2 && !pointwise && a.kernel[nd - 1]! <= 16 && y instanceof Float32Array &&
+    conv2dDirectSimd(x, w, bias, y, directGeometry(N, group, Cg, Mg, inSp, geo.out, a, geo.padHead))) {
+    // Groups of few input channels (depthwise with a multiplier, small groups): direct, no im2col and no
+    // GEMM per group (32 groups of 1 -> 2 channels at 24x48: 2.70 -> 0.14 ms). A first layer (group 1 over
+    // RGB) measured faster as im2col + GEMM (3x224x224 -> 32: 1.24 against 1.82 ms direct).
+    gBias = bias;
   } else {
     // 2-D im2col runs over bands of output rows, so the col buffer stays bounded (and cache-friendly) on
     // large images; other ranks take the whole grid at once.
@@ -158,6 +164,22 @@ function pointwiseFewPositions(x: Float32Array, xOff: number, Cg: number, P: num
   return true;
 }
 
+/** Input channels per group up to which grouped 2-D convs run direct (`conv2dDirectSimd`) rather than im2col + GEMM. */
+const DIRECT_MAX_CHANNELS = 4;
+
+/** The direct conv's geometry; 1-D convs run as 2-D with a height of 1. */
+function directGeometry(N: number, group: number, Cg: number, Mg: number, inSp: readonly number[], outSp: readonly number[], a: WindowAttrs, padHead: readonly number[]): DirectConv2d {
+  const two = inSp.length === 2;
+  const d = (v: readonly number[], one: number) => (two ? v[0]! : one);
+  const last = inSp.length - 1;
+  return {
+    N, group, Cg, Mg,
+    IH: d(inSp, 1), IW: inSp[last]!, OH: d(outSp, 1), OW: outSp[last]!,
+    KH: d(a.kernel, 1), KW: a.kernel[last]!, SH: d(a.strides, 1), SW: a.strides[last]!,
+    DH: d(a.dilations, 1), DW: a.dilations[last]!, PH: d(padHead, 0), PW: padHead[last]!,
+  };
+}
+
 function addChannelBias(y: FloatArray, bias: ArrayLike<number>, N: number, M: number, size: number): void {
   for (let n = 0; n < N; n++) {
     for (let m = 0; m < M; m++) {
@@ -183,8 +205,8 @@ function depthwise2d(x: FloatArray, w: FloatArray, y: FloatArray, planes: number
   const [SH, SW] = a.strides as [number, number];
   const [DH, DW] = a.dilations as [number, number];
   const [PH, PW] = padHead as [number, number];
-  if (depthwise2dSimd(x, w, y, planes, IH, IW, OH, OW, KH, KW, SH, SW, DH, DW, PH, PW, bias)) return true;
   const C = w.length / (KH * KW); // channels (one filter each)
+  if (conv2dDirectSimd(x, w, bias, y, { N: planes / C, group: C, Cg: 1, Mg: 1, IH, IW, OH, OW, KH, KW, SH, SW, DH, DW, PH, PW })) return true;
   // Valid output column range of each kernel column, and where all of them overlap.
   const lo = new Int32Array(KW), hi = new Int32Array(KW);
   let loAll = 0, hiAll = OW;

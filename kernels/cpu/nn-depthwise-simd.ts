@@ -1,9 +1,11 @@
-// A WebAssembly SIMD depthwise 2-D convolution for float32 planes with column stride 1 or 2 (the MobileNet /
-// PP-LCNet case), assembled from opcodes like the GEMM micro-kernel. One call runs every plane: each is
-// staged zero-padded in wasm memory (at column stride 2 split into even and odd columns, so each tap reads
-// contiguous floats), then NV f32x4 accumulators (4*NV adjacent outputs of a row) start from the channel's
-// bias and sum the kernel taps in float32 (as the SIMD GEMM does). Modules are built per (kernel width,
-// column stride, column dilation, NV) so the taps of a kernel row are unrolled with constant offsets.
+// A WebAssembly SIMD direct 2-D convolution for float32 planes with column stride 1 or 2: depthwise convs
+// (the MobileNet / PP-LCNet case) and convs over few input channels (first layers), assembled from opcodes
+// like the GEMM micro-kernel. One call runs every plane: each group's input planes are staged zero-padded
+// in wasm memory (at column stride 2 split into even and odd columns, so each tap reads contiguous floats),
+// then for each output plane NV f32x4 accumulators (4*NV adjacent outputs of a row) start from the channel's
+// bias and sum the taps of every input plane in float32 (as the SIMD GEMM does). Modules are built per
+// (kernel width, column stride, column dilation, NV) so the taps of a kernel row are unrolled with constant
+// offsets.
 // Output rows are written compactly; a row's last vector may spill into the next row, which is written
 // after it. Falls back (returns false) where it does not apply.
 import { ADD, I32, MUL, V128, get, i32c, section, set, simd, str, uleb } from './wasm-asm.js';
@@ -40,22 +42,24 @@ function whileLt(v: number, limit: number[], body: number[]): number[] {
 interface Shape { KW: number; SW: 1 | 2; DW: number; NV: number; relaxed: boolean }
 
 function assemble(s: Shape): Uint8Array<ArrayBuffer> {
-  // params: 0 xs, 1 xp, 2 w, 3 b, 4 o (byte addresses), 5 planes, 6 C, 7 rows, 8 cols, 9 IW (source row
-  //   stride), 10 PH, 11 PW, 12 PW2 (staged row width), 13 PB (bytes from the even to the odd columns),
-  //   14 OH, 15 OW, 16 steps (NV-vector groups per output row), 17 KH, 18 SHB (bytes between output rows'
-  //   first input rows), 19 DHB (bytes between kernel rows), 20 plane (floats per input plane)
-  // locals (i32): 21 p, 22 c, 23 r, 24 i, 25 src, 26 oh, 27 st, 28 kh, 29 rp, 30 wp, 31 op, 32 rowp, 33 wc,
-  //   34 rp0, 35 pc, 36 rq; (v128) 37.. acc[NV], then wv
-  const [XS, XP, W, B, O, PLANES, C, ROWS, COLS, IW, PH, PW, PW2, PB, OH, OW, STEPS, KH, SHB, DHB, PLANE] =
-    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20];
-  const [P, CI, R, I, SRC, OHI, ST, KHI, RP, WP, OP, ROWP, WC, RP0, PC, RQ] = [21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36];
-  const acc = (j: number) => 37 + j;
-  const WV = 37 + s.NV;
+  // params: 0 xs, 1 xp, 2 w, 3 b, 4 o (byte addresses), 5 inst (batch x groups), 6 G (groups), 7 rows,
+  //   8 cols, 9 IW (source row stride), 10 PH, 11 PW, 12 PW2 (staged row width), 13 PB (bytes from the even
+  //   to the odd columns), 14 OH, 15 OW, 16 steps (NV-vector groups per output row), 17 KH, 18 SHB (bytes
+  //   between output rows' first input rows), 19 DHB (bytes between kernel rows), 20 plane (floats per input
+  //   plane), 21 CG (input planes per group), 22 MG (output planes per group), 23 PS (bytes per staged plane)
+  // locals (i32): 24 p (instance), 25 ci (its group), 26 r, 27 i, 28 src, 29 oh, 30 st, 31 kh, 32 rp, 33 wp,
+  //   34 op, 35 rowp, 36 wc, 37 rp0, 38 pc, 39 rq, 40 j, 41 mo, 42 mch, 43 xpj; (v128) 44.. acc[NV], then wv
+  const [XS, XP, W, B, O, INST, G, ROWS, COLS, IW, PH, PW, PW2, PB, OH, OW, STEPS, KH, SHB, DHB, PLANE, CG, MG, PS] =
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23] as const;
+  const [P, CI, R, I, SRC, OHI, ST, KHI, RP, WP, OP, ROWP, WC, RP0, PC, RQ, J, MO, MCH, XPJ] =
+    [24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43] as const;
+  const acc = (j: number) => 44 + j;
+  const WV = 44 + s.NV;
   const js = [...Array(s.NV).keys()];
   // dst = xp + ((PH + r)*PW2 + col)*4 for a staged column col
   const stage = s.SW === 1
     ? loop(R, get(ROWS), [
-      ...get(XP), ...get(PH), ...get(R), ADD, ...get(PW2), MUL, ...get(PW), ADD, ...i32c(4), MUL, ADD,
+      ...get(XPJ), ...get(PH), ...get(R), ADD, ...get(PW2), MUL, ...get(PW), ADD, ...i32c(4), MUL, ADD,
       ...get(SRC), ...get(R), ...get(IW), MUL, ...i32c(4), MUL, ADD,
       ...get(COLS), ...i32c(4), MUL, ...memCopy,
     ])
@@ -70,7 +74,7 @@ function assemble(s: Shape): Uint8Array<ArrayBuffer> {
       ...get(RQ), ...v128load(16), ...set(WV),
       ...[0, 1].flatMap((odd) => [
         ...get(PW), ...get(I), ADD, ...i32c(odd), ADD, ...set(PC),
-        ...get(XP), ...get(PB), ...get(PC), ...i32c(1), AND, MUL, ADD,
+        ...get(XPJ), ...get(PB), ...get(PC), ...i32c(1), AND, MUL, ADD,
         ...get(PH), ...get(R), ADD, ...get(PW2), MUL, ...get(PC), ...i32c(1), SHR_U, ADD, ...i32c(4), MUL, ADD,
         ...get(acc(0)), ...get(WV), ...(odd ? shuffleOdd : shuffleEven), ...v128store(0),
       ]),
@@ -79,7 +83,7 @@ function assemble(s: Shape): Uint8Array<ArrayBuffer> {
       ...whileLt(I, get(COLS), [
         ...get(PW), ...get(I), ADD, ...set(PC),
         // even columns at xp, odd ones at xp + PB; column pc lands at index pc >> 1
-        ...get(XP), ...get(PB), ...get(PC), ...i32c(1), AND, MUL, ADD,
+        ...get(XPJ), ...get(PB), ...get(PC), ...i32c(1), AND, MUL, ADD,
         ...get(PH), ...get(R), ADD, ...get(PW2), MUL, ...get(PC), ...i32c(1), SHR_U, ADD, ...i32c(4), MUL, ADD,
         ...get(SRC), ...get(R), ...get(IW), MUL, ...get(I), ADD, ...i32c(4), MUL, ADD, ...f32load,
         ...f32store,
@@ -98,13 +102,17 @@ function assemble(s: Shape): Uint8Array<ArrayBuffer> {
     }
   }
   const step = [
-    ...js.flatMap((j) => [...get(B), ...get(CI), ...i32c(4), MUL, ADD, ...splat32(0), ...set(acc(j))]),
-    ...get(RP0), ...set(RP), ...get(WC), ...set(WP),
-    ...loop(KHI, get(KH), [
-      ...(s.SW === 2 ? [...get(RP), ...get(PB), ADD, ...set(RQ)] : []),
-      ...taps,
-      ...get(RP), ...get(DHB), ADD, ...set(RP),
-      ...get(WP), ...i32c(4 * s.KW), ADD, ...set(WP),
+    ...js.flatMap((j) => [...get(B), ...get(MCH), ...i32c(4), MUL, ADD, ...splat32(0), ...set(acc(j))]),
+    ...get(WC), ...set(WP),
+    // every input plane of the group, every kernel row (the weights run on through [c][kh][kw])
+    ...loop(J, get(CG), [
+      ...get(RP0), ...get(J), ...get(PS), MUL, ADD, ...set(RP),
+      ...loop(KHI, get(KH), [
+        ...(s.SW === 2 ? [...get(RP), ...get(PB), ADD, ...set(RQ)] : []),
+        ...taps,
+        ...get(RP), ...get(DHB), ADD, ...set(RP),
+        ...get(WP), ...i32c(4 * s.KW), ADD, ...set(WP),
+      ]),
     ]),
     ...js.flatMap((j) => [...get(OP), ...get(acc(j)), ...v128store(16 * j)]),
     ...get(OP), ...i32c(16 * s.NV), ADD, ...set(OP),
@@ -117,26 +125,35 @@ function assemble(s: Shape): Uint8Array<ArrayBuffer> {
     ...get(OP), ...get(STEPS), ...i32c(16 * s.NV), MUL, SUB, ...get(OW), ...i32c(4), MUL, ADD, ...set(OP),
     ...get(ROWP), ...get(SHB), ADD, ...set(ROWP),
   ];
-  const plane = [
-    ...get(XS), ...get(P), ...get(PLANE), MUL, ...i32c(4), MUL, ADD, ...set(SRC),
-    ...stage,
-    ...get(W), ...get(CI), ...get(KH), MUL, ...i32c(4 * s.KW), MUL, ADD, ...set(WC),
+  const outPlane = [
+    // output channel mch = ci*MG + mo: its weights [CG][KH][KW] and bias
+    ...get(CI), ...get(MG), MUL, ...get(MO), ADD, ...set(MCH),
+    ...get(W), ...get(MCH), ...get(CG), MUL, ...get(KH), MUL, ...i32c(4 * s.KW), MUL, ADD, ...set(WC),
     ...get(XP), ...set(ROWP),
     ...loop(OHI, get(OH), row),
+  ];
+  const instance = [
+    // stage the instance's CG input planes (planes p*CG.. of x) at xp + j*PS
+    ...loop(J, get(CG), [
+      ...get(XS), ...get(P), ...get(CG), MUL, ...get(J), ADD, ...get(PLANE), MUL, ...i32c(4), MUL, ADD, ...set(SRC),
+      ...get(XP), ...get(J), ...get(PS), MUL, ADD, ...set(XPJ),
+      ...stage,
+    ]),
+    ...loop(MO, get(MG), outPlane),
     ...get(CI), ...i32c(1), ADD, ...set(CI),
-    ...get(CI), ...get(C), EQ, 0x04, 0x40, ...i32c(0), ...set(CI), 0x0b,
+    ...get(CI), ...get(G), EQ, 0x04, 0x40, ...i32c(0), ...set(CI), 0x0b,
   ];
   const body = [
-    2, 16, I32, s.NV + 1, V128,
+    2, 20, I32, s.NV + 1, V128,
     ...i32c(0), ...set(CI),
     ...get(O), ...set(OP),
-    ...loop(P, get(PLANES), plane),
+    ...loop(P, get(INST), instance),
     0x0b,
   ];
   const code = [1, ...uleb(body.length), ...body];
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [1, 0x60, 21, ...new Array<number>(21).fill(I32), 0]),
+    ...section(1, [1, 0x60, 24, ...new Array<number>(24).fill(I32), 0]),
     ...section(2, [1, ...str('env'), ...str('mem'), 0x02, 0x00, ...uleb(1)]),
     ...section(3, [1, 0]),
     ...section(7, [1, ...str('dw'), 0x00, 0]),
@@ -151,7 +168,7 @@ let relaxedOk: boolean | undefined;
 const fns = new Map<string, DwFn | null>();
 let enabled = true;
 
-/** Turn the SIMD depthwise path off or on (tests cover both paths); returns the previous setting. */
+/** Turn the SIMD direct conv (depthwise, few input channels) off or on (tests cover both paths); returns the previous setting. */
 export function setDepthwiseSimd(on: boolean): boolean {
   const prev = enabled;
   enabled = on;
@@ -203,15 +220,24 @@ function vectorsPerStep(V: number): number {
   return best;
 }
 
+/** A 2-D convolution's geometry for `conv2dDirectSimd` (N images of group x Cg channels to group x Mg). */
+export interface DirectConv2d {
+  N: number; group: number; Cg: number; Mg: number;
+  IH: number; IW: number; OH: number; OW: number;
+  KH: number; KW: number; SH: number; SW: number; DH: number; DW: number; PH: number; PW: number;
+}
+
 /**
- * y[p] = depthwise conv of x[p] with w[p % C] plus bias[p % C] (when given) for every plane p, column stride
- * 1 or 2; false (nothing written) where the SIMD path does not apply.
+ * Direct 2-D convolution of float32 NCHW data, column stride 1 or 2: y = w (*) x + bias, each group's Cg
+ * input planes staged once and read by its Mg output planes. Made for depthwise convs (Cg = 1) and convs
+ * with few input channels (a first layer over RGB), where an im2col would copy more than it saves. False
+ * (nothing written) where the SIMD path does not apply.
  */
-export function depthwise2dSimd(x: unknown, w: unknown, y: unknown, planes: number, IH: number, IW: number, OH: number, OW: number,
-  KH: number, KW: number, SH: number, SW: number, DH: number, DW: number, PH: number, PW: number, bias?: unknown): boolean {
+export function conv2dDirectSimd(x: unknown, w: unknown, bias: unknown, y: unknown, g: DirectConv2d): boolean {
+  const { N, group, Cg, Mg, IH, IW, OH, OW, KH, KW, SH, SW, DH, DW, PH, PW } = g;
   if (!enabled || (SW !== 1 && SW !== 2) || !(x instanceof Float32Array) || !(w instanceof Float32Array) || !(y instanceof Float32Array)) return false;
   if (bias !== undefined && !(bias instanceof Float32Array)) return false;
-  const C = w.length / (KH * KW);
+  const M = group * Mg;
   const V = Math.ceil(OW / 4);
   const NV = vectorsPerStep(V);
   const steps = Math.ceil(V / NV);
@@ -219,30 +245,29 @@ export function depthwise2dSimd(x: unknown, w: unknown, y: unknown, planes: numb
   const PWD = Math.max(PW + IW, (OW - 1) * SW + (KW - 1) * DW + 1);
   const PHT = Math.max((OH - 1) * SH + (KH - 1) * DH + 1, PH + IH);
   const PW2 = Math.ceil(PWD / SW);
-  const kSize = KH * KW;
-  // Memory: weights, biases, all planes of x, the staged plane (SW phases) with slack for the vectors
-  // that run past a row, the compact outputs with slack for the last row's spill.
+  const PSf = (SW * PHT * PW2 + 3) & ~3;
+  const wLen = M * Cg * KH * KW;
+  // Memory: weights, biases, all planes of x, the Cg staged planes (SW phases each) with slack for the
+  // vectors that run past a row, the compact outputs with slack for the last row's spill.
   const slack = steps * NV * 4 + KW * DW + 8;
-  const wFloats = (C * kSize + 3) & ~3;
-  const bFloats = (C + 3) & ~3;
-  const xAll = planes * IH * IW;
-  const xpFloats = SW * PHT * PW2 + slack;
-  const oFloats = planes * OH * OW + slack;
-  const wBase = 0, bBase = wFloats, xsBase = bBase + bFloats, xpBase = xsBase + ((xAll + 3) & ~3), oBase = xpBase + ((xpFloats + 3) & ~3);
+  const xAll = N * group * Cg * IH * IW;
+  const xpFloats = Cg * PSf + slack;
+  const oFloats = N * M * OH * OW + slack;
+  const wBase = 0, bBase = (wLen + 3) & ~3, xsBase = bBase + ((M + 3) & ~3), xpBase = xsBase + ((xAll + 3) & ~3), oBase = xpBase + ((xpFloats + 3) & ~3);
   const f = memory((oBase + oFloats) * 4);
   if (!f) return false;
   const fn = kernel({ KW, SW, DW, NV });
   if (!fn) return false;
-  f.set(w.subarray(0, C * kSize), wBase);
-  if (bias) f.set(bias.subarray(0, C), bBase);
-  else f.fill(0, bBase, bBase + C);
+  f.set(w.subarray(0, wLen), wBase);
+  if (bias) f.set(bias.subarray(0, M), bBase);
+  else f.fill(0, bBase, bBase + M);
   f.set(x.subarray(0, xAll), xsBase);
   f.fill(0, xpBase, xpBase + xpFloats);
   // Image rows and columns that land inside the padded plane (the geometry may cut trailing padding off).
   const rows = Math.min(IH, PHT - PH);
   const cols = Math.min(IW, PWD - PW);
-  fn(xsBase * 4, xpBase * 4, wBase * 4, bBase * 4, oBase * 4, planes, C, rows, cols, IW, PH, PW, PW2, PHT * PW2 * 4,
-    OH, OW, steps, KH, SH * PW2 * 4, DH * PW2 * 4, IH * IW);
-  y.set(f.subarray(oBase, oBase + planes * OH * OW), 0);
+  fn(xsBase * 4, xpBase * 4, wBase * 4, bBase * 4, oBase * 4, N * group, group, rows, cols, IW, PH, PW, PW2, PHT * PW2 * 4,
+    OH, OW, steps, KH, SH * PW2 * 4, DH * PW2 * 4, IH * IW, Cg, Mg, PSf * 4);
+  y.set(f.subarray(oBase, oBase + N * M * OH * OW), 0);
   return true;
 }

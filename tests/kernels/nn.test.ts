@@ -209,7 +209,17 @@ describe('Conv', () => {
     ['depthwise SAME_LOWER', [1, 3, 10, 7], [3, 1, 4, 4], { group: int(3), auto_pad: str('SAME_LOWER'), strides: ints([2, 2]) }, false],
     ['2-D strided dilated asymmetric pads (wasm im2col)', [1, 5, 17, 33], [6, 5, 3, 3], { strides: ints([2, 3]), dilations: ints([2, 1]), pads: ints([0, 2, 3, 1]) }, true],
     ['2-D 5x5 stride 2 wider than the image', [2, 3, 4, 3], [7, 3, 5, 5], { strides: ints([2, 2]), pads: ints([2, 2, 2, 2]) }, true],
-    ['2-D first layer: 3 channels, stride 2, odd width (stride-2 vector im2col)', [1, 3, 20, 37], [8, 3, 3, 3], { strides: ints([2, 2]), pads: ints([1, 1, 1, 1]) }, true],
+    // First layers (3 channels, group 1): im2col with the stride-2 vector loop, then the GEMM.
+    ['2-D first layer: 3 channels, stride 2, odd width', [1, 3, 20, 37], [8, 3, 3, 3], { strides: ints([2, 2]), pads: ints([1, 1, 1, 1]) }, true],
+    ['2-D first layer, batch 2, no bias, 5 output channels', [2, 3, 11, 30], [5, 3, 3, 3], { strides: ints([2, 2]), pads: ints([1, 0, 1, 1]) }, false],
+    // Groups of few input channels: the direct SIMD conv (no im2col).
+    ['2-D groups of 2 channels (direct)', [1, 4, 9, 11], [6, 2, 3, 3], { group: int(2), pads: ints([1, 1, 1, 1]) }, true],
+    ['2-D groups of 4 channels, dilated, strides 2x1, batch 2 (direct)', [2, 8, 13, 21], [6, 4, 3, 3], { group: int(2), dilations: ints([2, 2]), strides: ints([2, 1]), pads: ints([2, 1, 0, 2]) }, true],
+    ['2-D groups of 3 channels, 5x5, rows of 5 vectors, no bias (direct)', [1, 6, 8, 19], [4, 3, 5, 5], { group: int(2), pads: ints([2, 2, 2, 2]) }, false],
+    ['2-D depthwise x3 multiplier, column stride 2 (direct)', [1, 5, 9, 26], [15, 1, 3, 3], { group: int(5), strides: ints([2, 2]), pads: ints([1, 1, 1, 1]) }, true],
+    ['1-D groups of 3 channels, stride 2 (direct)', [2, 6, 30], [4, 3, 5], { group: int(2), strides: ints([2]), pads: ints([2, 2]) }, true],
+    ['2-D groups of 2 channels, column stride 3 (im2col: the direct path takes strides 1-2)', [1, 4, 10, 20], [4, 2, 3, 3], { group: int(2), strides: ints([1, 3]) }, true],
+    ['2-D groups of 5 channels (im2col: above the direct path channel limit)', [1, 10, 7, 9], [4, 5, 3, 3], { group: int(2), pads: ints([1, 1, 1, 1]) }, true],
     ['2-D 1x3 over a single row (sequence conv)', [1, 33, 1, 17], [9, 33, 1, 3], { pads: ints([0, 1, 0, 1]) }, true],
     ['1x1 pointwise', [2, 16, 7, 5], [12, 16, 1, 1], {}, true],
     // 1x1 over few positions: Y^T = X^T W^T, tiled over output channels (and not taken where it pads more).
