@@ -154,7 +154,8 @@ function gemmSimdStaged(
   const aSpan = (M - 1) * aRow + (K - 1) * aCol + 1;
   const aDense = aSpan <= 2 * M * K;
   const rawLen = aDense ? aSpan : M * K;
-  const packB = mpan > 1 && N >= 4 * SIMD_NV && ldb % PACK_B_STRIDE === 0;
+  // (Not for 1-2 row panels: B is read only that often, so packing it costs more than the aliasing.)
+  const packB = mpan > 2 && N >= 4 * SIMD_NV && ldb % PACK_B_STRIDE === 0;
   const pbp = stageBytes(K, ldb, N);
   const raw = packB ? align(pbp + npan * NR * K * 4) : pbp;
   const pa = align(raw + rawLen * 4);
