@@ -88,6 +88,19 @@ describe('SIMD Softmax rows', () => {
     expect(Number.isNaN(s[2 * len + 1]!)).toBe(true);
     expect(s[len + 4]).toBe(0);
   });
+  it('outputs under the float32 normals flush to 0 (exp(x - max) below 2^-126), the others stay within 3 ulps', () => {
+    const len = 64;
+    const x = Float32Array.from({ length: len }, (_, i) => -i * 2.5); // x - max from 0 down to -157.5
+    const [s] = both(() => run('Softmax', [f32([1, len], x)]));
+    let sum = 0;
+    for (let i = 0; i < len; i++) sum += Math.exp(x[i]!);
+    for (let i = 0; i < len; i++) {
+      const w = Math.exp(x[i]!) / sum;
+      if (x[i]! < -87.33654) expect(s[i]).toBe(0);
+      else if (w >= 2 ** -126) near(s.subarray(i, i + 1), [w], 3);
+      else expect(Math.abs(s[i]! - w)).toBeLessThan(2 ** -126);
+    }
+  });
   it('blocks of rows larger than one staging chunk', () => {
     const rows = 300, len = 1027;
     const x = data(rows * len, 9, 20);
