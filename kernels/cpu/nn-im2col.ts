@@ -165,6 +165,27 @@ function col2im2dF32(col: Float32Array, colOff: number, C: number, g: Grid, dst:
   const [IH, IW] = g.img as [number, number], [OH, OW] = g.out as [number, number];
   const [KH, KW] = g.kernel as [number, number], [SH, SW] = g.strides as [number, number];
   const [DH, DW] = g.dilations as [number, number], [PH, PW] = g.padHead as [number, number];
+  if (KW === 2 && SW === 2 && DW === 1 && PW === 0 && IW === 2 * OW) {
+    // Stride-2 2-wide upsampling (ConvTranspose 2x2/2): both column taps of a block row in one pass,
+    // each image element still receiving its sums in the same (tap row, block row) order.
+    const plane = OH * OW;
+    for (let c = 0; c < C; c++) {
+      const img = dstOff + c * IH * IW;
+      for (let kh = 0; kh < KH; kh++) {
+        const s0 = colOff + ((c * KH + kh) * 2) * plane, s1 = s0 + plane;
+        for (let oh = 0; oh < OH; oh++) {
+          const ih = oh * SH - PH + kh * DH;
+          if (ih < 0 || ih >= IH) continue;
+          const r = oh * OW;
+          for (let o = 0, p = img + ih * IW; o < OW; o++, p += 2) {
+            dst[p] = dst[p]! + col[s0 + r + o]!;
+            dst[p + 1] = dst[p + 1]! + col[s1 + r + o]!;
+          }
+        }
+      }
+    }
+    return;
+  }
   let src = colOff;
   for (let c = 0; c < C; c++) {
     const plane = dstOff + c * IH * IW;

@@ -1,5 +1,6 @@
 // col2im's 2-D loops (nn-im2col.ts, ConvTranspose and Col2Im) against the definition, adding in the same
-// order (channel, tap, block row, block column), so the float32 sums must agree bit for bit.
+// order (channel, tap, block row, block column), so the float32 sums must agree bit for bit; the stride-2
+// 2-wide case (ConvTranspose 2x2/2) has its own loop.
 import { describe, expect, it } from 'vitest';
 import { col2im, type Grid } from '../../kernels/cpu/nn-im2col.js';
 
@@ -31,6 +32,9 @@ describe('col2im 2-D', () => {
     { img: [9, 11], out: [5, 6], kernel: [3, 3], strides: [2, 2], dilations: [1, 1], padHead: [1, 1] },
     { img: [10, 13], out: [4, 5], kernel: [3, 2], strides: [2, 3], dilations: [2, 1], padHead: [1, 0] },
     { img: [7, 7], out: [7, 7], kernel: [3, 3], strides: [1, 1], dilations: [1, 1], padHead: [1, 1] },
+    // The 2-wide stride-2 path with overlapping, padded tap rows.
+    { img: [9, 10], out: [5, 5], kernel: [3, 2], strides: [2, 2], dilations: [1, 1], padHead: [1, 0] },
+    { img: [11, 14], out: [5, 7], kernel: [2, 2], strides: [2, 2], dilations: [2, 1], padHead: [0, 0] },
   ];
   for (const g of cases) {
     it(`img ${g.img} k ${g.kernel} s ${g.strides} d ${g.dilations} p ${g.padHead} matches the definition bit for bit`, () => {
