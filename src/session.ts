@@ -109,6 +109,8 @@ export class InferenceSession {
   private releasing: Promise<void> | undefined;
   private readonly queue: RunQueue;
   private profiler: Profiler | undefined;
+  /** Names of the graph's inputs, for checking feeds (the model does not change). */
+  private inputSet: Set<string> | undefined;
 
   private constructor(
     readonly model: Model,
@@ -219,19 +221,20 @@ export class InferenceSession {
 
   async run(feeds: FeedsType, fetchesOrOptions?: FetchesType | RunOptions, maybeOptions?: RunOptions): Promise<ReturnType> {
     if (this.released) throw new SessionReleasedError();
-    let fetches: string[] = this.outputNames;
+    const outputs = this.outputNames;
+    let fetches: string[] = outputs;
     let options: RunOptions = {};
     if (Array.isArray(fetchesOrOptions)) {
       fetches = [...(fetchesOrOptions as readonly string[])];
       options = maybeOptions ?? {};
-    } else if (fetchesOrOptions && isFetchObject(fetchesOrOptions, this.outputNames)) {
+    } else if (fetchesOrOptions && isFetchObject(fetchesOrOptions, outputs)) {
       fetches = Object.keys(fetchesOrOptions);
       options = maybeOptions ?? {};
     } else if (fetchesOrOptions) {
       options = fetchesOrOptions as RunOptions;
     }
     for (const f of fetches) {
-      if (!this.outputNames.includes(f)) throw new InputError(`'${f}' is not an output of the model (outputs: ${this.outputNames.join(', ')})`, f);
+      if (!outputs.includes(f)) throw new InputError(`'${f}' is not an output of the model (outputs: ${outputs.join(', ')})`, f);
     }
     // GPU-resident feeds: bound as they are by a backend that takes them, else read back.
     const direct = this.compiled.acceptsDeviceFeeds === true;
@@ -357,7 +360,7 @@ export class InferenceSession {
   }
 
   private checkFeeds(feeds: FeedsType): Map<string, RtValue> {
-    const known = new Set(this.model.graph.inputs.map((i) => i.name));
+    const known = (this.inputSet ??= new Set(this.model.graph.inputs.map((i) => i.name)));
     for (const name of Object.keys(feeds)) {
       if (!known.has(name)) throw new InputError(`'${name}' is not an input of the model (inputs: ${this.inputNames.join(', ')})`, name);
     }

@@ -107,9 +107,14 @@ const gemmKernel: CpuKernel = viaF32((inputs, ctx) => {
     let betaLeft = 0;
     if (c && beta !== 0) {
       // Y starts as beta * C broadcast; the product then accumulates onto it.
-      const [cOff] = broadcastOffsets([M, N], [c.dims]) as [Int32Array];
       const C = c.data as Float32Array;
-      for (let i = 0; i < Y.length; i++) Y[i] = beta * C[cOff[i]!]!;
+      if (beta === 1 && C.length === N && (c.dims.length === 1 || c.dims[0] === 1)) {
+        // A bias row (the usual C): copied per row, no offset table.
+        for (let i = 0; i < M; i++) Y.set(C, i * N);
+      } else {
+        const [cOff] = broadcastOffsets([M, N], [c.dims]) as [Int32Array];
+        for (let i = 0; i < Y.length; i++) Y[i] = beta * C[cOff[i]!]!;
+      }
       betaLeft = 1;
     }
     const gemm = (dtype === 'float32' ? sgemm : dgemm) as typeof sgemm;
