@@ -1,7 +1,7 @@
 // A WebAssembly SIMD depthwise 2-D convolution over channels-last (NHWC) data, for tgraph.ConvNhwc
 // (graph/passes/lower-layout.ts). The NCHW depthwise kernel (nn-depthwise-simd.ts) vectorizes along a
-// row and pads it to 8 outputs, so a map 3 or 6 wide computes mostly padding; here each f32x4 holds four
-// channels of one pixel, so the map's width does not matter. The image is staged zero-padded in wasm
+// row, so a map 3 or 6 wide computes partly padding; here each f32x4 holds four channels of one pixel,
+// so the map's width does not matter. The image is staged zero-padded in wasm
 // memory ([rows][cols][Cp], Cp = C rounded up to 8), weights as [KH][KW][Cp] and the bias as [Cp]; each
 // output pixel accumulates two vectors (eight channels) at a time over the kernel taps, in float32.
 import { ADD, I32, MUL, V128, forLoop, get, i32c, section, set, simd, str, uleb } from './wasm-asm.js';

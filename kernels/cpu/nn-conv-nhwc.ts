@@ -2,7 +2,7 @@
 // with an HWIO weight. Depthwise (group = C = M) runs the SIMD kernel of nn-conv-nhwc-simd.ts (four
 // channels per vector); group 1 is a GEMM whose rows are pixels: [P, C] x [C, M] for a pointwise
 // conv (no im2col: a pixel's channels are already contiguous), [P, KH*KW*C] x [KH*KW*C, M] after a
-// channels-last im2col (contiguous runs of C) otherwise.
+// channels-last im2col (contiguous runs of C) otherwise; under 8 pixels the weight is the GEMM's A.
 import { windowGeometry } from '../../graph/ops/nn-window.js';
 import { allocTensor } from '../../graph/tensor.js';
 import { KernelInputError } from './errors.js';
@@ -12,7 +12,7 @@ import { gemmF32 } from './nn-gemm.js';
 import type { CpuKernel } from './types.js';
 import { optTensorArg, tensorArg } from './util.js';
 
-/** Pointwise convs on fewer pixels than this run with the weight as the GEMM's A (see below). */
+/** Convs with fewer output pixels than this run with the weight as the GEMM's A (see below). */
 const SMALL_MAP = 8;
 /** Most floats of one channels-last im2col band (16 MiB). */
 const COL_FLOATS = 1 << 22;
@@ -91,13 +91,20 @@ const convNhwc: CpuKernel = (inputs, ctx) => {
       if (!depthwiseNhwcSimd(x, xOff, w, bias, y, yOff, g)) depthwiseScalar(x, xOff, w, bias, y, yOff, g);
       continue;
     }
-    if (pointwise && P < SMALL_MAP) {
-      // A few pixels (squeeze-excitation convs on 1x1 maps): Y^T[M, P] = W[M, C] X^T[C, P] with the
-      // weight as A (its packed panels are kept, the bias starts its rows): P rows would waste the tile.
-      const xt = P === 1 ? x.subarray(xOff, xOff + C) : new Float32Array(C * P);
-      if (P > 1) for (let p = 0; p < P; p++) for (let c = 0; c < C; c++) xt[c * P + p] = x[xOff + p * C + c]!;
+    if (P < SMALL_MAP) {
+      // A few pixels (squeeze-excitation convs on 1x1 maps, the last rows of a net): Y^T[M, P] =
+      // W[M, K] X^T[K, P] with the weight as A (its packed panels are kept, the bias starts its rows),
+      // as the NCHW conv does: P rows would waste the GEMM's tile and leave its SIMD path.
+      let xt: Float32Array;
+      if (pointwise && P === 1) xt = x.subarray(xOff, xOff + C);
+      else {
+        const rows = pointwise ? x.subarray(xOff, xOff + P * C) : col!;
+        if (!pointwise) im2colNhwc(x, xOff, col!, 0, P, g);
+        xt = new Float32Array(K * P);
+        for (let p = 0; p < P; p++) for (let k = 0; k < K; k++) xt[k * P + p] = rows[p * K + k]!;
+      }
       const yt = P === 1 ? y.subarray(yOff, yOff + M) : new Float32Array(M * P);
-      gemmF32(M, P, C, w, 0, 1, M, xt, 0, P, yt, 0, P, false, bias);
+      gemmF32(M, P, K, w, 0, 1, M, xt, 0, P, yt, 0, P, false, bias);
       if (P > 1) for (let p = 0; p < P; p++) for (let m = 0; m < M; m++) y[yOff + p * M + m] = yt[m * P + p]!;
       continue;
     }
