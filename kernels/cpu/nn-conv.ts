@@ -7,6 +7,7 @@ import type { CpuContext, CpuKernel } from './types.js';
 import { optTensorArg, tensorArg, viaF32 } from './util.js';
 import { gemmF32, gemmF32Staged, gemmF32TransB, gemmF64, gemmStageB, im2colStaged2d } from './nn-gemm.js';
 import { conv2dDirectSimd, type DirectConv2d } from './nn-depthwise-simd.js';
+import { gemvF32, gemvWeights } from './linalg-gemv-simd.js';
 import { simdBinary } from './elementwise-simd.js';
 import { col2im, type FloatArray, type Grid, im2col, im2colRows2d, prod } from './nn-im2col.js';
 
@@ -111,8 +112,11 @@ export function convForward(ctx: CpuContext, x: FloatArray, xd: readonly number[
         const xOff = (n * C + gi * Cg) * inSize;
         const yOff = (n * M + gi * Mg) * outSize;
         const wOff = gi * Mg * Cg * kSize;
-        if (pointwise && y instanceof Float32Array && x instanceof Float32Array && w instanceof Float32Array &&
-          pointwiseFewPositions(x, xOff, Cg, outSize, w, wOff, Mg, y, yOff, bias as Float32Array | undefined, gi * Mg)) continue;
+        if (y instanceof Float32Array && x instanceof Float32Array && w instanceof Float32Array) {
+          const b = bias as Float32Array | undefined;
+          if (pointwise && pointwiseFewPositions(x, xOff, Cg, outSize, w, wOff, Mg, y, yOff, b, gi * Mg)) continue;
+          if (convGemv(x, xOff, Cg, g, pointwise, w, wOff, Mg, y, yOff, b, gi * Mg)) continue;
+        }
         if (pointwise) {
           gemm(Mg, outSize, Cg, w, wOff, Cg, 1, x, xOff, inSize, y, yOff, outSize, false, gBias, gi * Mg);
         } else if (nd === 2) {
@@ -161,6 +165,35 @@ function pointwiseFewPositions(x: Float32Array, xOff: number, Cg: number, P: num
     const b = bias ? bias[biasOff + m]! : 0;
     for (let p = 0, d = yOff + m * P; p < P; p++) y[d + p] = t[p * Mg + m]! + b;
   }
+  return true;
+}
+
+/**
+ * 1-3 output positions (squeeze-excite 1x1 convs on pooled maps, the last convs of a net): Y^T[pos, M] =
+ * cols^T W^T as a matrix-vector product against the weight laid out resident in the GEMV module
+ * (linalg-gemv-simd.ts; laid out per call when not a registered constant), instead of a GEMM padding
+ * the positions to an 8-column tile; transposed into y.
+ */
+function convGemv(x: Float32Array, xOff: number, Cg: number, g: Grid, pointwise: boolean, w: Float32Array, wOff: number,
+  Mg: number, y: Float32Array, yOff: number, bias: Float32Array | undefined, biasOff: number): boolean {
+  const P = prod(g.out);
+  const K = Cg * prod(g.kernel);
+  if (P > 3 || Mg < 8 || Mg * K < 4096) return false;
+  const wts = gemvWeights(w, wOff, K, Mg, K, true);
+  if (!wts) return false;
+  let A = x, aOff = xOff;
+  if (!pointwise) {
+    A = new Float32Array(K * P);
+    im2col(x, xOff, Cg, g, A, 0);
+    aOff = 0;
+  }
+  if (P === 1) {
+    gemvF32(wts, 1, A, aOff, 0, 1, y, yOff, Mg, false, bias, biasOff);
+    return true;
+  }
+  const t = new Float32Array(P * Mg);
+  gemvF32(wts, P, A, aOff, 1, P, t, 0, Mg, false, bias, biasOff);
+  for (let m = 0; m < Mg; m++) for (let p = 0; p < P; p++) y[yOff + m * P + p] = t[p * Mg + m]!;
   return true;
 }
 

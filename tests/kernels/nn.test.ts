@@ -200,7 +200,7 @@ describe('gemmF32', () => {
 describe('Conv', () => {
   const cases: [string, number[], number[], Record<string, Attr>, boolean][] = [
     ['1-D dilated strided asymmetric pads', [2, 3, 17], [4, 3, 3], { dilations: ints([2]), strides: ints([2]), pads: ints([1, 3]) }, true],
-    ['1-D STFT-like: wide kernel, stride, 3 positions (1-D im2col, SIMD GEMM with 3 columns)', [2, 1, 300], [130, 1, 129], { strides: ints([64]), pads: ints([5, 0]) }, true],
+    ['1-D STFT-like: wide kernel, stride, 3 positions (1-D im2col, GEMV over 3 positions)', [2, 1, 300], [130, 1, 129], { strides: ints([64]), pads: ints([5, 0]) }, true],
     ['1-D 2 positions, taps past both pads, dilated', [1, 67, 5], [66, 67, 3], { strides: ints([2]), pads: ints([2, 3]), dilations: ints([2]) }, true],
     ['2-D groups=2 through the GEMM blocks', [1, 40, 21, 19], [70, 20, 3, 3], { group: int(2), pads: ints([1, 1, 1, 1]) }, true],
     ['2-D K beyond one block', [1, 64, 9, 9], [8, 64, 3, 3], {}, false],
@@ -230,6 +230,11 @@ describe('Conv', () => {
     ['grouped 1x1 on a 3x4 map (transposed product per group)', [1, 32, 3, 4], [48, 16, 1, 1], { group: int(2) }, true],
     ['3x3 on a 3x3 map, padded (im2col, not transposed)', [1, 16, 3, 3], [32, 16, 3, 3], { pads: ints([1, 1, 1, 1]) }, true],
     ['1x1 strided', [1, 8, 9, 9], [4, 8, 1, 1], { strides: ints([2, 2]) }, true],
+    // 1-3 output positions: a matrix-vector product against the laid-out weight (linalg-gemv-simd.ts).
+    ['1x1 on a 1x1 map, squeeze-excite (GEMV)', [2, 120, 1, 1], [40, 120, 1, 1], {}, true],
+    ['3x1 onto one position, no bias (GEMV over im2col)', [1, 48, 3, 1], [37, 48, 3, 1], {}, false],
+    ['1x3 onto 3 positions, padded (GEMV, transposed out)', [1, 80, 1, 3], [24, 80, 1, 3], { pads: ints([0, 1, 0, 1]) }, true],
+    ['1-D onto 2 positions, grouped (GEMV per group)', [1, 128, 4], [48, 64, 3], { group: int(2) }, true],
     ['3-D SAME_UPPER strided', [1, 2, 7, 6, 5], [3, 2, 3, 2, 3], { auto_pad: str('SAME_UPPER'), strides: ints([2, 1, 2]) }, true],
     ['3-D VALID dilated', [1, 2, 8, 7, 6], [2, 2, 2, 3, 2], { auto_pad: str('VALID'), dilations: ints([2, 1, 2]) }, false],
   ];
