@@ -63,6 +63,12 @@ export function clearTensorPool(): void {
   pooledBytes = 0;
 }
 
+let reused = 0;
+/** Buffers handed out again from the free lists so far (tests). */
+export function reusedTensorBuffers(): number {
+  return reused;
+}
+
 /** Bytes held by the free list (tests and profiling). */
 export function pooledTensorBytes(): number {
   return pooledBytes;
@@ -84,6 +90,7 @@ export function takeBuffer(bytes: number, dtype: string): { buffer: Buf; byteOff
   const buf = free.get(bytes)?.pop();
   if (!buf) return undefined;
   pooledBytes -= bytes;
+  reused++;
   new Uint8Array(buf).fill(0);
   return { buffer: buf, byteOffset: 0 };
 }
@@ -96,6 +103,7 @@ export function takeSharedBuffer(bytes: number): { buffer: SharedArrayBuffer; di
   const buf = bytes >= MIN_BYTES ? freeShared.get(bytes)?.pop() : undefined;
   if (!buf) return { buffer: new SharedArrayBuffer(bytes), dirty: false };
   pooledBytes -= bytes;
+  reused++;
   return { buffer: buf, dirty: true };
 }
 

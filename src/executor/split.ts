@@ -45,8 +45,9 @@ export const splitTuning = {
   /**
    * Most parts per worker: a node of at least k x workers x the split threshold is cut into k parts
    * per worker (up to this), so a worker that is busy or descheduled leaves more of it to the other.
+   * Two per worker measured no better than one on PP-OCR det/rec (noise larger than the difference).
    */
-  maxPartsPerWorker: 2,
+  maxPartsPerWorker: 1,
   /** The scheduling thread runs one part of each split node itself (measured slower; off). */
   callerRuns: false,
 };

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Attr, Node } from '../../graph/ir.js';
 import { encodeProgram, type Instr } from '../../graph/ops/fused-program.js';
 import { allocSharedTensor, type HostTensor } from '../../graph/tensor.js';
+import { reusedTensorBuffers, setTensorPool } from '../../graph/tensor-pool.js';
 import { runNode } from '../../kernels/cpu/interpreter.js';
 import { runTask } from '../../src/executor/run-task.js';
 import { shareValue } from '../../src/executor/shared.js';
@@ -138,7 +139,11 @@ describe('split parts equal the unsplit kernel', () => {
     expect(planSplit(node('MaxPool', 1, { kernel_shape: ints([2, 2]) }, { outputs: 2 }), [f32([2, 3, 4, 4])], 2, OPSETS)).toBeUndefined(); // Indices index the whole input
     Object.assign(splitTuning, saved);
     expect(planSplit(node('Relu', 1), [f32([64, 64])], 2, OPSETS)).toBeUndefined(); // 4k elements: not worth it
-    expect(planSplit(node('Relu', 1), [f32([1024, 1024])], 2, OPSETS)).toBeDefined();
+    expect(planSplit(node('Relu', 1), [f32([1024, 1024])], 2, OPSETS)?.parts.length).toBe(2);
+    // Two parts per worker once each part still reaches the threshold (when allowed).
+    splitTuning.maxPartsPerWorker = 2;
+    expect(planSplit(node('Relu', 1), [f32([2048, 1024])], 2, OPSETS)?.parts.length).toBe(2);
+    expect(planSplit(node('Relu', 1), [f32([4096, 1024])], 2, OPSETS)?.parts.length).toBe(4);
   });
 });
 
@@ -216,6 +221,26 @@ describe('parallel sessions with split nodes', () => {
       }
       expect(spread, 'the parts of some split node ran on two different workers').toBe(true);
     }
+  }, 120_000);
+
+  it('recycle buffers as sequential runs do (worker and split outputs too), never a returned one', async () => {
+    const runs = async (on: boolean) => {
+      const prev = setTensorPool(on);
+      try {
+        const s = await InferenceSession.fromModel(bigModel(), { graphOptimizationLevel: 'disabled', executionMode: 'parallel', intraOpNumThreads: 2 });
+        const held: Record<string, Tensor>[] = [];
+        const before = reusedTensorBuffers();
+        for (let r = 0; r < 2; r++) held.push(await s.run({ x: tensorOf(f32([2, 32, 64, 64], 20 + r)) }));
+        if (on) expect(reusedTensorBuffers() - before, 'buffers of dead intermediates were used again').toBeGreaterThan(2);
+        await s.release();
+        // Read the outputs only after every run: a reused buffer would show a later run's values.
+        return held.map((o) => Object.keys(o).sort().map((k) => Float32Array.from(o[k]!.data as Float32Array)));
+      } finally {
+        setTensorPool(prev);
+      }
+    };
+    const want = await runs(false);
+    expect(await runs(true)).toEqual(want);
   }, 120_000);
 
   it('an abort mid-run rejects with AbortError, leaves no task queued or running and no worker busy; later runs equal', async () => {
