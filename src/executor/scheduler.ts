@@ -28,6 +28,8 @@ export interface NodeRunner {
   runTask(task: WorkerTask, signal?: StopSignal): Promise<WorkerResult>;
   /** No task running or queued (for any run). */
   readonly idle: boolean;
+  /** What a task's round trip costs now, in ms (split.ts weighs it against the work). */
+  readonly roundTripMs?: number;
 }
 
 export interface WorkerTask {
@@ -242,9 +244,9 @@ interface DataflowEnv {
   adopt(v: RtValue): void;
 }
 
-/** Whether a node is worth a trip to a worker (split.ts measures work; control flow stays here). */
-function goesToWorker(node: Node, inputs: readonly (RtValue | undefined)[]): boolean {
-  return subgraphs(node).length === 0 && worthAWorker(node, inputs);
+/** Whether a node is worth a trip to a worker (split.ts weighs work and round trip; control flow stays here). */
+function goesToWorker(node: Node, inputs: readonly (RtValue | undefined)[], roundTripMs: number): boolean {
+  return subgraphs(node).length === 0 && worthAWorker(node, inputs, roundTripMs);
 }
 
 /** One part of a split node on the calling thread, as a worker would run it. */
@@ -287,7 +289,7 @@ async function runDataflow(graph: Graph, plan: GraphPlan, pool: NodeRunner, env:
     const node = nodes[i]!;
     const inputs = env.inputsOf(node);
     const shared = inputs.map((v) => (v ? env.share(v) : v));
-    const split = planSplit(node, shared, pool.size, env.opsets, env.alloc);
+    const split = planSplit(node, shared, pool.size, env.opsets, env.alloc, pool.roundTripMs ?? 0);
     // A node that is not split gains nothing from a worker when nothing else can run meanwhile (this
     // run has nothing else ready or in flight, and no other run has work on the pool).
     if (!split && alone && pool.idle) return false;
@@ -337,7 +339,7 @@ async function runDataflow(graph: Graph, plan: GraphPlan, pool: NodeRunner, env:
     const batch = ready.splice(0);
     for (const i of batch) {
       const node = nodes[i]!;
-      if (goesToWorker(node, env.inputsOf(node)) && dispatch(i, batch.length === 1 && inFlight === 0)) continue;
+      if (goesToWorker(node, env.inputsOf(node), pool.roundTripMs ?? 0) && dispatch(i, batch.length === 1 && inFlight === 0)) continue;
       inline.push(i);
     }
     for (const i of inline) {

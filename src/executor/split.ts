@@ -50,7 +50,23 @@ export const splitTuning = {
   maxPartsPerWorker: 1,
   /** The scheduling thread runs one part of each split node itself (measured slower; off). */
   callerRuns: false,
+  /**
+   * Kernel time per unit of work (ns per element, per multiply-add), to weigh work against the
+   * pool's measured round trip: a node goes to a worker when its estimated time is at least one
+   * round trip, and is split when half of it (what a two-way split saves) is at least two (the
+   * second part's trip and the wait for the slower part). On an idle machine the size thresholds
+   * above decide; under load the round trip grows to milliseconds and keeps nodes inline.
+   */
+  nsPerElement: 1,
+  nsPerMac: 0.3,
+  /** Weigh work against the measured round trip (tests that assert where nodes run turn it off). */
+  adaptive: true,
 };
+
+function estimatedMs(w: { kind: 'macs' | 'elements'; n: number }): number {
+  if (!splitTuning.adaptive) return Infinity;
+  return (w.n * (w.kind === 'macs' ? splitTuning.nsPerMac : splitTuning.nsPerElement)) / 1e6;
+}
 
 /** Where one part of a split node writes its first output: a block of the node's shared output. */
 export interface OutputTarget extends OutputBlock {
@@ -215,16 +231,16 @@ export function workOf(node: Node, inputs: Ins): { kind: 'macs' | 'elements'; n:
 }
 
 /** Whether a node is worth the trip to a worker. */
-export function worthAWorker(node: Node, inputs: Ins): boolean {
+export function worthAWorker(node: Node, inputs: Ins, roundTripMs = 0): boolean {
   const w = workOf(node, inputs);
-  return w.n >= (w.kind === 'macs' ? splitTuning.workerMinMacs : splitTuning.workerMinElements);
+  return w.n >= (w.kind === 'macs' ? splitTuning.workerMinMacs : splitTuning.workerMinElements) && estimatedMs(w) >= roundTripMs;
 }
 
-export function planSplit(node: Node, inputs: Ins, workers: number, opsets: Readonly<Record<string, number>>, alloc?: SharedAlloc): SplitPlan | undefined {
+export function planSplit(node: Node, inputs: Ins, workers: number, opsets: Readonly<Record<string, number>>, alloc?: SharedAlloc, roundTripMs = 0): SplitPlan | undefined {
   if (workers < 2) return undefined;
   const w = workOf(node, inputs);
   const min = w.kind === 'macs' ? splitTuning.splitMinMacs : splitTuning.splitMinElements;
-  if (w.n < min) return undefined;
+  if (w.n < min || estimatedMs(w) / 2 < 2 * roundTripMs) return undefined;
   const perWorker = Math.max(1, Math.min(Math.floor(splitTuning.maxPartsPerWorker), Math.floor(w.n / Math.max(1, min * workers))));
   const parts = workers * perWorker;
   const key = keyOf(node);

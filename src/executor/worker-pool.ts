@@ -14,7 +14,7 @@
 // (COOP/COEP headers); elsewhere the pool still works, copying tensors (shared.ts).
 import { KernelError, ResourceLimitError, WorkerError } from '../../graph/errors.js';
 import type { NodeRunner, WorkerResult, WorkerTask } from './scheduler.js';
-import type { StopSignal } from './types.js';
+import { type StopSignal, wallNow } from './types.js';
 import { isConstant } from '../../kernels/cpu/constants.js';
 import type { Node } from '../../graph/ir.js';
 import type { HostTensor } from '../../graph/tensor.js';
@@ -103,6 +103,8 @@ interface Slot {
   readonly id: number;
   handle: WorkerHandle;
   busy: Task | undefined;
+  /** When the busy task was posted (wall clock, comparable with the worker's timestamps). */
+  sent: number;
   closing: boolean;
   /** Node and constant ids this worker holds (sent once; see worker-entry.ts). */
   readonly nodes: Set<number>;
@@ -208,6 +210,15 @@ export class WorkerPool implements NodeRunner {
     return this.lastDeath === undefined ? s : { ...s, lastDeath: this.lastDeath };
   }
 
+  private latency: number | undefined;
+  /**
+   * A task's round trip in ms, less its run (moving average): what sending a node to a worker costs
+   * now. A fraction of a ms on an idle machine; milliseconds when other processes hold the cores.
+   */
+  get roundTripMs(): number {
+    return this.latency ?? 0.2;
+  }
+
   get idle(): boolean {
     return this.queue.length === 0 && this.slots.every((s) => !s.busy);
   }
@@ -237,7 +248,7 @@ export class WorkerPool implements NodeRunner {
 
   private start(): Slot {
     const id = this.nextWorker++;
-    const slot: Slot = { id, handle: undefined!, busy: undefined, closing: false, nodes: new Set(), consts: new Set() };
+    const slot: Slot = { id, handle: undefined!, busy: undefined, sent: 0, closing: false, nodes: new Set(), consts: new Set() };
     slot.handle = spawn({ message: (m) => this.onMessage(slot, m), died: (r) => this.onDied(slot, r) });
     slot.handle.post({ type: 'init', worker: id });
     slot.handle.unref();
@@ -256,6 +267,7 @@ export class WorkerPool implements NodeRunner {
       slot.handle.ref();
       const { node } = t.task;
       try {
+        slot.sent = wallNow();
         slot.handle.post(this.message(slot, t.id, t.task));
       } catch (e) {
         slot.busy = undefined;
@@ -273,6 +285,11 @@ export class WorkerPool implements NodeRunner {
     if (!t || t.id !== m.id) return;
     slot.busy = undefined;
     slot.handle.unref();
+    if (m.type === 'done') {
+      // Round trip = twice the time the worker took to pick the message up (waking a thread both ways).
+      const rt = 2 * Math.max(0, m.start - slot.sent);
+      this.latency = this.latency === undefined ? rt : this.latency + 0.2 * (rt - this.latency);
+    }
     if (m.type === 'done') t.resolve({ outputs: m.outputs, start: m.start, dur: m.dur, thread: slot.id, fresh: m.fresh, wrote: m.wrote });
     else t.reject(revive(m.error, t.task));
     this.pump();

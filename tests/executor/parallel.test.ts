@@ -1,7 +1,8 @@
 // The worker pool: parallel runs equal sequential ones, big nodes split, dead workers are replaced.
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { AbortError, InferenceSession, Tensor, WorkerError } from '../../src/index.js';
+import { splitTuning } from '../../src/executor/split.js';
 import { BRANCH_INPUT, branches, f32, heavy, tensorOf } from './graphs.js';
 
 const sessions: InferenceSession[] = [];
@@ -10,7 +11,11 @@ async function open(model: Parameters<typeof InferenceSession.fromModel>[0], opt
   sessions.push(s);
   return s;
 }
+// These tests need nodes on the workers whatever a round trip costs on this machine now.
+const adaptive = splitTuning.adaptive;
+beforeAll(() => void (splitTuning.adaptive = false));
 afterAll(async () => {
+  splitTuning.adaptive = adaptive;
   for (const s of sessions) await s.release({ force: true });
 });
 

@@ -140,6 +140,9 @@ describe('split parts equal the unsplit kernel', () => {
     Object.assign(splitTuning, saved);
     expect(planSplit(node('Relu', 1), [f32([64, 64])], 2, OPSETS)).toBeUndefined(); // 4k elements: not worth it
     expect(planSplit(node('Relu', 1), [f32([1024, 1024])], 2, OPSETS)?.parts.length).toBe(2);
+    // Not when a round trip costs more than the split saves (the pool's measured latency).
+    expect(planSplit(node('Relu', 1), [f32([1024, 1024])], 2, OPSETS, undefined, 0.1)).toBeDefined(); // ~1 ms of work
+    expect(planSplit(node('Relu', 1), [f32([1024, 1024])], 2, OPSETS, undefined, 5)).toBeUndefined();
     // Two parts per worker once each part still reaches the threshold (when allowed).
     splitTuning.maxPartsPerWorker = 2;
     expect(planSplit(node('Relu', 1), [f32([2048, 1024])], 2, OPSETS)?.parts.length).toBe(2);
@@ -197,7 +200,7 @@ function expectSame(got: Record<string, Tensor>, want: Record<string, Tensor>, t
 
 describe('parallel sessions with split nodes', () => {
   // Thresholds low enough that this model's 256k-element nodes split (the defaults are tuned for speed).
-  beforeEach(() => Object.assign(splitTuning, saved, { splitMinElements: 1 << 16, workerMinElements: 1 << 15 }));
+  beforeEach(() => Object.assign(splitTuning, saved, { splitMinElements: 1 << 16, workerMinElements: 1 << 15, adaptive: false }));
 
   it('equal sequential runs, unlowered and lowered (fused Conv epilogues and elementwise chains); parts of one node ran on two workers', async () => {
     const feeds = [1, 2].map((seed) => ({ x: tensorOf(f32([2, 32, 64, 64], seed)) }));
@@ -271,7 +274,7 @@ describe('parallel sessions with split nodes', () => {
 
 describe('a real model on the pool, lowered', () => {
   // Split thresholds lowered so the 96x96 detector's nodes split (the defaults are tuned for speed).
-  beforeEach(() => Object.assign(splitTuning, saved, { splitMinMacs: 1 << 20, workerMinMacs: 1 << 18, splitMinElements: 1 << 16, workerMinElements: 1 << 15 }));
+  beforeEach(() => Object.assign(splitTuning, saved, { splitMinMacs: 1 << 20, workerMinMacs: 1 << 18, splitMinElements: 1 << 16, workerMinElements: 1 << 15, adaptive: false }));
   it('PP-OCRv4 det at batch 2 (split fused Convs, elementwise chains, pooling) matches onnxruntime-node', async () => {
     const m = REAL_MODELS.find((r) => r.name === 'PP-OCRv4 text detector')!;
     const model = { ...m, dims: { x: [2, 3, 96, 96] } };
