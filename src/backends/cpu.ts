@@ -35,8 +35,9 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
     async compile(model: Model): Promise<CpuCompiledModel> {
       const mode = options.executionMode ?? 'sequential';
       let pool = mode === 'parallel' ? acquirePool(options.numThreads ?? defaultThreads()) : undefined;
-      // Initializers move to shared memory once, so no run copies them to a worker.
-      const m: Model = pool ? { ...model, graph: { ...model.graph, initializers: new Map([...model.graph.initializers].map(([k, v]) => [k, shareValue(v) as typeof v])) } } : model;
+      // Initializers stay in ordinary memory for the kernels on this thread (copies out of shared
+      // memory are slower); one a worker reads gets a shared copy once, when first sent (shared.ts).
+      const m: Model = model;
       // Kernels may keep packed forms of initializer data (GEMM weight panels), keyed by the array.
       for (const v of m.graph.initializers.values()) if (v.kind === 'tensor' && !Array.isArray(v.data)) markConstant(v.data);
       // If/Loop bodies' initializers too (the interpreter hands them to kernels as they are).

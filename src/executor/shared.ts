@@ -2,6 +2,7 @@
 // it to a worker shares it instead of copying it. Where SharedArrayBuffer is not available (a browser
 // page that is not cross-origin isolated) values are copied by the structured clone instead.
 import type { HostTensor, RtValue } from '../../graph/tensor.js';
+import { isConstant, markConstant } from '../../kernels/cpu/constants.js';
 
 export const sharedMemoryAvailable: boolean =
   typeof SharedArrayBuffer !== 'undefined' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== false;
@@ -35,6 +36,8 @@ export function shareTensor(t: HostTensor): HostTensor {
     copy = allocLike(data, data.length);
     (copy as unknown as { set(a: ArrayLike<unknown>): void }).set(data as ArrayLike<unknown>);
     sharedCopies.set(data, copy);
+    // A constant's copy is constant too: workers keep it (and their packed forms of it) by id.
+    if (isConstant(data)) markConstant(copy);
   }
   return { ...t, data: copy } as HostTensor;
 }
