@@ -226,6 +226,21 @@ describe('parallel sessions with split nodes', () => {
     }
   }, 120_000);
 
+  it('the measured alternatives (the calling thread runs a part; two parts per worker) give the same results', async () => {
+    const feeds = { x: tensorOf(f32([2, 32, 64, 64], 7)) };
+    const want = await (await session({ graphOptimizationLevel: 'disabled' })).run(feeds);
+    const par = await session({ graphOptimizationLevel: 'disabled', executionMode: 'parallel', intraOpNumThreads: 2, enableProfiling: true });
+    Object.assign(splitTuning, { callerRuns: true });
+    expectSame(await par.run(feeds), want, 1e-4);
+    const here = (await par.endProfiling()).traceEvents.filter((e) => e.ph === 'X' && e.args.part && e.tid === 0);
+    expect(here.length, 'parts ran on the calling thread').toBeGreaterThan(0);
+    Object.assign(splitTuning, { callerRuns: false, maxPartsPerWorker: 2, splitMinElements: 1 << 15 });
+    const par2 = await session({ graphOptimizationLevel: 'disabled', executionMode: 'parallel', intraOpNumThreads: 2, enableProfiling: true });
+    expectSame(await par2.run(feeds), want, 1e-4);
+    const parts = (await par2.endProfiling()).traceEvents.filter((e) => e.ph === 'X' && String(e.args.part ?? '').endsWith('/4'));
+    expect(parts.length, 'nodes cut in four').toBeGreaterThan(0);
+  }, 120_000);
+
   it('recycle buffers as sequential runs do (worker and split outputs too), never a returned one', async () => {
     const runs = async (on: boolean) => {
       const prev = setTensorPool(on);
