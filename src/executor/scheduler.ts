@@ -245,8 +245,11 @@ interface DataflowEnv {
 }
 
 /** Whether a node is worth a trip to a worker (split.ts weighs work and round trip; control flow stays here). */
+const controlFlow = new WeakMap<Node, boolean>();
 function goesToWorker(node: Node, inputs: readonly (RtValue | undefined)[], roundTripMs: number): boolean {
-  return subgraphs(node).length === 0 && worthAWorker(node, inputs, roundTripMs);
+  let cf = controlFlow.get(node);
+  if (cf === undefined) controlFlow.set(node, (cf = subgraphs(node).length > 0));
+  return !cf && worthAWorker(node, inputs, roundTripMs);
 }
 
 /** One part of a split node on the calling thread, as a worker would run it. */
