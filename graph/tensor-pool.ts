@@ -74,15 +74,40 @@ export function pooledTensorBytes(): number {
   return pooledBytes;
 }
 
+/** Tests: poison recycled buffers taken without zeroing; pool workers inherit it through the environment. */
+let poison = typeof process !== 'undefined' && process.env?.TGRAPH_POISON_UNINIT === '1';
+let uninitTaken = 0;
 /**
- * A zeroed buffer of exactly `bytes` for `allocTensor`: the active split part's output block, a
- * fresh shared one (pool workers), a recycled one from the free list, or undefined (the caller
- * allocates). Returns the buffer and the byte offset of the array in it.
+ * Tests: fill recycled buffers taken without zeroing (`init: 'none'`) with 0xFF bytes (NaN floats, -1
+ * integers), so a kernel that wrongly skips the fill shows up as wrong results; returns the previous setting.
  */
-export function takeBuffer(bytes: number, dtype: string): { buffer: Buf; byteOffset: number } | undefined {
+export function setPoisonUninit(on: boolean): boolean {
+  const prev = poison;
+  poison = on;
+  return prev;
+}
+
+/** Recycled buffers handed out without zeroing so far (tests). */
+export function uninitTensorBuffers(): number {
+  return uninitTaken;
+}
+
+/** A recycled block whose caller writes every byte: left as it is (poisoned under setPoisonUninit). */
+function uninit(buf: Buf, at: number, n: number): void {
+  uninitTaken++;
+  if (poison) new Uint8Array(buf, at, n).fill(0xff);
+}
+
+/**
+ * A buffer of exactly `bytes` for `allocTensor`, zeroed when `zeroed` (else the caller writes every
+ * byte, and a recycled one keeps its old contents): the active split part's output block, a fresh
+ * shared one (pool workers), a recycled one from the free list, or undefined (the caller allocates).
+ * Returns the buffer and the byte offset of the array in it.
+ */
+export function takeBuffer(bytes: number, dtype: string, zeroed = true): { buffer: Buf; byteOffset: number } | undefined {
   if (target && !target.used && target.bytes === bytes && target.dtype === dtype) {
     target.used = true;
-    if (target.dirty) zero(target.buffer, target.byteOffset, bytes);
+    if (target.dirty) (zeroed ? zero : uninit)(target.buffer, target.byteOffset, bytes);
     return { buffer: target.buffer, byteOffset: target.byteOffset };
   }
   if (sharedFrom > 0 && bytes >= sharedFrom) return { buffer: new SharedArrayBuffer(bytes), byteOffset: 0 };
@@ -91,7 +116,8 @@ export function takeBuffer(bytes: number, dtype: string): { buffer: Buf; byteOff
   if (!buf) return undefined;
   pooledBytes -= bytes;
   reused++;
-  new Uint8Array(buf).fill(0);
+  if (zeroed) new Uint8Array(buf).fill(0);
+  else uninit(buf, 0, bytes);
   return { buffer: buf, byteOffset: 0 };
 }
 

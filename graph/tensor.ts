@@ -78,10 +78,21 @@ export function makeTensor<D extends DType>(dtype: D, dims: readonly number[], d
   return { kind: 'tensor', dtype, dims: [...dims], data };
 }
 
-/** A zero-filled tensor; the element count is checked against the limit before allocating. */
-export function allocTensor<D extends DType>(dtype: D, dims: readonly number[]): HostTensor<D> {
+/**
+ * How a new tensor's elements start: `zero` (the default, as `new Float32Array(n)` gives) or `none`
+ * (a recycled buffer keeps its old contents; only for kernels that write every output element).
+ */
+export interface AllocOptions {
+  readonly init?: 'zero' | 'none';
+}
+
+/** `allocTensor` options for a kernel that writes every element of the new tensor. */
+export const UNINIT: AllocOptions = { init: 'none' };
+
+/** A zero-filled tensor (unless `init: 'none'`); the element count is checked against the limit before allocating. */
+export function allocTensor<D extends DType>(dtype: D, dims: readonly number[], opts?: AllocOptions): HostTensor<D> {
   const n = checkedSize(dims);
-  return { kind: 'tensor', dtype, dims: [...dims], data: pooledArray(dtype, n) };
+  return { kind: 'tensor', dtype, dims: [...dims], data: pooledArray(dtype, n, opts?.init !== 'none') };
 }
 
 const ARRAY_OF: Partial<Record<DType, new (b: ArrayBuffer, off: number, n: number) => unknown>> = {
@@ -90,11 +101,11 @@ const ARRAY_OF: Partial<Record<DType, new (b: ArrayBuffer, off: number, n: numbe
   uint32: Uint32Array, uint64: BigUint64Array,
 };
 
-/** A zeroed array, on a recycled buffer where the tensor pool has one (see tensor-pool.ts). */
-function pooledArray<D extends DType>(dtype: D, n: number): ArrayFor<D> {
+/** An array (zeroed when `zeroed`), on a recycled buffer where the tensor pool has one (see tensor-pool.ts). */
+function pooledArray<D extends DType>(dtype: D, n: number, zeroed: boolean): ArrayFor<D> {
   const ctor = ARRAY_OF[dtype];
   if (!ctor) return newArray(dtype, n);
-  const buf = takeBuffer(n * BYTES[dtype], dtype);
+  const buf = takeBuffer(n * BYTES[dtype], dtype, zeroed);
   const a = (buf ? new ctor(buf.buffer as ArrayBuffer, buf.byteOffset, n) : newArray(dtype, n)) as ArrayFor<D>;
   noteAllocation((a as unknown as { buffer: ArrayBuffer }).buffer);
   return a;

@@ -1,7 +1,7 @@
 // Builders that turn scalar functions into CPU kernels: dtype checks, float16 widening, output
 // allocation and broadcasting. Each elementwise op is then one table entry.
 import { type DType, isBig } from '../../graph/dtype.js';
-import { type HostTensor, allocTensor, cloneData, narrowHalf, widenHalf } from '../../graph/tensor.js';
+import { type HostTensor, allocTensor, cloneData, narrowHalf, UNINIT, widenHalf } from '../../graph/tensor.js';
 import { type TypeClass, inClass, legacyBroadcastB } from '../../graph/ops/elementwise.js';
 import { KernelInputError } from './errors.js';
 import { type Run2, broadcast2, map1, map2, type Vec } from './elementwise-loops.js';
@@ -45,7 +45,7 @@ export function unaryOp(ctx: CpuContext, def: UnaryDef, t: HostTensor): HostTens
   checkType(ctx, t, def.types);
   const half = halfOf(t.dtype);
   const x = half ? widenHalf(t) : t;
-  const out = allocTensor(def.bool ? 'bool' : x.dtype, x.dims);
+  const out = allocTensor(def.bool ? 'bool' : x.dtype, x.dims, UNINIT); // map1 and the runs write every element
   if (isBig(x.dtype)) {
     if (!def.big) throw new KernelInputError(ctx, `${ctx.node.opType} does not take ${x.dtype} tensors`);
     map1(x.data as Vec<bigint>, out.data as Vec<bigint>, def.big);
@@ -94,7 +94,7 @@ export function binaryOp(ctx: CpuContext, def: BinaryDef, a: HostTensor, b: Host
   const yDims = rightDims(ctx, x, y);
   const outDims = broadcastShapes(x.dims, yDims);
   if (!outDims) throw new KernelInputError(ctx, `shapes [${a.dims.join(',')}] and [${b.dims.join(',')}] do not broadcast`);
-  const out = allocTensor(def.bool ? 'bool' : x.dtype, outDims);
+  const out = allocTensor(def.bool ? 'bool' : x.dtype, outDims, UNINIT); // broadcast2 covers the output with runs
   const o = out.data as Vec<number>;
   guarded(ctx, () => {
     if (isBig(x.dtype)) {

@@ -6,7 +6,7 @@
 import { decodeProgram, FUSED_OPS } from '../../graph/ops/fused-program.js';
 import type { LoweringCapabilities } from '../../graph/passes/lower-types.js';
 import { EPILOGUE_BASE_INPUTS, type EpilogueOp, type fusedOps } from '../../graph/ops/fused.js';
-import { allocTensor, type HostTensor, type RtValue } from '../../graph/tensor.js';
+import { allocTensor, type HostTensor, type RtValue, UNINIT } from '../../graph/tensor.js';
 import { KernelInputError } from './errors.js';
 import { evaluateProgram, type Leaf } from './fused-eval.js';
 import { linalgKernels } from './linalg.js';
@@ -27,7 +27,7 @@ const fusedElementwise: CpuKernel = (inputs, ctx) => {
   const ts = inputs.map((_, i) => tensorArg(inputs, i, ctx));
   const dims = broadcastShapes(...ts.map((t) => t.dims));
   if (!dims) throw new KernelInputError(ctx, `inputs [${ts.map((t) => t.dims.join(',')).join('], [')}] do not broadcast`);
-  const out = allocTensor('float32', dims);
+  const out = allocTensor('float32', dims, UNINIT); // the program's last instruction writes every element
   evaluateProgram(p, ts.map((t, i) => leafOf(t, ctx, i, conds.has(i))), out.data as Float32Array, dims);
   return [out];
 };

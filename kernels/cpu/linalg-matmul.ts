@@ -1,5 +1,5 @@
 // MatMul and Gemm over the core GEMM routines (linalg-gemm.ts).
-import { allocTensor, sizeOf, type HostTensor } from '../../graph/tensor.js';
+import { allocTensor, sizeOf, type HostTensor, UNINIT } from '../../graph/tensor.js';
 import { matmulDims } from '../../graph/ops/linalg.js';
 import { KernelInputError } from './errors.js';
 import type { CpuContext, CpuKernel } from './types.js';
@@ -44,7 +44,8 @@ export function planMatMul(aDims: readonly number[], bDims: readonly number[], c
 export function matmul(a: HostTensor, b: HostTensor, ctx: CpuContext): HostTensor {
   const dtype = sameDType(a, b, ctx);
   const p = planMatMul(a.dims, b.dims, ctx);
-  const y = allocTensor(dtype, p.outDims);
+  // Every path writes each output element (beta 0 GEMMs, whole-row integer products).
+  const y = allocTensor(dtype, p.outDims, UNINIT);
   const { M, N, K } = p;
   const batches = p.aOffs.length;
   if (y.data.length === 0) return y;
@@ -102,7 +103,8 @@ const gemmKernel: CpuKernel = viaF32((inputs, ctx) => {
     throw new KernelInputError(ctx, `C of shape [${c.dims.join(',')}] does not broadcast to [${M},${N}]`);
   }
   if (dtype === 'float32' || dtype === 'float64') {
-    const y = allocTensor(dtype, [M, N]);
+    // Written whole: from beta * C below, or by the GEMM with beta 0.
+    const y = allocTensor(dtype, [M, N], UNINIT);
     const Y = y.data as Float32Array;
     let betaLeft = 0;
     if (c && beta !== 0) {

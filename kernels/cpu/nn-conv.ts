@@ -1,6 +1,6 @@
 // CPU kernels: Conv, ConvTranspose, ConvInteger, QLinearConv, DeformConv, Col2Im.
 // Conv is im2col + blocked GEMM per (batch, group), with direct paths for 1x1 kernels and 2-D depthwise.
-import { allocTensor, type HostTensor, toIntList } from '../../graph/tensor.js';
+import { allocTensor, type HostTensor, toIntList, UNINIT } from '../../graph/tensor.js';
 import { convTransposeGeometry, readWindowAttrs, windowGeometry, type WindowAttrs } from '../../graph/ops/nn-window.js';
 import { KernelInputError } from './errors.js';
 import type { CpuContext, CpuKernel } from './types.js';
@@ -75,7 +75,9 @@ export function convForward(ctx: CpuContext, x: FloatArray, xd: readonly number[
   const inSize = prod(inSp);
   const kSize = prod(a.kernel);
   const Cg = C / group, Mg = M / group;
-  const y = out ?? (x instanceof Float32Array ? allocTensor('float32', dims).data : allocTensor('float64', dims).data);
+  // Every path below writes each output element (GEMMs without accumulation, the direct conv's copy-out,
+  // the JS depthwise loops after zeroing), so a recycled buffer is not zeroed first.
+  const y = out ?? (x instanceof Float32Array ? allocTensor('float32', dims, UNINIT).data : allocTensor('float64', dims, UNINIT).data);
   const g: Grid = { img: inSp, out: geo.out, kernel: a.kernel, strides: a.strides, dilations: a.dilations, padHead: geo.padHead };
   const pointwise = a.kernel.every((k) => k === 1) && a.strides.every((s) => s === 1) && geo.padHead.every((p) => p === 0) && geo.padTail.every((p) => p === 0);
   // float32 GEMMs start their rows from the bias (no second pass over the output); other paths add it after.
@@ -240,6 +242,7 @@ function depthwise2d(x: FloatArray, w: FloatArray, y: FloatArray, planes: number
   const [PH, PW] = padHead as [number, number];
   const C = w.length / (KH * KW); // channels (one filter each)
   if (conv2dDirectSimd(x, w, bias, y, { N: planes / C, group: C, Cg: 1, Mg: 1, IH, IW, OH, OW, KH, KW, SH, SW, DH, DW, PH, PW })) return true;
+  y.fill(0); // the loops below accumulate taps (and skip padded rows); y may be a recycled buffer
   // Valid output column range of each kernel column, and where all of them overlap.
   const lo = new Int32Array(KW), hi = new Int32Array(KW);
   let loAll = 0, hiAll = OW;

@@ -2,7 +2,7 @@
 // Spatial ranks 1-3 run as 3-D with leading size-1 dims; per dim and output index the in-input tap range
 // [kLo, kHi) is precomputed, so window loops carry no bounds checks.
 import type { DType } from '../../graph/dtype.js';
-import { allocTensor, type HostTensor, toIntList } from '../../graph/tensor.js';
+import { allocTensor, type HostTensor, toIntList, UNINIT } from '../../graph/tensor.js';
 import { windowGeometry, type WindowAttrs } from '../../graph/ops/nn-window.js';
 import { KernelInputError } from './errors.js';
 import type { CpuContext, CpuKernel } from './types.js';
@@ -74,10 +74,11 @@ const maxPool: CpuKernel = (inputs, ctx) => {
   const a = windowAttrsOf(ctx, X.dims.length - 2);
   const p = plan(ctx, X, a);
   const x = numData(ctx, X);
-  const Y = allocTensor(X.dtype, p.outDims);
+  // Each output position (and its index) is written once below.
+  const Y = allocTensor(X.dtype, p.outDims, UNINIT);
   const y = Y.data as NumArray;
   const wantIdx = ctx.node.outputs.length > 1 && ctx.node.outputs[1] !== '';
-  const I = wantIdx ? allocTensor('int64', p.outDims) : undefined;
+  const I = wantIdx ? allocTensor('int64', p.outDims, UNINIT) : undefined;
   const idx = I?.data as BigInt64Array | undefined;
   const colMajor = ctx.attrs.int('storage_order', 0) === 1;
   const [D, H, W] = p.dims;
@@ -207,7 +208,7 @@ function sumPool(kind: 'avg' | 'lp'): CpuKernel {
     const a = windowAttrsOf(ctx, X.dims.length - 2);
     const p = plan(ctx, X, a);
     const x = numData(ctx, X);
-    const Y = allocTensor(X.dtype, p.outDims);
+    const Y = allocTensor(X.dtype, p.outDims, UNINIT); // each output position is written once below
     const y = Y.data;
     const includePad = ctx.attrs.int('count_include_pad', 0) !== 0;
     const pw = ctx.attrs.float('p', 2);
@@ -280,7 +281,8 @@ function globalPool(kind: 'avg' | 'max' | 'lp'): CpuKernel {
     const planes = xd[0]! * xd[1]!;
     const size = prod(xd.slice(2));
     const outDims = [xd[0]!, xd[1]!, ...xd.slice(2).map(() => 1)];
-    const Y = kind === 'max' ? allocTensor(X.dtype, outDims) : allocTensor(X.dtype === 'float64' ? 'float64' : 'float32', outDims);
+    // One value per plane, each written below.
+    const Y = kind === 'max' ? allocTensor(X.dtype, outDims, UNINIT) : allocTensor(X.dtype === 'float64' ? 'float64' : 'float32', outDims, UNINIT);
     const y = Y.data as NumArray;
     const pw = ctx.attrs.float('p', 2);
     if (kind === 'avg' && x instanceof Float32Array && y instanceof Float32Array) {

@@ -1,6 +1,6 @@
 // Softmax, LogSoftmax and Hardmax. Before opset 13 the input is flattened to 2-D at `axis` (default 1)
 // and the op works on each row of the flattened trailing dims; from 13 it works along the one axis (default -1).
-import { allocTensor, sizeOf, type HostTensor } from '../../graph/tensor.js';
+import { allocTensor, sizeOf, type HostTensor, UNINIT } from '../../graph/tensor.js';
 import { KernelInputError } from './errors.js';
 import type { CpuContext, CpuKernel } from './types.js';
 import { tensorArg, viaF32 } from './util.js';
@@ -88,7 +88,7 @@ export function softmaxInto(mode: Mode, x: ArrayLike<number>, y: Float32Array | 
 export function softmaxTensor(mode: Mode, x: HostTensor, ctx: CpuContext): HostTensor {
   if (x.dtype !== 'float32' && x.dtype !== 'float64') throw new KernelInputError(ctx, `expects a float tensor, got ${x.dtype}`);
   const { outer, len, inner } = softmaxLayout(x.dims, ctx);
-  const y = allocTensor(x.dtype, x.dims);
+  const y = allocTensor(x.dtype, x.dims, UNINIT); // every row is written whole (the JS loop redoes a row SIMD gave up on)
   softmaxInto(mode, x.data as Float32Array, y.data as Float32Array, outer, len, inner);
   return y;
 }
