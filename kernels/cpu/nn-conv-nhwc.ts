@@ -4,7 +4,7 @@
 // conv (no im2col: a pixel's channels are already contiguous), [P, KH*KW*C] x [KH*KW*C, M] after a
 // channels-last im2col (contiguous runs of C) otherwise; under 8 pixels the weight is the GEMM's A.
 import { windowGeometry } from '../../graph/ops/nn-window.js';
-import { allocTensor } from '../../graph/tensor.js';
+import { allocTensor, UNINIT } from '../../graph/tensor.js';
 import { KernelInputError } from './errors.js';
 import { windowAttrsOf } from './nn-conv.js';
 import { depthwiseNhwcSimd, type DepthwiseNhwc } from './nn-conv-nhwc-simd.js';
@@ -77,7 +77,8 @@ const convNhwc: CpuKernel = (inputs, ctx) => {
   const [OH, OW] = geo.out as [number, number];
   if (!(OH >= 1 && OW >= 1)) throw new KernelInputError(ctx, `output spatial dims [${OH},${OW}] are empty`);
   const x = X.data as Float32Array, w = W.data as Float32Array, bias = B?.data as Float32Array | undefined;
-  const Y = allocTensor('float32', [N, OH, OW, M]);
+  // Every path writes each output pixel (depthwise per pixel, GEMMs without accumulation, the transposes).
+  const Y = allocTensor('float32', [N, OH, OW, M], UNINIT);
   const y = Y.data as Float32Array;
   const g: DepthwiseNhwc = { IH, IW, OH, OW, C, KH, KW, SH: a.strides[0]!, SW: a.strides[1]!, DH: a.dilations[0]!, DW: a.dilations[1]!, PH: geo.padHead[0]!, PW: geo.padHead[1]! };
   const P = OH * OW;
@@ -129,7 +130,7 @@ const globalPoolNhwc: CpuKernel = (inputs, ctx) => {
   const [N, H, W, C] = X.dims as [number, number, number, number];
   const max = ctx.attrs.string('mode', 'average') === 'max';
   const x = X.data as Float32Array;
-  const Y = allocTensor('float32', [N, 1, 1, C]);
+  const Y = allocTensor('float32', [N, 1, 1, C], UNINIT); // every channel of every image is written below
   const y = Y.data as Float32Array;
   const P = H * W;
   for (let n = 0; n < N; n++) {

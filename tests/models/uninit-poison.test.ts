@@ -1,4 +1,4 @@
-// Kernels that allocate their output without zeroing (`allocTensor(..., { init: 'none' })`: Conv, MatMul,
+// Kernels that allocate their output without zeroing (`allocTensor(..., { init: 'none' })`: Conv, ConvNhwc, MatMul,
 // Gemm, FusedElementwise, elementwise ops, pools, Softmax) must write every element. Recycled buffers
 // handed out that way are filled with 0xFF bytes (NaN / -1) here, and the real models, run twice so the
 // second run recycles the first one's buffers, must still match onnxruntime-node; also in parallel mode,
