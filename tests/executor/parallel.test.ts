@@ -79,9 +79,11 @@ describe('CPU worker pool', () => {
   });
 
   it('a killed worker rejects its run with WorkerError, is replaced, and later runs succeed', async () => {
-    const s = await open(branches(2), { executionMode: 'parallel', intraOpNumThreads: 2 });
+    // Convs of ~0.3 GMAC each, so the worker is still inside one when terminate() takes effect (with
+    // small nodes the task could finish first and the run succeed, which flaked under load).
+    const s = await open(branches(2, 64, 128), { executionMode: 'parallel', intraOpNumThreads: 2 });
     const pool = s.workerPool!;
-    const feeds = { x: tensorOf(f32(BRANCH_INPUT, 9)) };
+    const feeds = { x: tensorOf(f32([1, 64, 128, 128], 9)) };
     const want = await s.run(feeds);
     const replacedBefore = pool.stats().replaced;
     const run = s.run(feeds);
