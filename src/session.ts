@@ -47,6 +47,8 @@ export interface SessionOptions {
   /**
    * Sizes for symbolic input dims, by name (as onnxruntime's option): the plan is made for them, so
    * shape-dependent choices (the CPU's channels-last conv regions, graph/passes/lower-layout.ts) can be made.
+   * Feeds must then have those sizes. A size that is not a positive integer, or a name no input's dims
+   * use, is an InputError at create.
    */
   freeDimensionOverrides?: Readonly<Record<string, number>>;
   /** Runs executing at once (default: the pool size in parallel mode, else 1). */
@@ -408,6 +410,12 @@ export class InferenceSession {
 /** The model with the named symbolic dims of its inputs fixed (freeDimensionOverrides). */
 function withDimOverrides(model: Model, dims: Readonly<Record<string, number>> | undefined): Model {
   if (!dims || !Object.keys(dims).length) return model;
+  // A bad size or a name no input uses (a typo) would otherwise surface only as a confusing feed error.
+  const symbolic = new Set(model.graph.inputs.flatMap((i) => (i.type?.kind === 'tensor' ? (i.type.shape ?? []).filter((d): d is string => typeof d === 'string') : [])));
+  for (const [name, size] of Object.entries(dims)) {
+    if (!Number.isSafeInteger(size) || size < 1) throw new InputError(`freeDimensionOverrides['${name}'] is ${size}; expected a positive integer`, name);
+    if (!symbolic.has(name)) throw new InputError(`freeDimensionOverrides['${name}']: no input has a dim of that name (symbolic dims: ${[...symbolic].join(', ') || 'none'})`, name);
+  }
   const inputs = model.graph.inputs.map((i) => {
     const t = i.type;
     if (t?.kind !== 'tensor' || !t.shape?.some((d) => typeof d === 'string' && d in dims)) return i;

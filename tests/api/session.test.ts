@@ -62,6 +62,22 @@ describe('InferenceSession', () => {
     expect(Object.keys(await s.run(feeds, { sum: null }))).toEqual(['sum']);
     await expect(s.run(feeds, ['nope'])).rejects.toThrow(/'nope' is not an output/);
   });
+  it('freeDimensionOverrides fixes named symbolic dims (as onnxruntime-node does); bad sizes and unknown names are typed errors', async () => {
+    const s = await InferenceSession.create(bytes, { freeDimensionOverrides: { N: 2 } });
+    const o = await ort.InferenceSession.create(bytes, { freeDimensionOverrides: { N: 2 } });
+    const a = Float32Array.from({ length: 6 }, (_, i) => i * 0.75 - 2);
+    const b = Float32Array.from([1.5, -2, 0.25]);
+    const got = await s.run({ a: new Tensor('float32', a, [2, 3]), b: new Tensor('float32', b, [3]) });
+    const want = await o.run({ a: new ort.Tensor('float32', a, [2, 3]), b: new ort.Tensor('float32', b, [3]) });
+    expect(got.sum!.data).toEqual(want.sum!.data);
+    // A feed of another size no longer fits the plan: a typed error (onnxruntime-node runs it anyway).
+    const three = { a: new Tensor('float32', new Float32Array(9), [3, 3]), b: new Tensor('float32', b, [3]) };
+    await expect(s.run(three)).rejects.toThrow(/input 'a' dim 0 should be 2/);
+    for (const bad of [0, -5, 1.5, Number.NaN]) {
+      await expect(InferenceSession.create(bytes, { freeDimensionOverrides: { N: bad } })).rejects.toThrow(/freeDimensionOverrides\['N'\] is .*positive integer/);
+    }
+    await expect(InferenceSession.create(bytes, { freeDimensionOverrides: { M: 2 } })).rejects.toThrow(/no input has a dim of that name \(symbolic dims: N\)/);
+  });
   it('refuses runs after release', async () => {
     const s = await InferenceSession.create(bytes);
     await s.release();
