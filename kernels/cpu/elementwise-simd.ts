@@ -6,7 +6,7 @@
 // the double result rounded to float32, and Clip/Relu use pmin/pmax, which are exactly `b < a ? b : a`
 // and `a < b ? b : a` (NaN and -0 pass as in the JS comparisons); min/max propagate NaN and order -0 below
 // +0, as Math.min/Math.max do. The transcendental ones are approximations (a few ulps; see their file).
-import { F32, I32, V128, get, section, set, simd, str, uleb } from './wasm-asm.js';
+import { F32, I32, V128, get, section, set, simd, simdAllowed, str, uleb } from './wasm-asm.js';
 import { BITSELECT, F_LT, F_MUL, SCRATCH_V128, erfOf, expOf, fconst, hoistConstants, sigmoidOf, tanhOf } from './elementwise-simd-math.js';
 
 /** Floats per staging region (the longest run one call handles). */
@@ -102,7 +102,7 @@ function instance(): Simd | undefined {
   if (cached !== undefined) return cached ?? undefined;
   cached = null;
   try {
-    if (typeof WebAssembly === 'undefined' || (typeof process !== 'undefined' && process.env?.TGRAPH_NO_SIMD === '1')) return undefined;
+    if (!simdAllowed()) return undefined;
     const bin = assemble();
     if (!WebAssembly.validate(bin)) return undefined;
     const pages = Math.ceil((O_BASE + CHUNK * 4) / 65536);

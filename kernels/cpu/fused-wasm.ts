@@ -17,6 +17,7 @@ import { type Program, programInputs } from '../../graph/ops/fused-program.js';
 import { fillModule, fusedModule, type InputMode, type Layout, programKey, programParams } from './fused-wasm-gen.js';
 import { isConstant } from './constants.js';
 import { type Leaf, leafReader, READER_BLOCK } from './fused-leaves.js';
+import { simdAllowed } from './wasm-asm.js';
 
 /** Output elements per block. */
 export const WASM_BLOCK = 8192;
@@ -72,7 +73,7 @@ function sharedState(): Shared | undefined {
   if (shared !== undefined) return shared ?? undefined;
   shared = null;
   try {
-    if (typeof WebAssembly === 'undefined' || (typeof process !== 'undefined' && process.env?.TGRAPH_NO_SIMD === '1')) return undefined;
+    if (!simdAllowed()) return undefined;
     const mem = new WebAssembly.Memory({ initial: PAGES });
     const bin = fillModule(PAGES);
     if (!WebAssembly.validate(bin)) return undefined;

@@ -4,7 +4,7 @@
 // so the map's width does not matter. The image is staged zero-padded in wasm
 // memory ([rows][cols][Cp], Cp = C rounded up to 8), weights as [KH][KW][Cp] and the bias as [Cp]; each
 // output pixel accumulates two vectors (eight channels) at a time over the kernel taps, in float32.
-import { ADD, I32, MUL, V128, forLoop, get, i32c, section, set, simd, str, uleb } from './wasm-asm.js';
+import { ADD, I32, MUL, V128, forLoop, get, i32c, section, set, simd, simdAllowed, str, uleb } from './wasm-asm.js';
 
 const memarg = (off: number) => [4, ...uleb(off)];
 const load = (off: number) => [...simd(0x00), ...memarg(off)];
@@ -70,7 +70,7 @@ function instance(bytes: number): Inst | undefined {
   if (cached === undefined) {
     cached = null;
     try {
-      if (typeof WebAssembly === 'undefined' || (typeof process !== 'undefined' && process.env?.TGRAPH_NO_SIMD === '1')) return undefined;
+      if (!simdAllowed()) return undefined;
       const bin = assemble();
       if (!WebAssembly.validate(bin)) return undefined;
       const mem = new WebAssembly.Memory({ initial: 4 });

@@ -8,7 +8,7 @@
 // offsets.
 // Output rows are written compactly; a row's last vector may spill into the next row, which is written
 // after it. Falls back (returns false) where it does not apply.
-import { ADD, I32, MUL, V128, get, i32c, section, set, simd, str, uleb } from './wasm-asm.js';
+import { ADD, I32, MUL, V128, get, i32c, section, set, simd, simdAllowed, str, uleb } from './wasm-asm.js';
 
 const SUB = 0x6b, LT_S = 0x48, EQ = 0x46, AND = 0x71, SHR_U = 0x76, EQZ = 0x45;
 const memCopy = [0xfc, ...uleb(10), 0, 0];
@@ -178,7 +178,7 @@ export function setDepthwiseSimd(on: boolean): boolean {
 function memory(bytes: number): Float32Array | undefined {
   if (mem === undefined) {
     mem = null;
-    if (typeof WebAssembly === 'undefined' || (typeof process !== 'undefined' && process.env?.TGRAPH_NO_SIMD === '1')) return undefined;
+    if (!simdAllowed()) return undefined;
     mem = new WebAssembly.Memory({ initial: 4 });
   }
   if (!mem) return undefined;

@@ -1,7 +1,7 @@
 // WebAssembly SIMD for per-channel affine maps y = x·a + b of float32 planes (inference BatchNormalization)
 // with a and b float64, computed as the JS loop does: the product and the sum in float64 (f64x2), rounded
 // to float32 once, so the results are bit for bit the JS loop's (`setNormSimd(false)` selects it).
-import { ADD, I32, V128, assembleModule, get, i32c, instantiateKernels, set, simd, simdAllowed, tee, type WasmKernels } from './wasm-asm.js';
+import { ADD, I32, V128, assembleModule, get, i32c, lazyKernels, set, simd, tee } from './wasm-asm.js';
 
 const F64 = 0x7c;
 const MUL = 0x6c, LT_U = 0x49;
@@ -36,27 +36,11 @@ function affineFn(): number[] {
 
 interface Fns { affine(p: number, n4: number, a: number, b: number): void }
 
-let cached: WasmKernels<Fns> | null | undefined;
-let enabled = true;
+const lazy = lazyKernels<Fns>(() => assembleModule([{ name: 'affine', params: [I32, I32, F64, F64], results: [], body: affineFn() }], 1), 1);
+const kernels = lazy.get;
 
 /** Turn the SIMD path off or on (tests compare both); returns the previous setting. */
-export function setNormSimd(on: boolean): boolean {
-  const prev = enabled;
-  enabled = on;
-  return prev;
-}
-
-function kernels(): WasmKernels<Fns> | undefined {
-  if (!enabled) return undefined;
-  if (cached !== undefined) return cached ?? undefined;
-  cached = null;
-  try {
-    if (simdAllowed()) cached = instantiateKernels<Fns>(assembleModule([{ name: 'affine', params: [I32, I32, F64, F64], results: [], body: affineFn() }], 1), 1) ?? null;
-  } catch {
-    cached = null;
-  }
-  return cached ?? undefined;
-}
+export const setNormSimd = lazy.setEnabled;
 
 const MAX_STAGE_BYTES = 256 << 20;
 

@@ -6,7 +6,7 @@
 // f32x4.pmax (`m < v ? v : m`, i.e. `if (v > m) m = v`: NaN taps after the first are skipped, -0/+0 keep
 // the earlier); the average sums the taps in float64 in the same order (f64x2 lanes) and divides in
 // float64, rounding once, as `sum / n` stored to a Float32Array does.
-import { ADD, I32, V128, assembleModule, get, i32c, instantiateKernels, set, simd, simdAllowed, tee, type WasmKernels } from './wasm-asm.js';
+import { ADD, I32, V128, assembleModule, get, i32c, lazyKernels, set, simd, tee } from './wasm-asm.js';
 
 const F64 = 0x7c;
 const MUL = 0x6c, LT_U = 0x49;
@@ -72,27 +72,11 @@ function assemble(): Uint8Array<ArrayBuffer> {
   return assembleModule((['max', 'avg'] as const).flatMap((kind) => ([1, 2] as const).map((sw) => ({ name: `${kind}${sw}`, params, results: [], body: poolFn(kind, sw) }))), 1);
 }
 
-let cached: WasmKernels<Fns> | null | undefined;
-let enabled = true;
+const lazy = lazyKernels<Fns>(assemble, 1);
+const kernels = lazy.get;
 
 /** Turn the SIMD pooling path off or on (tests compare both); returns the previous setting. */
-export function setPoolSimd(on: boolean): boolean {
-  const prev = enabled;
-  enabled = on;
-  return prev;
-}
-
-function kernels(): WasmKernels<Fns> | undefined {
-  if (!enabled) return undefined;
-  if (cached !== undefined) return cached ?? undefined;
-  cached = null;
-  try {
-    if (simdAllowed()) cached = instantiateKernels<Fns>(assemble(), 1) ?? null;
-  } catch {
-    cached = null;
-  }
-  return cached ?? undefined;
-}
+export const setPoolSimd = lazy.setEnabled;
 
 /** One pooled dim as nn-pool.ts plans it: per output index, the input index of tap 0 and the in-input taps [kLo, kHi). */
 export interface PoolDim {

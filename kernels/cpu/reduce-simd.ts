@@ -10,7 +10,7 @@
 //  - sumRun: float64 sums of float32 values in four interleaved lanes (same caveat: the float64 sum moves
 //    by ~n·2^-53 relative, the rounded float32 result by at most 1 ulp).
 //  - accRun: acc[j] += x[j] in float64 element by element, bit for bit the JS loop.
-import { ADD, GE_S, I32, V128, assembleModule, get, i32c, instantiateKernels, set, simd, simdAllowed, tee, type WasmKernels } from './wasm-asm.js';
+import { ADD, GE_S, I32, V128, assembleModule, get, i32c, lazyKernels, set, simd, tee } from './wasm-asm.js';
 import { E, FIRST_CONST, F_LT, F_MUL, F_SUB, K, R, X, fconst, hoistConstants } from './elementwise-simd-math.js';
 
 const F64 = 0x7c;
@@ -154,27 +154,11 @@ function assemble(): Uint8Array<ArrayBuffer> {
   ], 1);
 }
 
-let cached: WasmKernels<Fns> | null | undefined;
-let enabled = true;
+const lazy = lazyKernels<Fns>(assemble, 1);
+const kernels = lazy.get;
 
 /** Turn these SIMD paths off or on (tests compare both); returns the previous setting. */
-export function setReduceSimd(on: boolean): boolean {
-  const prev = enabled;
-  enabled = on;
-  return prev;
-}
-
-function kernels(): WasmKernels<Fns> | undefined {
-  if (!enabled) return undefined;
-  if (cached !== undefined) return cached ?? undefined;
-  cached = null;
-  try {
-    if (simdAllowed()) cached = instantiateKernels<Fns>(assemble(), 1) ?? null;
-  } catch {
-    cached = null;
-  }
-  return cached ?? undefined;
-}
+export const setReduceSimd = lazy.setEnabled;
 
 /** Staging buffers larger than this are not made (the JS loops run instead). */
 const MAX_STAGE_BYTES = 256 << 20;

@@ -83,6 +83,37 @@ export function simdAllowed(): boolean {
   return typeof WebAssembly !== 'undefined' && !(typeof process !== 'undefined' && process.env?.TGRAPH_NO_SIMD === '1');
 }
 
+/**
+ * A kernel module assembled and instantiated on first use, where SIMD is allowed; undefined where it is
+ * not, where the engine rejects it (a CSP without wasm-unsafe-eval), or while a test switched it off.
+ */
+export function lazyKernels<E>(assemble: () => Uint8Array<ArrayBuffer>, pages: number): {
+  get(): WasmKernels<E> | undefined;
+  /** Turn the path off or on (tests compare it with the JS loops); returns the previous setting. */
+  setEnabled(on: boolean): boolean;
+} {
+  let cached: WasmKernels<E> | null | undefined;
+  let enabled = true;
+  return {
+    get() {
+      if (!enabled) return undefined;
+      if (cached !== undefined) return cached ?? undefined;
+      cached = null;
+      try {
+        if (simdAllowed()) cached = instantiateKernels<E>(assemble(), pages) ?? null;
+      } catch {
+        cached = null;
+      }
+      return cached ?? undefined;
+    },
+    setEnabled(on) {
+      const prev = enabled;
+      enabled = on;
+      return prev;
+    },
+  };
+}
+
 /** A wasm module of functions with the given signatures: [name, param types, result types, body (locals + code + end)]. */
 export function assembleModule(fns: readonly { name: string; params: number[]; results: number[]; body: number[] }[], pages: number): Uint8Array<ArrayBuffer> {
   const types = fns.map((f) => [0x60, ...uleb(f.params.length), ...f.params, ...uleb(f.results.length), ...f.results]);
