@@ -227,15 +227,7 @@ export function runStep(st: Step, inputs: (RtValue | undefined)[], scope: Scope,
   ctx.opset = opset;
   ctx.scope = scope;
   ctx.opts = opts;
-  const t0 = opts.onNode ? performance.now() : 0;
-  let outs: RtValue[];
-  try {
-    outs = kernel(inputs, ctx);
-  } catch (e) {
-    throw wrapKernelError(e, node, inputs);
-  }
-  if (opts.onNode) opts.onNode(node, performance.now() - t0);
-  return outs;
+  return callKernel(kernel, ctx, inputs, opts);
 }
 
 export function runNode(node: Node, inputs: (RtValue | undefined)[], scope: Scope, opts: InterpretOptions): RtValue[] {
@@ -258,14 +250,19 @@ export function runNode(node: Node, inputs: (RtValue | undefined)[], scope: Scop
       return g.outputs.map((o) => outs.get(o.name)!);
     },
   };
+  return callKernel(kernel, ctx, inputs, opts);
+}
+
+/** Run a node's kernel: errors name the node, op and input shapes; `onNode` gets its time. */
+function callKernel(kernel: CpuKernel, ctx: CpuContext, inputs: (RtValue | undefined)[], opts: InterpretOptions): RtValue[] {
   const t0 = opts.onNode ? performance.now() : 0;
   let outs: RtValue[];
   try {
     outs = kernel(inputs, ctx);
   } catch (e) {
-    throw wrapKernelError(e, node, inputs);
+    throw wrapKernelError(e, ctx.node, inputs);
   }
-  if (opts.onNode) opts.onNode(node, performance.now() - t0);
+  if (opts.onNode) opts.onNode(ctx.node, performance.now() - t0);
   return outs;
 }
 
