@@ -82,11 +82,14 @@ export const setPoolSimd = lazy.setEnabled;
 export interface PoolDim {
   inLen: number;
   outLen: number;
+  /** Input index of tap 0 for each output index. */
   base: Int32Array;
   kLo: Int32Array;
   kHi: Int32Array;
+  /** Taps inside the explicitly padded input (count_include_pad divisor). */
   padCount: Int32Array;
   dil: number;
+  /** Kernel size and stride. */
   k: number;
   s: number;
 }

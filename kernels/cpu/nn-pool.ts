@@ -10,24 +10,11 @@ import { optTensorArg, tensorArg, viaF32 } from './util.js';
 import { windowAttrsOf } from './nn-conv.js';
 import { prod } from './nn-im2col.js';
 import { stageSums } from './reduce-simd.js';
-import { simdPool2d } from './nn-pool-simd.js';
+import { type PoolDim, simdPool2d } from './nn-pool-simd.js';
 
 type NumArray = Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array;
 
-interface DimPlan {
-  inLen: number;
-  outLen: number;
-  /** Input index of tap 0 for each output index. */
-  base: Int32Array;
-  kLo: Int32Array;
-  kHi: Int32Array;
-  /** Taps inside the explicitly padded input (count_include_pad divisor). */
-  padCount: Int32Array;
-  dil: number;
-  /** Kernel size and stride. */
-  k: number;
-  s: number;
-}
+type DimPlan = PoolDim;
 
 interface Plan { dims: [DimPlan, DimPlan, DimPlan]; planes: number; outDims: number[] }
 
