@@ -113,3 +113,14 @@ export async function oneNodeVsOrt(op: string, inputs: readonly (HostTensor | un
   });
   return got;
 }
+
+/** Each output's dims equal onnxruntime's and its values agree to 1e-4 relative (1e-5 absolute). */
+export function expectOutputsMatch(names: readonly string[], got: Readonly<Record<string, { dims: readonly number[]; data: unknown }>>, want: Record<string, ort.Tensor>): void {
+  for (const name of names) {
+    const a = got[name]!;
+    const b = want[name]!;
+    expect(a.dims, `${name} dims`).toEqual(b.dims);
+    const r = maxRelError(a.data as Float32Array, b.data as Float32Array, 1e-4, 1e-5);
+    expect(r.ok, `${name}: worst error ${r.worst.toFixed(2)}x the tolerance at element ${r.at} (got ${(a.data as Float32Array)[r.at]}, want ${(b.data as Float32Array)[r.at]})`).toBe(true);
+  }
+}
