@@ -434,7 +434,9 @@ function lowerFor(model: Model, backend: Backend, options: SessionOptions, repor
   const prevMax = setMaxElements(options.maxTensorElements ?? DEFAULT_MAX_ELEMENTS);
   try {
     const r = lower(model, backend.capabilities, evaluateConstantNode, { level, disable: options.disabledOptimizers });
-    if (r.report.nodesAfter === r.report.nodesBefore) return { model, report: { ...report, passes: [...report.passes, ...r.report.passes] } };
+    // Rewrites, not node counts: a lowering inside If/Loop bodies leaves the main graph's count unchanged.
+    const rewrote = r.report.passes.some((p) => Object.keys(p.rewrites).length > 0);
+    if (!rewrote) return { model, report: { ...report, passes: [...report.passes, ...r.report.passes] } };
     inferGraph(r.model.graph, { opsets: r.model.opsets, evaluate: evaluateConstantNode });
     return { model: r.model, report: { ...report, passes: [...report.passes, ...r.report.passes], nodesAfter: r.report.nodesAfter, ms: report.ms + r.report.ms } };
   } finally {

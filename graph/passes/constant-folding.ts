@@ -13,7 +13,7 @@ export const constantFolding: Pass = {
   doc: 'computes nodes with constant inputs (and Shape of static shapes) once with the CPU kernels',
   run(model, ctx) {
     const g = model.graph;
-    const { constants } = inferGraph(g, { opsets: model.opsets, evaluate: ctx.evaluate, maxConstantElements: ctx.maxFoldElements });
+    const { constants } = inferGraph(g, { opsets: model.opsets, evaluate: ctx.evaluate, maxConstantElements: ctx.maxFoldElements }, ctx.outerTypes);
     const counts = { constant: 0, folded: 0, shape: 0 };
     g.nodes = g.nodes.filter((node) => {
       if (NONDETERMINISTIC.has(node.opType) || node.domain !== '' && node.domain !== 'ai.onnx.ml') return true;

@@ -3,7 +3,8 @@ import { outerReferences, subgraphsOf } from '../ir.js';
 import type { Graph } from '../ir.js';
 import type { Pass } from './types.js';
 
-export function eliminateDeadCode(g: Graph): { nodes: number; initializers: number } {
+/** `outerInits`: initializers visible in `g` that belong to an enclosing scope (never counted or removed here). */
+export function eliminateDeadCode(g: Graph, outerInits?: ReadonlySet<string>): { nodes: number; initializers: number } {
   const needed = new Set<string>(g.outputs.map((o) => o.name));
   const keep: boolean[] = new Array(g.nodes.length).fill(false);
   for (let i = g.nodes.length - 1; i >= 0; i--) {
@@ -21,7 +22,7 @@ export function eliminateDeadCode(g: Graph): { nodes: number; initializers: numb
   let inits = 0;
   const inputs = new Set(g.inputs.map((i) => i.name));
   for (const name of [...g.initializers.keys()]) {
-    if (!needed.has(name) && !inputs.has(name)) {
+    if (!needed.has(name) && !inputs.has(name) && !outerInits?.has(name)) {
       g.initializers.delete(name);
       inits++;
     }
@@ -34,8 +35,8 @@ export const deadCodeElimination: Pass = {
   name: 'dead-code-elimination',
   level: 'basic',
   doc: 'removes nodes whose outputs reach no graph output, and unused initializers',
-  run(model) {
-    const r = eliminateDeadCode(model.graph);
+  run(model, ctx) {
+    const r = eliminateDeadCode(model.graph, ctx.inherited);
     return { 'dead-node': r.nodes, 'unused-initializer': r.initializers };
   },
 };

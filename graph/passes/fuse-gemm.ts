@@ -10,7 +10,7 @@ export const fuseMatMulAdd: Pass = {
   run(model, ctx) {
     const g = model.graph;
     if ((model.opsets[''] ?? 1) < 9) return { gemm: 0 };
-    const { types } = inferGraph(g, { opsets: model.opsets, evaluate: ctx.evaluate });
+    const { types } = inferGraph(g, { opsets: model.opsets, evaluate: ctx.evaluate }, ctx.outerTypes);
     let fused = 0;
     for (const add of [...g.nodes]) {
       if (add.opType !== 'Add' || add.domain !== '') continue;

@@ -12,6 +12,7 @@ import { fusePatterns } from './fuse-patterns.js';
 import { eliminateIdentity } from './identity.js';
 import { LOWERING_PASSES } from './lower-fusion.js';
 import type { LoweringCapabilities } from './lower-types.js';
+import { runInSubgraphs } from './scopes.js';
 import { simplify } from './simplify.js';
 import { foldShapeArithmetic } from './shape-fold.js';
 import { LEVELS, type OptimizeReport, type OptLevel, type Pass, type PassContext, type PassReport } from './types.js';
@@ -75,7 +76,7 @@ export function cloneModel(m: Model): Model {
 
 /** Optimize a copy of `model`; returns it with the per-pass report. */
 export function optimize(model: Model, evaluate: PassContext['evaluate'], opts: OptimizeOptions = {}): { model: Model; report: OptimizeReport } {
-  return runPasses(PASSES, model, { evaluate, maxFoldElements: opts.maxFoldElements ?? 1 << 20 }, opts);
+  return runPasses(PASSES, model, { evaluate, maxFoldElements: opts.maxFoldElements ?? 1 << 20 }, opts, true);
 }
 
 /**
@@ -86,7 +87,8 @@ export function lower(model: Model, capabilities: LoweringCapabilities, evaluate
   return runPasses(LOWERING_PASSES, model, { evaluate, maxFoldElements: opts.maxFoldElements ?? 1 << 20, capabilities }, opts);
 }
 
-function runPasses(list: readonly Pass[], model: Model, ctx: PassContext, opts: OptimizeOptions): { model: Model; report: OptimizeReport } {
+/** `inSubgraphs`: also run each pass in If/Loop/Scan bodies (the lowering passes visit those themselves). */
+function runPasses(list: readonly Pass[], model: Model, ctx: PassContext, opts: OptimizeOptions, inSubgraphs = false): { model: Model; report: OptimizeReport } {
   const level = opts.level ?? 'all';
   const unknown = [...(opts.enable ?? []), ...(opts.disable ?? [])].filter((n) => !passNames().includes(n));
   if (unknown.length) throw new GraphError(`unknown pass ${unknown.map((n) => `'${n}'`).join(', ')} (passes: ${passNames().join(', ')})`);
@@ -102,6 +104,7 @@ function runPasses(list: readonly Pass[], model: Model, ctx: PassContext, opts: 
     const valuesBefore = countValues(current.graph);
     const t = performance.now();
     const rewrites = pass.run(current, ctx);
+    if (inSubgraphs) runInSubgraphs(pass, current, ctx, rewrites);
     const ms = performance.now() - t;
     // A fresh node list: caches keyed on it (the interpreter's liveness) must not outlive an edit.
     current.graph.nodes = [...current.graph.nodes];

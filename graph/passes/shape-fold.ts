@@ -103,7 +103,7 @@ export const foldShapeArithmetic: Pass = {
   doc: 'folds Shape -> Gather/Slice/Cast/Concat/Unsqueeze chains whose selected dims are known',
   run(model, ctx) {
     const g = model.graph;
-    const { types } = inferGraph(g, { opsets: model.opsets, evaluate: ctx.evaluate });
+    const { types } = inferGraph(g, { opsets: model.opsets, evaluate: ctx.evaluate }, ctx.outerTypes);
     const partial = new Map<string, Partial>();
     const get = (name: string) => partial.get(name) ?? fromConst(constantOf(g, name));
     const shapeOf = (name: string) => {

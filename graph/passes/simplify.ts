@@ -160,7 +160,7 @@ export const simplify: Pass = {
     const g = model.graph;
     const counts: Record<string, number> = {};
     for (let round = 0; round < 4; round++) {
-      const { types, constants } = inferGraph(g, { opsets: model.opsets, evaluate: ctx.evaluate });
+      const { types, constants } = inferGraph(g, { opsets: model.opsets, evaluate: ctx.evaluate }, ctx.outerTypes);
       let changed = false;
       for (const node of [...g.nodes]) {
         if (!g.nodes.includes(node) || node.domain !== '') continue;

@@ -1,5 +1,5 @@
 // A pass is a named graph-to-graph rewrite; the manager runs the list in order.
-import type { Model } from '../ir.js';
+import type { Model, ValueType } from '../ir.js';
 import type { ConstantEvaluator } from '../infer.js';
 import type { LoweringCapabilities } from './lower-types.js';
 
@@ -13,6 +13,13 @@ export interface PassContext {
   readonly maxFoldElements: number;
   /** What the target backend runs fused (lowering passes only; portable passes ignore it). */
   readonly capabilities?: LoweringCapabilities;
+  /**
+   * Types of the values a subgraph reads from its enclosing scopes (set while a portable pass runs on
+   * an If branch or Loop/Scan body; their initializers are visible as the subgraph's own meanwhile).
+   */
+  readonly outerTypes?: ReadonlyMap<string, ValueType>;
+  /** Initializers of the graph being rewritten that belong to an enclosing scope (not its own to remove). */
+  readonly inherited?: ReadonlySet<string>;
 }
 
 export interface Pass {

@@ -262,4 +262,23 @@ describe('lowering in the session', () => {
     expect(Array.from(a.y!.data as Float32Array)).toEqual(Array.from(b.y!.data as Float32Array));
     expect(Array.from(a.y!.data as Float32Array)).toEqual(Array.from(c.y!.data as Float32Array));
   });
+  it('keeps a lowering made only inside an If branch (the main graph\'s node count does not change)', async () => {
+    const branch = (name: string, nodes: BuildSpec['nodes']): Attr => {
+      const m = buildModel({ inputs: [], outputs: [[`${name}_y`, 'float32', [1, 4, 6, 6]]], initializers: { ...convInits, ...hsConsts }, nodes });
+      return { kind: 'graph', value: { ...m.graph, name } };
+    };
+    const model = buildModel({ opset: 13, inputs: [['x', 'float32', [1, 3, 6, 6]], ['c', 'bool', []]], outputs: [['y', 'float32']], nodes: [
+      { op: 'If', inputs: ['c'], outputs: ['y'], attrs: { then_branch: branch('then', [conv('x', 'w', 'cv', {}, 'cb'), ...hardSwishChain('cv', 'then_y')]), else_branch: branch('else', [conv('x', 'w', 'else_y')]) } },
+    ] });
+    const s = await InferenceSession.fromModel(model, { executionProviders: ['cpu'] });
+    const then = (s.model.graph.nodes[0]!.attributes.then_branch as { value: Model['graph'] }).value;
+    expect(then.nodes.map((n) => `${n.domain}:${n.opType}`)).toEqual(['tgraph:FusedConv']);
+    const none = await InferenceSession.fromModel(model, { executionProviders: ['cpu'], graphOptimizationLevel: 'disabled' });
+    const x = new Tensor('float32', Float32Array.from(wave(108, 0.2)), [1, 3, 6, 6]);
+    for (const c of [true, false]) {
+      const feeds = { x, c: new Tensor('bool', Uint8Array.of(c ? 1 : 0), []) };
+      const [a, b] = await Promise.all([s.run(feeds), none.run(feeds)]);
+      expect(Array.from(a.y!.data as Float32Array), `c = ${c}`).toEqual(Array.from(b.y!.data as Float32Array));
+    }
+  });
 });

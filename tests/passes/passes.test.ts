@@ -225,6 +225,53 @@ describe('dead-code-elimination and levels', () => {
   });
 });
 
+describe('passes inside subgraphs (If branches, Loop bodies)', () => {
+  const branch = (name: string, outs: [string, number[]][], nodes: BuildSpec['nodes'], initializers: Record<string, HostTensor> = {}): Attr => {
+    const m = buildModel({ inputs: [], outputs: outs.map(([n, d]) => [n, 'float32', d]), initializers, nodes });
+    return { kind: 'graph', value: { ...m.graph, name } };
+  };
+  const sub = (m: Model, node: number, attr: string) => (m.graph.nodes[node]!.attributes[attr] as { value: Model['graph'] }).value;
+  it('fold and fuse in a branch with the enclosing scope\'s weights and types, which stay outside', () => {
+    // then: MatMul(x, Unsqueeze(w)) + b, where x, w, b are all the outer graph's (x an input, w and b initializers).
+    const then = branch('then', [['ty', [3, 5]]], [
+      { op: 'Unsqueeze', inputs: ['w', 'ax'], outputs: ['w2'] },
+      { op: 'Reshape', inputs: ['w2', 'shape'], outputs: ['w3'] },
+      { op: 'MatMul', inputs: ['x', 'w3'], outputs: ['mm'] },
+      { op: 'Add', inputs: ['mm', 'b'], outputs: ['ty'] },
+    ], { ax: i64([0]), shape: i64([4, 5]) });
+    const other = branch('else', [['ey', [3, 5]]], [{ op: 'MatMul', inputs: ['x', 'w'], outputs: ['ey'] }]);
+    const r = run({ opset: 13, inputs: [['x', 'float32', [3, 4]], ['c', 'bool', []]], outputs: [['y', 'float32']], initializers: { w: f32([4, 5], range(20)), b: f32([5], range(5, 3)) }, nodes: [
+      { op: 'If', inputs: ['c'], outputs: ['y'], attrs: { then_branch: then, else_branch: other } },
+    ] });
+    const t = sub(r.after, 0, 'then_branch');
+    expect(t.nodes.map((n) => n.opType)).toEqual(['Gemm']);
+    expect(r.rewrites['constant-folding:folded']).toBeGreaterThanOrEqual(2);
+    // The folded weight is the branch's own; the outer ones are neither copied in nor dropped outside.
+    expect([...t.initializers.keys()].some((k) => k === 'w' || k === 'b')).toBe(false);
+    expect([...r.after.graph.initializers.keys()].sort()).toEqual(['b', 'w']);
+    expect(r.rewrites['dead-code-elimination:unused-initializer'] ?? 0).toBe(0);
+    // Both branches, against the unoptimized model (run() checked whichever branch its generated c took).
+    for (const c of [true, false]) {
+      const feeds = new Map<string, number[]>([['x', [3, 4]]]);
+      const before = { ...r.before, graph: { ...r.before.graph, initializers: new Map([...r.before.graph.initializers, ['c', { kind: 'tensor', dtype: 'bool', dims: [], data: Uint8Array.of(c ? 1 : 0) } as HostTensor]]) } };
+      const after = { ...r.after, graph: { ...r.after.graph, initializers: new Map([...r.after.graph.initializers, ['c', { kind: 'tensor', dtype: 'bool', dims: [], data: Uint8Array.of(c ? 1 : 0) } as HostTensor]]) } };
+      expect(checkOutputs(before, after, feeds, true), `c = ${c}`).toBeUndefined();
+    }
+  });
+  it('a body input that shadows an outer initializer is not a constant there', () => {
+    // Loop body: v_out = v + one, where the body's input v hides the outer initializer v.
+    const body = buildModel({ inputs: [['i', 'int64', []], ['cin', 'bool', []], ['v', 'float32', [2]]], outputs: [['cout', 'bool', []], ['vout', 'float32', [2]]], nodes: [
+      { op: 'Identity', inputs: ['cin'], outputs: ['cout'] },
+      { op: 'Add', inputs: ['v', 'one'], outputs: ['vout'] },
+    ] }).graph;
+    const r = run({ opset: 13, inputs: [['x', 'float32', [2]]], outputs: [['y', 'float32'], ['z', 'float32']], initializers: { v: f32([2], [1, 2]), one: f32([2], [1, 1]), n: i64([3]), t: { kind: 'tensor', dtype: 'bool', dims: [], data: Uint8Array.of(1) } }, nodes: [
+      { op: 'Loop', inputs: ['n', 't', 'x'], outputs: ['y'], attrs: { body: { kind: 'graph', value: { ...body, name: 'body' } } } },
+      { op: 'Add', inputs: ['x', 'v'], outputs: ['z'] },
+    ] });
+    expect(sub(r.after, 0, 'body').nodes.map((n) => n.opType)).toContain('Add');
+  });
+});
+
 describe('fuse-patterns', () => {
   const f = (name: string, v: number) => ({ [name]: f32([], [v]) });
   const axesAttrs = (on: boolean): Record<string, Attr> => (on ? { axes: { kind: 'ints', value: [-1] } } : {});
