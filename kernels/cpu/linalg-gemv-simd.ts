@@ -7,7 +7,7 @@
 // copies only the M rows of A in and the M rows of C out. Each output is one float32 sum over k in
 // order (eight f32x4 accumulators per panel, relaxed fused multiply-add where the engine validates it).
 // Weights that are not registered constants are laid out per call into a temporary region.
-import { ADD, I32, MUL, V128, forLoop, get, i32c, section, set, simd, simdAllowed, str, uleb } from './wasm-asm.js';
+import { ADD, I32, MUL, V128, forLoop, get, i32c, section, set, relaxedSimdAllowed, simd, simdAllowed, str, uleb } from './wasm-asm.js';
 import { isConstant } from './constants.js';
 import { F_ADD, F_MUL, SCRATCH_V128, hoistConstants, sigmoidOf, tanhOf } from './elementwise-simd-math.js';
 
@@ -127,8 +127,7 @@ function module(): Module | undefined {
   mod = null;
   try {
     if (!simdAllowed()) return undefined;
-    const noRelaxed = typeof process !== 'undefined' && process.env?.TGRAPH_NO_RELAXED_SIMD === '1';
-    mod = (noRelaxed ? undefined : build(true)) ?? build(false) ?? null;
+    mod = (relaxedSimdAllowed() ? build(true) : undefined) ?? build(false) ?? null;
   } catch {
     mod = null;
   }

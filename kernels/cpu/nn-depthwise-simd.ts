@@ -8,7 +8,7 @@
 // offsets.
 // Output rows are written compactly; a row's last vector may spill into the next row, which is written
 // after it. Falls back (returns false) where it does not apply.
-import { ADD, I32, MUL, V128, get, i32c, section, set, simd, simdAllowed, str, uleb } from './wasm-asm.js';
+import { ADD, I32, MUL, V128, get, i32c, section, set, relaxedSimdAllowed, simd, simdAllowed, str, uleb } from './wasm-asm.js';
 
 const SUB = 0x6b, LT_S = 0x48, EQ = 0x46, AND = 0x71, SHR_U = 0x76, EQZ = 0x45;
 const memCopy = [0xfc, ...uleb(10), 0, 0];
@@ -193,8 +193,7 @@ function kernel(sh: Omit<Shape, 'relaxed'>): DwFn | undefined {
   if (fn === undefined) {
     fn = null;
     try {
-      const noRelaxed = typeof process !== 'undefined' && process.env?.TGRAPH_NO_RELAXED_SIMD === '1';
-      for (const relaxed of relaxedOk === false || noRelaxed ? [false] : [true, false]) {
+      for (const relaxed of relaxedOk === false || !relaxedSimdAllowed() ? [false] : [true, false]) {
         const bin = assemble({ ...sh, relaxed });
         if (!WebAssembly.validate(bin)) continue;
         if (relaxed) relaxedOk = true;

@@ -8,7 +8,7 @@
 // The tile shape and KC were picked by measurement (docs/ARCHITECTURE.md, "CPU kernels").
 // `f32x4.relaxed_madd` (a fused multiply-add) is used where the engine validates it, plain mul+add otherwise.
 
-import { ADD, I32, MUL, V128, get, i32c, section, set, simd, simdAllowed, str, uleb } from './wasm-asm.js';
+import { ADD, I32, MUL, V128, get, i32c, section, set, relaxedSimdAllowed, simd, simdAllowed, str, uleb } from './wasm-asm.js';
 import { IM2COL_PARAMS, im2colBody } from './nn-im2col-simd.js';
 
 /** Rows of the register tile. */
@@ -261,8 +261,7 @@ export function simdGemm(): SimdGemm | undefined {
   try {
     if (!simdAllowed()) return undefined;
     // Small modules (about 2 KB), so synchronous compilation is allowed on a browser main thread too.
-    const noRelaxed = typeof process !== 'undefined' && process.env?.TGRAPH_NO_RELAXED_SIMD === '1';
-    cached = (noRelaxed ? undefined : build(true)) ?? build(false) ?? null;
+    cached = (relaxedSimdAllowed() ? build(true) : undefined) ?? build(false) ?? null;
   } catch {
     cached = null;
   }

@@ -83,6 +83,34 @@ export function simdAllowed(): boolean {
   return typeof WebAssembly !== 'undefined' && !(typeof process !== 'undefined' && process.env?.TGRAPH_NO_SIMD === '1');
 }
 
+// f32x4.relaxed_madd(a, b, c) in a one-function module: what relaxed SIMD validation is checked with.
+const RELAXED_PROBE = Uint8Array.from([0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 96, 3, 123, 123, 123, 1, 123, 3, 2, 1, 0, 10, 13, 1, 11, 0, 32, 0, 32, 1, 32, 2, 253, 133, 2, 11]);
+let relaxed: boolean | undefined;
+
+/**
+ * Whether the kernels may use relaxed SIMD (`f32x4.relaxed_madd`, a fused multiply-add: 1.15-1.3x on the
+ * GEMM). Browsers since Chrome 114 and Node 22 validate it; Node 20's V8 (11.3) has it behind
+ * `--experimental-wasm-relaxed-simd`, which is turned on here, where Node lets a module read its flags
+ * synchronously (process.getBuiltinModule, Node 20.16+). The flag only admits those opcodes to
+ * validation: nothing else in the process changes. TGRAPH_NO_RELAXED_SIMD=1 keeps it off (plain SIMD).
+ */
+export function relaxedSimdAllowed(): boolean {
+  if (relaxed !== undefined) return relaxed;
+  relaxed = false;
+  try {
+    if (!simdAllowed() || (typeof process !== 'undefined' && process.env?.TGRAPH_NO_RELAXED_SIMD === '1')) return false;
+    if (!WebAssembly.validate(RELAXED_PROBE)) {
+      const getBuiltin = typeof process !== 'undefined' ? (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule : undefined;
+      const v8 = getBuiltin?.('node:v8') as { setFlagsFromString?: (flags: string) => void } | undefined;
+      v8?.setFlagsFromString?.('--experimental-wasm-relaxed-simd');
+    }
+    relaxed = WebAssembly.validate(RELAXED_PROBE);
+  } catch {
+    relaxed = false;
+  }
+  return relaxed;
+}
+
 /**
  * A kernel module assembled and instantiated on first use, where SIMD is allowed; undefined where it is
  * not, where the engine rejects it (a CSP without wasm-unsafe-eval), or while a test switched it off.
