@@ -13,6 +13,7 @@ import { nodeOnlyAliases } from '../scripts/browser-bundle.js';
 import { nodePeers, packageVersion } from './peers.js';
 import type { Ceilings, PeerInfo, PeerMeasure } from './types.js';
 import { repoRoot, type Workload } from './workloads.js';
+import { QUICK_WARMUP, WARMUP } from './stats.js';
 import type { PagePeer, PageSpec } from './browser/page.js';
 
 export const CHROMIUM = process.env.TGRAPH_CHROMIUM ?? '/usr/lib/chromium/chromium';
@@ -185,7 +186,7 @@ export async function runBrowser(workloads: Workload[], o: BrowserOptions): Prom
         flops: w.flops,
         bytesMoved: w.bytesMoved,
         budgetMs: o.budgetMs,
-        warmup: o.quick ? 1 : 3,
+        warmup: o.quick ? QUICK_WARMUP : WARMUP,
         minReps: 3,
         maxReps: o.quick ? 10 : 40,
         ...(isModel ? { concurrency: 4 } : {}),

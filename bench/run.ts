@@ -18,7 +18,7 @@ import { type BrowserPart, CHROMIUM, runBrowser } from './browser.js';
 import { nodePeers, type OutputData, type Peer, type Runner } from './peers.js';
 import { jaxMatmulMs, tracerPeers, tracerWorkloads } from './tracer-peers.js';
 import { deviceOf, markdownReport, readmeBlock, replaceReadmeBlock, svgChart } from './report.js';
-import { interleaveOrder, repsFor, summarize } from './stats.js';
+import { interleaveOrder, QUICK_WARMUP, repsFor, summarize, WARMUP, warmUp } from './stats.js';
 import type { BenchResults, Ceilings, ColdMeasure, MachineInfo, PeerInfo, PeerMeasure, WorkloadResult } from './types.js';
 import { matmulWorkload, microWorkloads, realWorkloads, repoRoot, type Workload } from './workloads.js';
 
@@ -175,21 +175,12 @@ async function benchWorkload(w: Workload, peers: Peer[], o: Options): Promise<Wo
     if (d !== undefined) measures.get(id)!.maxRelDiff = d;
   }
   const live = applicable.filter((p) => runners.has(p.info.id)).map((p) => p.info.id);
-  // Warm-up, interleaved; the warm-up times estimate how many repetitions fit in the budget.
-  // A peer whose warm-up run took over a second (WebGPU on a software adapter) gets only that one.
-  const warmup = o.quick ? 1 : 3;
-  const est = new Map<string, number>();
-  for (let i = 0; i < warmup; i++) {
-    for (const id of interleaveOrder(live, i)) {
-      if (i > 0 && (est.get(id) ?? 0) > 1000) continue;
-      try {
-        const [ms] = await timeRun(runners.get(id)!);
-        est.set(id, Math.min(est.get(id) ?? Infinity, ms));
-      } catch (e) {
-        measures.get(id)!.error = errText(e);
-      }
-    }
-  }
+  // Warm-up, interleaved (stats.ts WARMUP); the fastest warm-up run estimates how many repetitions fit in the budget.
+  const { best: est, runs: warmRuns } = await warmUp(live, async (id) => (await timeRun(runners.get(id)!))[0], o.quick ? QUICK_WARMUP : WARMUP, (id, e) => {
+    measures.get(id)!.error = errText(e);
+  });
+  for (const [id, n] of warmRuns) measures.get(id)!.warmupRuns = n;
+  const warmup = Math.max(0, ...warmRuns.values());
   const ok = live.filter((id) => !measures.get(id)!.error);
   // Repetitions fit the budget by the peers that take under a third of it per run; slower ones run
   // in the first `slowReps` repetitions only (still interleaved with the others).

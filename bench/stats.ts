@@ -78,3 +78,52 @@ export function repsFor(estimatesMs: readonly number[], budgetMs: number, minRep
   if (!(perRep > 0)) return maxReps;
   return Math.max(minReps, Math.min(maxReps, Math.floor(budgetMs / perRep)));
 }
+
+/**
+ * How long each peer warms up before the timed repetitions. JIT-compiled runtimes reach their steady
+ * speed only after many runs of a small model (V8 optimizes each of tgraph's JS kernels once it is hot,
+ * and tiers wasm up from its baseline compiler in the background): silero VAD on tgraph's CPU path took
+ * about 1,000 runs to settle. So every peer warms up the same way: at least `minRuns`, then until it has
+ * spent `budgetMs` running (at most `maxRuns`); a peer slower than a second per run gets one run.
+ */
+export interface WarmupPolicy {
+  minRuns: number;
+  budgetMs: number;
+  maxRuns: number;
+}
+export const WARMUP: WarmupPolicy = { minRuns: 3, budgetMs: 1000, maxRuns: 1000 };
+export const QUICK_WARMUP: WarmupPolicy = { minRuns: 1, budgetMs: 0, maxRuns: 1 };
+
+/** Whether a peer that has made `runs` warm-up runs taking `spentMs` in all (the fastest `bestMs`) runs again. */
+export function warmsAgain(p: WarmupPolicy, runs: number, spentMs: number, bestMs: number): boolean {
+  if (runs === 0) return true;
+  if (bestMs > 1000) return false;
+  return runs < p.minRuns || (runs < p.maxRuns && spentMs < p.budgetMs);
+}
+
+/**
+ * Warm the peers up, interleaved (rounds in rotating order, a peer dropping out once warm); `run`
+ * returns one run's ms, and a peer whose run throws is reported to `onError` and left out.
+ * Returns each peer's fastest warm-up run (the estimate the repetitions are budgeted by) and its run count.
+ */
+export async function warmUp(ids: readonly string[], run: (id: string) => Promise<number>, p: WarmupPolicy, onError: (id: string, e: unknown) => void): Promise<{ best: Map<string, number>; runs: Map<string, number> }> {
+  const best = new Map<string, number>();
+  const runs = new Map<string, number>(ids.map((id) => [id, 0]));
+  const spent = new Map<string, number>(ids.map((id) => [id, 0]));
+  let live = [...ids];
+  for (let round = 0; live.length; round++) {
+    for (const id of interleaveOrder(live, round)) {
+      try {
+        const ms = await run(id);
+        best.set(id, Math.min(best.get(id) ?? Infinity, ms));
+        runs.set(id, runs.get(id)! + 1);
+        spent.set(id, spent.get(id)! + ms);
+      } catch (e) {
+        onError(id, e);
+        live = live.filter((x) => x !== id);
+      }
+    }
+    live = live.filter((id) => warmsAgain(p, runs.get(id)!, spent.get(id)!, best.get(id) ?? 0));
+  }
+  return { best, runs };
+}

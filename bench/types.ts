@@ -40,6 +40,8 @@ export interface PeerMeasure {
   loadMs?: number;
   /** First run on the first session this process made for the workload, ms. */
   firstRunMs?: number;
+  /** Warm-up runs before the timed repetitions (stats.ts WARMUP). */
+  warmupRuns?: number;
   /** Steady-state latency of one run, ms, over the interleaved repetitions. */
   steady?: Summary;
   /** Runs per second with `concurrency` runs in flight. */
@@ -72,7 +74,7 @@ export interface WorkloadResult {
   flops?: number;
   /** Bytes one run must read and write at least (micro-benchmarks). */
   bytes?: number;
-  /** Interleaved timed repetitions and warm-up runs per peer. */
+  /** Interleaved timed repetitions, and the most warm-up runs any peer made (per peer: warmupRuns). */
   reps: number;
   warmup: number;
   peers: PeerMeasure[];

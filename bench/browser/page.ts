@@ -3,7 +3,7 @@
 // interleaved, with the same method as the Node suite.
 /// <reference types="@webgpu/types" />
 import { importModel, InferenceSession, Tensor } from '../../src/index.js';
-import { interleaveOrder, repsFor, summarize } from '../stats.js';
+import { interleaveOrder, repsFor, summarize, type WarmupPolicy, warmUp } from '../stats.js';
 import type { PeerMeasure } from '../types.js';
 import type { MicroSpec } from '../workloads.js';
 
@@ -28,7 +28,7 @@ export interface PageSpec {
   flops?: number;
   bytesMoved?: number;
   budgetMs: number;
-  warmup: number;
+  warmup: WarmupPolicy;
   minReps: number;
   maxReps: number;
   /** Also measure runs per second with this many runs in flight. */
@@ -232,17 +232,17 @@ async function benchWorkload(spec: PageSpec): Promise<PeerMeasure[]> {
       m.error = errText(e);
     }
   }
-  const live = ids.filter((id) => runners.has(id));
+  let live = ids.filter((id) => runners.has(id));
   console.debug(`warm-up: ${live.join(', ')}`);
-  const est = new Map<string, number>();
-  for (let i = 0; i < spec.warmup; i++) {
-    for (const id of interleaveOrder(live, i)) {
-      if (i > 0 && (est.get(id) ?? 0) > 1000) continue; // one warm-up run for a peer slower than a second
-      const t = performance.now();
-      await runners.get(id)!.run();
-      est.set(id, Math.min(est.get(id) ?? Infinity, performance.now() - t));
-    }
-  }
+  const { best: est, runs: warmRuns } = await warmUp(live, async (id) => {
+    const t = performance.now();
+    await runners.get(id)!.run();
+    return performance.now() - t;
+  }, spec.warmup, (id, e) => {
+    measures.get(id)!.error = errText(e);
+  });
+  live = live.filter((id) => !measures.get(id)!.error);
+  for (const [id, n] of warmRuns) measures.get(id)!.warmupRuns = n;
   // As in the Node suite: repetitions fit the budget by the peers under a third of it per run; slower
   // ones run in the first `minReps` repetitions only.
   const isSlow = (id: string) => (est.get(id) ?? 0) > spec.budgetMs / 3;

@@ -1,7 +1,7 @@
 // The benchmark harness's statistics and reports on synthetic timings (no benchmark runs here).
 import { describe, expect, it } from 'vitest';
 import { COMPARISONS, README_END, README_START, activeComparisons, browserTable, deviceOf, fmt, kernelTable, markdownReport, optTable, readmeBlock, replaceReadmeBlock, steadyRatio, svgChart } from '../../bench/report.js';
-import { geomean, interleaveOrder, quantileSorted, ratio, repsFor, summarize } from '../../bench/stats.js';
+import { geomean, interleaveOrder, quantileSorted, ratio, repsFor, summarize, warmUp, type WarmupPolicy } from '../../bench/stats.js';
 import type { BenchResults, PeerInfo, WorkloadResult } from '../../bench/types.js';
 
 describe('bench statistics', () => {
@@ -29,6 +29,23 @@ describe('bench statistics', () => {
     expect(repsFor([10, 10], 1000, 5, 40)).toBe(40);
     expect(repsFor([100, 100], 1000, 5, 40)).toBe(5);
     expect(repsFor([50, 50], 1000, 5, 40)).toBe(10);
+  });
+
+  it('warms each peer up for its run budget (at least minRuns, at most maxRuns), one run when slower than a second, leaving out one that throws', async () => {
+    const ms: Record<string, number> = { fast: 2, mid: 30, slow: 1500, broken: 1 };
+    const order: string[] = [];
+    const errors: string[] = [];
+    const p: WarmupPolicy = { minRuns: 3, budgetMs: 100, maxRuns: 20 };
+    const { best, runs } = await warmUp(Object.keys(ms), async (id) => {
+      order.push(id);
+      if (id === 'broken') throw new Error('no');
+      return ms[id]!;
+    }, p, (id) => errors.push(id));
+    expect(Object.fromEntries(runs)).toEqual({ fast: 20, mid: 4, slow: 1, broken: 0 });
+    expect(best.get('mid')).toBe(30);
+    expect(errors).toEqual(['broken']);
+    // Interleaved: the second round starts with the second peer still warming.
+    expect(order.slice(0, 6)).toEqual(['fast', 'mid', 'slow', 'broken', 'mid', 'fast']);
   });
 });
 
