@@ -22,8 +22,29 @@ export interface InterpretOptions {
   readonly opsets: Readonly<Record<string, number>>;
   /** Checked between nodes; a set flag aborts the run. */
   readonly signal?: { readonly aborted: boolean };
-  /** Called after each node with its wall time in ms (profiling). */
-  readonly onNode?: (node: Node, ms: number) => void;
+  /**
+   * Profiling: called after each node's kernel with its time in ms, nodes of If/Loop/Scan bodies
+   * included (a control-flow node is reported after its bodies' nodes; its time includes theirs).
+   */
+  readonly onNode?: (node: Node, ms: number, run: KernelRun) => void;
+  /** The control-flow nodes whose bodies this graph runs in, outermost first (set for bodies when `onNode` is). */
+  readonly within?: readonly Node[];
+}
+
+/** What `onNode` learns of one kernel call. */
+export interface KernelRun {
+  /** performance.now() when the kernel started. */
+  readonly start: number;
+  readonly inputs: readonly (RtValue | undefined)[];
+  /** Enclosing control-flow nodes, outermost first; empty for the graph the run started with. */
+  readonly within: readonly Node[];
+}
+
+const TOP: readonly Node[] = [];
+
+/** The options for the bodies of `node`'s subgraphs: profiled runs note the enclosing node. */
+function bodyOptions(opts: InterpretOptions, node: Node): InterpretOptions {
+  return opts.onNode ? { ...opts, within: [...(opts.within ?? TOP), node] } : opts;
 }
 
 export function lookup(scope: Scope, name: string): RtValue | undefined {
@@ -107,7 +128,7 @@ export function interpret(graph: Graph, feeds: ReadonlyMap<string, RtValue>, opt
     if (opts.signal?.aborted) throw new AbortError();
     const st = steps[i]!;
     const inputs = gatherInputs(st, scope);
-    const outs = parent && st.foldable && !opts.onNode && constantInputs(st.node, inputs) ? runFolded(st.node, inputs, scope, opts) : runStep(st, inputs, scope, opts);
+    const outs = parent && st.foldable && constantInputs(st.node, inputs) ? runFolded(st.node, inputs, scope, opts) : runStep(st, inputs, scope, opts);
     const names = st.outputs;
     for (let k = 0; k < names.length; k++) {
       const v = outs[k];
@@ -158,6 +179,9 @@ class StepContext implements CpuContext {
   readonly attrs: AttrReader;
   scope: Scope = { values: new Map() };
   opts: InterpretOptions = { opsets: {} };
+  /** bodyOptions(opts) for the `opts` it was made from (a Loop runs its body once per iteration). */
+  private body: InterpretOptions | undefined;
+  private bodyOf: InterpretOptions | undefined;
   constructor(readonly node: Node) {
     this.attrs = new AttrReader(node);
   }
@@ -167,7 +191,11 @@ class StepContext implements CpuContext {
       const v = args[i];
       if (v !== undefined) feeds.set(inp.name, v);
     });
-    const outs = interpret(g, feeds, this.opts, this.scope);
+    if (this.bodyOf !== this.opts) {
+      this.bodyOf = this.opts;
+      this.body = bodyOptions(this.opts, this.node);
+    }
+    const outs = interpret(g, feeds, this.body!, this.scope);
     return g.outputs.map((o) => outs.get(o.name)!);
   }
 }
@@ -246,7 +274,7 @@ export function runNode(node: Node, inputs: (RtValue | undefined)[], scope: Scop
         const v = args[i];
         if (v !== undefined) feeds.set(inp.name, v);
       });
-      const outs = interpret(g, feeds, opts, scope);
+      const outs = interpret(g, feeds, bodyOptions(opts, node), scope);
       return g.outputs.map((o) => outs.get(o.name)!);
     },
   };
@@ -255,14 +283,23 @@ export function runNode(node: Node, inputs: (RtValue | undefined)[], scope: Scop
 
 /** Run a node's kernel: errors name the node, op and input shapes; `onNode` gets its time. */
 function callKernel(kernel: CpuKernel, ctx: CpuContext, inputs: (RtValue | undefined)[], opts: InterpretOptions): RtValue[] {
-  const t0 = opts.onNode ? performance.now() : 0;
+  if (opts.onNode) return callKernelTimed(kernel, ctx, inputs, opts, opts.onNode);
+  try {
+    return kernel(inputs, ctx);
+  } catch (e) {
+    throw wrapKernelError(e, ctx.node, inputs);
+  }
+}
+
+function callKernelTimed(kernel: CpuKernel, ctx: CpuContext, inputs: (RtValue | undefined)[], opts: InterpretOptions, onNode: NonNullable<InterpretOptions['onNode']>): RtValue[] {
+  const start = performance.now();
   let outs: RtValue[];
   try {
     outs = kernel(inputs, ctx);
   } catch (e) {
     throw wrapKernelError(e, ctx.node, inputs);
   }
-  if (opts.onNode) opts.onNode(ctx.node, performance.now() - t0);
+  onNode(ctx.node, performance.now() - start, { start, inputs, within: opts.within ?? TOP });
   return outs;
 }
 

@@ -80,7 +80,7 @@ export async function runCommand(args: ParsedArgs, out: Out): Promise<void> {
     timings: { loadMs: round(loadMs), firstRunMs: round(firstMs), steadyRunMs: round(steadyMs) },
   };
   const trace = profile ? await session.endProfiling(profileFile) : undefined;
-  const ops = trace ? summarizeTrace(trace).map((r) => ({ ...r, totalMs: round(r.totalMs), percent: round(r.percent) })) : undefined;
+  const ops = trace ? summarizeTrace(trace).map((r) => ({ ...r, selfMs: round(r.selfMs), totalMs: round(r.totalMs), percent: round(r.percent) })) : undefined;
   if (json) {
     out(JSON.stringify(ops ? { ...summary, profile: { runs: 1 + times.length, ...(profileFile ? { trace: profileFile } : {}), ops } } : summary, null, 2));
     await session.release();

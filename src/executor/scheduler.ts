@@ -12,9 +12,10 @@
 // outputs (shared memory) once the run adopts them.
 import { GraphError } from '../../graph/errors.js';
 import type { Graph, Model, Node } from '../../graph/ir.js';
-import { allocSharedTensor, describeValue, type RtValue, setMaxElements } from '../../graph/tensor.js';
+import { allocSharedTensor, type RtValue, setMaxElements } from '../../graph/tensor.js';
 import { RunBuffers } from '../../graph/tensor-pool.js';
 import { graphPlan, runNode, runStep, type Scope } from '../../kernels/cpu/interpreter.js';
+import { kernelEvents, shapesOf } from './kernel-events.js';
 import { runTask } from './run-task.js';
 import { runSequential } from './sequential.js';
 import { type OutputTarget, planSplit, type SharedAlloc, splitTuning, worthAWorker } from './split.js';
@@ -53,10 +54,6 @@ export interface WorkerResult {
 }
 /** Yield to the event loop after this many ms of inline work. */
 const YIELD_MS = 4;
-
-export function shapesOf(inputs: readonly (RtValue | undefined)[]): (readonly number[] | string)[] {
-  return inputs.map((v) => (v && v.kind === 'tensor' ? v.dims : describeValue(v)));
-}
 
 function yieldToLoop(): Promise<void> {
   return new Promise((r) => (typeof setImmediate === 'function' ? setImmediate(r) : setTimeout(r, 0)));
@@ -126,7 +123,7 @@ export interface ExecuteOptions {
 export async function executeGraph(model: Model, feeds: ReadonlyMap<string, RtValue>, ctx: ExecRunContext, opts: ExecuteOptions): Promise<Map<string, RtValue>> {
   const graph = model.graph;
   // Sequential runs fetching graph outputs take the prepared-step path (sequential.ts); the loop below stays for other fetches.
-  if ((!opts.pool || opts.mode === 'sequential') && ctx.fetches.every((f) => graph.outputs.some((o) => o.name === f))) return runSequential(model, feeds, ctx, shapesOf);
+  if ((!opts.pool || opts.mode === 'sequential') && ctx.fetches.every((f) => graph.outputs.some((o) => o.name === f))) return runSequential(model, feeds, ctx);
   const plan = planOf(graph);
   const values = new Map<string, RtValue>();
   for (const [k, v] of graph.initializers) values.set(k, v);
@@ -137,7 +134,9 @@ export async function executeGraph(model: Model, feeds: ReadonlyMap<string, RtVa
   const signal = ctx.signal;
   const limit = ctx.maxTensorElements;
   const scope: Scope = { values };
-  const interpretOpts = { opsets: model.opsets, signal };
+  // Inline nodes (and the nodes of their If/Loop/Scan bodies) report through the interpreter's hook.
+  const onNode = kernelEvents(ctx);
+  const interpretOpts = onNode ? { opsets: model.opsets, signal, onNode } : { opsets: model.opsets, signal };
   // Runs recycle the buffers of dead intermediates (graph/tensor-pool.ts): a parallel run also its
   // workers' outputs (shared memory, adopted when back) and its split nodes' outputs.
   const buffers = new RunBuffers();
@@ -178,14 +177,12 @@ export async function executeGraph(model: Model, feeds: ReadonlyMap<string, RtVa
     const node = graph.nodes[i]!;
     const inputs = inputsOf(node);
     const prev = limit !== undefined ? setMaxElements(limit) : undefined;
-    const start = wallNow();
     try {
       const st = steps[i];
       store(node, buffers.node(() => (st?.node === node ? runStep(st, inputs, scope, interpretOpts) : runNode(node, inputs, scope, interpretOpts))));
     } finally {
       if (prev !== undefined) setMaxElements(prev);
     }
-    if (ctx.onNodeRun || ctx.onNode) report({ node, start, dur: wallNow() - start, thread: 0, inputShapes: shapesOf(inputs) });
   };
   const stopped = () => {
     const e = signal?.check();

@@ -3,14 +3,15 @@
 // run of a small model costs its kernels and little else. Initializers are read from the graph, not
 // copied into the run's table; dead intermediates go back to the tensor pool (graph/tensor-pool.ts).
 // The checks stay those of the general scheduler: the stop signal before every node, a yield to the
-// event loop every few ms, the element limit around each kernel, a profile event per node when asked.
+// event loop every few ms, the element limit around each kernel, a profile event per node when asked
+// (from the interpreter's kernel calls, so the nodes of If/Loop/Scan bodies get theirs too).
 import { GraphError } from '../../graph/errors.js';
 import type { Model } from '../../graph/ir.js';
 import { type RtValue, setMaxElements } from '../../graph/tensor.js';
 import { RunBuffers } from '../../graph/tensor-pool.js';
 import { gatherInputs, graphPlan, type InterpretOptions, runStep, type Scope } from '../../kernels/cpu/interpreter.js';
+import { kernelEvents } from './kernel-events.js';
 import type { ExecRunContext } from './types.js';
-import { wallNow } from './types.js';
 
 /** Yield to the event loop after this many ms of work. */
 const YIELD_MS = 4;
@@ -19,16 +20,16 @@ function yieldToLoop(): Promise<void> {
   return new Promise((r) => (typeof setImmediate === 'function' ? setImmediate(r) : setTimeout(r, 0)));
 }
 
-export async function runSequential(model: Model, feeds: ReadonlyMap<string, RtValue>, ctx: ExecRunContext, shapesOf: (inputs: readonly (RtValue | undefined)[]) => (readonly number[] | string)[]): Promise<Map<string, RtValue>> {
+export async function runSequential(model: Model, feeds: ReadonlyMap<string, RtValue>, ctx: ExecRunContext): Promise<Map<string, RtValue>> {
   const graph = model.graph;
   const steps = graphPlan(graph).steps;
   const values = new Map<string, RtValue>(feeds);
   const scope: Scope = { values, consts: graph.initializers };
   const signal = ctx.signal;
   const limit = ctx.maxTensorElements;
-  const opts: InterpretOptions = { opsets: model.opsets, signal };
+  const onNode = kernelEvents(ctx);
+  const opts: InterpretOptions = onNode ? { opsets: model.opsets, signal, onNode } : { opsets: model.opsets, signal };
   const buffers = new RunBuffers();
-  const profiling = ctx.onNodeRun !== undefined || ctx.onNode !== undefined;
   let lastYield = performance.now();
   for (let i = 0; i < steps.length; i++) {
     let stop = signal?.check();
@@ -43,7 +44,6 @@ export async function runSequential(model: Model, feeds: ReadonlyMap<string, RtV
     const inputs = gatherInputs(st, scope);
     const prevMax = limit !== undefined ? setMaxElements(limit) : undefined;
     const prevOwner = buffers.enter();
-    const start = profiling ? wallNow() : 0;
     let outs: RtValue[];
     try {
       outs = runStep(st, inputs, scope, opts);
@@ -58,11 +58,6 @@ export async function runSequential(model: Model, feeds: ReadonlyMap<string, RtV
         values.set(names[k]!, v);
         buffers.stored(v);
       }
-    }
-    if (profiling) {
-      const ev = { node: st.node, start, dur: wallNow() - start, thread: 0, inputShapes: shapesOf(inputs) };
-      ctx.onNodeRun?.(ev);
-      ctx.onNode?.(st.node, ev.dur);
     }
     for (const name of st.dead) {
       const v = values.get(name);

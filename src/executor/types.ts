@@ -14,6 +14,8 @@ export interface NodeRunEvent {
   readonly inputShapes: readonly (readonly number[] | string)[];
   /** Rows of a split node: which part of how many. */
   readonly part?: readonly [number, number];
+  /** A node of an If/Loop/Scan body: the enclosing control-flow nodes, outermost first. */
+  readonly within?: readonly Pick<Node, 'name' | 'opType'>[];
 }
 
 /** A signal that can also say why it stopped and wake waiters (RunControl implements it). */
