@@ -5,11 +5,19 @@ import { convTransposeGeometry, readWindowAttrs, windowGeometry, type WindowAttr
 import { KernelInputError } from './errors.js';
 import type { CpuContext, CpuKernel } from './types.js';
 import { optTensorArg, tensorArg, viaF32 } from './util.js';
-import { gemmF32, gemmF32Staged, gemmF32TransB, gemmF64, gemmStageB, im2colStaged2d } from './nn-gemm.js';
+import { convImplicitF32, gemmF32, gemmF32Staged, gemmF32TransB, gemmF64, gemmStageB, im2colStaged2d } from './nn-gemm.js';
 import { conv2dDirectSimd, type DirectConv2d } from './nn-depthwise-simd.js';
 import { gemvF32, gemvWeights } from './linalg-gemv-simd.js';
 import { simdBinary } from './elementwise-simd.js';
 import { col2im, type FloatArray, type Grid, im2col, im2colRows2d, prod } from './nn-im2col.js';
+
+let useImplicit = true;
+/** Turn the implicit-im2col path for stride-1 2-D convs off or on (tests compare it with im2col); returns the previous setting. */
+export function setImplicitConv(on: boolean): boolean {
+  const prev = useImplicit;
+  useImplicit = on;
+  return prev;
+}
 
 /** Most floats an im2col buffer holds at once (64 MiB as float32). */
 let COL_LIMIT = 1 << 24;
@@ -122,6 +130,8 @@ export function convForward(ctx: CpuContext, x: FloatArray, xd: readonly number[
         if (pointwise) {
           gemm(Mg, outSize, Cg, w, wOff, Cg, 1, x, xOff, inSize, y, yOff, outSize, false, gBias, gi * Mg);
         } else if (nd === 2) {
+          if (useImplicit && y instanceof Float32Array && x instanceof Float32Array && w instanceof Float32Array &&
+            convImplicitF32(x, xOff, Cg, g, Mg, w, wOff, y, yOff, gBias, gi * Mg)) continue;
           const OH = geo.out[0]!, OW = geo.out[1]!;
           for (let r0 = 0; r0 < OH; r0 += rowsPerBand) {
             const r1 = Math.min(OH, r0 + rowsPerBand);

@@ -9,7 +9,7 @@
 // `f32x4.relaxed_madd` (a fused multiply-add) is used where the engine validates it, plain mul+add otherwise.
 
 import { ADD, I32, MUL, V128, get, i32c, section, set, relaxedSimdAllowed, simd, simdAllowed, str, uleb } from './wasm-asm.js';
-import { IM2COL_PARAMS, im2colBody } from './nn-im2col-simd.js';
+import { COPY2D_PARAMS, copy2dBody, IM2COL_PARAMS, im2colBody } from './nn-im2col-simd.js';
 
 /** Rows of the register tile. */
 export const MR = 4;
@@ -24,6 +24,7 @@ const v128load = (off: number) => [...simd(0x00), ...memarg(4, off)];
 const v128store = (off: number) => [...simd(0x0b), ...memarg(4, off)];
 const f32load = (off: number) => [0x2a, ...memarg(2, off)];
 const f32store = (off: number) => [0x38, ...memarg(2, off)];
+const i32load = (off: number) => [0x28, ...memarg(2, off)];
 const f32zero = [0x43, 0, 0, 0, 0];
 const v128zero = [...simd(0x0c), ...new Array<number>(16).fill(0)];
 const SPLAT = 0x13, LOAD32_SPLAT = 0x09, FADD = 0xe4, FMUL = 0xe6, RELAXED_MADD = 0x105;
@@ -42,30 +43,40 @@ function fnType(params: number): number[] {
   return [0x60, params, ...new Array<number>(params).fill(I32), 0];
 }
 
-function assemble(relaxed: boolean): Uint8Array<ArrayBuffer> {
+/**
+ * The body of `mm`, or with `indexed` of `mmi`: the same product with B's row k at pb + table[k] (bytes; the
+ * table of K i32 at the `ldb` argument) + jp*bps. That reads a stride-1 convolution's columns straight out of
+ * its (padded) input, a row per (channel, kernel offset): an implicit im2col.
+ */
+function mmBodyOf(relaxed: boolean, indexed: boolean): number[] {
   const rows = [...Array(MR).keys()];
   const vecs = [...Array(NV).keys()];
   // mm params: 0 pa, 1 pb, 2 pc, 3 mpan, 4 npan, 5 K, 6 ldb (bytes), 7 ldc (bytes), 8 acc (C is read when 1),
   //   9 bps (bytes from one B column panel to the next: 16*NV for row-major B, K*16*NV for packed panels),
   //   10 pbias (a per-row bias that C starts from instead of 0, mpan*MR floats; 0 for none)
-  // locals: 11 jp, 12 k0, 13 kc, 14 ip, 15 k, 16 paT, 17 pbT, 18 pcT, 19 load, 20 rowC (i32)
-  //         21.. acc (MR*NV), then NV b vectors, then one splat (v128)
+  // locals: 11 jp, 12 k0, 13 kc, 14 ip, 15 k, 16 paT, 17 pbT, 18 pcT, 19 load, 20 rowC, 21 bBase (i32)
+  //         22.. acc (MR*NV), then NV b vectors, then one splat (v128)
   const [PA, PB, PC, MP, NP, K, LDB, LDC, ACC, BPS, PBIAS] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-  const [JP, K0, KCL, IP, KI, PAT, PBT, PCT, LOAD, ROWC] = [11, 12, 13, 14, 15, 16, 17, 18, 19, 20];
-  const accL = (r: number, h: number) => 21 + r * NV + h;
-  const bL = (h: number) => 21 + MR * NV + h;
-  const AV = 21 + MR * NV + NV;
+  const [JP, K0, KCL, IP, KI, PAT, PBT, PCT, LOAD, ROWC, BBASE] = [11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21];
+  const V0 = 22;
+  const accL = (r: number, h: number) => V0 + r * NV + h;
+  const bL = (h: number) => V0 + MR * NV + h;
+  const AV = V0 + MR * NV + NV;
   const rowAddr = (r: number) => (r === 0 ? get(PCT) : [...get(PCT), ...get(LDC), ...i32c(r), MUL, ADD]);
   const fma = (r: number, h: number) => relaxed
     ? [...get(AV), ...get(bL(h)), ...get(accL(r, h)), ...simd(RELAXED_MADD), ...set(accL(r, h))]
     : [...get(accL(r, h)), ...get(AV), ...get(bL(h)), ...simd(FMUL), ...simd(FADD), ...set(accL(r, h))];
+  // Indexed: PBT walks the table and ROWC (free during the k loop) holds the row's address.
+  const bRow = indexed ? [...get(BBASE), ...get(PBT), ...i32load(0), ADD, ...set(ROWC)] : [];
+  const bAt = indexed ? get(ROWC) : get(PBT);
   const inner = [
     0x03, 0x40,
-    ...vecs.flatMap((h) => [...get(PBT), ...v128load(16 * h), ...set(bL(h))]),
+    ...bRow,
+    ...vecs.flatMap((h) => [...bAt, ...v128load(16 * h), ...set(bL(h))]),
     // v128.load32_splat: one broadcast load (f32.load + splat costs a shuffle on the FP pipes as well)
     ...rows.flatMap((r) => [...get(PAT), ...simd(LOAD32_SPLAT), ...memarg(2, 4 * r), ...set(AV), ...vecs.flatMap((h) => fma(r, h))]),
     ...get(PAT), ...i32c(4 * MR), ADD, ...set(PAT),
-    ...get(PBT), ...get(LDB), ADD, ...set(PBT),
+    ...(indexed ? [...get(PBT), ...i32c(4), ADD, ...set(PBT)] : [...get(PBT), ...get(LDB), ADD, ...set(PBT)]),
     ...get(KI), ...i32c(1), SUB, ...set(KI), ...get(KI), 0x0d, 0,
     0x0b,
   ];
@@ -83,9 +94,9 @@ function assemble(relaxed: boolean): Uint8Array<ArrayBuffer> {
     ...rows.flatMap((r) => vecs.flatMap((h) => [...v128zero, ...set(accL(r, h))])),
     0x0b,
     0x0b,
-    // paT = pa + (ip*K + k0)*MR*4; pbT = pb + k0*ldb + jp*bps
+    // paT = pa + (ip*K + k0)*MR*4; pbT = pb + k0*ldb + jp*bps (indexed: the table's entry k0)
     ...get(PA), ...get(IP), ...get(K), MUL, ...get(K0), ADD, ...i32c(MR * 4), MUL, ADD, ...set(PAT),
-    ...get(PB), ...get(K0), ...get(LDB), MUL, ADD, ...get(JP), ...get(BPS), MUL, ADD, ...set(PBT),
+    ...(indexed ? [...get(LDB), ...get(K0), ...i32c(4), MUL, ADD, ...set(PBT), ...get(PB), ...get(JP), ...get(BPS), MUL, ADD, ...set(BBASE)] : [...get(PB), ...get(K0), ...get(LDB), MUL, ADD, ...get(JP), ...get(BPS), MUL, ADD, ...set(PBT)]),
     ...get(KCL), ...set(KI),
     ...inner,
     ...rows.flatMap((r) => [...rowAddr(r), ...set(ROWC), ...vecs.flatMap((h) => [...get(ROWC), ...get(accL(r, h)), ...v128store(16 * h)])]),
@@ -97,12 +108,19 @@ function assemble(relaxed: boolean): Uint8Array<ArrayBuffer> {
     ...i32c(0), ...set(IP),
     ...whileLt(IP, get(MP), i32c(1), tile),
   ];
-  const mmBody = [
-    2, 10, I32, MR * NV + NV + 1, V128,
+  return [
+    2, 11, I32, MR * NV + NV + 1, V128,
     ...i32c(0), ...set(JP),
     ...whileLt(JP, get(NP), i32c(1), [...i32c(0), ...set(K0), ...whileLt(K0, get(K), i32c(KC), kblock)]),
     0x0b,
   ];
+}
+
+function assemble(relaxed: boolean): Uint8Array<ArrayBuffer> {
+  const rows = [...Array(MR).keys()];
+  const vecs = [...Array(NV).keys()];
+  const mmBody = mmBodyOf(relaxed, false);
+  const mmiBody = mmBodyOf(relaxed, true);
 
   // pack params: 0 src, 1 dst, 2 M, 3 K, 4 rs (row stride, bytes), 5 cs (column stride, bytes), 6 mpan
   // locals: 7 ip, 8 k, 9 p (source of row r at k), 10 rowBase (i32)
@@ -144,13 +162,14 @@ function assemble(relaxed: boolean): Uint8Array<ArrayBuffer> {
     0x0b,
   ];
   const icBody = im2colBody();
-  const code = [4, ...uleb(mmBody.length), ...mmBody, ...uleb(packBody.length), ...packBody, ...uleb(packBBody.length), ...packBBody, ...uleb(icBody.length), ...icBody];
+  const copyBody = copy2dBody();
+  const code = [6, ...[mmBody, packBody, packBBody, icBody, mmiBody, copyBody].flatMap((b) => [...uleb(b.length), ...b])];
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [4, ...fnType(11), ...fnType(7), ...fnType(5), ...fnType(IM2COL_PARAMS)]),
+    ...section(1, [5, ...fnType(11), ...fnType(7), ...fnType(5), ...fnType(IM2COL_PARAMS), ...fnType(COPY2D_PARAMS)]),
     ...section(2, [1, ...str('env'), ...str('mem'), 0x02, 0x00, ...uleb(1)]),
-    ...section(3, [4, 0, 1, 2, 3]),
-    ...section(7, [4, ...str('mm'), 0x00, 0, ...str('pack'), 0x00, 1, ...str('packB'), 0x00, 2, ...str('im2col'), 0x00, 3]),
+    ...section(3, [6, 0, 1, 2, 3, 0, 4]),
+    ...section(7, [6, ...str('mm'), 0x00, 0, ...str('pack'), 0x00, 1, ...str('packB'), 0x00, 2, ...str('im2col'), 0x00, 3, ...str('mmi'), 0x00, 4, ...str('copy2d'), 0x00, 5]),
     ...section(10, code),
   ]);
 }
@@ -177,6 +196,13 @@ export interface SimdGemm {
    * pbias (when not 0) holds mpan*MR row biases that C starts from when acc is false.
    */
   mm(pa: number, pb: number, pc: number, mpan: number, npan: number, K: number, ldb: number, ldc: number, acc: boolean, bps: number, pbias: number): void;
+  /**
+   * mm with B's row k at pb + table[k] + jp*bps (bytes), the table being K i32 at `ptab`: the columns of
+   * a stride-1 convolution read in place from its padded input (no im2col).
+   */
+  mmi(pa: number, pb: number, pc: number, mpan: number, npan: number, K: number, ptab: number, ldc: number, acc: boolean, bps: number, pbias: number): void;
+  /** For o < outer, i < inner: copy len bytes from src + o*srcOuter + i*srcInner to dst + o*dstOuter + i*dstInner (in order). */
+  copy2d(src: number, dst: number, outer: number, inner: number, len: number, srcOuter: number, srcInner: number, dstOuter: number, dstInner: number): void;
   /** Copy npan column panels of a row-major B (row stride ldb bytes) to dst as [panel][k][4*NV]. */
   packB(src: number, dst: number, K: number, ldb: number, npan: number): void;
   /**
@@ -212,6 +238,7 @@ function build(relaxed: boolean): SimdGemm | undefined {
   const mem = new WebAssembly.Memory({ initial: 16 });
   const inst = new WebAssembly.Instance(new WebAssembly.Module(bin), { env: { mem } });
   const mm = inst.exports.mm as (...a: number[]) => void;
+  const mmi = inst.exports.mmi as (...a: number[]) => void;
   const pack = inst.exports.pack as (...a: number[]) => void;
   // Memory layout: scratch [0, limit), then the resident blocks [limit, end). Scratch growing past the
   // limit moves the resident blocks up (one copy) and updates their handles.
@@ -247,6 +274,8 @@ function build(relaxed: boolean): SimdGemm | undefined {
       return b;
     },
     mm: (pa, pb, pc, mp, np, K, ldb, ldc, acc, bps, pbias) => mm(pa, pb, pc, mp, np, K, ldb, ldc, acc ? 1 : 0, bps, pbias),
+    mmi: (pa, pb, pc, mp, np, K, ptab, ldc, acc, bps, pbias) => mmi(pa, pb, pc, mp, np, K, ptab, ldc, acc ? 1 : 0, bps, pbias),
+    copy2d: inst.exports.copy2d as SimdGemm['copy2d'],
     packB: inst.exports.packB as (src: number, dst: number, K: number, ldb: number, npan: number) => void,
     im2col: inst.exports.im2col as SimdGemm['im2col'],
     pack: (src, dst, M, K, rs, cs) => pack(src, dst, M, K, rs, cs, Math.ceil(M / MR)),

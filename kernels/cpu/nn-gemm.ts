@@ -143,7 +143,7 @@ function gemmSimdStaged(
   A: Float32Array, aOff: number, aRow: number, aCol: number,
   ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean,
   bias: ArrayLike<number> | undefined, biasOff: number,
-  bRes?: Resident,
+  bRes?: Resident, ib?: IndexedB,
 ): void {
   // With C read back in, the bias goes onto C first; otherwise the kernel starts C from it.
   if (bias && accumulate) startC(M, N, C, cOff, ldc, true, bias, biasOff);
@@ -155,8 +155,8 @@ function gemmSimdStaged(
   const aDense = aSpan <= 2 * M * K;
   const rawLen = aDense ? aSpan : M * K;
   // (Not for 1-2 row panels: B is read only that often, so packing it costs more than the aliasing.)
-  const packB = mpan > 2 && N >= 4 * SIMD_NV && ldb % PACK_B_STRIDE === 0;
-  const pbp = stageBytes(K, ldb, N);
+  const packB = !ib && mpan > 2 && N >= 4 * SIMD_NV && ldb % PACK_B_STRIDE === 0;
+  const pbp = ib ? ib.bBytes : stageBytes(K, ldb, N);
   const raw = packB ? align(pbp + npan * NR * K * 4) : pbp;
   const pa = align(raw + rawLen * 4);
   const pc = align(pa + mpan * SIMD_MR * K * 4);
@@ -192,6 +192,17 @@ function gemmSimdStaged(
   if (accumulate) {
     if (N < 16) for (let i = 0; i < M; i++) for (let j = 0, src = cOff + i * ldc, dst = c0 + i * ldcp; j < N; j++) f[dst + j] = C[src + j]!;
     else for (let i = 0; i < M; i++) f.set(C.subarray(cOff + i * ldc, cOff + i * ldc + N), c0 + i * ldcp);
+  }
+  if (ib) {
+    s.mmi(paUse, pb, pc, mpan, npan, K, ib.table, ldcp * 4, false, NR * 4, pbias);
+    // C's rows hold `runs` runs of runStride columns of which the first runLen are output: compact them
+    // in place, then copy out as a product of runs*runLen columns.
+    const { runs, runLen, runStride } = ib.out;
+    s.copy2d(pc, pc, M, runs, runLen * 4, ldcp * 4, runStride * 4, runs * runLen * 4, runLen * 4);
+    const n = runs * runLen;
+    if (ldc === n) C.set(s.f32.subarray(c0, c0 + M * n), cOff);
+    else for (let i = 0; i < M; i++) C.set(s.f32.subarray(c0 + i * n, c0 + (i + 1) * n), cOff + i * ldc);
+    return;
   }
   if (packB) {
     s.packB(pb, pbp, K, ldb * 4, npan);
@@ -235,6 +246,58 @@ export function im2colStaged2d(x: Float32Array, xOff: number, C: number, g: Grid
   s.reserve(xBase + planes * 4 + 64); // slack for the stride-2 vector loads past the last row
   s.f32.set(x.subarray(xOff, xOff + planes), xBase >> 2);
   s.im2col(xBase, 0, C, IH, IW, oh0, oh1, OW, KH, KW, g.strides[0]!, g.strides[1]!, g.dilations[0]!, g.dilations[1]!, g.padHead[0]!, g.padHead[1]!);
+  return true;
+}
+
+/** B read through a row table (`mmi`): the bytes B's region takes, the table's address, and C's rows as runs to compact. */
+interface IndexedB {
+  bBytes: number;
+  table: number;
+  out: { runs: number; runLen: number; runStride: number };
+}
+
+/** How many convs (per group and batch item) took the implicit path: tests check the path they mean to cover ran. */
+export const implicitConvStats = { calls: 0 };
+
+/** Most floats the implicit conv stages (padded input plus output tile rows); larger ones take banded im2col. */
+const IMPLICIT_LIMIT = 1 << 24;
+
+/**
+ * A stride-1 2-D conv of C planes of x (image, kernel, dilations and pads in g) into M output planes at y,
+ * as one SIMD product whose B rows are read in place from the zero-padded input: row (c, kh, kw) is plane c
+ * shifted by kh*DH rows and kw*DW columns, so no im2col is built (it wrote C*KH*KW times the input and was
+ * a third of such a conv's time). Output positions run over the padded width, Wp - OW columns per row are
+ * computed and dropped, so this is taken only where that waste is at most a quarter. False when not taken.
+ */
+export function convImplicitF32(x: Float32Array, xOff: number, C: number, g: Grid, M: number, w: Float32Array, wOff: number,
+  y: Float32Array, yOff: number, bias: ArrayLike<number> | undefined, biasOff: number): boolean {
+  if (g.strides[0] !== 1 || g.strides[1] !== 1 || g.img.length !== 2) return false;
+  const [IH, IW] = g.img as [number, number];
+  const [OH, OW] = g.out as [number, number];
+  const [KH, KW] = g.kernel as [number, number];
+  const [DH, DW] = g.dilations as [number, number];
+  const Hp = OH + (KH - 1) * DH, Wp = OW + (KW - 1) * DW;
+  const top = g.padHead[0]!, left = g.padHead[1]!;
+  if (Wp * 4 > OW * 5 || top + IH > Hp || left + IW > Wp) return false;
+  const N = OH * Wp, K = C * KH * KW, plane = Hp * Wp;
+  const NR = 4 * SIMD_NV;
+  if (C * plane + Math.ceil(M / SIMD_MR) * SIMD_MR * Math.ceil(N / NR) * NR > IMPLICIT_LIMIT) return false;
+  const s = simdFor(M, N, K);
+  if (!s) return false;
+  // Stage: padded planes at 0 (plus the slack the last column tile and kernel offset read), the row table,
+  // then the raw planes (dead once padded; the product's own regions reuse that space).
+  const padFloats = C * plane + (KW - 1) * DW + NR;
+  const table = align(padFloats * 4);
+  const xBase = align(table + K * 4);
+  s.reserve(xBase + C * IH * IW * 4);
+  const f = s.f32;
+  f.set(x.subarray(xOff, xOff + C * IH * IW), xBase >> 2);
+  f.fill(0, 0, padFloats);
+  s.copy2d(xBase, (top * Wp + left) * 4, C, IH, IW * 4, IH * IW * 4, IW * 4, plane * 4, Wp * 4);
+  const t = new Int32Array(f.buffer, table, K);
+  for (let c = 0, k = 0; c < C; c++) for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW; kw++) t[k++] = (c * plane + kh * DH * Wp + kw * DW) * 4;
+  gemmSimdStaged(s, M, N, K, w, wOff, K, 1, 0, y, yOff, OH * OW, false, bias, biasOff, undefined, { bBytes: xBase, table, out: { runs: OH, runLen: OW, runStride: Wp } });
+  implicitConvStats.calls++;
   return true;
 }
 

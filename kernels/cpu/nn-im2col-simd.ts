@@ -95,3 +95,30 @@ export function im2colBody(): number[] {
     0x0b,
   ];
 }
+
+/** Param count of copy2d (all i32). */
+export const COPY2D_PARAMS = 9;
+
+/**
+ * copy2d(src, dst, outer, inner, len, srcOuter, srcInner, dstOuter, dstInner): memory.copy of `len` bytes
+ * for each (o, i) from src + o*srcOuter + i*srcInner to dst + o*dstOuter + i*dstInner, in order (so an
+ * in-place compaction toward lower addresses is safe). Pads a convolution's input planes into a wider
+ * grid, and compacts its output rows back, with one call from JS instead of one per row.
+ */
+export function copy2dBody(): number[] {
+  const [SRC, DST, OUTER, INNER, LEN, SO, SI, DO, DI, O, I] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  return [
+    1, 2, 0x7f,
+    ...i32c(0), ...set(O),
+    ...whileLt(O, get(OUTER), [
+      ...i32c(0), ...set(I),
+      ...whileLt(I, get(INNER), [
+        ...get(DST), ...get(O), ...get(DO), MUL, ADD, ...get(I), ...get(DI), MUL, ADD,
+        ...get(SRC), ...get(O), ...get(SO), MUL, ADD, ...get(I), ...get(SI), MUL, ADD,
+        ...get(LEN),
+        ...memCopy,
+      ]),
+    ]),
+    0x0b,
+  ];
+}
