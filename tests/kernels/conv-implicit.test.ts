@@ -53,6 +53,8 @@ describe('implicit-im2col Conv (stride 1)', () => {
     [1, 8, 17, 19, 16, 5, 3, [2, 2, 2, 2], [2, 2], 1],
     [1, 3, 31, 29, 16, 3, 3, [1, 1, 1, 1], [1, 1], 1],
     [1, 5, 9, 22, 7, 3, 3, [3, 3, 3, 3], [1, 1], 1],
+    [1, 96, 3, 3, 24, 3, 3, [1, 1, 1, 1], [1, 1], 1],
+    [1, 40, 6, 6, 24, 3, 3, [1, 1, 1, 1], [1, 1], 1],
     [2, 32, 11, 13, 12, 3, 3, [1, 1, 1, 1], [1, 1], 2],
   ];
   for (const [N, C, H, W, M, KH, KW, pads, dil, group] of cases) {
@@ -81,13 +83,14 @@ describe('implicit-im2col Conv (stride 1)', () => {
       }
     });
   }
-  it('is not taken where the padded width would waste over a quarter of the columns, or for stride 2', () => {
-    const attrs = (s: number) => ({ kernel_shape: ints([3, 3]), pads: ints([1, 1, 1, 1]), strides: ints([s, s]) });
-    const x = new Float32Array(16 * 6 * 6).map((_, i) => Math.sin(i));
-    const w = new Float32Array(8 * 16 * 9).map((_, i) => Math.cos(i));
+  it('is not taken where the dropped columns would cost more than the im2col, or for stride 2', () => {
+    const attrs = (s: number, k: number) => ({ kernel_shape: ints([k, k]), pads: ints([k >> 1, k >> 1, k >> 1, k >> 1]), strides: ints([s, s]) });
+    const w = (m: number, k: number) => new Float32Array(m * 16 * k * k).map((_, i) => Math.cos(i));
     const before = implicitConvStats.calls;
-    conv(x, [1, 16, 6, 6], w, [8, 16, 3, 3], attrs(1)); // 8 padded columns for 6 outputs
-    conv(new Float32Array(16 * 24 * 24).fill(1), [1, 16, 24, 24], w, [8, 16, 3, 3], attrs(2));
+    conv(new Float32Array(16 * 4 * 4).fill(1), [1, 16, 4, 4], w(256, 7), [256, 16, 7, 7], attrs(1, 7)); // 10 padded columns for 4 outputs, 256 channels
+    conv(new Float32Array(16 * 24 * 24).fill(1), [1, 16, 24, 24], w(8, 3), [8, 16, 3, 3], attrs(2, 3));
     expect(implicitConvStats.calls).toBe(before);
+    conv(new Float32Array(16 * 6 * 6).fill(1), [1, 16, 6, 6], w(24, 3), [24, 16, 3, 3], attrs(1, 3)); // small map, few channels: taken
+    expect(implicitConvStats.calls).toBe(before + 1);
   });
 });
