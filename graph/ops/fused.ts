@@ -4,6 +4,8 @@
 //   FusedConv(X, W, B?, e1, e2, ...)           Conv's attributes + `epilogue` applied to its output
 //   FusedMatMul(A, B, e1, ...)                 MatMul + `epilogue`
 //   FusedGemm(A, B, C?, e1, ...)               Gemm's attributes + `epilogue`
+//   LayerNormalization(X, Scale?, B?)          ai.onnx LayerNormalization-17 at any opset, Scale optional
+//                                              (ones); lower-patterns writes it for exported layer norms
 // In an epilogue program, input 0 is the base op's result and input k >= 1 is node input
 // (base inputs + k - 1); extra inputs broadcast to the output (per channel, whole or scalar).
 import { dtypeOf, fail, tensorOut, broadcastInputs } from './shape-util.js';
@@ -84,4 +86,5 @@ export const fusedOps = {
   'tgraph:FusedConv': op(withEpilogue('FusedConv', nnOps.Conv), { ...d, doc: 'Conv with an elementwise epilogue (lowering)' }),
   'tgraph:FusedMatMul': op(withEpilogue('FusedMatMul', linalgOps.MatMul), { ...d, doc: 'MatMul with an elementwise epilogue (lowering)' }),
   'tgraph:FusedGemm': op(withEpilogue('FusedGemm', linalgOps.Gemm), { ...d, doc: 'Gemm with an elementwise epilogue (lowering)' }),
+  'tgraph:LayerNormalization': op(nnOps.LayerNormalization.infer, { ...d, doc: 'LayerNormalization-17 at any opset, scale optional (lowering of the exported pattern)' }),
 } satisfies Record<string, OpSchema>;

@@ -1,5 +1,6 @@
 // The lowering passes (tgraph's own plan, never exported): each reads the backend's
 // LoweringCapabilities from the pass context and does nothing when the backend declares none.
+//   lower-patterns:    exported layer norms below opset 17 -> tgraph.LayerNormalization (lower-patterns.ts).
 //   lower-epilogue:    Conv/MatMul/Gemm whose output only feeds an elementwise group -> tgraph.Fused*
 //                      with the group as an epilogue (bias Add, activations, residual Add...).
 //   lower-elementwise: groups of two or more elementwise nodes -> one tgraph.FusedElementwise.
@@ -10,6 +11,7 @@ import { encodeProgram, type Instr, type Operand, type Program } from '../ops/fu
 import { broadcastDims } from '../ops/shape-util.js';
 import { eachGraph, findGroups, type Group, replaceGroup, sameShape, shapeOf, type Types } from './lower-groups.js';
 import { lowerLayout } from './lower-layout.js';
+import { lowerPatterns } from './lower-patterns.js';
 import type { LoweringCapabilities } from './lower-types.js';
 import type { Pass, PassContext } from './types.js';
 import { constantOf, useCounts } from './util.js';
@@ -140,4 +142,5 @@ export const lowerElementwise: Pass = {
 };
 
 // Layout first: it rewrites standard Convs, which the epilogue pass would otherwise have fused away.
-export const LOWERING_PASSES: readonly Pass[] = [lowerLayout, lowerEpilogue, lowerElementwise];
+// Patterns before the elementwise passes, which would otherwise take a layer norm's tail.
+export const LOWERING_PASSES: readonly Pass[] = [lowerLayout, lowerPatterns, lowerEpilogue, lowerElementwise];

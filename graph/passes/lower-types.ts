@@ -20,9 +20,14 @@ export interface LoweringCapabilities {
     /** Most extra inputs (bias, residual...) an epilogue may read. */
     readonly maxInputs: number;
   };
+  /** Exported subgraphs run as one tgraph op where the opset has no standard op for them (lower-patterns.ts). */
+  readonly patterns?: readonly PatternOp[];
   /** Regions of convolutions run channels-last (tgraph.ConvNhwc, lower-layout.ts); undefined: NCHW only. */
   readonly layout?: LayoutCapabilities;
 }
+
+/** tgraph ops lower-patterns may write (graph/ops/fused.ts). */
+export type PatternOp = 'LayerNormalization';
 
 /** A 2-D convolution as the layout decision sees it (ONNX's NCHW dims; output OH x OW). */
 export interface ConvShape {

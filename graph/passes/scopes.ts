@@ -41,8 +41,8 @@ export function runInSubgraphs(pass: Pass, model: Model, ctx: PassContext, count
   }
 }
 
-/** Constants visible inside `g`'s subgraphs: the enclosing ones not redefined in `g`, and `g`'s initializers that no feed overrides. */
-function visibleConstants(g: Graph, outer: ReadonlyMap<string, HostTensor>): Map<string, HostTensor> {
+/** Constants visible in `g` and its subgraphs: the enclosing ones not redefined in `g`, and `g`'s initializers that no feed overrides. */
+export function visibleConstants(g: Graph, outer: ReadonlyMap<string, HostTensor>): Map<string, HostTensor> {
   const shadowed = definedIn(g);
   const out = new Map<string, HostTensor>();
   for (const [name, t] of outer) if (!shadowed.has(name)) out.set(name, t);

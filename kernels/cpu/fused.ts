@@ -2,7 +2,7 @@
 // in one blocked pass (fused-eval.ts: wasm SIMD, else a JS loop); FusedConv/FusedMatMul/FusedGemm run
 // the standard kernel, then apply the epilogue in place on its output (equal to the unfused graph bit
 // for bit; to a few ulps where the JS loop's double exp/sigmoid/tanh/erf meet the unfused kernels'
-// SIMD approximations).
+// SIMD approximations). LayerNormalization is the standard kernel with the scale optional.
 import { decodeProgram, FUSED_OPS } from '../../graph/ops/fused-program.js';
 import type { LoweringCapabilities } from '../../graph/passes/lower-types.js';
 import { EPILOGUE_BASE_INPUTS, type EpilogueOp, type fusedOps } from '../../graph/ops/fused.js';
@@ -13,6 +13,7 @@ import { linalgKernels } from './linalg.js';
 import { CPU_LAYOUT } from './nn-conv-nhwc-cost.js';
 import { layoutKernels } from './nn-conv-nhwc.js';
 import { nnKernels } from './nn.js';
+import { lastAxesNorm } from './nn-norm.js';
 import type { CpuContext, CpuKernel } from './types.js';
 import { broadcastShapes, optTensorArg, tensorArg } from './util.js';
 
@@ -58,6 +59,7 @@ export const fusedKernels = {
   'tgraph:FusedMatMul': withEpilogue('FusedMatMul', linalgKernels.MatMul),
   'tgraph:FusedGemm': withEpilogue('FusedGemm', linalgKernels.Gemm),
   'tgraph:FusedConvNhwc': withEpilogue('FusedConvNhwc', layoutKernels['tgraph:ConvNhwc']),
+  'tgraph:LayerNormalization': lastAxesNorm(false, true),
 } satisfies Record<keyof typeof fusedOps | 'tgraph:FusedConvNhwc', CpuKernel>;
 
 /**
@@ -71,6 +73,7 @@ export function cpuCapabilities(mode: 'sequential' | 'parallel'): LoweringCapabi
     elementwise: { ops: FUSED_OPS, maxInputs: 16 },
     // ConvNhwc only appears where `layout` is declared (sequential mode).
     epilogue: { bases: ['Conv', 'MatMul', 'Gemm', 'ConvNhwc'], ops: FUSED_OPS, maxInputs: 8 },
+    patterns: ['LayerNormalization'],
     ...(mode === 'sequential' ? { layout: CPU_LAYOUT } : {}),
   };
 }

@@ -175,13 +175,15 @@ function stashDtype(ctx: CpuContext): 'float32' | 'float64' {
 }
 
 /** LayerNormalization and RMSNormalization: statistics over dims [axis, rank). Half inputs are widened here
- * (not via viaF32) so the Mean/InvStdDev outputs keep their stash type. */
-function lastAxesNorm(rms: boolean): CpuKernel {
+ * (not via viaF32) so the Mean/InvStdDev outputs keep their stash type. `optionalScale`: a missing scale
+ * is 1 (tgraph:LayerNormalization, the lowering of a layer norm exported without one). */
+export function lastAxesNorm(rms: boolean, optionalScale = false): CpuKernel {
   return (inputs, ctx) => {
     const X0 = tensorArg(inputs, 0, ctx);
     const half = X0.dtype === 'float16' || X0.dtype === 'bfloat16' ? X0.dtype : undefined;
     const X = widenHalf(X0);
-    const S = widenHalf(tensorArg(inputs, 1, ctx));
+    const S0 = optionalScale ? optTensorArg(inputs, 1, ctx) : tensorArg(inputs, 1, ctx);
+    const S = S0 ? widenHalf(S0) : undefined;
     const B0 = rms ? undefined : optTensorArg(inputs, 2, ctx);
     const B = B0 ? widenHalf(B0) : undefined;
     const xd = X.dims;
@@ -191,7 +193,7 @@ function lastAxesNorm(rms: boolean): CpuKernel {
     const innerDims = xd.slice(axis);
     const outer = prod(xd.slice(0, axis));
     const len = prod(innerDims);
-    const sc = innerParam(ctx, S, innerDims, 'scale');
+    const sc = S ? innerParam(ctx, S, innerDims, 'scale') : undefined;
     const bi = B ? innerParam(ctx, B, innerDims, 'bias') : undefined;
     const y = newLike(x, x.length);
     const sd = stashDtype(ctx);
@@ -210,9 +212,10 @@ function lastAxesNorm(rms: boolean): CpuKernel {
       const inv = 1 / Math.sqrt(s2 / len + eps);
       Mean.data[r] = m;
       Inv.data[r] = inv;
-      const sdat = sc.d, soff = sc.off;
+      const sdat = sc?.d, soff = sc?.off;
       for (let i = 0; i < len; i++) {
-        let v = (x[o + i]! - m) * inv * sdat[soff ? soff[i]! : i]!;
+        let v = (x[o + i]! - m) * inv;
+        if (sdat) v *= sdat[soff ? soff[i]! : i]!;
         if (bi) v += bi.d[bi.off ? bi.off[i]! : i]!;
         y[o + i] = v;
       }

@@ -1,6 +1,7 @@
 // WebGPU kernels of the internal fused ops (graph/ops/fused.ts): FusedElementwise is one generated
 // shader per program (inputs broadcast through uniform strides, as elementwise.ts); FusedConv,
-// FusedMatMul and FusedGemm are the Conv/MatMul/Gemm shaders with the epilogue before the store.
+// FusedMatMul and FusedGemm are the Conv/MatMul/Gemm shaders with the epilogue before the store;
+// LayerNormalization is reduce.ts's row shader (scale optional).
 import { decodeProgram, conditionInputs, FUSED_OPS } from '../../graph/ops/fused-program.js';
 import type { Instr } from '../../graph/ops/fused-program.js';
 import { EPILOGUE_BASE_INPUTS, type EpilogueOp } from '../../graph/ops/fused.js';
@@ -10,6 +11,7 @@ import { unsupported } from './types.js';
 import { type EpilogueArgs, programWgsl } from './fused-expr.js';
 import { gemmGpu, matmulGpu } from './linalg.js';
 import { convGpu } from './nn.js';
+import { layerNorm } from './reduce.js';
 import { bindingDecls, broadcastShapes, broadcastStrides, defineShader, grid, main1d, sizeOf, stridedOffsetFn, stridesOf, uniformDecl } from './wgsl.js';
 
 /**
@@ -19,6 +21,7 @@ import { bindingDecls, broadcastShapes, broadcastStrides, defineShader, grid, ma
 export const WEBGPU_CAPABILITIES: LoweringCapabilities = {
   elementwise: { ops: FUSED_OPS, maxInputs: 7 },
   epilogue: { bases: ['Conv', 'MatMul', 'Gemm'], ops: FUSED_OPS, maxInputs: 4 },
+  patterns: ['LayerNormalization'],
 };
 
 interface FusedEwParams {
@@ -92,6 +95,7 @@ function withEpilogue(name: EpilogueOp, plan: (ctx: GpuKernelContext, epi: Epilo
 
 export const fusedGpuKernels = {
   'tgraph:FusedElementwise': { plan: fusedElementwise },
+  'tgraph:LayerNormalization': { plan: (ctx) => layerNorm(ctx, true) },
   'tgraph:FusedConv': withEpilogue('FusedConv', convGpu),
   'tgraph:FusedMatMul': withEpilogue('FusedMatMul', matmulGpu),
   'tgraph:FusedGemm': withEpilogue('FusedGemm', gemmGpu),

@@ -244,7 +244,8 @@ function softmaxKernel(op: 'softmax' | 'logsoftmax'): GpuKernel {
   };
 }
 
-function layerNorm(ctx: GpuKernelContext): GpuPlan {
+/** ai.onnx LayerNormalization; `optionalScale`: a missing scale is 1 (tgraph:LayerNormalization). */
+export function layerNorm(ctx: GpuKernelContext, optionalScale = false): GpuPlan {
   const stats = ctx.outputsUsed.slice(1).some(Boolean);
   if (stats && ctx.attrs.int('stash_type', 1) !== 1) return unsupported('Mean / InvStdDev of stash_type float64 run on the CPU');
   const d = ctx.inputs[0]!.dims;
@@ -255,9 +256,9 @@ function layerNorm(ctx: GpuKernelContext): GpuPlan {
   const rows = l === 0 ? 0 : sizeOf(d) / l;
   const sc = ctx.inputs[1];
   const bi = ctx.inputs[2];
-  if (!sc || sizeOf(sc.dims) !== l || sc.dtype !== 'float32') return unsupported('scale does not cover the normalized dims');
+  if (sc ? sizeOf(sc.dims) !== l || sc.dtype !== 'float32' : !optionalScale) return unsupported('scale does not cover the normalized dims');
   if (bi && (sizeOf(bi.dims) !== l || bi.dtype !== 'float32')) return unsupported('bias does not cover the normalized dims');
-  return rowPlan(ctx, 'layernorm', rows, l, 1, { scale: 1, bias: bi ? 2 : undefined }, ctx.attrs.float('epsilon', 1e-5), 1, stats ? d.map((v, i) => (i < axis ? v : 1)) : undefined);
+  return rowPlan(ctx, 'layernorm', rows, l, 1, { scale: sc ? 1 : undefined, bias: bi ? 2 : undefined }, ctx.attrs.float('epsilon', 1e-5), 1, stats ? d.map((v, i) => (i < axis ? v : 1)) : undefined);
 }
 
 function rmsNorm(ctx: GpuKernelContext): GpuPlan {
@@ -371,7 +372,7 @@ export const reduceGpuKernels = {
   ReduceLogSumExp: reduceKernel('logsumexp', 18),
   Softmax: softmaxKernel('softmax'),
   LogSoftmax: softmaxKernel('logsoftmax'),
-  LayerNormalization: { plan: layerNorm },
+  LayerNormalization: { plan: (ctx) => layerNorm(ctx) },
   RMSNormalization: { plan: rmsNorm },
   InstanceNormalization: { plan: instanceNorm },
   GroupNormalization: { plan: groupNorm },

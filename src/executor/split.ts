@@ -8,7 +8,7 @@
 //                        broadcasts whole (unary, binary, variadic, Where, Clip, FusedElementwise)
 //   Reduce*, Softmax,    the axes before the first reduced one (collapsed into one axis so the part
 //   LogSoftmax, Hardmax, keeps the node's rank, axes and attributes)
-//   LayerNormalization
+//   LayerNormalization   (and tgraph.LayerNormalization)
 //   pooling              batch x channels (a part is batch 1 with a range of channels)
 // An epilogue's extra inputs (fused ops) are sliced like the output when they have its full shape and
 // passed whole when per channel (and the channel is not cut) or scalar.
@@ -251,6 +251,7 @@ export function planSplit(node: Node, inputs: Ins, workers: number, opsets: Read
     const y = outputTypes(node, inputs, opsets)?.[0]?.shape as number[] | undefined;
     if (y && node.outputs.length === 1) cut = fused ? epilogueCut(node, inputs, fused, y) : gemmCut(node, node.opType, inputs, y)?.cut;
   } else if (node.domain === '') cut = baseCut(node, node.opType, inputs, opsets);
+  else if (key === 'tgraph:LayerNormalization') cut = baseCut(node, 'LayerNormalization', inputs, opsets);
   return cut ? build(node, inputs, cut, parts, opsets, alloc) : undefined;
 }
 

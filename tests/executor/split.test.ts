@@ -93,6 +93,9 @@ describe('split parts equal the unsplit kernel', () => {
     checkSplit(node('LogSoftmax', 1, { axis: int(1) }), [f32([4, 9, 3], 2)]);
     checkSplit(node('LayerNormalization', 3, { axis: int(-1), epsilon: float(1e-5) }, { outputs: 3 }), [f32([2, 5, 16], 3), f32([16], 4), f32([16], 5)]);
     checkSplit(node('LayerNormalization', 2, { axis: int(2) }), [f32([3, 4, 2, 8], 6), f32([2, 8], 7)]);
+    // The lowering's tgraph.LayerNormalization, with and without a scale.
+    checkSplit(node('LayerNormalization', 3, { axis: int(-1), epsilon: float(1e-5) }, { domain: 'tgraph' }), [f32([6, 16], 8), f32([16], 9), f32([16], 10)]);
+    checkSplit(node('LayerNormalization', 1, { axis: int(-1) }, { domain: 'tgraph' }), [f32([6, 16], 11)]);
   });
 
   it('pooling by batch x channels', () => {

@@ -4,8 +4,11 @@
 // every op), within a few float32 ulps where exp/sigmoid/tanh/erf are involved (the unfused kernels
 // use SIMD approximations of those on runs of 32 or more, as the fused wasm code does; the fused JS
 // loop, which runs shorter outputs, the double-precision functions).
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { Attr, Model } from '../../graph/ir.js';
+import { type Attr, type Graph, type Model, subgraphsOf } from '../../graph/ir.js';
+import { exportModel } from '../../graph/onnx/export.js';
+import { importModel } from '../../graph/onnx/import.js';
 import { decodeProgram, FUSED_OPS } from '../../graph/ops/fused-program.js';
 import { lower } from '../../graph/passes/index.js';
 import type { LoweringCapabilities } from '../../graph/passes/lower-types.js';
@@ -19,6 +22,8 @@ import { WEBGPU_CAPABILITIES } from '../../kernels/webgpu/fused.js';
 import { InferenceSession } from '../../src/session.js';
 import { Tensor } from '../../src/tensor.js';
 import { type BuildSpec, buildModel } from '../helpers/build.js';
+import { maxRelError, ort } from '../helpers/ort.js';
+import { REAL_MODELS, realModelFeeds } from '../models/models.js';
 
 const f32 = (dims: number[], data: number[]): HostTensor => ({ kind: 'tensor', dtype: 'float32', dims, data: Float32Array.from(data) });
 const wave = (n: number, s = 0.7, k = 1) => Array.from({ length: n }, (_, i) => Math.sin(i * s + k) * 3);
@@ -53,18 +58,31 @@ function expectUlps(got: Float32Array, want: Float32Array, ulps: number, what: s
   });
 }
 
-/** Lower with `caps`, check the graph, and check the outputs equal the unlowered graph's (to `ulps`). */
-function lowered(spec: BuildSpec, caps: LoweringCapabilities = CPU, ulps = 0) {
+/** Within `ofMax` times the largest magnitude of the expected output (a fused reduction rounds differently). */
+function expectNear(got: Float32Array, want: Float32Array, ofMax: number, what: string): void {
+  const max = want.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  want.forEach((w, i) => {
+    if (!(Math.abs(got[i]! - w) <= ofMax * max)) expect(got[i], `${what}[${i}]`).toBe(w);
+  });
+}
+
+/**
+ * Lower with `caps`, check the graph, and check the outputs equal the unlowered graph's (to `ulps`,
+ * or to `{ ofMax }` of the output's largest magnitude); `feeds` for inputs of other values than generated.
+ */
+function lowered(spec: BuildSpec, caps: LoweringCapabilities = CPU, ulps: number | { ofMax: number } = 0, feeds?: Map<string, RtValue>) {
   const before = buildModel(spec);
   const { model: after, report } = lower(before, caps, evaluateConstantNode, { verify: true });
   verifyGraph(after.graph);
-  const feeds = feedsOf(before);
+  feeds ??= feedsOf(before);
   const want = interpret(before.graph, feeds, { opsets: before.opsets });
   const got = interpret(after.graph, feeds, { opsets: after.opsets });
   for (const [name, w] of want) {
     const g = got.get(name)!;
     expect(g.kind === 'tensor' && w.kind === 'tensor' && g.dims).toEqual(w.kind === 'tensor' && w.dims);
-    expectUlps((g as HostTensor).data as Float32Array, (w as HostTensor).data as Float32Array, ulps, name);
+    const [gd, wd] = [(g as HostTensor).data as Float32Array, (w as HostTensor).data as Float32Array];
+    if (typeof ulps === 'number') expectUlps(gd, wd, ulps, name);
+    else expectNear(gd, wd, ulps.ofMax, name);
   }
   const rewrites: Record<string, number> = {};
   for (const p of report.passes) for (const [k, v] of Object.entries(p.rewrites)) rewrites[`${p.name}:${k}`] = v;
@@ -223,6 +241,94 @@ describe('lower-epilogue', () => {
   });
 });
 
+const ints = (value: number[]): Attr => ({ kind: 'ints', value });
+const i64 = (values: number[]): HostTensor => ({ kind: 'tensor', dtype: 'int64', dims: [values.length], data: BigInt64Array.from(values.map(BigInt)) });
+/** A layer norm as torch exports it below opset 17 (`axesInput`: ReduceMean's axes as an input, opset 18). */
+function layerNormNodes(x: string, y: string, o: { scale?: string; bias?: string; axes?: number[]; axesInput?: boolean } = {}): BuildSpec['nodes'] {
+  const rm = (i: string, out: string): BuildSpec['nodes'][number] => (o.axesInput
+    ? { op: 'ReduceMean', inputs: [i, 'axes'], outputs: [out] }
+    : { op: 'ReduceMean', inputs: [i], outputs: [out], attrs: { axes: ints(o.axes ?? [-1]) } });
+  const normed = o.scale ? `${y}_n` : y;
+  return [
+    rm(x, `${y}_mean`), { op: 'Sub', inputs: [x, `${y}_mean`], outputs: [`${y}_d`] },
+    { op: 'Pow', inputs: [`${y}_d`, 'two'], outputs: [`${y}_sq`] }, rm(`${y}_sq`, `${y}_var`),
+    { op: 'Add', inputs: [`${y}_var`, 'eps'], outputs: [`${y}_ve`] }, { op: 'Sqrt', inputs: [`${y}_ve`], outputs: [`${y}_sd`] },
+    { op: 'Div', inputs: [`${y}_d`, `${y}_sd`], outputs: [normed] },
+    ...(o.scale ? [{ op: 'Mul', inputs: [normed, o.scale], outputs: [o.bias ? `${y}_s` : y] }] : []),
+    ...(o.scale && o.bias ? [{ op: 'Add', inputs: [`${y}_s`, o.bias], outputs: [y] }] : []),
+  ];
+}
+const lnConsts = { two: f32([], [2]), eps: f32([], [1e-5]), gamma: f32([8], wave(8, 0.9)), beta: f32([8], wave(8, 0.4, 2)), axes: i64([-1]) };
+/** The fused kernel computes mean and variance in one pass over the row (no float32 rounding of the intermediates). */
+const LN_TOL = { ofMax: 2e-6 };
+const lnSpec = (opset: number, nodes: BuildSpec['nodes'], outputs: BuildSpec['outputs'] = [['y', 'float32']]): BuildSpec =>
+  ({ opset, inputs: [['x', 'float32', [2, 3, 8]]], outputs, initializers: lnConsts, nodes });
+
+describe('lower-patterns', () => {
+  it('runs an exported layer norm below opset 17 as one tgraph.LayerNormalization: with scale and bias, scale only, neither', () => {
+    const both = lowered(lnSpec(13, [...layerNormNodes('x', 'ln', { scale: 'gamma', bias: 'beta' }), { op: 'Relu', inputs: ['ln'], outputs: ['r'] }, { op: 'Neg', inputs: ['r'], outputs: ['y'] }]), CPU, LN_TOL);
+    // Before the elementwise passes: they take what follows it, not the pattern's tail.
+    expect(both.after.graph.nodes.map((n) => `${n.domain}:${n.opType}`)).toEqual(['tgraph:LayerNormalization', 'tgraph:FusedElementwise']);
+    const ln = both.after.graph.nodes[0]!;
+    expect(ln.inputs).toEqual(['x', 'gamma', 'beta']);
+    expect(ln.attributes.axis).toEqual({ kind: 'int', value: -1 });
+    expect(ln.attributes.epsilon).toEqual({ kind: 'float', value: Math.fround(1e-5) });
+    expect(both.rewrites['lower-patterns:LayerNormalization']).toBe(1);
+    expect(both.after.opsets.tgraph).toBe(1);
+    const scaleOnly = lowered(lnSpec(13, layerNormNodes('x', 'y', { scale: 'gamma' })), CPU, LN_TOL);
+    expect(scaleOnly.ops).toEqual(['LayerNormalization']);
+    expect(scaleOnly.after.graph.nodes[0]!.inputs).toEqual(['x', 'gamma']);
+    const neither = lowered(lnSpec(13, layerNormNodes('x', 'y')), CPU, LN_TOL);
+    expect(neither.ops).toEqual(['LayerNormalization']);
+    expect(neither.after.graph.nodes[0]!.inputs).toEqual(['x']);
+    // The last axis by its index (the rank is known), not another one.
+    expect(lowered(lnSpec(13, layerNormNodes('x', 'y', { axes: [2] })), CPU, LN_TOL).ops).toEqual(['LayerNormalization']);
+    expect(lowered(lnSpec(13, layerNormNodes('x', 'y', { axes: [1] })), CPU, LN_TOL).ops).not.toContain('LayerNormalization');
+  });
+  it('from opset 17 only a layer norm without scale (with one, fuse-patterns makes the standard op); axes as an input', () => {
+    const scaled = lowered(lnSpec(18, layerNormNodes('x', 'y', { scale: 'gamma', bias: 'beta', axesInput: true })), CPU, LN_TOL);
+    expect(scaled.ops).not.toContain('LayerNormalization');
+    expect(scaled.rewrites['lower-patterns:LayerNormalization']).toBeUndefined();
+    const bare = lowered(lnSpec(18, layerNormNodes('x', 'y', { axesInput: true })), CPU, LN_TOL);
+    expect(bare.ops).toEqual(['LayerNormalization']);
+    expect(bare.after.graph.nodes[0]!.inputs).toEqual(['x']);
+  });
+  it('does not fire when an intermediate is read elsewhere or is a graph output, or for a backend that declares nothing', () => {
+    const nodes = layerNormNodes('x', 'y', { scale: 'gamma', bias: 'beta' });
+    const shared = lowered(lnSpec(13, [...nodes, { op: 'ReduceSum', inputs: ['y_d'], outputs: ['s'] }], [['y', 'float32'], ['s', 'float32']]), CPU, LN_TOL);
+    expect(shared.ops).not.toContain('LayerNormalization');
+    for (const out of ['y_var', 'y_mean', 'y_sd']) {
+      const r = lowered(lnSpec(13, nodes, [['y', 'float32'], [out, 'float32']]), CPU, LN_TOL);
+      expect(r.ops, out).not.toContain('LayerNormalization');
+    }
+    // The normalized value read as an output: the scale and bias stay outside (a fused elementwise Mul, Add).
+    const normed = lowered(lnSpec(13, nodes, [['y', 'float32'], ['y_n', 'float32']]), CPU, LN_TOL);
+    expect(normed.ops).toEqual(['LayerNormalization', 'FusedElementwise']);
+    expect(normed.after.graph.nodes[0]!.inputs).toEqual(['x']);
+    expect(lowered(lnSpec(13, nodes), ELEMENTWISE_ONLY, LN_TOL).ops).not.toContain('LayerNormalization');
+    expect(lowered(lnSpec(13, nodes), {}, LN_TOL).ops).toEqual(nodes.map((n) => n.op));
+    // Declared by the CPU in both execution modes (split.ts cuts it by rows) and by WebGPU.
+    expect(cpuCapabilities('parallel').patterns).toContain('LayerNormalization');
+    expect(WEBGPU_CAPABILITIES.patterns).toContain('LayerNormalization');
+  });
+  it('fires inside an If branch that reads the outer graph\'s input and weights', () => {
+    const branch = (name: string, nodes: BuildSpec['nodes']): Attr => {
+      const m = buildModel({ inputs: [], outputs: [[`${name}_y`, 'float32', [2, 3, 8]]], nodes });
+      return { kind: 'graph', value: { ...m.graph, name } };
+    };
+    const spec: BuildSpec = { opset: 13, inputs: [['x', 'float32', [2, 3, 8]], ['c', 'bool', []]], outputs: [['y', 'float32']], initializers: lnConsts, nodes: [
+      { op: 'If', inputs: ['c'], outputs: ['y'], attrs: { then_branch: branch('then', layerNormNodes('x', 'then_y', { scale: 'gamma', bias: 'beta' })), else_branch: branch('else', [{ op: 'Neg', inputs: ['x'], outputs: ['else_y'] }]) } },
+    ] };
+    const feeds = feedsOf(buildModel(spec));
+    feeds.set('c', { kind: 'tensor', dtype: 'bool', dims: [], data: Uint8Array.of(1) });
+    const r = lowered(spec, CPU, LN_TOL, feeds);
+    const then = (r.after.graph.nodes[0]!.attributes.then_branch as { value: Model['graph'] }).value;
+    expect(then.nodes.map((n) => `${n.domain}:${n.opType}`)).toEqual(['tgraph:LayerNormalization']);
+    expect(then.nodes[0]!.inputs).toEqual(['x', 'gamma', 'beta']);
+    expect(r.rewrites['lower-patterns:LayerNormalization']).toBe(1);
+  });
+});
+
 describe('lowering inside subgraphs', () => {
   it('fuses a chain in an If branch that reads an outer value, not across the scope boundary', () => {
     const branch = (name: string, nodes: BuildSpec['nodes']): Attr => {
@@ -281,4 +387,30 @@ describe('lowering in the session', () => {
       expect(Array.from(a.y!.data as Float32Array), `c = ${c}`).toEqual(Array.from(b.y!.data as Float32Array));
     }
   });
+  it('hey_jarvis (opset 13): its four exported layer norms, two in an If branch, run as tgraph.LayerNormalization and match onnxruntime-node', async () => {
+    const m = REAL_MODELS.find((r) => r.name === 'openwakeword hey_jarvis')!;
+    const model = importModel(readFileSync(m.file));
+    // The verifier branch runs when the first net's score is >= 0.5: a threshold of 0 runs it for any input.
+    const threshold = model.graph.nodes.find((n) => n.outputs[0] === 'onnx::GreaterOrEqual_50')!;
+    expect(threshold.attributes.value).toMatchObject({ kind: 'tensor', value: { data: Float32Array.of(0.5) } });
+    threshold.attributes.value = { kind: 'tensor', value: f32([], [0]) };
+    // The main graph's normalized layers (after Relu, outside the pattern) as outputs too: a sigmoid score alone would hide small errors.
+    model.graph.outputs.push({ name: 'result' }, { name: 'result.3' });
+    const bytes = exportModel(model);
+    const s = await InferenceSession.create(bytes, { executionProviders: ['cpu'] });
+    const count = (g: Graph, key: string): number => g.nodes.reduce((k, n) => k + (`${n.domain}:${n.opType}` === key ? 1 : 0) + subgraphsOf(n).reduce((a, sg) => a + count(sg, key), 0), 0);
+    expect(count(s.model.graph, 'tgraph:LayerNormalization')).toBe(4);
+    expect(count(s.model.graph, ':ReduceMean')).toBe(0);
+    expect(s.optimizeReport!.passes.find((p) => p.name === 'lower-patterns')!.rewrites).toEqual({ LayerNormalization: 4 });
+    const oracle = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+    for (const seed of [0, 1]) {
+      const { feeds, ortFeeds } = realModelFeeds({ ...m, values: seed ? { 'x.1': { type: 'float32', dims: [1, 16, 96], data: wave(1536, 0.013, 5) } } : undefined }, s.inputMetadata);
+      const [got, want] = [await s.run(feeds), await oracle.run(ortFeeds)];
+      for (const name of s.outputNames) {
+        const r = maxRelError(got[name]!.data as Float32Array, want[name]!.data as Float32Array, 1e-4, 1e-5);
+        expect(r.ok, `${name}: worst error ${r.worst.toFixed(2)}x the tolerance`).toBe(true);
+      }
+    }
+    await s.release();
+  }, 60_000);
 });

@@ -70,6 +70,15 @@ describe('fused WGSL', () => {
     expect(epi.wgsl).toContain('let a1 = e1[ch];');
     expect(epi.wgsl).toMatch(/out\[(.+)\] = tg_epi\(acc0\[0\], \1, oc0 \+ 0u\)/);
   });
+  it('tgraph.LayerNormalization is the LayerNormalization row shader, the scale optional', () => {
+    const x = { dtype: 'float32', dims: [3, 16] } as GpuInput;
+    const v = { dtype: 'float32', dims: [16] } as GpuInput;
+    const bare = emitted('LayerNormalization', [x], {});
+    const full = emitted('LayerNormalization', [x, v, v], {});
+    expect(bare.wgsl).not.toContain('sc[');
+    expect(full.wgsl).toContain('* sc[j] + bi[j]');
+    expect(bare.key).not.toBe(full.key);
+  });
 });
 
 describe('fused kernels on WebGPU', () => {
@@ -102,6 +111,21 @@ describe('fused kernels on WebGPU', () => {
       ] }, feeds, ['FusedConv']);
     });
   }
+
+  gpuIt('tgraph.LayerNormalization: an opset-13 layer norm with and without scale and bias', async () => {
+    const rm = (i: string, o: string) => ({ op: 'ReduceMean', inputs: [i], outputs: [o], attrs: { axes: ints([-1]) } });
+    const norm = (y: string, tail: BuildSpec['nodes']): BuildSpec['nodes'] => [
+      rm('x', `${y}m`), { op: 'Sub', inputs: ['x', `${y}m`], outputs: [`${y}d`] }, { op: 'Pow', inputs: [`${y}d`, 'two'], outputs: [`${y}q`] }, rm(`${y}q`, `${y}v`),
+      { op: 'Add', inputs: [`${y}v`, 'eps'], outputs: [`${y}e`] }, { op: 'Sqrt', inputs: [`${y}e`], outputs: [`${y}s`] }, { op: 'Div', inputs: [`${y}d`, `${y}s`], outputs: [`${y}n`] }, ...tail,
+    ];
+    const feeds = { x: f32([2, 3, 40], (i) => Math.sin(i * 0.37) * 3 + (i % 7)) };
+    await check({ opset: 13, inputs: [['x', 'float32', [2, 3, 40]]], outputs: [['y', 'float32'], ['z', 'float32']], initializers: {
+      two: f32([], () => 2), eps: f32([], () => 1e-5), g: f32([40], (i) => Math.cos(i * 0.3)), b: f32([40], (i) => i * 0.01 - 0.2),
+    }, nodes: [
+      ...norm('y', [{ op: 'Mul', inputs: ['yn', 'g'], outputs: ['yg'] }, { op: 'Add', inputs: ['yg', 'b'], outputs: ['y'] }]),
+      ...norm('z', [{ op: 'Relu', inputs: ['zn'], outputs: ['z'] }]),
+    ] }, feeds, ['LayerNormalization', 'LayerNormalization', 'Relu']);
+  });
 
   gpuIt('FusedMatMul (batched, bias + tanh-Gelu) and FusedGemm (transB, Relu) read their epilogue inputs per column', async () => {
     const feeds = { a: f32([3, 5, 6], (i) => Math.sin(i * 0.21)), g: f32([5, 6], (i) => Math.cos(i * 0.4)) };
