@@ -1,6 +1,7 @@
 // Subgraph patterns exporters write out, fused into the standard ops that express them (the result
 // is still standard ONNX, so each fusion needs the opset where its op exists):
 //   LayerNormalization (17): ReduceMean -> Sub -> Pow 2 -> ReduceMean -> Add eps -> Sqrt -> Div -> Mul g [-> Add b]
+//                           (or the square as Mul(d, d))
 //                           (pattern-match.ts; lower-patterns takes it below opset 17 and without g)
 //   Gelu (20):              x * 0.5 * (1 + Erf(x / sqrt 2)), in any order of the outer products
 //   HardSwish (14):         x * HardSigmoid(x, alpha 1/6, beta 0.5)

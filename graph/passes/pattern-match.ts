@@ -85,8 +85,8 @@ export interface LayerNormMatch {
 }
 
 /**
- * ReduceMean -> Sub -> Pow 2 -> ReduceMean -> Add eps -> Sqrt -> Div [-> Mul g [-> Add b]], found from
- * its Div. Only the last axis: LayerNormalization normalizes from `axis` to the end.
+ * ReduceMean -> Sub -> Pow 2 (or Mul by itself) -> ReduceMean -> Add eps -> Sqrt -> Div [-> Mul g] [-> Add b],
+ * found from its Div. Only the last axis: LayerNormalization normalizes from `axis` to the end.
  */
 export function matchLayerNorm(div: Node, env: PatternEnv): LayerNormMatch | undefined {
   if (div.opType !== 'Div' || div.domain !== '') return undefined;
@@ -97,10 +97,13 @@ export function matchLayerNorm(div: Node, env: PatternEnv): LayerNormMatch | und
   const varName = add.inputs.find((i) => env.prod.get(i)?.opType === 'ReduceMean');
   const eps = scalarOf(env.constant(other(add, varName ?? '') ?? ''));
   const rm2 = varName ? only(env, varName, 'ReduceMean', add) : undefined;
-  const pow = rm2 && only(env, rm2.inputs[0]!, 'Pow', rm2);
-  if (!pow || eps === undefined || pow.inputs[0] !== d || !near(scalarOf(env.constant(pow.inputs[1]!)), 2)) return undefined;
+  // The square: Pow(d, 2), or Mul(d, d) (tgraph.fn's layerNorm without weight, some exporters).
+  const sq = rm2 && (only(env, rm2.inputs[0]!, 'Pow', rm2) ?? only(env, rm2.inputs[0]!, 'Mul', rm2));
+  const isSquare = sq && (sq.opType === 'Pow' ? sq.inputs[0] === d && near(scalarOf(env.constant(sq.inputs[1]!)), 2) : sq.inputs[0] === d && sq.inputs[1] === d);
+  if (!sq || !isSquare || eps === undefined) return undefined;
   const sub = env.prod.get(d);
-  if (!sub || sub.opType !== 'Sub' || sub.domain !== '' || !readOnlyByNodes(env, d, 2) || !env.cons.get(d)!.includes(pow)) return undefined;
+  // d is read by the square (once or twice) and the Div.
+  if (!sub || sub.opType !== 'Sub' || sub.domain !== '' || !readOnlyByNodes(env, d, sq.opType === 'Pow' ? 2 : 3)) return undefined;
   const [x, mean] = sub.inputs as [string, string];
   const rm1 = only(env, mean, 'ReduceMean', sub);
   if (!rm1 || rm1.inputs[0] !== x) return undefined;
@@ -111,21 +114,17 @@ export function matchLayerNorm(div: Node, env: PatternEnv): LayerNormMatch | und
   if (!last(a1) || !last(a2)) return undefined;
   // Optional scale and bias, folded when they are constants applied right after.
   let output = div.outputs[0]!;
-  const nodes = [rm1, sub, pow, rm2, add, sqrt, div];
-  let scale: string | undefined;
-  let bias: string | undefined;
-  const mul = soleReader(env, output);
-  // A [C] vector (C > 1) can only broadcast onto the last axis as LayerNormalization's scale does.
-  if (mul && mul.opType === 'Mul' && mul.domain === '' && isVector(env.constant(other(mul, output) ?? ''))) {
-    scale = other(mul, output)!;
-    output = mul.outputs[0]!;
-    nodes.push(mul);
-    const badd = soleReader(env, output);
-    if (badd && badd.opType === 'Add' && badd.domain === '' && isVector(env.constant(other(badd, output) ?? ''))) {
-      bias = other(badd, output)!;
-      output = badd.outputs[0]!;
-      nodes.push(badd);
-    }
-  }
+  const nodes = [rm1, sub, sq, rm2, add, sqrt, div];
+  // A [C] vector (C > 1) can only broadcast onto the last axis as LayerNormalization's scale and bias do.
+  const next = (op: string) => {
+    const n = soleReader(env, output);
+    const c = n && n.opType === op && n.domain === '' ? other(n, output) : undefined;
+    if (!n || c === undefined || !isVector(env.constant(c))) return undefined;
+    output = n.outputs[0]!;
+    nodes.push(n);
+    return c;
+  };
+  const scale = next('Mul');
+  const bias = next('Add');
   return { x, scale, bias, epsilon: eps, output, nodes };
 }

@@ -244,18 +244,20 @@ describe('lower-epilogue', () => {
 const ints = (value: number[]): Attr => ({ kind: 'ints', value });
 const i64 = (values: number[]): HostTensor => ({ kind: 'tensor', dtype: 'int64', dims: [values.length], data: BigInt64Array.from(values.map(BigInt)) });
 /** A layer norm as torch exports it below opset 17 (`axesInput`: ReduceMean's axes as an input, opset 18). */
-function layerNormNodes(x: string, y: string, o: { scale?: string; bias?: string; axes?: number[]; axesInput?: boolean } = {}): BuildSpec['nodes'] {
+function layerNormNodes(x: string, y: string, o: { scale?: string; bias?: string; axes?: number[]; axesInput?: boolean; squareByMul?: boolean } = {}): BuildSpec['nodes'] {
   const rm = (i: string, out: string): BuildSpec['nodes'][number] => (o.axesInput
     ? { op: 'ReduceMean', inputs: [i, 'axes'], outputs: [out] }
     : { op: 'ReduceMean', inputs: [i], outputs: [out], attrs: { axes: ints(o.axes ?? [-1]) } });
-  const normed = o.scale ? `${y}_n` : y;
+  const normed = o.scale || o.bias ? `${y}_n` : y;
+  const scaled = o.scale ? (o.bias ? `${y}_s` : y) : normed;
   return [
     rm(x, `${y}_mean`), { op: 'Sub', inputs: [x, `${y}_mean`], outputs: [`${y}_d`] },
-    { op: 'Pow', inputs: [`${y}_d`, 'two'], outputs: [`${y}_sq`] }, rm(`${y}_sq`, `${y}_var`),
+    o.squareByMul ? { op: 'Mul', inputs: [`${y}_d`, `${y}_d`], outputs: [`${y}_sq`] } : { op: 'Pow', inputs: [`${y}_d`, 'two'], outputs: [`${y}_sq`] },
+    rm(`${y}_sq`, `${y}_var`),
     { op: 'Add', inputs: [`${y}_var`, 'eps'], outputs: [`${y}_ve`] }, { op: 'Sqrt', inputs: [`${y}_ve`], outputs: [`${y}_sd`] },
     { op: 'Div', inputs: [`${y}_d`, `${y}_sd`], outputs: [normed] },
-    ...(o.scale ? [{ op: 'Mul', inputs: [normed, o.scale], outputs: [o.bias ? `${y}_s` : y] }] : []),
-    ...(o.scale && o.bias ? [{ op: 'Add', inputs: [`${y}_s`, o.bias], outputs: [y] }] : []),
+    ...(o.scale ? [{ op: 'Mul', inputs: [normed, o.scale], outputs: [scaled] }] : []),
+    ...(o.bias ? [{ op: 'Add', inputs: [scaled, o.bias], outputs: [y] }] : []),
   ];
 }
 const lnConsts = { two: f32([], [2]), eps: f32([], [1e-5]), gamma: f32([8], wave(8, 0.9)), beta: f32([8], wave(8, 0.4, 2)), axes: i64([-1]) };
@@ -281,6 +283,13 @@ describe('lower-patterns', () => {
     const neither = lowered(lnSpec(13, layerNormNodes('x', 'y')), CPU, LN_TOL);
     expect(neither.ops).toEqual(['LayerNormalization']);
     expect(neither.after.graph.nodes[0]!.inputs).toEqual(['x']);
+    const biasOnly = lowered(lnSpec(13, layerNormNodes('x', 'y', { bias: 'beta' })), CPU, LN_TOL);
+    expect(biasOnly.ops).toEqual(['LayerNormalization']);
+    expect(biasOnly.after.graph.nodes[0]!.inputs).toEqual(['x', '', 'beta']);
+    // The square as Mul(d, d) (tg.layerNorm without weight writes it so).
+    const byMul = lowered(lnSpec(13, layerNormNodes('x', 'y', { scale: 'gamma', bias: 'beta', squareByMul: true })), CPU, LN_TOL);
+    expect(byMul.ops).toEqual(['LayerNormalization']);
+    expect(byMul.after.graph.nodes[0]!.inputs).toEqual(['x', 'gamma', 'beta']);
     // The last axis by its index (the rank is known), not another one.
     expect(lowered(lnSpec(13, layerNormNodes('x', 'y', { axes: [2] })), CPU, LN_TOL).ops).toEqual(['LayerNormalization']);
     expect(lowered(lnSpec(13, layerNormNodes('x', 'y', { axes: [1] })), CPU, LN_TOL).ops).not.toContain('LayerNormalization');

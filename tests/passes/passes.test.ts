@@ -296,9 +296,18 @@ describe('fuse-patterns', () => {
     expect(run({ ...spec, opset: 17 }).ops).toEqual(['LayerNormalization']);
     expect(run({ ...spec, opset: 13 }).ops).not.toContain('LayerNormalization');
   });
-  it('does not fuse when an intermediate is also a graph output', () => {
+  it('does not fuse when an intermediate is also a graph output or read inside a subgraph', () => {
     const r = run({ opset: 18, inputs: [['x', 'float32', [2, 3, 4]]], outputs: [['y', 'float32'], ['d', 'float32']], initializers: lnInits, nodes: lnNodes(false) });
     expect(r.ops).not.toContain('LayerNormalization');
+    const branch = (name: string, op: string): Attr => ({ kind: 'graph', value: { ...buildModel({ inputs: [], outputs: [[`${name}_y`, 'float32', [2, 3, 4]]], nodes: [{ op, inputs: ['d'], outputs: [`${name}_y`] }] }).graph, name } });
+    const inIf = run({ opset: 18, inputs: [['x', 'float32', [2, 3, 4]], ['c', 'bool', []]], outputs: [['y', 'float32'], ['z', 'float32']], initializers: lnInits, nodes: [
+      ...lnNodes(false), { op: 'If', inputs: ['c'], outputs: ['z'], attrs: { then_branch: branch('then', 'Neg'), else_branch: branch('else', 'Abs') } },
+    ] });
+    expect(inIf.ops).not.toContain('LayerNormalization');
+  });
+  it('fuses the square written as Mul(d, d)', () => {
+    const nodes = lnNodes(false).map((n) => (n.op === 'Pow' ? { op: 'Mul', inputs: ['d', 'd'], outputs: ['sq'] } : n));
+    expect(run({ opset: 18, inputs: [['x', 'float32', [2, 3, 4]]], outputs: [['y', 'float32']], initializers: lnInits, nodes }).ops).toEqual(['LayerNormalization']);
   });
   it('fuses x * 0.5 * (1 + erf(x / sqrt 2)) into Gelu (opset 20 only)', () => {
     const spec = { inputs: [['x', 'float32', [2, 5]]] as [string, 'float32', number[]][], outputs: [['y', 'float32']] as [string, 'float32'][], initializers: { ...f('r2', Math.SQRT2), ...f('one', 1), ...f('half', 0.5) }, nodes: [

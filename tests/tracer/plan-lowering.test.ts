@@ -13,6 +13,15 @@ afterAll(async () => {
 });
 
 describe('tg.fn plans and lowering', () => {
+  it('a CPU plan runs layerNorm without weight (an exported-style pattern) as one tgraph.LayerNormalization', async () => {
+    const f = tg.fn((x: TgTensor) => tg.layerNorm(x).relu(), { device: 'cpu' });
+    const x = tg.tensor(input(), [4, 33]);
+    const want = (await tg.layerNorm(x).relu().data()) as Float32Array;
+    const got = (await (await f(x)).data()) as Float32Array;
+    const plan = await f.concrete(x).plan();
+    expect(plan.model.graph.nodes.map((n) => `${n.domain}:${n.opType}`)).toEqual(['tgraph:LayerNormalization', ':Relu']);
+    for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThanOrEqual(1e-5 + 1e-5 * Math.abs(want[i]!));
+  });
   gpuIt('a WebGPU plan runs an elementwise chain as one fused kernel and matches the CPU plan', async () => {
     const cpu = tg.fn(chain, { device: 'cpu' });
     const gpu = tg.fn(chain, { device: 'webgpu' });
