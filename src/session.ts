@@ -38,7 +38,7 @@ export interface SessionOptions {
   /** CPU pool workers in parallel mode (default: the machine's cores); > 1 also selects 'parallel' when executionMode is not given. */
   intraOpNumThreads?: number;
   /**
-   * CPU: run the lowering passes (fused elementwise chains and Conv/MatMul/Gemm epilogues) for the
+   * CPU: run the lowering passes (fused elementwise chains, Conv/MatMul/Gemm epilogues, exported layer norms) for the
    * CPU backend. On by default: the fused programs run as WebAssembly SIMD generated per program and
    * took PaddleOCR's classifier from 6.4 to 4.7 ms of CPU (recognizer 38.8 -> 32.9 ms); `false` runs
    * the unfused kernels. WebGPU sessions always lower (there fusion saves dispatches: 194 -> 81 ms).
