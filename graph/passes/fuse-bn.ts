@@ -72,17 +72,60 @@ function tryFold(g: Graph, bn: Node, cons: Map<string, Node[]>): boolean {
   return true;
 }
 
+/** Output channels of a Conv/ConvTranspose from its weight's dims (ConvTranspose: [Cin, Cout/group, ...]). */
+function outChannels(prod: Node, dims: readonly number[]): number {
+  return prod.opType === 'Conv' ? dims[0]! : dims[1]! * new AttrReader(prod).int('group', 1);
+}
+
+/**
+ * Add of a per-channel constant after a Conv or ConvTranspose, folded into its bias (exporters that
+ * keep the bias apart, as Paddle2ONNX does for ConvTranspose: then a BatchNormalization after it folds too).
+ */
+function tryFoldAdd(g: Graph, add: Node, cons: Map<string, Node[]>): boolean {
+  const prods = add.inputs.map((i) => g.nodes.find((n) => n.outputs[0] === i));
+  const k = prods.findIndex((p) => p && p.domain === '' && (p.opType === 'Conv' || p.opType === 'ConvTranspose'));
+  if (k < 0 || add.inputs.length !== 2 || add.inputs[0] === add.inputs[1]) return false;
+  const prod = prods[k]!;
+  const x = add.inputs[k]!;
+  if ((cons.get(x)?.length ?? 0) !== 1 || isGraphOutput(g, x)) return false;
+  const cT = constantOf(g, add.inputs[1 - k]!);
+  const c = f32(cT);
+  const wT = constantOf(g, prod.inputs[1]!);
+  if (!c || !cT || !wT || wT.dtype !== 'float32') return false;
+  // The constant must vary along the channel axis only once right-aligned to the output's rank.
+  const rank = wT.dims.length;
+  const C = outChannels(prod, wT.dims);
+  if (cT.dims.length > rank) return false;
+  const aligned = [...new Array<number>(rank - cT.dims.length).fill(1), ...cT.dims];
+  if (aligned.some((d, i) => d !== 1 && !(i === 1 && d === C))) return false;
+  const oldB = prod.inputs[2] ? f32(constantOf(g, prod.inputs[2])) : new Float32Array(C);
+  if (!oldB || oldB.length !== C) return false;
+  const b2 = new Float32Array(C);
+  for (let ch = 0; ch < C; ch++) b2[ch] = oldB[ch]! + (c.length === 1 ? c[0]! : c[ch]!);
+  const bName = uniqueValueName(g, `${prod.name}_bias_addfold`);
+  g.initializers.set(bName, { kind: 'tensor', dtype: 'float32', dims: [C], data: b2 });
+  prod.inputs = [prod.inputs[0]!, prod.inputs[1]!, bName];
+  prod.outputs = [add.outputs[0]!];
+  g.nodes.splice(g.nodes.indexOf(add), 1);
+  return true;
+}
+
 export const fuseBatchNorm: Pass = {
   name: 'fuse-batchnorm',
   level: 'extended',
-  doc: 'folds inference BatchNormalization into the Conv, ConvTranspose or Gemm before it',
+  doc: 'folds a per-channel constant Add and inference BatchNormalization into the Conv, ConvTranspose or Gemm before it',
   run(model) {
     const g = model.graph;
+    let added = 0;
+    for (const add of [...g.nodes]) {
+      if (add.opType !== 'Add' || add.domain !== '' || !g.nodes.includes(add)) continue;
+      if (tryFoldAdd(g, add, consumers(g))) added++;
+    }
     let folded = 0;
     for (const bn of [...g.nodes]) {
       if (bn.opType !== 'BatchNormalization' || bn.domain !== '') continue;
       if (tryFold(g, bn, consumers(g))) folded++;
     }
-    return { 'bn-into-conv': folded };
+    return { 'add-into-conv-bias': added, 'bn-into-conv': folded };
   },
 };

@@ -23,7 +23,7 @@ function conv(x: Float32Array, xd: number[], w: Float32Array, wd: number[], attr
 }
 
 /** Direct float64 convolution (NCHW, groups, dilations, pads [top, left, bottom, right]). */
-function reference(x: Float32Array, [N, C, H, W]: number[], w: Float32Array, [M, Cg, KH, KW]: number[], pads: number[], dil: number[], group: number, b?: Float32Array): Float64Array {
+function reference(x: Float32Array, [N, C, H, W]: [number, number, number, number], w: Float32Array, [M, Cg, KH, KW]: [number, number, number, number], pads: number[], dil: number[], group: number, b?: Float32Array): Float64Array {
   const OH = H + pads[0]! + pads[2]! - (KH - 1) * dil[0]!, OW = W + pads[1]! + pads[3]! - (KW - 1) * dil[1]!;
   const y = new Float64Array(N * M * OH * OW);
   const Mg = M / group;

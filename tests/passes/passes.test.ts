@@ -190,6 +190,24 @@ describe('fuse-batchnorm', () => {
     ] });
     expect(r.ops.sort()).toEqual(['BatchNormalization', 'Conv', 'Gemm']);
   });
+  it('folds a per-channel constant Add into the Conv/ConvTranspose bias, then the BatchNormalization after it', () => {
+    // Paddle2ONNX's ConvTranspose -> Add(bias [1,C,1,1]) -> BatchNormalization; a Conv with a bias and a [C,1,1] Add; a scalar Add.
+    const r = run({ inputs: [['x', 'float32', [1, 2, 5, 5]]], outputs: [['y', 'float32'], ['z', 'float32'], ['s', 'float32']], initializers: { w: f32([2, 2, 3, 3], range(36)), cb: f32([2], [0.5, -1]), wt: f32([2, 1, 2, 2], range(8, 0.7)), tb: f32([1, 2, 1, 1], [0.25, 2]), cc: f32([2, 1, 1], [3, -3]), one: f32([], [1]), ...bnInits }, nodes: [
+      { op: 'ConvTranspose', inputs: ['x', 'wt'], outputs: ['t'], attrs: { group: { kind: 'int', value: 2 }, strides: { kind: 'ints', value: [2, 2] } } },
+      { op: 'Add', inputs: ['t', 'tb'], outputs: ['tplus'] }, bn('tplus', 'y'),
+      { op: 'Conv', inputs: ['x', 'w', 'cb'], outputs: ['c'] }, { op: 'Add', inputs: ['cc', 'c'], outputs: ['z'] },
+      { op: 'Conv', inputs: ['x', 'w'], outputs: ['c2'] }, { op: 'Add', inputs: ['c2', 'one'], outputs: ['s'] },
+    ] }, { disable: ['common-subexpression-elimination'] });
+    expect(r.ops).toEqual(['ConvTranspose', 'Conv', 'Conv']);
+    expect(r.rewrites['fuse-batchnorm:add-into-conv-bias']).toBe(3);
+  });
+  it('keeps an Add that is not per-channel (a [C] constant lines up with the last axis) or reads the Conv output twice', () => {
+    const r = run({ inputs: [['x', 'float32', [1, 2, 2, 2]]], outputs: [['y', 'float32'], ['z', 'float32'], ['c', 'float32']], initializers: { w: f32([2, 2, 1, 1], range(4)), row: f32([2], [1, 2]), w2: f32([2, 2, 1, 1], range(4, 0.3)) }, nodes: [
+      { op: 'Conv', inputs: ['x', 'w'], outputs: ['a'] }, { op: 'Add', inputs: ['a', 'row'], outputs: ['y'] },
+      { op: 'Conv', inputs: ['x', 'w2'], outputs: ['c'] }, { op: 'Add', inputs: ['c', 'row'], outputs: ['z'] },
+    ] });
+    expect(r.ops.filter((o) => o === 'Add').length).toBe(2);
+  });
 });
 
 describe('fuse-matmul-add', () => {
