@@ -315,6 +315,20 @@ const conv: CpuKernel = (inputs, ctx) => {
   return [{ kind: 'tensor', dtype: X.dtype, dims: r.dims, data: r.data } as HostTensor];
 };
 
+// ConvTranspose's column buffer, kept between calls (kernels run synchronously, one at a time per
+// thread; every element is written by the GEMM before col2im reads it): a fresh one per call cost an
+// allocation and zeroing of Mg*KH*KW*H*W floats (220 KB on PP-OCRv4's detector upsampling).
+let colF32 = new Float32Array(0);
+let colF64 = new Float64Array(0);
+function colScratch(f32: boolean, n: number): Float32Array | Float64Array {
+  if (f32) {
+    if (colF32.length < n) colF32 = new Float32Array(n);
+    return colF32;
+  }
+  if (colF64.length < n) colF64 = new Float64Array(n);
+  return colF64;
+}
+
 const convTranspose: CpuKernel = (inputs, ctx) => {
   const X = tensorArg(inputs, 0, ctx);
   const W = tensorArg(inputs, 1, ctx);
@@ -346,7 +360,7 @@ const convTranspose: CpuKernel = (inputs, ctx) => {
   const Y = allocTensor(X.dtype === 'float64' ? 'float64' : 'float32', dims);
   const y = Y.data;
   const inSize = prod(inSp), outSize = prod(geo.out), kSize = prod(a.kernel);
-  const col = y instanceof Float32Array ? new Float32Array(Mg * kSize * inSize) : new Float64Array(Mg * kSize * inSize);
+  const col = colScratch(y instanceof Float32Array, Mg * kSize * inSize);
   // The block grid of col2im is the input grid; the image is the output.
   const g: Grid = { img: geo.out, out: inSp, kernel: a.kernel, strides: a.strides, dilations: a.dilations, padHead: geo.padHead };
   for (let n = 0; n < N; n++) {
