@@ -1,7 +1,9 @@
 // Constant folding with the CPU kernels: Constant nodes become initializers, and every node whose
 // inputs are constant (including Shape of a statically known shape, so shape-arithmetic chains such
-// as Shape -> Gather -> Concat -> Reshape fold away) is computed once, up to a size limit.
+// as Shape -> Gather -> Concat -> Reshape fold away) is computed once, up to a size limit. An If whose
+// condition folded to a constant is replaced by the branch it takes (inline-if.ts).
 import { inferGraph } from '../infer.js';
+import { inlineConstantIfs } from './inline-if.js';
 import type { Pass } from './types.js';
 import { isGraphOutput } from './util.js';
 
@@ -25,6 +27,7 @@ export const constantFolding: Pass = {
       else counts.folded++;
       return false;
     });
-    return counts;
+    const ifs = inlineConstantIfs(g);
+    return ifs ? { ...counts, 'if-inlined': ifs } : counts;
   },
 };

@@ -8,7 +8,7 @@ import { map1, map2, map3, type Run2, type Vec } from './elementwise-loops.js';
 import {
   divTrunc, erf, modFloor, modFloorBig, modFloorInt, powBig, powC, remTrunc, roundEven, sign, signBig, toInt64, toUint64,
 } from './elementwise-scalar.js';
-import { absRun, clipRun, erfRun, expRun, negRun, sqrtRun, tanhRun } from './elementwise-runs.js';
+import { absRun, clipRun, erfRun, expRun, logRun, negRun, reciprocalRun, sqrtRun, tanhRun } from './elementwise-runs.js';
 import { simdBinary, simdClip } from './elementwise-simd.js';
 import type { CpuKernel } from './types.js';
 import { broadcastShapes, optTensorArg, tensorArg } from './util.js';
@@ -18,13 +18,13 @@ const float = (num: (x: number) => number): UnaryDef => ({ types: 'float', num }
 const unaryDefs = {
   Abs: { types: 'numeric', num: Math.abs, run: absRun, big: (x) => (x < 0n ? -x : x) },
   Neg: { types: 'signed', num: (x) => -x, run: negRun, big: (x) => -x },
-  Reciprocal: float((x) => 1 / x),
+  Reciprocal: { types: 'float', num: (x) => 1 / x, run: reciprocalRun },
   Floor: float(Math.floor),
   Ceil: float(Math.ceil),
   Round: float(roundEven),
   Sqrt: { types: 'float', num: Math.sqrt, run: sqrtRun },
   Exp: { types: 'float', num: Math.exp, run: expRun },
-  Log: float(Math.log),
+  Log: { types: 'float', num: Math.log, run: logRun },
   Sin: float(Math.sin),
   Cos: float(Math.cos),
   Tan: float(Math.tan),

@@ -16,6 +16,13 @@ export const sqrtRun: UnaryRun = (a, out) => {
   if (simdUnary('sqrt', a, out)) return;
   for (let i = 0, n = out.length; i < n; i++) out[i] = Math.sqrt(a[i]!);
 };
+// Log (log-mel front ends: silero VAD, openWakeWord) and Reciprocal measured ~40 ns an element through map1.
+export const logRun: UnaryRun = (a, out) => {
+  for (let i = 0, n = out.length; i < n; i++) out[i] = Math.log(a[i]!);
+};
+export const reciprocalRun: UnaryRun = (a, out) => {
+  for (let i = 0, n = out.length; i < n; i++) out[i] = 1 / a[i]!;
+};
 export const absRun: UnaryRun = (a, out) => {
   if (simdUnary('abs', a, out)) return;
   for (let i = 0, n = out.length; i < n; i++) out[i] = Math.abs(a[i]!);

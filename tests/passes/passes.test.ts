@@ -276,6 +276,40 @@ describe('passes inside subgraphs (If branches, Loop bodies)', () => {
       expect(checkOutputs(before, after, feeds, true), `c = ${c}`).toBeUndefined();
     }
   });
+  it('an If whose condition folds to a constant is replaced by the branch it takes, nested ones too', () => {
+    // cond = (Shape(x)[0] == 3): constant for a static x. then: Relu(x) * w; its inner If (constant true)
+    // yields an outer value, which becomes an Identity copy. else: Neg(x).
+    const inner = branch('inner_then', [['x', [3, 4]]], []);
+    const innerElse = branch('inner_else', [['ie', [3, 4]]], [{ op: 'Neg', inputs: ['x'], outputs: ['ie'] }]);
+    const then = branch('then', [['ty', [3, 4]], ['tz', [3, 4]]], [
+      { op: 'Relu', inputs: ['x'], outputs: ['r'] }, { op: 'Mul', inputs: ['r', 'w'], outputs: ['ty'] },
+      { op: 'If', inputs: ['yes'], outputs: ['tz'], attrs: { then_branch: inner, else_branch: innerElse } },
+    ], { yes: { kind: 'tensor', dtype: 'bool', dims: [], data: Uint8Array.of(1) } });
+    const other = branch('else', [['ey', [3, 4]], ['ez', [3, 4]]], [{ op: 'Neg', inputs: ['x'], outputs: ['ey'] }, { op: 'Abs', inputs: ['x'], outputs: ['ez'] }]);
+    const r = run({ opset: 13, inputs: [['x', 'float32', [3, 4]]], outputs: [['y', 'float32'], ['z', 'float32']], initializers: { w: f32([4], range(4)), zero: i64([0]), three: i64([3]) }, nodes: [
+      { op: 'Shape', inputs: ['x'], outputs: ['s'] }, { op: 'Gather', inputs: ['s', 'zero'], outputs: ['n'] },
+      { op: 'Equal', inputs: ['n', 'three'], outputs: ['c1'] }, { op: 'Squeeze', inputs: ['c1'], outputs: ['c'] },
+      { op: 'If', inputs: ['c'], outputs: ['y', 'z'], attrs: { then_branch: then, else_branch: other } },
+    ] });
+    expect(r.ops.sort()).toEqual(['Identity', 'Mul', 'Relu']);
+    expect(r.rewrites['constant-folding:if-inlined']).toBe(2);
+    expect(r.after.graph.nodes.find((n) => n.opType === 'Mul')!.outputs).toEqual(['y']);
+  });
+  it('keeps an If whose condition is a graph input, and one whose branch would shadow an outer name', () => {
+    const then = branch('then', [['y1', [2]]], [{ op: 'Relu', inputs: ['x'], outputs: ['y1'] }]);
+    const other = branch('else', [['y2', [2]]], [{ op: 'Neg', inputs: ['x'], outputs: ['y2'] }]);
+    const r = run({ opset: 13, inputs: [['x', 'float32', [2]], ['c', 'bool', []]], outputs: [['y', 'float32']], nodes: [
+      { op: 'If', inputs: ['c'], outputs: ['y'], attrs: { then_branch: then, else_branch: other } },
+    ] });
+    expect(r.ops).toEqual(['If']);
+    const shadow = branch('then', [['y1', [2]]], [{ op: 'Relu', inputs: ['x'], outputs: ['a'] }, { op: 'Neg', inputs: ['a'], outputs: ['y1'] }]);
+    const built = buildModel({ opset: 13, inputs: [['x', 'float32', [2]]], outputs: [['y', 'float32'], ['a', 'float32']], initializers: { t: { kind: 'tensor', dtype: 'bool', dims: [], data: Uint8Array.of(1) } }, nodes: [
+      { op: 'Abs', inputs: ['x'], outputs: ['a'] },
+      { op: 'If', inputs: ['t'], outputs: ['y'], attrs: { then_branch: shadow, else_branch: other } },
+    ] });
+    const { model } = optimize(built, evaluateConstantNode, { verify: true });
+    expect(model.graph.nodes.map((n) => n.opType)).toContain('If');
+  });
   it('a body input that shadows an outer initializer is not a constant there', () => {
     // Loop body: v_out = v + one, where the body's input v hides the outer initializer v.
     const body = buildModel({ inputs: [['i', 'int64', []], ['cin', 'bool', []], ['v', 'float32', [2]]], outputs: [['cout', 'bool', []], ['vout', 'float32', [2]]], nodes: [
