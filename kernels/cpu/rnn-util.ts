@@ -31,6 +31,16 @@ const ACTS: Record<string, { alpha?: number; beta?: number; make: (a: number, b:
  * (as onnxruntime does); a function finding none left gets its op's default.
  */
 export function activations(ctx: CpuContext, defaults: string[], numDirections: number): Act[][] {
+  // Fixed by the node's attributes: made once per node (a one-step LSTM per run spent ~7 us here).
+  const hit = actCache.get(ctx.node);
+  if (hit && hit.dirs === numDirections) return hit.acts;
+  const acts = makeActivations(ctx, defaults, numDirections);
+  actCache.set(ctx.node, { dirs: numDirections, acts });
+  return acts;
+}
+const actCache = new WeakMap<object, { dirs: number; acts: Act[][] }>();
+
+function makeActivations(ctx: CpuContext, defaults: string[], numDirections: number): Act[][] {
   const names = ctx.attrs.strings('activations') ?? Array.from({ length: numDirections }, () => defaults).flat();
   const perDir = defaults.length;
   // A unidirectional list given to a bidirectional op applies to both directions.
