@@ -18,6 +18,7 @@ const v128store = (off: number) => [...simd(0x0b), ...memarg(off)];
 const splat32 = (off: number) => [...simd(0x09), ...memarg(off)];
 const f32load = [0x2a, 2, 0];
 const f32store = [0x38, 2, 0];
+const i32load = (off: number) => [0x28, 2, ...uleb(off)];
 const FADD = 0xe4, FMUL = 0xe6, RELAXED_MADD = 0x105;
 const shuffle = (lanes: number[]) => [...simd(0x0d), ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3])];
 /** i8x16.shuffle of two vectors' even (0, 2, 4, 6) or odd floats. */
@@ -46,15 +47,17 @@ function assemble(s: Shape): Uint8Array<ArrayBuffer> {
   //   8 cols, 9 IW (source row stride), 10 PH, 11 PW, 12 PW2 (staged row width), 13 PB (bytes from the even
   //   to the odd columns), 14 OH, 15 OW, 16 steps (NV-vector groups per output row), 17 KH, 18 SHB (bytes
   //   between output rows' first input rows), 19 DHB (bytes between kernel rows), 20 plane (floats per input
-  //   plane), 21 CG (input planes per group), 22 MG (output planes per group), 23 PS (bytes per staged plane)
-  // locals (i32): 24 p (instance), 25 ci (its group), 26 r, 27 i, 28 src, 29 oh, 30 st, 31 kh, 32 rp, 33 wp,
-  //   34 op, 35 rowp, 36 wc, 37 rp0, 38 pc, 39 rq, 40 j, 41 mo, 42 mch, 43 xpj; (v128) 44.. acc[NV], then wv
-  const [XS, XP, W, B, O, INST, G, ROWS, COLS, IW, PH, PW, PW2, PB, OH, OW, STEPS, KH, SHB, DHB, PLANE, CG, MG, PS] =
-    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23] as const;
-  const [P, CI, R, I, SRC, OHI, ST, KHI, RP, WP, OP, ROWP, WC, RP0, PC, RQ, J, MO, MCH, XPJ] =
-    [24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43] as const;
-  const acc = (j: number) => 44 + j;
-  const WV = 44 + s.NV;
+  //   plane), 21 CG (input planes per group), 22 MG (output planes per group), 23 PS (bytes per staged plane),
+  //   24 TAB (per output row, the kernel rows [lo, hi) that read image rows, not padding: i32 pairs)
+  // locals (i32): 25 p (instance), 26 ci (its group), 27 r, 28 i, 29 src, 30 oh, 31 st, 32 kh, 33 rp, 34 wp,
+  //   35 op, 36 rowp, 37 wc, 38 rp0, 39 pc, 40 rq, 41 j, 42 mo, 43 mch, 44 xpj, 45 klo, 46 khe;
+  //   (v128) 47.. acc[NV], then wv
+  const [XS, XP, W, B, O, INST, G, ROWS, COLS, IW, PH, PW, PW2, PB, OH, OW, STEPS, KH, SHB, DHB, PLANE, CG, MG, PS, TAB] =
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24] as const;
+  const [P, CI, R, I, SRC, OHI, ST, KHI, RP, WP, OP, ROWP, WC, RP0, PC, RQ, J, MO, MCH, XPJ, KLO, KHE] =
+    [25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46] as const;
+  const acc = (j: number) => 47 + j;
+  const WV = 47 + s.NV;
   const js = [...Array(s.NV).keys()];
   // dst = xp + ((PH + r)*PW2 + col)*4 for a staged column col
   const stage = s.SW === 1
@@ -103,11 +106,12 @@ function assemble(s: Shape): Uint8Array<ArrayBuffer> {
   }
   const step = [
     ...js.flatMap((j) => [...get(B), ...get(MCH), ...i32c(4), MUL, ADD, ...splat32(0), ...set(acc(j))]),
-    ...get(WC), ...set(WP),
-    // every input plane of the group, every kernel row (the weights run on through [c][kh][kw])
+    // every input plane of the group, the kernel rows that read image rows (weights [c][kh][kw])
     ...loop(J, get(CG), [
-      ...get(RP0), ...get(J), ...get(PS), MUL, ADD, ...set(RP),
-      ...loop(KHI, get(KH), [
+      ...get(RP0), ...get(J), ...get(PS), MUL, ADD, ...get(KLO), ...get(DHB), MUL, ADD, ...set(RP),
+      ...get(WC), ...get(J), ...get(KH), MUL, ...get(KLO), ADD, ...i32c(4 * s.KW), MUL, ADD, ...set(WP),
+      ...get(KLO), ...set(KHI),
+      ...whileLt(KHI, get(KHE), [
         ...(s.SW === 2 ? [...get(RP), ...get(PB), ADD, ...set(RQ)] : []),
         ...taps,
         ...get(RP), ...get(DHB), ADD, ...set(RP),
@@ -119,6 +123,8 @@ function assemble(s: Shape): Uint8Array<ArrayBuffer> {
     ...get(RP0), ...i32c(16 * s.NV), ADD, ...set(RP0),
   ];
   const row = [
+    ...get(TAB), ...get(OHI), ...i32c(8), MUL, ADD, ...i32load(0), ...set(KLO),
+    ...get(TAB), ...get(OHI), ...i32c(8), MUL, ADD, ...i32load(4), ...set(KHE),
     ...get(ROWP), ...set(RP0),
     ...loop(ST, get(STEPS), step),
     // back to the start of the next output row (the last vectors may have run past this one)
@@ -144,7 +150,7 @@ function assemble(s: Shape): Uint8Array<ArrayBuffer> {
     ...get(CI), ...get(G), EQ, 0x04, 0x40, ...i32c(0), ...set(CI), 0x0b,
   ];
   const body = [
-    2, 20, I32, s.NV + 1, V128,
+    2, 22, I32, s.NV + 1, V128,
     ...i32c(0), ...set(CI),
     ...get(O), ...set(OP),
     ...loop(P, get(INST), instance),
@@ -153,7 +159,7 @@ function assemble(s: Shape): Uint8Array<ArrayBuffer> {
   const code = [1, ...uleb(body.length), ...body];
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [1, 0x60, 24, ...new Array<number>(24).fill(I32), 0]),
+    ...section(1, [1, 0x60, 25, ...new Array<number>(25).fill(I32), 0]),
     ...section(2, [1, ...str('env'), ...str('mem'), 0x02, 0x00, ...uleb(1)]),
     ...section(3, [1, 0]),
     ...section(7, [1, ...str('dw'), 0x00, 0]),
@@ -253,7 +259,8 @@ export function conv2dDirectSimd(x: unknown, w: unknown, bias: unknown, y: unkno
   const xpFloats = Cg * PSf + slack;
   const oFloats = N * M * OH * OW + slack;
   const wBase = 0, bBase = (wLen + 3) & ~3, xsBase = bBase + ((M + 3) & ~3), xpBase = xsBase + ((xAll + 3) & ~3), oBase = xpBase + ((xpFloats + 3) & ~3);
-  const f = memory((oBase + oFloats) * 4);
+  const tBase = oBase + ((oFloats + 3) & ~3);
+  const f = memory((tBase + 2 * OH) * 4);
   if (!f) return false;
   const fn = kernel({ KW, SW, DW, NV });
   if (!fn) return false;
@@ -265,8 +272,23 @@ export function conv2dDirectSimd(x: unknown, w: unknown, bias: unknown, y: unkno
   // Image rows and columns that land inside the padded plane (the geometry may cut trailing padding off).
   const rows = Math.min(IH, PHT - PH);
   const cols = Math.min(IW, PWD - PW);
+  // Per output row, the kernel rows whose staged row holds image data: the rest read zero padding, which
+  // on small maps is most of a 5x5 kernel (a 2-row map at pad 2 reads 2 of 5 rows).
+  const tab = new Int32Array(f.buffer, tBase * 4, 2 * OH);
+  for (let oh = 0; oh < OH; oh++) {
+    let lo = KH, hi = 0;
+    for (let kh = 0; kh < KH; kh++) {
+      const r = oh * SH + kh * DH;
+      if (r >= PH && r < PH + rows) {
+        lo = Math.min(lo, kh);
+        hi = kh + 1;
+      }
+    }
+    tab[2 * oh] = lo < hi ? lo : 0;
+    tab[2 * oh + 1] = lo < hi ? hi : 0;
+  }
   fn(xsBase * 4, xpBase * 4, wBase * 4, bBase * 4, oBase * 4, N * group, group, rows, cols, IW, PH, PW, PW2, PHT * PW2 * 4,
-    OH, OW, steps, KH, SH * PW2 * 4, DH * PW2 * 4, IH * IW, Cg, Mg, PSf * 4);
+    OH, OW, steps, KH, SH * PW2 * 4, DH * PW2 * 4, IH * IW, Cg, Mg, PSf * 4, tBase * 4);
   y.set(f.subarray(oBase, oBase + N * M * OH * OW), 0);
   return true;
 }

@@ -44,6 +44,11 @@ describe('depthwise Conv SIMD', () => {
     [1, 3, 5, 7, 3, [1, 2], 1, 4],
     [1, 6, 3, 3, 3, [2, 2], 1, 1],
     [1, 2, 4, 41, 5, [1, 2], 1, 2],
+    // Maps shorter than the kernel (kernel rows over padding only are skipped per output row).
+    [2, 6, 2, 20, 5, [1, 1], 1, 2],
+    [1, 4, 1, 9, 3, [1, 1], 1, 1],
+    [1, 5, 4, 12, 5, [2, 2], 1, 2],
+    [1, 3, 3, 8, 3, [1, 1], 2, 2],
     // Rows of 5 and 6 vectors (steps of 3 vectors, the last one partly past the row).
     [1, 3, 4, 19, 3, [1, 1], 1, 1],
     [1, 3, 4, 24, 5, [1, 1], 1, 2],
