@@ -1,26 +1,14 @@
 // Stride-1 2-D convs read their columns in place from the padded input (convImplicitF32, the SIMD GEMM's
 // mmi): the same products in the same order as im2col + GEMM, so the outputs must be bit-identical to that
 // path, and within float32 rounding of a float64 reference. Covers pads (asymmetric, wider than the
-// kernel's reach, none), dilations, rectangular kernels, groups, batches, bias, and a fused epilogue.
+// kernel's reach, none), dilations, rectangular kernels, groups, batches and bias.
 import { describe, expect, it } from 'vitest';
-import { AttrReader } from '../../graph/attrs.js';
-import type { Attr, Node } from '../../graph/ir.js';
-import type { HostTensor } from '../../graph/tensor.js';
-import { CPU_KERNELS } from '../../kernels/cpu/index.js';
+import type { Attr } from '../../graph/ir.js';
 import { setImplicitConv } from '../../kernels/cpu/nn-conv.js';
 import { implicitConvStats } from '../../kernels/cpu/nn-gemm.js';
-import type { CpuContext } from '../../kernels/cpu/types.js';
+import { runConv as conv } from '../helpers/conv.js';
 
 const ints = (value: number[]): Attr => ({ kind: 'ints', value }) as Attr;
-
-function conv(x: Float32Array, xd: number[], w: Float32Array, wd: number[], attributes: Record<string, Attr>, b?: Float32Array): Float32Array {
-  const node: Node = { name: 'n', opType: 'Conv', domain: '', inputs: b ? ['x', 'w', 'b'] : ['x', 'w'], outputs: ['y'], attributes };
-  const ctx = { node, opset: 17, attrs: new AttrReader(node), runGraph: () => [] } as unknown as CpuContext;
-  const t = (dims: number[], data: Float32Array): HostTensor => ({ kind: 'tensor', dtype: 'float32', dims, data });
-  const inputs = [t(xd, x), t(wd, w)];
-  if (b) inputs.push(t([b.length], b));
-  return (CPU_KERNELS.Conv(inputs, ctx)[0] as HostTensor).data as Float32Array;
-}
 
 /** Direct float64 convolution (NCHW, groups, dilations, pads [top, left, bottom, right]). */
 function reference(x: Float32Array, [N, C, H, W]: [number, number, number, number], w: Float32Array, [M, Cg, KH, KW]: [number, number, number, number], pads: number[], dil: number[], group: number, b?: Float32Array): Float64Array {
