@@ -22,13 +22,16 @@ const doWhile = (v: number, step: number[], end: number[], body: number[]) => [
   0x03, 0x40, ...body, ...get(v), ...step, ADD, ...tee(v), ...end, LT_U, 0x0d, 0, 0x0b,
 ];
 
-// pool(src, dst, groups, rowStep, kh, kw, colStep, div): for g < groups, the 4 outputs at dst + 16g from the
-// kh x kw taps at src + 16·sw·g + r·rowStep + c·colStep (bytes). Locals: 8 end, 9 r, 10 c, 11 rowEnd,
-// 12 tap, 13 colEnd (i32); 14 ACC, 15 LO, 16 HI, 17 V, 18 DIV (v128).
+// pool(src, dst, groups, rowStep, kh, kw, colStep, div, nrows, srcRows, dstRows): for each of nrows output
+// rows (the i-th from src + i·srcRows to dst + i·dstRows, bytes), for g < groups, the 4 outputs at
+// dst + 16g from the kh x kw taps at src + 16·sw·g + r·rowStep + c·colStep. Rows of one window height
+// and divisor go in one call (a call per output row cost ~0.1 us each: most of a small MaxPool).
+// Locals: 11 end, 12 r, 13 rowEnd, 14 tap, 15 colEnd, 16 src0, 17 dst0, 18 row index (i32);
+// 19 ACC, 20 LO, 21 HI, 22 V, 23 DIV (v128).
 function poolFn(kind: 'max' | 'avg', sw: 1 | 2): number[] {
-  const [SRC, DST, GROUPS, ROWSTEP, KH, KW, COLSTEP, DIVP] = [0, 1, 2, 3, 4, 5, 6, 7];
-  const [END, ROW, , ROWEND, TAP, COLEND] = [8, 9, 10, 11, 12, 13];
-  const [ACC, LO, HI, V, DIV] = [14, 15, 16, 17, 18];
+  const [SRC, DST, GROUPS, ROWSTEP, KH, KW, COLSTEP, DIVP, NROWS, SROWS, DROWS] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const [END, ROW, ROWEND, TAP, COLEND, SRC0, DST0, RI] = [11, 12, 13, 14, 15, 16, 17, 18];
+  const [ACC, LO, HI, V, DIV] = [19, 20, 21, 22, 23];
   const tapAt = (p: number) => sw === 1 ? [...get(p), ...load()] : [...get(p), ...load(), ...get(p), ...load(16), ...shuffle(f32lanes(0, 2, 4, 6))];
   const fold = kind === 'max'
     ? [...get(ACC), ...tapAt(TAP), ...PMAX, ...set(ACC)]
@@ -41,11 +44,8 @@ function poolFn(kind: 'max' | 'avg', sw: 1 | 2): number[] {
   const result = kind === 'max'
     ? [...get(ACC)]
     : [...get(LO), ...get(DIV), ...D_DIV, ...DEMOTE, ...get(HI), ...get(DIV), ...D_DIV, ...DEMOTE, ...shuffle(f32lanes(0, 1, 4, 5))];
-  return [
-    2, 6, I32, 5, V128,
-    ...get(DIVP), ...D_SPLAT, ...set(DIV),
+  const row = [
     ...get(DST), ...get(GROUPS), ...i32c(16), MUL, ADD, ...set(END),
-    ...get(DST), ...get(END), LT_U, 0x04, 0x40,
     ...doWhile(DST, i32c(16), get(END), [
       ...init,
       // rows: ROW walks src + r·rowStep up to src + kh·rowStep
@@ -59,16 +59,28 @@ function poolFn(kind: 'max' | 'avg', sw: 1 | 2): number[] {
       ...get(DST), ...result, ...store(),
       ...get(SRC), ...i32c(16 * sw), ADD, ...set(SRC),
     ]),
+  ];
+  return [
+    2, 8, I32, 5, V128,
+    ...get(DIVP), ...D_SPLAT, ...set(DIV),
+    ...get(GROUPS), ...i32c(0), 0x4b /* i32.gt_u */, ...get(NROWS), ...i32c(0), 0x4b, 0x71 /* i32.and */, 0x04, 0x40,
+    ...get(SRC), ...set(SRC0), ...get(DST), ...set(DST0), ...i32c(0), ...set(RI),
+    ...doWhile(RI, i32c(1), get(NROWS), [
+      ...get(SRC0), ...set(SRC), ...get(DST0), ...set(DST),
+      ...row,
+      ...get(SRC0), ...get(SROWS), ADD, ...set(SRC0),
+      ...get(DST0), ...get(DROWS), ADD, ...set(DST0),
+    ]),
     0x0b,
     0x0b,
   ];
 }
 
-type PoolFn = (src: number, dst: number, groups: number, rowStep: number, kh: number, kw: number, colStep: number, div: number) => void;
+type PoolFn = (src: number, dst: number, groups: number, rowStep: number, kh: number, kw: number, colStep: number, div: number, nrows: number, srcRows: number, dstRows: number) => void;
 interface Fns { max1: PoolFn; max2: PoolFn; avg1: PoolFn; avg2: PoolFn }
 
 function assemble(): Uint8Array<ArrayBuffer> {
-  const params = [I32, I32, I32, I32, I32, I32, I32, F64];
+  const params = [I32, I32, I32, I32, I32, I32, I32, F64, I32, I32, I32];
   return assembleModule((['max', 'avg'] as const).flatMap((kind) => ([1, 2] as const).map((sw) => ({ name: `${kind}${sw}`, params, results: [], body: poolFn(kind, sw) }))), 1);
 }
 
@@ -123,15 +135,29 @@ export function simdPool2d(kind: 'max' | 'avg', x: Float32Array, y: Float32Array
   const fn = kind === 'max' ? (sw === 1 ? k.fns.max1 : k.fns.max2) : (sw === 1 ? k.fns.avg1 : k.fns.avg2);
   const cEnd = c0 + 4 * groups, dh = H.dil, dw = W.dil, kw = W.k, yo = yBase >> 2;
   const wBase = W.base, wLo = W.kLo, wHi = W.kHi;
+  // Runs of output rows with the same taps in (h0, h1), divisor and a stride-apart first tap: one call each.
+  const runEnd = new Int32Array(oh1);
+  for (let oh = oh1 - 1; oh >= 0; oh--) {
+    const next = oh + 1;
+    const same = next < oh1 && H.kLo[next] === H.kLo[oh] && H.kHi[next] === H.kHi[oh] && H.base[next]! - H.base[oh]! === H.s &&
+      (!includePad || H.padCount[next] === H.padCount[oh]);
+    runEnd[oh] = same ? runEnd[next]! : next;
+  }
+  const div0 = includePad ? W.padCount[c0]! : kw;
   for (let pl = 0; pl < planes; pl++) {
     const xo = pl * inPlane;
+    for (let oh = 0; oh < oh1; oh = runEnd[oh]!) {
+      const hb = H.base[oh]!, h0 = H.kLo[oh]!, h1 = H.kHi[oh]!;
+      const rowDiv = includePad ? H.padCount[oh]! : h1 - h0;
+      if (h1 > h0) {
+        fn((xo + (hb + h0 * dh) * wi + wBase[c0]!) * 4, (yo + pl * outPlane + oh * ow1 + c0) * 4, groups, dh * wi * 4, h1 - h0, kw, dw * 4, rowDiv * div0,
+          runEnd[oh]! - oh, H.s * wi * 4, ow1 * 4);
+      }
+    }
     for (let oh = 0; oh < oh1; oh++) {
       const hb = H.base[oh]!, h0 = H.kLo[oh]!, h1 = H.kHi[oh]!;
       const o = yo + pl * outPlane + oh * ow1;
-      const rowDiv = includePad ? H.padCount[oh]! : h1 - h0;
-      if (h1 > h0) {
-        fn((xo + (hb + h0 * dh) * wi + wBase[c0]!) * 4, (o + c0) * 4, groups, dh * wi * 4, h1 - h0, kw, dw * 4, rowDiv * (includePad ? W.padCount[c0]! : kw));
-      }
+      if (ow1 === cEnd - c0 && h1 > h0) continue; // every column went to the SIMD call
       // The other columns (and every column of a row with no tap inside): the JS loops' arithmetic.
       for (let ow = 0; ow < ow1; ow++) {
         if (ow === c0 && h1 > h0) ow = cEnd;
