@@ -198,8 +198,8 @@ function gemmSimdStaged(
     // C's rows hold `runs` runs of runStride columns of which the first runLen are output: compact them
     // in place, then copy out as a product of runs*runLen columns.
     const { runs, runLen, runStride } = ib.out;
-    s.copy2d(pc, pc, M, runs, runLen * 4, ldcp * 4, runStride * 4, runs * runLen * 4, runLen * 4);
     const n = runs * runLen;
+    if (runStride !== runLen || ldcp !== n) s.copy2d(pc, pc, M, runStride === runLen ? 1 : runs, (runStride === runLen ? n : runLen) * 4, ldcp * 4, runStride * 4, n * 4, runLen * 4);
     if (ldc === n) C.set(s.f32.subarray(c0, c0 + M * n), cOff);
     else for (let i = 0; i < M; i++) C.set(s.f32.subarray(c0 + i * n, c0 + (i + 1) * n), cOff + i * ldc);
     return;
@@ -293,9 +293,15 @@ export function convImplicitF32(x: Float32Array, xOff: number, C: number, g: Gri
   const xBase = align(table + K * 4);
   s.reserve(xBase + C * IH * IW * 4);
   const f = s.f32;
-  f.set(x.subarray(xOff, xOff + C * IH * IW), xBase >> 2);
-  f.fill(0, 0, padFloats);
-  s.copy2d(xBase, (top * Wp + left) * 4, C, IH, IW * 4, IH * IW * 4, IW * 4, plane * 4, Wp * 4);
+  if (top === 0 && left === 0 && Hp === IH && Wp === IW) {
+    // No padding ("valid" convs): the planes are read where they are copied, then the slack.
+    f.set(x.subarray(xOff, xOff + C * IH * IW), 0);
+    f.fill(0, C * IH * IW, padFloats);
+  } else {
+    f.set(x.subarray(xOff, xOff + C * IH * IW), xBase >> 2);
+    f.fill(0, 0, padFloats);
+    s.copy2d(xBase, (top * Wp + left) * 4, C, IH, IW * 4, IH * IW * 4, IW * 4, plane * 4, Wp * 4);
+  }
   const t = new Int32Array(f.buffer, table, K);
   for (let c = 0, k = 0; c < C; c++) for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW; kw++) t[k++] = (c * plane + kh * DH * Wp + kw * DW) * 4;
   gemmSimdStaged(s, M, N, K, w, wOff, K, 1, 0, y, yOff, OH * OW, false, bias, biasOff, undefined, { bBytes: xBase, table, out: { runs: OH, runLen: OW, runStride: Wp } });
