@@ -106,17 +106,36 @@ export const COPY2D_PARAMS = 9;
  * grid, and compacts its output rows back, with one call from JS instead of one per row.
  */
 export function copy2dBody(): number[] {
-  const [SRC, DST, OUTER, INNER, LEN, SO, SI, DO, DI, O, I] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const [SRC, DST, OUTER, INNER, LEN, SO, SI, DO, DI, O, I, S, D, END] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
+  // Runs under 256 bytes (a conv row of a small map) are copied 16 bytes at a time, then by floats:
+  // memory.copy is a call into the engine (~20 ns), several times the copy itself at that size.
+  const small = [
+    ...get(S), ...get(LEN), ...i32c(-16), 0x71 /* i32.and */, ADD, ...set(END),
+    0x02, 0x40, 0x03, 0x40,
+    ...get(S), ...get(END), GE_S, 0x0d, 1,
+    ...get(D), ...get(S), ...v128load(0), ...v128store,
+    ...get(S), ...i32c(16), ADD, ...set(S), ...get(D), ...i32c(16), ADD, ...set(D),
+    0x0c, 0, 0x0b, 0x0b,
+    ...get(S), ...get(LEN), ...i32c(15), 0x71, ADD, ...set(END),
+    0x02, 0x40, 0x03, 0x40,
+    ...get(S), ...get(END), GE_S, 0x0d, 1,
+    ...get(D), ...get(S), ...f32load, ...f32store,
+    ...get(S), ...i32c(4), ADD, ...set(S), ...get(D), ...i32c(4), ADD, ...set(D),
+    0x0c, 0, 0x0b, 0x0b,
+  ];
   return [
-    1, 2, 0x7f,
+    1, 5, 0x7f,
     ...i32c(0), ...set(O),
     ...whileLt(O, get(OUTER), [
       ...i32c(0), ...set(I),
       ...whileLt(I, get(INNER), [
-        ...get(DST), ...get(O), ...get(DO), MUL, ADD, ...get(I), ...get(DI), MUL, ADD,
-        ...get(SRC), ...get(O), ...get(SO), MUL, ADD, ...get(I), ...get(SI), MUL, ADD,
-        ...get(LEN),
-        ...memCopy,
+        ...get(DST), ...get(O), ...get(DO), MUL, ADD, ...get(I), ...get(DI), MUL, ADD, ...set(D),
+        ...get(SRC), ...get(O), ...get(SO), MUL, ADD, ...get(I), ...get(SI), MUL, ADD, ...set(S),
+        ...get(LEN), ...i32c(256), LT_S, 0x04, 0x40,
+        ...small,
+        0x05,
+        ...get(D), ...get(S), ...get(LEN), ...memCopy,
+        0x0b,
       ]),
     ]),
     0x0b,
