@@ -99,12 +99,17 @@ interface Task {
   cancelled: boolean;
 }
 
+/** How long a round-trip estimate holds without a new sample (ms; tests shorten it). */
+export const poolTuning = { latencyTtlMs: 2000 };
+
 interface Slot {
   readonly id: number;
   handle: WorkerHandle;
   busy: Task | undefined;
   /** When the busy task was posted (wall clock, comparable with the worker's timestamps). */
   sent: number;
+  /** When the worker said it was ready (0 before): a task posted earlier waited for its start-up. */
+  readyAt: number;
   closing: boolean;
   /** Node and constant ids this worker holds (sent once; see worker-entry.ts). */
   readonly nodes: Set<number>;
@@ -211,11 +216,16 @@ export class WorkerPool implements NodeRunner {
   }
 
   private latency: number | undefined;
+  private latencyAt = 0;
   /**
    * A task's round trip in ms, less its run (moving average): what sending a node to a worker costs
    * now. A fraction of a ms on an idle machine; milliseconds when other processes hold the cores.
+   * Tasks posted before their worker was ready do not count (they waited for its start-up, ~0.4 s),
+   * and an estimate not renewed for `poolTuning.latencyTtlMs` lapses: a high one keeps nodes off the pool, so no
+   * task would ever measure that the load has passed.
    */
   get roundTripMs(): number {
+    if (this.latency !== undefined && wallNow() - this.latencyAt > poolTuning.latencyTtlMs) this.latency = undefined;
     return this.latency ?? 0.2;
   }
 
@@ -248,7 +258,7 @@ export class WorkerPool implements NodeRunner {
 
   private start(): Slot {
     const id = this.nextWorker++;
-    const slot: Slot = { id, handle: undefined!, busy: undefined, sent: 0, closing: false, nodes: new Set(), consts: new Set() };
+    const slot: Slot = { id, handle: undefined!, busy: undefined, sent: 0, readyAt: 0, closing: false, nodes: new Set(), consts: new Set() };
     slot.handle = spawn({ message: (m) => this.onMessage(slot, m), died: (r) => this.onDied(slot, r) });
     slot.handle.post({ type: 'init', worker: id });
     slot.handle.unref();
@@ -280,15 +290,21 @@ export class WorkerPool implements NodeRunner {
   }
 
   private onMessage(slot: Slot, m: FromWorker): void {
-    if (m.type === 'ready') return;
+    if (m.type === 'ready') {
+      slot.readyAt = wallNow();
+      return;
+    }
     const t = slot.busy;
     if (!t || t.id !== m.id) return;
     slot.busy = undefined;
     slot.handle.unref();
     if (m.type === 'done') {
       // Round trip = twice the time the worker took to pick the message up (waking a thread both ways).
-      const rt = 2 * Math.max(0, m.start - slot.sent);
-      this.latency = this.latency === undefined ? rt : this.latency + 0.2 * (rt - this.latency);
+      if (slot.readyAt && slot.sent >= slot.readyAt) {
+        const rt = 2 * Math.max(0, m.start - slot.sent);
+        this.latency = this.latency === undefined ? rt : this.latency + 0.2 * (rt - this.latency);
+        this.latencyAt = wallNow();
+      }
     }
     if (m.type === 'done') t.resolve({ outputs: m.outputs, start: m.start, dur: m.dur, thread: slot.id, fresh: m.fresh, wrote: m.wrote });
     else t.reject(revive(m.error, t.task));

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { AbortError, InferenceSession, Tensor, WorkerError } from '../../src/index.js';
 import { splitTuning } from '../../src/executor/split.js';
+import { poolTuning } from '../../src/executor/worker-pool.js';
 import { BRANCH_INPUT, branches, f32, heavy, tensorOf } from './graphs.js';
 
 const sessions: InferenceSession[] = [];
@@ -108,5 +109,22 @@ describe('CPU worker pool', () => {
     expect(pool.stats().lastDeath).toMatch(new RegExp(`^worker ${id}: .*worker ${id} crashed on request`));
     expect(pool.workerIds).not.toContain(id);
     same(await s.run(feeds), want);
+  });
+  it('measures the round trip without the workers\' start-up, and lets an old estimate lapse', async () => {
+    // A pool of its own size, so its workers are still starting when the first tasks are posted.
+    const s = await open(branches(2), { executionMode: 'parallel', intraOpNumThreads: 3 });
+    const x = tensorOf(f32(BRANCH_INPUT, 9));
+    await s.run({ x }); // one run: its first tasks wait for the start-up
+    const pool = s.workerPool!;
+    expect(pool.size).toBe(3);
+    // Start-up takes hundreds of ms; counted, it kept every later node off the pool.
+    expect(pool.roundTripMs).toBeLessThan(100);
+    const ttl = poolTuning.latencyTtlMs;
+    try {
+      poolTuning.latencyTtlMs = -1;
+      expect(pool.roundTripMs).toBe(0.2);
+    } finally {
+      poolTuning.latencyTtlMs = ttl;
+    }
   });
 });
