@@ -63,7 +63,7 @@ function makeActivations(ctx: CpuContext, defaults: string[], numDirections: num
 }
 
 export interface RnnSetup {
-  /** X, W, R as float64 copies: the matmul then sees one array type only (monomorphic, much faster). */
+  /** X (empty for float32 X in layout 0, which is projected as it is), W, R as float64 copies: the matmul then sees one array type only (monomorphic, much faster). */
   X: Float64Array;
   W: Float64Array;
   R: Float64Array;
@@ -145,7 +145,8 @@ export function rnnSetup(inputs: readonly (RtValue | undefined)[], ctx: CpuConte
   const clip = ctx.attrs.float('clip', Infinity);
   if (!(clip > 0)) throw new KernelInputError(ctx, `clip ${clip} should be positive`);
   return {
-    X: Float64Array.from(floatArg(xT, 'X', ctx)), W: f64Of(floatArg(wT, 'W', ctx)), R: f64Of(floatArg(rT, 'R', ctx)),
+    // float32 X in layout 0 is projected on the SIMD GEMM as it is (projectInputs): no float64 copy.
+    X: xT.dtype === 'float32' && layout === 0 ? NO_X : Float64Array.from(floatArg(xT, 'X', ctx)), W: f64Of(floatArg(wT, 'W', ctx)), R: f64Of(floatArg(rT, 'R', ctx)),
     ...(xT.dtype === 'float32' ? { x32: xT.data as Float32Array, w32: wT.data as Float32Array, r32: rT.data as Float32Array } : {}),
     B: bT && floatArg(bT, 'B', ctx), lens, initH: hT && floatArg(hT, 'initial_h', ctx),
     seqLen, batch, inputSize, hidden, dirs, dirKinds, layout, clip,
@@ -254,8 +255,23 @@ export function projectInputs(s: RnnSetup, d: number, gh: number, bias: Float64A
   return xw;
 }
 
-/** Wb + Rb per gate row of one direction (or zeros); `skipR` gates keep only Wb (GRU linear_before_reset). */
+const NO_X = new Float64Array(0);
+
+// Combined biases of constant B arrays (a model's weights), made once per direction and layout.
+const biasCache = new WeakMap<object, Map<string, Float64Array>>();
+
+/** Wb + Rb per gate row of one direction (or zeros); `skipR` gates keep only Wb (GRU linear_before_reset). Read-only. */
 export function combinedBias(s: RnnSetup, d: number, gh: number, skipRFrom = gh): Float64Array {
+  if (!s.B || !isConstant(s.B)) return makeBias(s, d, gh, skipRFrom);
+  let m = biasCache.get(s.B);
+  if (!m) biasCache.set(s.B, (m = new Map()));
+  const key = `${d},${gh},${skipRFrom}`;
+  let b = m.get(key);
+  if (!b) m.set(key, (b = makeBias(s, d, gh, skipRFrom)));
+  return b;
+}
+
+function makeBias(s: RnnSetup, d: number, gh: number, skipRFrom: number): Float64Array {
   const out = new Float64Array(gh);
   if (!s.B) return out;
   const o = d * 2 * gh;
