@@ -4,7 +4,7 @@
 // so the map's width does not matter. The image is staged zero-padded in wasm
 // memory ([rows][cols][Cp], Cp = C rounded up to 8), weights as [KH][KW][Cp] and the bias as [Cp]; each
 // output pixel accumulates two vectors (eight channels) at a time over the kernel taps, in float32.
-import { ADD, I32, MUL, V128, forLoop, get, i32c, section, set, simd, simdAllowed, str, uleb } from './wasm-asm.js';
+import { ADD, I32, MUL, V128, forLoop, get, i32c, lazyKernels, section, set, simd, str, uleb } from './wasm-asm.js';
 
 const memarg = (off: number) => [4, ...uleb(off)];
 const load = (off: number) => [...simd(0x00), ...memarg(off)];
@@ -54,38 +54,17 @@ function assemble(): Uint8Array<ArrayBuffer> {
 
 type DwFn = (xb: number, wb: number, bb: number, ob: number, kh: number, kw: number, oh: number, ow: number, np: number,
   shr: number, swc: number, dhr: number, dwc: number, colb: number) => void;
-interface Inst { mem: WebAssembly.Memory; dw: DwFn; f32: Float32Array }
-let cached: Inst | null | undefined;
-let enabled = true;
+const lazy = lazyKernels<{ dw: DwFn }>(assemble, 4);
 
 /** Turn the SIMD channels-last depthwise path off or on (tests cover both paths); returns the previous setting. */
-export function setDepthwiseNhwcSimd(on: boolean): boolean {
-  const prev = enabled;
-  enabled = on;
-  return prev;
-}
+export const setDepthwiseNhwcSimd = lazy.setEnabled;
 
-function instance(bytes: number): Inst | undefined {
-  if (!enabled) return undefined;
-  if (cached === undefined) {
-    cached = null;
-    try {
-      if (!simdAllowed()) return undefined;
-      const bin = assemble();
-      if (!WebAssembly.validate(bin)) return undefined;
-      const mem = new WebAssembly.Memory({ initial: 4 });
-      const inst = new WebAssembly.Instance(new WebAssembly.Module(bin), { env: { mem } });
-      cached = { mem, dw: inst.exports.dw as DwFn, f32: new Float32Array(mem.buffer) };
-    } catch {
-      cached = null;
-    }
-  }
-  if (!cached) return undefined;
-  if (cached.mem.buffer.byteLength < bytes) {
-    cached.mem.grow(Math.ceil((bytes - cached.mem.buffer.byteLength) / 65536));
-    cached.f32 = new Float32Array(cached.mem.buffer);
-  }
-  return cached;
+/** The module with at least `bytes` of memory, or undefined where the SIMD path is off or unavailable. */
+function instance(bytes: number): { dw: DwFn; f32: Float32Array } | undefined {
+  const k = lazy.get();
+  if (!k) return undefined;
+  k.reserve(bytes);
+  return { dw: k.fns.dw, f32: k.f32 };
 }
 
 export interface DepthwiseNhwc {
