@@ -1,15 +1,9 @@
 // WebAssembly SIMD for per-channel affine maps y = x·a + b of float32 planes (inference BatchNormalization)
 // with a and b float64, computed as the JS loop does: the product and the sum in float64 (f64x2), rounded
 // to float32 once, so the results are bit for bit the JS loop's (`setNormSimd(false)` selects it).
-import { ADD, I32, V128, assembleModule, get, i32c, lazyKernels, set, simd, tee } from './wasm-asm.js';
+import { ADD, DEMOTE, D_ADD, D_SPLAT, F64, I32, LT_U, MUL, PROMOTE_LO, V128, assembleModule, f32lanes, get, i32c, lazyKernels, set, shuffle, simd, tee, vload, vstore } from './wasm-asm.js';
 
-const F64 = 0x7c;
-const MUL = 0x6c, LT_U = 0x49;
-const load = (off = 0) => [...simd(0x00), 4, off];
-const store = (off = 0) => [...simd(0x0b), 4, off];
-const shuffle = (lanes: number[]) => [...simd(0x0d), ...lanes];
-const f32lanes = (...l: number[]) => l.flatMap((i) => [4 * i, 4 * i + 1, 4 * i + 2, 4 * i + 3]);
-const PROMOTE_LO = simd(0x5f), DEMOTE = simd(0x5e), D_ADD = simd(0xf0), D_MUL = simd(0xf2), D_SPLAT = simd(0x14);
+const D_MUL = simd(0xf2);
 
 // affine(p, n4, a, b): 4·n4 floats at p replaced by f32(x·a + b). Locals: 4 end (i32), 5 A, 6 B, 7 V (v128).
 function affineFn(): number[] {
@@ -21,12 +15,12 @@ function affineFn(): number[] {
     ...get(P), ...get(N4), ...i32c(16), MUL, ADD, ...set(END),
     ...get(P), ...get(END), LT_U, 0x04, 0x40,
     0x03, 0x40,
-    ...get(P), ...load(), ...set(V),
+    ...get(P), ...vload(), ...set(V),
     ...get(P),
     ...half(get(V)),
     ...half([...get(V), ...get(V), ...shuffle(f32lanes(2, 3, 2, 3))]),
     ...shuffle(f32lanes(0, 1, 4, 5)),
-    ...store(),
+    ...vstore(),
     ...get(P), ...i32c(16), ADD, ...tee(P), ...get(END), LT_U, 0x0d, 0,
     0x0b,
     0x0b,

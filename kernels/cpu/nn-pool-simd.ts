@@ -6,15 +6,9 @@
 // f32x4.pmax (`m < v ? v : m`, i.e. `if (v > m) m = v`: NaN taps after the first are skipped, -0/+0 keep
 // the earlier); the average sums the taps in float64 in the same order (f64x2 lanes) and divides in
 // float64, rounding once, as `sum / n` stored to a Float32Array does.
-import { ADD, I32, V128, assembleModule, get, i32c, lazyKernels, set, simd, tee } from './wasm-asm.js';
+import { ADD, DEMOTE, D_ADD, D_SPLAT, F64, I32, LT_U, MUL, PMAX, PROMOTE_LO, V128, assembleModule, f32lanes, get, i32c, lazyKernels, set, shuffle, simd, tee, vload, vstore } from './wasm-asm.js';
 
-const F64 = 0x7c;
-const MUL = 0x6c, LT_U = 0x49;
-const load = (off = 0) => [...simd(0x00), 4, off];
-const store = (off = 0) => [...simd(0x0b), 4, off];
-const shuffle = (lanes: number[]) => [...simd(0x0d), ...lanes];
-const f32lanes = (...l: number[]) => l.flatMap((i) => [4 * i, 4 * i + 1, 4 * i + 2, 4 * i + 3]);
-const PMAX = simd(0xeb), PROMOTE_LO = simd(0x5f), DEMOTE = simd(0x5e), D_ADD = simd(0xf0), D_DIV = simd(0xf3), D_SPLAT = simd(0x14);
+const D_DIV = simd(0xf3);
 const v128zero = [...simd(0x0c), ...new Array<number>(16).fill(0)];
 
 /** `do { body; v += step } while (v < end)`. */
@@ -32,7 +26,7 @@ function poolFn(kind: 'max' | 'avg', sw: 1 | 2): number[] {
   const [SRC, DST, GROUPS, ROWSTEP, KH, KW, COLSTEP, DIVP, NROWS, SROWS, DROWS] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
   const [END, ROW, ROWEND, TAP, COLEND, SRC0, DST0, RI] = [11, 12, 13, 14, 15, 16, 17, 18];
   const [ACC, LO, HI, V, DIV] = [19, 20, 21, 22, 23];
-  const tapAt = (p: number) => sw === 1 ? [...get(p), ...load()] : [...get(p), ...load(), ...get(p), ...load(16), ...shuffle(f32lanes(0, 2, 4, 6))];
+  const tapAt = (p: number) => sw === 1 ? [...get(p), ...vload()] : [...get(p), ...vload(), ...get(p), ...vload(16), ...shuffle(f32lanes(0, 2, 4, 6))];
   const fold = kind === 'max'
     ? [...get(ACC), ...tapAt(TAP), ...PMAX, ...set(ACC)]
     : [
@@ -56,7 +50,7 @@ function poolFn(kind: 'max' | 'avg', sw: 1 | 2): number[] {
         ...get(ROW), ...get(KW), ...get(COLSTEP), MUL, ADD, ...set(COLEND),
         ...doWhile(TAP, get(COLSTEP), get(COLEND), fold),
       ]),
-      ...get(DST), ...result, ...store(),
+      ...get(DST), ...result, ...vstore(),
       ...get(SRC), ...i32c(16 * sw), ADD, ...set(SRC),
     ]),
   ];

@@ -10,18 +10,10 @@
 //  - sumRun: float64 sums of float32 values in four interleaved lanes (same caveat: the float64 sum moves
 //    by ~n·2^-53 relative, the rounded float32 result by at most 1 ulp).
 //  - accRun: acc[j] += x[j] in float64 element by element, bit for bit the JS loop.
-import { ADD, GE_S, I32, V128, assembleModule, get, i32c, lazyKernels, set, simd, tee } from './wasm-asm.js';
+import { ADD, D_ADD, F64, GE_S, I32, LT_U, MUL, PMAX, PROMOTE_LO, V128, assembleModule, f32lanes, get, i32c, lazyKernels, set, shuffle, simd, tee, vload, vstore } from './wasm-asm.js';
 import { E, FIRST_CONST, F_LT, F_MUL, F_SUB, K, R, X, fconst, hoistConstants } from './elementwise-simd-math.js';
 
-const F64 = 0x7c;
-const LT_U = 0x49, MUL = 0x6c;
-const load = (off = 0) => [...simd(0x00), 4, off];
-const store = (off = 0) => [...simd(0x0b), 4, off];
-const shuffle = (lanes: number[]) => [...simd(0x0d), ...lanes];
-/** Byte lanes of f32 lanes. */
-const f32lanes = (...l: number[]) => l.flatMap((i) => [4 * i, 4 * i + 1, 4 * i + 2, 4 * i + 3]);
-const PMAX = simd(0xeb), F_EQ = simd(0x41), ANDNOT = simd(0x4f);
-const PROMOTE_LO = simd(0x5f), D_ADD = simd(0xf0);
+const F_EQ = simd(0x41), ANDNOT = simd(0x4f);
 const D_LANE = (i: number) => [...simd(0x21), i];
 const F64_ADD = 0xa0, F64_DIV = 0xa3, F32_DEMOTE = 0xb6;
 const f64const = (v: number) => [0x44, ...new Uint8Array(Float64Array.of(v).buffer)];
@@ -84,7 +76,7 @@ function softmaxFn(): number[] {
     ...get(BASE), ...get(STRIDE), ADD, ...set(END),
     // The max, ignoring NaN: pmax(m, v) = m < v ? v : m.
     ...fconst(-Infinity), ...set(MX), ...get(BASE), ...set(Q),
-    ...doWhile16(Q, END, [...get(MX), ...get(Q), ...load(), ...PMAX, ...set(MX)]),
+    ...doWhile16(Q, END, [...get(MX), ...get(Q), ...vload(), ...PMAX, ...set(MX)]),
     ...get(MX), ...get(MX), ...get(MX), ...shuffle(f32lanes(2, 3, 0, 1)), ...PMAX, ...set(MX),
     ...get(MX), ...get(MX), ...get(MX), ...shuffle(f32lanes(1, 0, 3, 2)), ...PMAX, ...set(MX),
     // All -Inf (or NaN): shift by 0 as the JS loop does.
@@ -92,14 +84,14 @@ function softmaxFn(): number[] {
     // e = exp(x - max), stored in place and summed in float64.
     ...v128zero, ...set(LO), ...v128zero, ...set(HI), ...get(BASE), ...set(Q),
     ...doWhile16(Q, END, [
-      ...get(Q), ...load(), ...get(MX), ...F_SUB, ...set(X), ...expNonPositiveOfX(), ...set(V),
-      ...get(Q), ...get(V), ...store(),
+      ...get(Q), ...vload(), ...get(MX), ...F_SUB, ...set(X), ...expNonPositiveOfX(), ...set(V),
+      ...get(Q), ...get(V), ...vstore(),
       ...accumulate(V, LO, HI),
     ]),
     // y = e · f32(1/sum) in float32.
     ...f64const(1), ...lanesSum(LO, HI), F64_DIV, F32_DEMOTE, ...simd(0x13), ...set(INV),
     ...get(BASE), ...set(Q),
-    ...doWhile16(Q, END, [...get(Q), ...get(Q), ...load(), ...get(INV), ...F_MUL, ...store()]),
+    ...doWhile16(Q, END, [...get(Q), ...get(Q), ...vload(), ...get(INV), ...F_MUL, ...vstore()]),
     ...get(BASE), ...get(STRIDE), ADD, ...set(BASE),
     0x0c, 0, 0x0b, 0x0b,
   ]);
@@ -115,7 +107,7 @@ function sumFn(): number[] {
     ...v128zero, ...set(LO), ...v128zero, ...set(HI),
     ...get(P), ...get(END), ...i32c(16), MUL, ADD, ...set(END),
     ...get(P), ...get(END), LT_U, 0x04, 0x40,
-    ...doWhile16(P, END, [...get(P), ...load(), ...set(V), ...accumulate(V, LO, HI)]),
+    ...doWhile16(P, END, [...get(P), ...vload(), ...set(V), ...accumulate(V, LO, HI)]),
     0x0b,
     ...lanesSum(LO, HI),
     0x0b,
@@ -130,9 +122,9 @@ function accFn(): number[] {
     ...get(P), ...get(END), ...i32c(16), MUL, ADD, ...set(END),
     ...get(P), ...get(END), LT_U, 0x04, 0x40,
     ...doWhile16(P, END, [
-      ...get(P), ...load(), ...set(V),
-      ...get(A), ...get(A), ...load(), ...get(V), ...PROMOTE_LO, ...D_ADD, ...store(),
-      ...get(A), ...get(A), ...load(16), ...get(V), ...get(V), ...shuffle(f32lanes(2, 3, 2, 3)), ...PROMOTE_LO, ...D_ADD, ...store(16),
+      ...get(P), ...vload(), ...set(V),
+      ...get(A), ...get(A), ...vload(), ...get(V), ...PROMOTE_LO, ...D_ADD, ...vstore(),
+      ...get(A), ...get(A), ...vload(16), ...get(V), ...get(V), ...shuffle(f32lanes(2, 3, 2, 3)), ...PROMOTE_LO, ...D_ADD, ...vstore(16),
       ...get(A), ...i32c(32), ADD, ...set(A),
     ]),
     0x0b,

@@ -35,6 +35,17 @@ export const ADD = 0x6a, MUL = 0x6c, SHL = 0x74, GE_S = 0x4e;
 /** A SIMD (0xfd-prefixed) instruction. */
 export const simd = (op: number): number[] => [0xfd, ...uleb(op)];
 
+// Shared by the row, pooling and norm modules (reduce-simd, nn-pool-simd, nn-norm-simd).
+export const F64 = 0x7c, LT_U = 0x49;
+/** v128.load / v128.store at a byte offset (16-byte alignment hint). */
+export const vload = (off = 0): number[] => [...simd(0x00), 4, ...uleb(off)];
+export const vstore = (off = 0): number[] => [...simd(0x0b), 4, ...uleb(off)];
+/** i8x16.shuffle of two vectors by byte lanes. */
+export const shuffle = (lanes: number[]): number[] => [...simd(0x0d), ...lanes];
+/** Byte lanes of f32 lanes (0-3 the first vector, 4-7 the second). */
+export const f32lanes = (...l: number[]): number[] => l.flatMap((i) => [4 * i, 4 * i + 1, 4 * i + 2, 4 * i + 3]);
+export const PMAX = simd(0xeb), PROMOTE_LO = simd(0x5f), DEMOTE = simd(0x5e), D_ADD = simd(0xf0), D_SPLAT = simd(0x14);
+
 /** A counted loop: `v = 0; while (v < limit) { body; v++ }`. */
 export function forLoop(v: number, limit: number, body: number[]): number[] {
   return [
