@@ -3,7 +3,7 @@
 // test is a constant; while the If stays, the branches' outputs have no type (they may differ in rank),
 // so everything after it is untyped and nothing downstream fuses. onnxruntime inlines such Ifs too.
 import type { Graph, Node } from '../ir.js';
-import { constantOf, replaceUses } from './util.js';
+import { constantOf, replaceUses, valueNames } from './util.js';
 
 /** Inline the Ifs of `g` with constant conditions; returns how many. */
 export function inlineConstantIfs(g: Graph): number {
@@ -21,15 +21,9 @@ export function inlineConstantIfs(g: Graph): number {
   return inlined;
 }
 
-function definedIn(g: Graph): Set<string> {
-  const s = new Set<string>([...g.inputs.map((i) => i.name), ...g.initializers.keys()]);
-  for (const n of g.nodes) for (const o of n.outputs) if (o) s.add(o);
-  return s;
-}
-
 function inline(g: Graph, ifNode: Node, branch: Graph): boolean {
-  const parentNames = definedIn(g);
-  const branchNames = definedIn(branch);
+  const parentNames = valueNames(g);
+  const branchNames = valueNames(branch);
   // Names are unique across scopes in a well-formed model; one that shadows a parent value stays as it is.
   for (const n of branchNames) if (parentNames.has(n)) return false;
   const b: Graph = { ...branch, nodes: branch.nodes.map((n) => ({ ...n, inputs: [...n.inputs], outputs: [...n.outputs] })), outputs: branch.outputs.map((o) => ({ ...o })), initializers: new Map(branch.initializers) };

@@ -73,16 +73,20 @@ export function bypass(g: Graph, node: Node, input: string, out: string): boolea
   return true;
 }
 
+/** Every value `g` itself defines: its inputs, initializers and node outputs. */
+export function valueNames(g: Graph): Set<string> {
+  const s = new Set<string>([...g.inputs.map((i) => i.name), ...g.initializers.keys()]);
+  for (const n of g.nodes) n.outputs.forEach((o) => o && s.add(o));
+  return s;
+}
+
 export function uniqueValueName(g: Graph, base: string): string {
-  const taken = new Set<string>([...g.inputs.map((i) => i.name), ...g.initializers.keys()]);
-  for (const n of g.nodes) n.outputs.forEach((o) => taken.add(o));
+  const taken = valueNames(g);
   let name = base;
   for (let i = 1; taken.has(name); i++) name = `${base}_${i}`;
   return name;
 }
 
 export function countValues(g: Graph): number {
-  const s = new Set<string>([...g.inputs.map((i) => i.name), ...g.initializers.keys()]);
-  for (const n of g.nodes) n.outputs.forEach((o) => o && s.add(o));
-  return s.size;
+  return valueNames(g).size;
 }
