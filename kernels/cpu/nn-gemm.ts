@@ -98,6 +98,13 @@ function gemmSimd(
   C: Float32Array, cOff: number, ldc: number,
   accumulate: boolean, bias: ArrayLike<number> | undefined, biasOff: number,
 ): void {
+  // A constant B (a MatMul weight) is packed into column panels once and kept resident: a call then
+  // copies no weights, and the product streams each panel contiguously.
+  const panels = usePackCache && isConstant(B) ? cacheSlot(panelsB, B, `${bOff},${ldb},${K},${N}`) : undefined;
+  if (panels?.res || panels?.data) {
+    gemmSimdStaged(s, M, N, K, A, aOff, aRow, aCol, 0, C, cOff, ldc, accumulate, bias, biasOff, undefined, undefined, panels);
+    return;
+  }
   // B rows copied as one block when they are (nearly) adjacent, else row by row with row stride N.
   const bDense = ldb === N || (K - 1) * ldb + N <= 2 * K * N;
   const ldbp = bDense ? ldb : N;
@@ -105,7 +112,7 @@ function gemmSimd(
   const f = s.f32;
   if (bDense) f.set(B.subarray(bOff, bOff + (K - 1) * ldb + N), 0);
   else for (let k = 0; k < K; k++) f.set(B.subarray(bOff + k * ldb, bOff + k * ldb + N), k * N);
-  gemmSimdStaged(s, M, N, K, A, aOff, aRow, aCol, ldbp, C, cOff, ldc, accumulate, bias, biasOff);
+  gemmSimdStaged(s, M, N, K, A, aOff, aRow, aCol, ldbp, C, cOff, ldc, accumulate, bias, biasOff, undefined, undefined, panels);
 }
 
 /** C's starting value: 0 or the row bias, or C plus the row bias when accumulating. */
@@ -143,7 +150,7 @@ function gemmSimdStaged(
   A: Float32Array, aOff: number, aRow: number, aCol: number,
   ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean,
   bias: ArrayLike<number> | undefined, biasOff: number,
-  bRes?: Resident, ib?: IndexedB,
+  bRes?: Resident, ib?: IndexedB, panels?: PackSlot,
 ): void {
   // With C read back in, the bias goes onto C first; otherwise the kernel starts C from it.
   if (bias && accumulate) startC(M, N, C, cOff, ldc, true, bias, biasOff);
@@ -155,9 +162,12 @@ function gemmSimdStaged(
   const aDense = aSpan <= 2 * M * K;
   const rawLen = aDense ? aSpan : M * K;
   // (Not for 1-2 row panels: B is read only that often, so packing it costs more than the aliasing.)
-  const packB = !ib && mpan > 2 && N >= 4 * SIMD_NV && ldb % PACK_B_STRIDE === 0;
-  const pbp = ib ? ib.bBytes : stageBytes(K, ldb, N);
-  const raw = packB ? align(pbp + npan * NR * K * 4) : pbp;
+  // `panels` (a constant B's cache slot): already packed (resident, or copied in at 0), or to be packed now.
+  const panelBytes = npan * NR * K * 4;
+  const packed = panels?.res || panels?.data;
+  const packB = !packed && (!!panels || (!ib && mpan > 2 && N >= 4 * SIMD_NV && ldb % PACK_B_STRIDE === 0));
+  const pbp = packed ? (panels.res ? 0 : align(panelBytes)) : ib ? ib.bBytes : stageBytes(K, ldb, N);
+  const raw = packB ? align(pbp + panelBytes) : pbp;
   const pa = align(raw + rawLen * 4);
   const pc = align(pa + mpan * SIMD_MR * K * 4);
   const pbias = bias && !accumulate ? align(pc + mpan * SIMD_MR * ldcp * 4) : 0;
@@ -204,8 +214,16 @@ function gemmSimdStaged(
     else for (let i = 0; i < M; i++) C.set(s.f32.subarray(c0 + i * n, c0 + (i + 1) * n), cOff + i * ldc);
     return;
   }
-  if (packB) {
+  if (packed) {
+    if (panels.data) f.set(panels.data, 0);
+    s.mm(paUse, panels.res ? panels.res.addr : 0, pc, mpan, npan, K, NR * 4, ldcp * 4, accumulate, K * NR * 4, pbias);
+  } else if (packB) {
     s.packB(pb, pbp, K, ldb * 4, npan);
+    if (panels) {
+      panels.res = useResident ? s.keep(pbp, panelBytes) : undefined;
+      f = s.f32;
+      if (!panels.res) panels.data = f.slice(pbp >> 2, (pbp + panelBytes) >> 2);
+    }
     s.mm(paUse, pbp, pc, mpan, npan, K, NR * 4, ldcp * 4, accumulate, K * NR * 4, pbias);
   } else {
     s.mm(paUse, pb, pc, mpan, npan, K, ldb * 4, ldcp * 4, accumulate, NR * 4, pbias);
@@ -377,6 +395,9 @@ function aPacked(A: Float32Array, aOff: number, aRow: number, aCol: number, M: n
   if (!usePackCache || !isConstant(A)) return undefined;
   return cacheSlot(packedA, A, `${aOff},${aRow},${aCol},${M},${K}`);
 }
+
+/** Column panels of constant B operands of gemmF32 (MatMul weights), per (array, offset, stride, shape). */
+const panelsB = new WeakMap<Float32Array, Map<string, PackSlot>>();
 
 /** Transposed constant B operands of gemmF32TransB, per (array, offset, stride, shape). */
 const transposedB = new WeakMap<Float32Array, Map<string, PackSlot>>();

@@ -182,6 +182,42 @@ describe('gemmF32', () => {
       }
     }
   });
+  it('packs a constant B (a MatMul weight) into column panels once: strided, offset, accumulate and bias; resident (moved by scratch growth) or copied in', () => {
+    const M = 12, N = 45, K = 130, ldb = N + 3, ldc = N + 2;
+    const A = Float32Array.from({ length: M * K }, () => rnd() - 0.5);
+    const bias = Float32Array.from({ length: M }, () => rnd() - 0.5);
+    const C0 = Float32Array.from({ length: M * ldc }, () => rnd());
+    const run = (b: Float32Array, bOff: number, simd: boolean, accumulate: boolean) => {
+      const prev = setGemmSimd(simd);
+      try {
+        const C = C0.slice();
+        gemmF32(M, N, K, A, 0, K, 1, b, bOff, ldb, C, 0, ldc, accumulate, bias, 0);
+        return C;
+      } finally { setGemmSimd(prev); }
+    };
+    const close = (x: Float32Array, y: Float32Array) => x.forEach((v, i) => expect(Math.abs(v - y[i]!)).toBeLessThan(1e-5));
+    for (const limit of [1 << 27, 0]) {
+      const prevLimit = setResidentLimit(limit);
+      try {
+        // Two weights in one array (a batched MatMul's constant B): each offset has its own panels.
+        const W = Float32Array.from({ length: 2 * K * ldb }, () => rnd() - 0.5);
+        markConstant(W);
+        for (let rep = 0; rep < 2; rep++) {
+          for (const off of [0, K * ldb]) for (const acc of [false, true]) close(run(W, off, true, acc), run(W, off, false, acc));
+          const grown = simdGemm()!.f32.buffer.byteLength + (4 << 20);
+          simdGemm()!.reserve(grown);
+          simdGemm()!.f32.fill(NaN, 0, grown >> 2);
+        }
+        // The same values in an unregistered array, then changed: never served from the cache.
+        const feed = W.slice();
+        close(run(feed, 0, true, false), run(W, 0, false, false));
+        feed[3] = 9;
+        close(run(feed, 0, true, false), run(feed, 0, false, false));
+      } finally {
+        setResidentLimit(prevLimit);
+      }
+    }
+  });
   it('the plain-SIMD and the selected build agree with the JS reference on one product', () => {
     const M = 37, N = 45, K = 300;
     const A = Float32Array.from({ length: M * K }, () => rnd() - 0.5);
