@@ -201,6 +201,26 @@ describe('fuse-batchnorm', () => {
     expect(r.ops).toEqual(['ConvTranspose', 'Conv', 'Conv']);
     expect(r.rewrites['fuse-batchnorm:add-into-conv-bias']).toBe(3);
   });
+  it('folds a per-channel or scalar constant Mul into the Conv/ConvTranspose weight and bias, after a BatchNormalization and before a shift', () => {
+    // PP-OCRv4's blocks: Conv -> BatchNormalization -> Mul(scalar) -> Add(scalar) -> HardSwish; a ConvTranspose scaled per channel.
+    const r = run({ inputs: [['x', 'float32', [1, 2, 5, 5]]], outputs: [['y', 'float32'], ['z', 'float32']], initializers: { w: f32([2, 2, 3, 3], range(36)), cb: f32([2], [0.5, -1]), s: f32([1], [1.75]), t: f32([1], [-0.5]), wt: f32([2, 1, 2, 2], range(8, 0.7)), ts: f32([1, 2, 1, 1], [0.25, -2]), ...bnInits }, nodes: [
+      { op: 'Conv', inputs: ['x', 'w', 'cb'], outputs: ['c'] }, bn('c', 'n'), { op: 'Mul', inputs: ['s', 'n'], outputs: ['sc'] }, { op: 'Add', inputs: ['sc', 't'], outputs: ['sh'] },
+      { op: 'HardSwish', inputs: ['sh'], outputs: ['y'] },
+      { op: 'ConvTranspose', inputs: ['x', 'wt'], outputs: ['tc'], attrs: { group: { kind: 'int', value: 2 } } }, { op: 'Mul', inputs: ['tc', 'ts'], outputs: ['z'] },
+    ], opset: 14 });
+    expect(r.ops).toEqual(['Conv', 'HardSwish', 'ConvTranspose']);
+    expect(r.rewrites['fuse-batchnorm:mul-into-conv']).toBe(2);
+    expect(r.rewrites['fuse-batchnorm:bn-into-conv']).toBe(1);
+    expect(r.rewrites['fuse-batchnorm:add-into-conv-bias']).toBe(1);
+  });
+  it('keeps a Mul that is not per-channel, reads the Conv output twice, or scales by a computed value', () => {
+    const r = run({ inputs: [['x', 'float32', [1, 2, 2, 2]], ['k', 'float32', [1]]], outputs: [['y', 'float32'], ['z', 'float32'], ['c', 'float32'], ['u', 'float32']], initializers: { w: f32([2, 2, 1, 1], range(4)), row: f32([2], [1, 2]), w2: f32([2, 2, 1, 1], range(4, 0.3)), w3: f32([2, 2, 1, 1], range(4, 0.6)) }, nodes: [
+      { op: 'Conv', inputs: ['x', 'w'], outputs: ['a'] }, { op: 'Mul', inputs: ['a', 'row'], outputs: ['y'] },
+      { op: 'Conv', inputs: ['x', 'w2'], outputs: ['c'] }, { op: 'Mul', inputs: ['c', 'row'], outputs: ['z'] },
+      { op: 'Conv', inputs: ['x', 'w3'], outputs: ['d'] }, { op: 'Mul', inputs: ['d', 'k'], outputs: ['u'] },
+    ] });
+    expect(r.ops.filter((o) => o === 'Mul').length).toBe(3);
+  });
   it('keeps an Add that is not per-channel (a [C] constant lines up with the last axis) or reads the Conv output twice', () => {
     const r = run({ inputs: [['x', 'float32', [1, 2, 2, 2]]], outputs: [['y', 'float32'], ['z', 'float32'], ['c', 'float32']], initializers: { w: f32([2, 2, 1, 1], range(4)), row: f32([2], [1, 2]), w2: f32([2, 2, 1, 1], range(4, 0.3)) }, nodes: [
       { op: 'Conv', inputs: ['x', 'w'], outputs: ['a'] }, { op: 'Add', inputs: ['a', 'row'], outputs: ['y'] },
