@@ -54,8 +54,11 @@ export const fconst = (v: number): number[] => constant(f32bytes(v));
 const iconst = (v: number): number[] => constant(i32bytes(v));
 
 export const F_ABS = op(0xe0), F_NEG = op(0xe1), F_ADD = op(0xe4), F_SUB = op(0xe5), F_MUL = op(0xe6), F_DIV = op(0xe7);
-export const F_MIN = op(0xe8), F_MAX = op(0xe9), F_LT = op(0x43), F_GE = op(0x46), BITSELECT = op(0x52);
-const F_NEAREST = op(0x6a), I_TRUNC_SAT = op(0xf8), I_ADD = op(0xae), I_SUB = op(0xb1), I_SHL = op(0xab), I_SHR_S = op(0xac);
+export const F_LT = op(0x43), F_GE = op(0x46), BITSELECT = op(0x52);
+const F_PMIN = op(0xea), F_PMAX = op(0xeb), I_ADD = op(0xae), I_SUB = op(0xb1), I_SHL = op(0xab), I_SHR_S = op(0xac);
+/** 1.5·2^23: a float32 in [2^23, 2^24) has integer spacing, so x + this is x rounded, in the low mantissa bits. */
+const ROUND_MAGIC = 12582912;
+const ROUND_MAGIC_BITS = 0x4b400000;
 
 /** A polynomial in local `v` by Horner's rule, highest coefficient first. */
 function horner(v: number, coeffs: readonly number[]): number[] {
@@ -67,9 +70,14 @@ function horner(v: number, coeffs: readonly number[]): number[] {
 /** exp of local X (which it overwrites); leaves the result on the stack. Uses K, R, E, T. */
 export function expOfX(): number[] {
   return [
-    // Beyond these the result is 0 or Inf anyway; clamping keeps k in range. min/max keep NaN.
-    ...get(X), ...fconst(89), ...F_MIN, ...fconst(-104), ...F_MAX, ...set(X),
-    ...get(X), ...fconst(Math.LOG2E), ...F_MUL, ...F_NEAREST, ...set(K),
+    // Beyond these the result is 0 or Inf anyway; clamping keeps k in range. pmin(x, c) is `c < x ? c : x`,
+    // so NaN stays NaN, in one instruction (min/max cost V8 about eight for their NaN and -0 rules).
+    ...get(X), ...fconst(89), ...F_PMIN, ...fconst(-104), ...F_PMAX, ...set(X),
+    // k = nearest(x·log2e): adding 1.5·2^23 rounds to an integer (to nearest even, as nearest does) whose
+    // bits, less the constant's, are k as an i32 (one integer subtract, where trunc_sat costs V8 about seven).
+    ...get(X), ...fconst(Math.LOG2E), ...F_MUL, ...fconst(ROUND_MAGIC), ...F_ADD, ...set(E),
+    ...get(E), ...fconst(ROUND_MAGIC), ...F_SUB, ...set(K),
+    ...get(E), ...iconst(ROUND_MAGIC_BITS), ...I_SUB, ...set(E),
     // r = x - k·ln2, with ln2 in two parts so k·C1 is exact.
     ...get(X), ...get(K), ...fconst(0.693359375), ...F_MUL, ...F_SUB,
     ...get(K), ...fconst(-2.12194440e-4), ...F_MUL, ...F_SUB, ...set(R),
@@ -77,7 +85,6 @@ export function expOfX(): number[] {
     ...horner(R, [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1]),
     ...get(R), ...F_MUL, ...get(R), ...F_MUL, ...get(R), ...F_ADD, ...fconst(1), ...F_ADD,
     // · 2^(k>>1) · 2^(k - (k>>1)): each factor is a normal float for k in [-150, 128].
-    ...get(K), ...I_TRUNC_SAT, ...set(E),
     ...get(E), ...i32c(1), ...I_SHR_S, ...set(T),
     ...get(T), ...iconst(127), ...I_ADD, ...i32c(23), ...I_SHL, ...F_MUL,
     ...get(E), ...get(T), ...I_SUB, ...iconst(127), ...I_ADD, ...i32c(23), ...I_SHL, ...F_MUL,
@@ -115,7 +122,7 @@ export function tanhOf(a: number[]): number[] {
 /** erf(a): x·P(x²)/Q(x²) on x clamped to [-4, 4]. */
 export function erfOf(a: number[]): number[] {
   return [
-    ...a, ...fconst(4), ...F_MIN, ...fconst(-4), ...F_MAX, ...set(X0),
+    ...a, ...fconst(4), ...F_PMIN, ...fconst(-4), ...F_PMAX, ...set(X0),
     ...get(X0), ...get(X0), ...F_MUL, ...set(R),
     ...horner(R, [-2.72614225801306e-10, 2.77068142495902e-8, -2.10102402082508e-6, -5.69250639462346e-5, -7.34990630326855e-4, -2.95459980854025e-3, -1.60960333262415e-2]),
     ...get(X0), ...F_MUL,

@@ -11,7 +11,7 @@
 //    by ~n·2^-53 relative, the rounded float32 result by at most 1 ulp).
 //  - accRun: acc[j] += x[j] in float64 element by element, bit for bit the JS loop.
 import { ADD, D_ADD, F64, GE_S, I32, LT_U, MUL, PMAX, PROMOTE_LO, V128, assembleModule, f32lanes, get, i32c, lazyKernels, set, shuffle, simd, tee, vload, vstore } from './wasm-asm.js';
-import { E, FIRST_CONST, F_LT, F_MUL, F_SUB, K, R, X, fconst, hoistConstants } from './elementwise-simd-math.js';
+import { E, FIRST_CONST, F_LT, F_MUL, F_SUB, K, R, T, X, fconst, hoistConstants } from './elementwise-simd-math.js';
 
 const F_EQ = simd(0x41), ANDNOT = simd(0x4f);
 const D_LANE = (i: number) => [...simd(0x21), i];
@@ -30,11 +30,14 @@ const accumulate = (v: number, lo: number, hi: number) => [
 /** The f64 sum of the lanes of lo + hi, on the stack. */
 const lanesSum = (lo: number, hi: number) => [...get(lo), ...get(hi), ...D_ADD, ...tee(lo), ...D_LANE(0), ...get(lo), ...D_LANE(1), F64_ADD];
 
-const F_MAX = simd(0xe9), F_ADD = simd(0xe4), F_NEAREST = simd(0x6a), I_TRUNC_SAT = simd(0xf8), I_ADD = simd(0xae), I_SHL = simd(0xab);
+const F_ADD = simd(0xe4), I_SUB = simd(0xb1), I_SHL = simd(0xab);
+/** 1.5·2^23: adding it rounds a float32 below 2^22 to an integer held in the low mantissa bits. */
+const ROUND_MAGIC = 12582912;
 /** ln(2^-126): below it exp(x) is under the smallest normal float32. */
 const LN_MIN_NORMAL = -87.33654;
-/** The int32 127 in every lane, as the float32 with those bits (so fconst hoists it like the others). */
-const BIAS_127 = new Float32Array(Int32Array.of(127).buffer)[0]!;
+/** The int32 ROUND_MAGIC's bits - 127 in every lane (so bits(k + ROUND_MAGIC) - it = k + 127, the exponent
+ * field of 2^k), as the float32 with those bits so fconst hoists it like the others. */
+const ROUND_MAGIC_BIAS = new Float32Array(Int32Array.of(0x4b400000 - 127).buffer)[0]!;
 
 /**
  * exp(x) of local X for x <= 0, NaN or -Inf (softmax's shifted values): the reduction and polynomial of
@@ -49,13 +52,16 @@ function expNonPositiveOfX(): number[] {
   };
   return [
     ...get(X), ...fconst(LN_MIN_NORMAL), ...F_LT, ...set(E),
-    ...get(X), ...fconst(LN_MIN_NORMAL), ...F_MAX, ...set(X),
-    ...get(X), ...fconst(Math.LOG2E), ...F_MUL, ...F_NEAREST, ...set(K),
+    // pmax(x, c) = `x < c ? c : x` keeps NaN in one instruction; k rounded and made an i32 through 1.5·2^23
+    // as in expOfX (cheaper in V8 than max, nearest and trunc_sat).
+    ...get(X), ...fconst(LN_MIN_NORMAL), ...PMAX, ...set(X),
+    ...get(X), ...fconst(Math.LOG2E), ...F_MUL, ...fconst(ROUND_MAGIC), ...F_ADD, ...set(T),
+    ...get(T), ...fconst(ROUND_MAGIC), ...F_SUB, ...set(K),
     ...get(X), ...get(K), ...fconst(0.693359375), ...F_MUL, ...F_SUB,
     ...get(K), ...fconst(-2.12194440e-4), ...F_MUL, ...F_SUB, ...set(R),
     ...horner(R, [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1]),
     ...get(R), ...F_MUL, ...get(R), ...F_MUL, ...get(R), ...F_ADD, ...fconst(1), ...F_ADD,
-    ...get(K), ...I_TRUNC_SAT, ...fconst(BIAS_127), ...I_ADD, ...i32c(23), ...I_SHL, ...F_MUL,
+    ...get(T), ...fconst(ROUND_MAGIC_BIAS), ...I_SUB, ...i32c(23), ...I_SHL, ...F_MUL,
     ...get(E), ...ANDNOT,
   ];
 }
