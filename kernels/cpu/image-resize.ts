@@ -2,7 +2,7 @@
 // taps (source index, weight) per output index, built like the ONNX reference (edge-clamped neighbours,
 // ratio in (0, 1]), and the axes are applied one pass at a time over contiguous inner runs.
 import { type DType, isBig } from '../../graph/dtype.js';
-import { type HostTensor, allocTensor, getNumber, setElement, stridesOf } from '../../graph/tensor.js';
+import { type HostTensor, allocTensor, getNumber, setElement, stridesOf, UNINIT } from '../../graph/tensor.js';
 import { resizeOutputDims } from '../../graph/ops/image.js';
 import { KernelInputError } from './errors.js';
 import type { CpuContext, CpuKernel } from './types.js';
@@ -157,7 +157,8 @@ function applyAxis(src: Float64Array, dims: number[], axis: number, taps: AxisTa
 
 /** Gather for nearest mode: exact for every dtype (int64 and strings included). */
 function gatherNearest(x: HostTensor, outDims: number[], taps: (AxisTaps | undefined)[]): HostTensor {
-  const out = allocTensor(x.dtype, outDims);
+  // Every element is written (strings too: the walk below covers the whole output).
+  const out = allocTensor(x.dtype, outDims, UNINIT);
   const rank = outDims.length;
   const inStrides = stridesOf(x.dims);
   const total = out.data.length;
@@ -218,6 +219,24 @@ function gatherPlanesF32(src: Float32Array, dst: Float32Array, planes: number, I
     }
     return;
   }
+  const sh = H / IH, sw = W / IW;
+  if (Number.isInteger(sh) && Number.isInteger(sw) && sh > 1 && sw > 1 && hIdx && isRepeat(hIdx, sh) && isRepeat(wIdx, sw)) {
+    // Integer upsampling (FPN decoders' 4x and 8x): each source value repeated sw times along a row, the
+    // row copied for the sh - 1 rows after it.
+    for (let pl = 0, s = 0, d = 0; pl < planes; pl++) {
+      for (let r = 0; r < IH; r++) {
+        for (let j = 0, e = d; j < IW; j++, s++) {
+          const v = src[s]!;
+          for (let k = 0; k < sw; k++) dst[e++] = v;
+        }
+        // (copyWithin is a call into the engine: short rows copy faster in the loop)
+        if (W >= 64) for (let k = 1; k < sh; k++) dst.copyWithin(d + k * W, d, d + W);
+        else for (let j = d + W, e = d + sh * W; j < e; j++) dst[j] = dst[j - W]!;
+        d += sh * W;
+      }
+    }
+    return;
+  }
   let d = 0;
   for (let pl = 0; pl < planes; pl++) {
     const sp = pl * IH * IW;
@@ -238,7 +257,12 @@ function gatherPlanesF32(src: Float32Array, dst: Float32Array, planes: number, I
 
 /** idx[o] = floor(o / 2) for every o. */
 function isDoubling(idx: ArrayLike<number>): boolean {
-  for (let o = 0; o < idx.length; o++) if (idx[o] !== o >> 1) return false;
+  return isRepeat(idx, 2);
+}
+
+/** idx[o] = floor(o / s) for every o. */
+function isRepeat(idx: ArrayLike<number>, s: number): boolean {
+  for (let o = 0; o < idx.length; o++) if (idx[o] !== Math.floor(o / s)) return false;
   return true;
 }
 

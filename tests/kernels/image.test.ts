@@ -53,6 +53,10 @@ describe('Resize', () => {
     await vsOrt('Resize', [R([1, 3, 4, 70]), T('float32', [0], []), f32([1, 1, 2, 2])], nn, { opset: 11 });
     await vsOrt('Resize', [R([1, 3, 5, 7]), T('float32', [0], []), f32([1, 1, 1.5, 0.6])], nn, { opset: 11 });
     await vsOrt('Resize', [R([2, 3, 4, 5]), T('float32', [0], []), f32([1, 2, 2, 1])], nn, { opset: 11 });
+    // Integer scales other than 2 (the detector's 4x and 8x), unequal per axis, and one axis kept.
+    await vsOrt('Resize', [R([2, 3, 3, 3]), T('float32', [0], []), f32([1, 1, 8, 8])], nn, { opset: 11 });
+    await vsOrt('Resize', [R([1, 2, 3, 5]), T('float32', [0], []), f32([1, 1, 3, 4])], nn, { opset: 11 });
+    await vsOrt('Resize', [R([1, 2, 3, 5]), T('float32', [0], []), f32([1, 1, 1, 4])], nn, { opset: 11 });
   });
   it('nearest on integer inputs is exact; int64 too', async () => {
     await vsOrt('Resize', [I([1, 1, 3, 4], -100, 100, 'int8'), undefined, f32([1, 1, 2.5, 1.5])], { mode: str('nearest') }, { opset: 19 });
