@@ -9,7 +9,7 @@ import { convImplicitF32, gemmF32, gemmF32Staged, gemmF32TransB, gemmF64, gemmSt
 import { conv2dDirectSimd, type DirectConv2d } from './nn-depthwise-simd.js';
 import { gemvF32, gemvWeights } from './linalg-gemv-simd.js';
 import { simdBinary } from './elementwise-simd.js';
-import { col2im, type FloatArray, type Grid, im2col, im2colRows2d, prod } from './nn-im2col.js';
+import { col2im, col2imTilesF32, type FloatArray, type Grid, im2col, im2colRows2d, prod } from './nn-im2col.js';
 
 let useImplicit = true;
 /** Turn the implicit-im2col path for stride-1 2-D convs off or on (tests compare it with im2col); returns the previous setting. */
@@ -357,7 +357,10 @@ const convTranspose: CpuKernel = (inputs, ctx) => {
   const bias = B ? floatData(B, ctx, 'bias') : undefined;
   if (bias && bias.length !== M) throw new KernelInputError(ctx, `bias has ${bias.length} values for ${M} output channels`);
   const dims = [N, M, ...geo.out];
-  const Y = allocTensor(X.dtype === 'float64' ? 'float64' : 'float32', dims);
+  // Kernel = stride without padding or dilation (2x2/2 upsampling): col2im is a permutation that writes
+  // every output element once, with the bias, so Y needs no zeroing and no bias pass.
+  const tiles = x instanceof Float32Array && inSp.length === 2 && a.kernel.every((k, i) => k === a.strides[i] && a.dilations[i] === 1 && geo.padHead[i] === 0 && geo.out[i] === inSp[i]! * k);
+  const Y = allocTensor(X.dtype === 'float64' ? 'float64' : 'float32', dims, tiles ? UNINIT : undefined);
   const y = Y.data;
   const inSize = prod(inSp), outSize = prod(geo.out), kSize = prod(a.kernel);
   const col = colScratch(y instanceof Float32Array, Mg * kSize * inSize);
@@ -367,10 +370,11 @@ const convTranspose: CpuKernel = (inputs, ctx) => {
     for (let gi = 0; gi < group; gi++) {
       // col[Mg*kSize, inSize] = W_g^T [Mg*kSize, Cg] * X_g [Cg, inSize]
       gemm(Mg * kSize, inSize, Cg, w, gi * Cg * Mg * kSize, 1, Mg * kSize, x, (n * C + gi * Cg) * inSize, inSize, col, 0, inSize, false);
-      col2im(col, 0, Mg, g, y, (n * M + gi * Mg) * outSize);
+      if (tiles) col2imTilesF32(col as Float32Array, Mg, inSp[0]!, inSp[1]!, a.kernel[0]!, a.kernel[1]!, y as Float32Array, (n * M + gi * Mg) * outSize, bias, gi * Mg);
+      else col2im(col, 0, Mg, g, y, (n * M + gi * Mg) * outSize);
     }
   }
-  if (bias) addChannelBias(y, bias, N, M, outSize);
+  if (bias && !tiles) addChannelBias(y, bias, N, M, outSize);
   return [{ ...Y, dtype: X.dtype } as HostTensor];
 };
 

@@ -160,6 +160,39 @@ function col2im2d(col: FloatArray, colOff: number, C: number, g: Grid, dst: Floa
   }
 }
 
+/**
+ * col2im of a 2-D ConvTranspose whose kernel equals its stride (no padding, dilation or overlap: 2x2/2
+ * upsampling) for C channels of OH x OW blocks: every image element takes exactly one tap, so this is a
+ * permutation of the columns, written with the channel's bias added (dst need not be initialized; the
+ * sums equal col2im's onto zeros followed by the bias).
+ */
+export function col2imTilesF32(col: Float32Array, C: number, OH: number, OW: number, KH: number, KW: number,
+  dst: Float32Array, dstOff: number, bias: ArrayLike<number> | undefined, biasOff: number): void {
+  const plane = OH * OW, IW = OW * KW;
+  for (let c = 0; c < C; c++) {
+    const b = bias ? bias[biasOff + c]! : 0;
+    const img = dstOff + c * plane * KH * KW;
+    for (let kh = 0; kh < KH; kh++) {
+      const s0 = (c * KH + kh) * KW * plane;
+      if (KW === 2) {
+        // Both column taps of a block row in one pass.
+        for (let oh = 0, r = s0; oh < OH; oh++, r += OW) {
+          for (let o = 0, p = img + (oh * KH + kh) * IW; o < OW; o++, p += 2) {
+            dst[p] = col[r + o]! + b;
+            dst[p + 1] = col[r + plane + o]! + b;
+          }
+        }
+        continue;
+      }
+      for (let kw = 0; kw < KW; kw++) {
+        for (let oh = 0, r = s0 + kw * plane; oh < OH; oh++, r += OW) {
+          for (let o = 0, p = img + (oh * KH + kh) * IW + kw; o < OW; o++, p += KW) dst[p] = col[r + o]! + b;
+        }
+      }
+    }
+  }
+}
+
 /** col2im2d for float32 (a monomorphic copy: V8 keeps one array kind per loop). */
 function col2im2dF32(col: Float32Array, colOff: number, C: number, g: Grid, dst: Float32Array, dstOff: number): void {
   const [IH, IW] = g.img as [number, number], [OH, OW] = g.out as [number, number];

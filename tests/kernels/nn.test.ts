@@ -306,6 +306,9 @@ describe('ConvTranspose', () => {
     ['groups and dilations', [2, 4, 5, 5], [4, 3, 3, 2], { group: int(2), dilations: ints([2, 1]), strides: ints([1, 2]) }],
     ['1-D', [1, 3, 7], [3, 2, 4], { strides: ints([3]), pads: ints([1, 2]) }],
     ['3-D', [1, 2, 3, 4, 3], [2, 2, 2, 3, 2], { strides: ints([2, 1, 2]) }],
+    // Kernel = stride (every output element takes one tap: the permutation path), batch 2, groups, 2x2 and 3x2.
+    ['2x2/2 upsampling', [2, 5, 3, 4], [5, 3, 2, 2], { strides: ints([2, 2]) }],
+    ['3x2 tiles with groups', [1, 4, 3, 5], [4, 2, 3, 2], { strides: ints([3, 2]), group: int(2) }],
   ];
   for (const [name, xs, ws, attrs] of cases) {
     it(name, async () => {
@@ -313,6 +316,9 @@ describe('ConvTranspose', () => {
       await vsOrt('ConvTranspose', [R(xs), R(ws), R([ws[1]! * g])], attrs);
     });
   }
+  it('2x2/2 upsampling without a bias', async () => {
+    await vsOrt('ConvTranspose', [R([1, 3, 4, 6]), R([3, 2, 2, 2])], { strides: ints([2, 2]) });
+  });
 });
 
 describe('pooling', () => {
