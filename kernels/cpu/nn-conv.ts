@@ -7,6 +7,7 @@ import type { CpuContext, CpuKernel } from './types.js';
 import { optTensorArg, tensorArg, viaF32 } from './util.js';
 import { convImplicitF32, gemmF32, gemmF32Staged, gemmF32TransB, gemmF64, gemmStageB, im2colStaged2d } from './nn-gemm.js';
 import { conv2dDirectSimd, type DirectConv2d } from './nn-depthwise-simd.js';
+import { convWinogradF32 } from './nn-winograd.js';
 import { gemvF32, gemvWeights } from './linalg-gemv-simd.js';
 import { simdBinary } from './elementwise-simd.js';
 import { col2im, col2imTilesF32, type FloatArray, type Grid, im2col, im2colRows2d, prod } from './nn-im2col.js';
@@ -66,10 +67,11 @@ function checkKernel(ctx: CpuContext, a: WindowAttrs, w: readonly number[]): voi
 
 /**
  * Forward convolution of float data: Y[N, M, out...] = W (*) X + bias. X and W hold the same array type.
- * Shared by Conv (float) and the integer convs (which feed zero-point-shifted float64 data).
+ * Shared by Conv (float) and the integer convs (which feed zero-point-shifted float64 data). `exact`: the
+ * sums must be exact for integer data within 2^24 (no Winograd, whose transforms halve and reassociate).
  */
 export function convForward(ctx: CpuContext, x: FloatArray, xd: readonly number[], w: FloatArray, wd: readonly number[],
-  bias: FloatArray | undefined, group: number, a: WindowAttrs, out: FloatArray | undefined): { data: FloatArray; dims: number[] } {
+  bias: FloatArray | undefined, group: number, a: WindowAttrs, out: FloatArray | undefined, exact = false): { data: FloatArray; dims: number[] } {
   checkConvShapes(ctx, xd, wd, group);
   checkKernel(ctx, a, wd);
   const nd = xd.length - 2;
@@ -101,6 +103,10 @@ export function convForward(ctx: CpuContext, x: FloatArray, xd: readonly number[
     // Groups of few input channels (depthwise with a multiplier, small groups): direct, no im2col and no
     // GEMM per group (32 groups of 1 -> 2 channels at 24x48: 2.70 -> 0.14 ms). A first layer (group 1 over
     // RGB) measured faster as im2col + GEMM (3x224x224 -> 32: 1.24 against 1.82 ms direct).
+    gBias = bias;
+  } else if (group === 1 && nd === 2 && !exact && x instanceof Float32Array && w instanceof Float32Array && y instanceof Float32Array &&
+    convWinogradF32(x, N, C, g, M, w, y, bias)) {
+    // Stride-1 3x3: Winograd F(2x2,3x3), 2.25x fewer multiply-adds (nn-winograd.ts).
     gBias = bias;
   } else {
     // 2-D im2col runs over bands of output rows, so the col buffer stays bounded (and cache-friendly) on
@@ -419,7 +425,7 @@ function integerConv(ctx: CpuContext, x: Float32Array, xd: readonly number[], w:
   const C = xd[1]!, Cg = C / group, kSize = prod(wd.slice(2));
   const perChannel = kSize * maxAbs(x) * maxAbs(w);
   const chunk = perChannel === 0 ? Cg : Math.floor(2 ** 24 / perChannel);
-  if (chunk >= Cg) return convForward(ctx, x, xd, w, wd, undefined, group, a, undefined);
+  if (chunk >= Cg) return convForward(ctx, x, xd, w, wd, undefined, group, a, undefined, true);
   if (group !== 1 || chunk < 1) return convForward(ctx, Float64Array.from(x), xd, Float64Array.from(w), wd, undefined, group, a, undefined);
   const N = xd[0]!, M = wd[0]!, inSize = prod(xd.slice(2));
   let acc: Float64Array | undefined;
@@ -430,7 +436,7 @@ function integerConv(ctx: CpuContext, x: Float32Array, xd: readonly number[], w:
     for (let n = 0; n < N; n++) xs.set(x.subarray((n * C + c0) * inSize, (n * C + c1) * inSize), n * cn * inSize);
     const ws = new Float32Array(M * cn * kSize);
     for (let m = 0; m < M; m++) ws.set(w.subarray((m * C + c0) * kSize, (m * C + c1) * kSize), m * cn * kSize);
-    const r = convForward(ctx, xs, [N, cn, ...xd.slice(2)], ws, [M, cn, ...wd.slice(2)], undefined, 1, a, undefined);
+    const r = convForward(ctx, xs, [N, cn, ...xd.slice(2)], ws, [M, cn, ...wd.slice(2)], undefined, 1, a, undefined, true);
     acc ??= new Float64Array(r.data.length);
     for (let i = 0; i < acc.length; i++) acc[i] = acc[i]! + r.data[i]!;
     dims = r.dims;

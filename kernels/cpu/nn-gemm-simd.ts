@@ -177,6 +177,8 @@ function assemble(relaxed: boolean): Uint8Array<ArrayBuffer> {
 export interface SimdGemm {
   /** Whether the fused multiply-add (relaxed SIMD) build is in use. */
   readonly relaxed: boolean;
+  /** The module's memory (other kernel modules instantiated on it work on the GEMM's operands in place). */
+  readonly memory: WebAssembly.Memory;
   /** A float32 view of all of wasm memory (re-read after `reserve`, which may grow it). */
   f32: Float32Array;
   /**
@@ -251,6 +253,7 @@ function build(relaxed: boolean): SimdGemm | undefined {
   };
   const g: SimdGemm = {
     relaxed,
+    memory: mem,
     f32: new Float32Array(mem.buffer),
     reserve(bytes) {
       if (bytes <= limit) return;

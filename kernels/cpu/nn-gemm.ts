@@ -33,6 +33,11 @@ function simdFor(M: number, N: number, K: number): SimdGemm | undefined {
   return useSimd && M >= 4 && (N >= 4 || M * K >= 8192) && M * N * K >= 256 ? simdGemm() : undefined;
 }
 
+/** The SIMD GEMM where it takes an M x N x K product (other SIMD conv paths drive it directly), else undefined. */
+export function simdGemmInUse(M: number, N: number, K: number): SimdGemm | undefined {
+  return simdFor(M, N, K);
+}
+
 /**
  * C[M,N] = (accumulate ? C : 0) + A[M,K] * B[K,N] (+ bias[biasOff + i] on row i, when given).
  * A element (i,k) is A[aOff + i*aRow + k*aCol] (so a transposed A costs nothing); B and C are row-major

@@ -1,0 +1,157 @@
+// Winograd F(2x2, 3x3) for stride-1 3x3 float32 convs (group 1, dilation 1, any pads): each 2x2 block of
+// outputs costs 16 multiply-adds per (input, output channel) pair instead of 36, so the same SIMD GEMM
+// (already at its FMA ceiling) does 2.25x less work. Per image:
+//   V[xi] = B^T d B of the 4x4 input tiles at stride 2 (16 matrices [C, T], T tiles; wasm, nn-winograd-simd.ts),
+//   M[xi] = U[xi] V[xi] (16 GEMMs, U = G g G^T of the weights [Co, C], packed once per constant weight array),
+//   Y = A^T m A + bias per tile (wasm), cropped to the output.
+// The sums are reassociated (not bit-identical to im2col); F(2,3)'s transforms only add, subtract and halve,
+// so the error stays within a few float32 roundings of the terms' magnitudes (tests/kernels/conv-winograd.test.ts).
+import type { Grid } from './nn-im2col.js';
+import { isConstant } from './constants.js';
+import { MR, NV, type Resident, type SimdGemm } from './nn-gemm-simd.js';
+import { simdGemmInUse } from './nn-gemm.js';
+import { winogradKernels } from './nn-winograd-simd.js';
+
+let useWinograd = true;
+/** Turn the Winograd path off or on (tests compare it with the implicit GEMM); returns the previous setting. */
+export function setWinogradConv(on: boolean): boolean {
+  const prev = useWinograd;
+  useWinograd = on;
+  return prev;
+}
+
+/** Convs (per batch) that took the Winograd path: tests check the path they mean to cover ran. */
+export const winogradConvStats = { calls: 0 };
+
+/** Most bytes the path stages (padded input, the 16 V and M matrices, outputs); larger convs take the GEMM. */
+const STAGE_LIMIT = 1 << 28;
+
+const align = (bytes: number) => (bytes + 63) & ~63;
+
+/** Packed U of constant weights (16 matrices of MR-row panels), per (array, offset, shape). */
+interface USlot { data?: Float32Array; res?: Resident }
+const packedU = new WeakMap<Float32Array, Map<string, USlot>>();
+
+/**
+ * Whether F(2x2,3x3) is worth taking for this conv (by measurement; see docs/ARCHITECTURE.md): the GEMMs
+ * have K = C and M = Co, so few channels leave them too short to gain.
+ */
+function worthIt(C: number, M: number): boolean {
+  return C >= 8 && M >= 8;
+}
+
+/**
+ * The conv of all N images of x [N, C, IH, IW] with a 3x3 stride-1 kernel w [M, C, 3, 3] (group 1,
+ * dilation 1; pads and geometry in g) into y [N, M, OH, OW], bias added. False (y untouched) where not taken.
+ */
+export function convWinogradF32(x: Float32Array, N: number, C: number, g: Grid, M: number, w: Float32Array,
+  y: Float32Array, bias: ArrayLike<number> | undefined): boolean {
+  if (!useWinograd || g.img.length !== 2 || !worthIt(C, M)) return false;
+  if (g.kernel[0] !== 3 || g.kernel[1] !== 3 || g.strides.some((s) => s !== 1) || g.dilations.some((d) => d !== 1)) return false;
+  const [IH, IW] = g.img as [number, number];
+  const [OH, OW] = g.out as [number, number];
+  const top = g.padHead[0]!, left = g.padHead[1]!;
+  const TH = (OH + 1) >> 1, TW = (OW + 1) >> 1, T = TH * TW;
+  const Hp = 2 * TH + 2, Wp = 2 * TW + 2;
+  if (top + IH > Hp || left + IW > Wp) return false;
+  const NR = 4 * NV;
+  const mpan = Math.ceil(M / MR), Mp = mpan * MR, npan = Math.ceil(T / NR);
+  // V and M row stride: every tile column plus the 3 a last group of four writes past T (never a multiple of
+  // 1 KiB, which maps a column panel's rows to few cache sets).
+  let ld = Math.ceil((T + 3) / NR) * NR;
+  if (ld % 256 === 0) ld += NR;
+  const OWp = 8 * Math.ceil(TW / 4); // padded output row: whole groups of four tiles
+  const plane = Hp * Wp;
+  const pad = 0;
+  const padFloats = C * plane + Wp + 16; // slack: the last group's reads past the last plane row
+  const pV = align(padFloats * 4);
+  const ms = C * ld * 4; // bytes between V matrices
+  const pM = align(pV + 16 * ms);
+  const mms = Mp * ld * 4;
+  const pY = align(pM + 16 * mms);
+  const planeY = 2 * TH * OWp * 4;
+  const pYc = align(pY + M * planeY);
+  const pBias = align(pYc + M * OH * OW * 4);
+  const pU = align(pBias + Mp * 4);
+  const uFloats = 16 * Mp * C;
+  const pRaw = align(pU + uFloats * 4);
+  const total = pRaw + C * IH * IW * 4;
+  if (total > STAGE_LIMIT) return false;
+  const s = simdGemmInUse(M, T, C);
+  if (!s) return false;
+  const k = winogradKernels(s);
+  if (!k) return false;
+  s.reserve(total);
+  let f = s.f32;
+  // U: resident when the weights are a registered constant (read after the last reserve: it may move).
+  const slot = isConstant(w) ? uSlot(w, `${M},${C}`) : undefined;
+  if (slot?.data) f.set(slot.data, pU >> 2);
+  else if (!slot?.res) {
+    weightTransform(w, M, C, mpan, f, pU >> 2);
+    if (slot) {
+      slot.res = s.keep(pU, uFloats * 4);
+      f = s.f32;
+      if (!slot.res) slot.data = f.slice(pU >> 2, (pU >> 2) + uFloats);
+    }
+  }
+  const u = slot?.res ? slot.res.addr : pU;
+  for (let i = 0; i < Mp; i++) f[(pBias >> 2) + i] = bias && i < M ? bias[i]! : 0;
+  const inSize = C * IH * IW, outSize = M * OH * OW;
+  for (let n = 0; n < N; n++) {
+    f.set(x.subarray(n * inSize, (n + 1) * inSize), pRaw >> 2);
+    f.fill(0, pad >> 2, padFloats);
+    s.copy2d(pRaw, pad + (top * Wp + left) * 4, C, IH, IW * 4, IH * IW * 4, IW * 4, plane * 4, Wp * 4);
+    k.input(pad, pV, C, TH, TW, Wp * 4, plane * 4, ld * 4, ms);
+    for (let xi = 0; xi < 16; xi++) s.mm(u + xi * Mp * C * 4, pV + xi * ms, pM + xi * mms, mpan, npan, C, ld * 4, ld * 4, false, NR * 4, 0);
+    k.output(pM, pY, M, TH, TW, ld * 4, mms, pBias, OWp * 4, planeY);
+    let out = pY;
+    if (OWp !== OW || 2 * TH !== OH) {
+      s.copy2d(pY, pYc, M, OH, OW * 4, planeY, OWp * 4, OH * OW * 4, OW * 4);
+      out = pYc;
+    }
+    y.set(s.f32.subarray(out >> 2, (out >> 2) + outSize), n * outSize);
+  }
+  winogradConvStats.calls++;
+  return true;
+}
+
+function uSlot(w: Float32Array, key: string): USlot {
+  let m = packedU.get(w);
+  if (!m) packedU.set(w, (m = new Map()));
+  let e = m.get(key);
+  if (!e) m.set(key, (e = {}));
+  return e;
+}
+
+/**
+ * U = G g G^T of each 3x3 filter g (float64, rounded once to float32), G = [[1,0,0],[.5,.5,.5],[.5,-.5,.5],[0,0,1]],
+ * laid out as 16 matrices (element xi = 4a + b) of MR-row panels [mpan][C][MR] at f[o..] (rows past M zero).
+ */
+function weightTransform(w: Float32Array, M: number, C: number, mpan: number, f: Float32Array, o: number): void {
+  const Mp = mpan * MR;
+  const per = Mp * C; // floats per matrix
+  f.fill(0, o, o + 16 * per);
+  const t = new Float64Array(12);
+  for (let m = 0; m < M; m++) {
+    const panel = o + Math.floor(m / MR) * C * MR + (m % MR);
+    for (let c = 0; c < C; c++) {
+      const g = (m * C + c) * 9;
+      // t = G g (4x3), then U = t G^T (4x4)
+      for (let j = 0; j < 3; j++) {
+        const g0 = w[g + j]!, g1 = w[g + 3 + j]!, g2 = w[g + 6 + j]!;
+        t[j] = g0;
+        t[3 + j] = 0.5 * (g0 + g1 + g2);
+        t[6 + j] = 0.5 * (g0 - g1 + g2);
+        t[9 + j] = g2;
+      }
+      const d = panel + c * MR;
+      for (let a = 0; a < 4; a++) {
+        const r0 = t[3 * a]!, r1 = t[3 * a + 1]!, r2 = t[3 * a + 2]!;
+        f[d + (4 * a) * per] = r0;
+        f[d + (4 * a + 1) * per] = 0.5 * (r0 + r1 + r2);
+        f[d + (4 * a + 2) * per] = 0.5 * (r0 - r1 + r2);
+        f[d + (4 * a + 3) * per] = r2;
+      }
+    }
+  }
+}
