@@ -2,10 +2,11 @@
 // mmi): the same products in the same order as im2col + GEMM, so the outputs must be bit-identical to that
 // path, and within float32 rounding of a float64 reference. Covers pads (asymmetric, wider than the
 // kernel's reach, none), dilations, rectangular kernels, groups, batches and bias.
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Attr } from '../../graph/ir.js';
 import { setImplicitConv } from '../../kernels/cpu/nn-conv.js';
 import { implicitConvStats } from '../../kernels/cpu/nn-gemm.js';
+import { setWinogradConv } from '../../kernels/cpu/nn-winograd.js';
 import { runConv as conv } from '../helpers/conv.js';
 
 const ints = (value: number[]): Attr => ({ kind: 'ints', value }) as Attr;
@@ -31,6 +32,10 @@ function reference(x: Float32Array, [N, C, H, W]: [number, number, number, numbe
 }
 
 describe('implicit-im2col Conv (stride 1)', () => {
+  // 3x3 convs would take Winograd (conv-winograd.test.ts); these cover the GEMM path.
+  let winograd = true;
+  beforeAll(() => { winograd = setWinogradConv(false); });
+  afterAll(() => { setWinogradConv(winograd); });
   // N, C, H, W, M, KH, KW, pads [t, l, b, r], dilations, group
   const cases: [number, number, number, number, number, number, number, number[], number[], number][] = [
     [1, 96, 12, 12, 24, 3, 3, [1, 1, 1, 1], [1, 1], 1],

@@ -19,15 +19,15 @@ import { runConv as conv } from '../helpers/conv.js';
 const ints = (value: number[]): Attr => ({ kind: 'ints', value }) as Attr;
 
 /** Direct float64 convolution (NCHW, 3x3, stride 1, pads [top, left, bottom, right]). */
-function reference(x: Float32Array, [N, C, H, W]: number[], w: Float32Array, M: number, pads: number[], b?: Float32Array): Float64Array {
+function reference(x: Float32Array, [N, C, H, W]: [number, number, number, number], w: Float32Array, M: number, pads: number[], b?: Float32Array): Float64Array {
   const OH = H + pads[0]! + pads[2]! - 2, OW = W + pads[1]! + pads[3]! - 2;
-  const y = new Float64Array(N! * M * OH * OW);
-  for (let n = 0; n < N!; n++) for (let m = 0; m < M; m++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
+  const y = new Float64Array(N * M * OH * OW);
+  for (let n = 0; n < N; n++) for (let m = 0; m < M; m++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
     let acc = b ? b[m]! : 0;
-    for (let c = 0; c < C!; c++) for (let kh = 0; kh < 3; kh++) for (let kw = 0; kw < 3; kw++) {
+    for (let c = 0; c < C; c++) for (let kh = 0; kh < 3; kh++) for (let kw = 0; kw < 3; kw++) {
       const ih = oh - pads[0]! + kh, iw = ow - pads[1]! + kw;
-      if (ih < 0 || ih >= H! || iw < 0 || iw >= W!) continue;
-      acc += x[((n * C! + c) * H! + ih) * W! + iw]! * w[((m * C! + c) * 3 + kh) * 3 + kw]!;
+      if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+      acc += x[((n * C + c) * H + ih) * W + iw]! * w[((m * C + c) * 3 + kh) * 3 + kw]!;
     }
     y[((n * M + m) * OH + oh) * OW + ow] = acc;
   }
@@ -57,6 +57,7 @@ describe('Winograd F(2x2,3x3) Conv', () => {
     [1, 16, 5, 6, 8, [2, 2, 2, 2]], // pads wider than the kernel's reach
     [1, 12, 3, 3, 12, [1, 1, 1, 1]], // one tile row
     [1, 11, 4, 5, 8, [0, 2, 1, 0]],
+    [1, 64, 41, 40, 12, [1, 1, 1, 1]], // two passes over tile rows (12 + 9 of 21)
   ];
   for (const [N, C, H, W, M, pads] of cases) {
     it(`N${N} C${C} ${H}x${W} -> ${M} pads ${pads}: matches float64 and the GEMM path within the transform bound`, () => {
