@@ -63,11 +63,11 @@ function convMember(n: Node, g: Graph, types: Types, caps: LayoutCapabilities): 
   try {
     const a = readWindowAttrs(attrs, 2, [KH, KW]);
     if (a.kernel[0] !== KH || a.kernel[1] !== KW) return undefined;
-    geo = { ...windowGeometry([H, W], a), strides: a.strides };
+    geo = { ...windowGeometry([H, W], a), strides: a.strides, dilations: a.dilations };
   } catch {
     return undefined;
   }
-  const shape: ConvShape = { N, C, H, W, M, KH, KW, OH: geo.out[0]!, OW: geo.out[1]!, SH: geo.strides[0]!, SW: geo.strides[1]!, group };
+  const shape: ConvShape = { N, C, H, W, M, KH, KW, OH: geo.out[0]!, OW: geo.out[1]!, SH: geo.strides[0]!, SW: geo.strides[1]!, DH: geo.dilations[0]!, DW: geo.dilations[1]!, group };
   const cost = caps.convCost(shape);
   // On a 1x1 map both layouts are the same bytes: such a conv (squeeze-excitation) joins at no gain.
   const flat = H * W === 1 && shape.OH * shape.OW === 1;

@@ -34,6 +34,8 @@ export interface ConvShape {
   readonly N: number; readonly C: number; readonly H: number; readonly W: number;
   readonly M: number; readonly KH: number; readonly KW: number; readonly OH: number; readonly OW: number;
   readonly SH: number; readonly SW: number; readonly group: number;
+  /** Dilations (1 where absent). */
+  readonly DH?: number; readonly DW?: number;
 }
 
 /** What decides a channels-last region: estimated costs, so it fires only where it pays. */

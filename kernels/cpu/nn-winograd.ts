@@ -39,11 +39,14 @@ interface USlot { data?: Float32Array; res?: Resident }
 const packedU = new WeakMap<Float32Array, Map<string, USlot>>();
 
 /**
- * Whether F(2x2,3x3) is worth taking for this conv (by measurement; see docs/ARCHITECTURE.md): the GEMMs
- * have K = C and M = Co, so few channels leave them too short to gain.
+ * Whether F(2x2,3x3) is worth taking for this conv: its GEMMs have K = C and M = Co, so few channels leave
+ * them too short to gain; and on tiny maps the tiles pad the 8-column GEMM tile (2x2 outputs: 4 tiles in
+ * 8 columns), so it must beat the implicit GEMM's column panels (9 per channel over the padded width) by
+ * a margin for the transforms: 96->24 at 3x3 measured even (0.059 against 0.063 ms), at 4x4 1.4x ahead.
  */
-function worthIt(C: number, M: number): boolean {
-  return C >= 8 && M >= 8;
+export function winogradWorthIt(C: number, M: number, OH: number, OW: number): boolean {
+  const T = Math.ceil(OH / 2) * Math.ceil(OW / 2);
+  return C >= 8 && M >= 8 && 16 * Math.ceil(T / 8) <= 0.75 * 9 * Math.ceil(OH * (OW + 2) / 8);
 }
 
 /**
@@ -52,10 +55,11 @@ function worthIt(C: number, M: number): boolean {
  */
 export function convWinogradF32(x: Float32Array, N: number, C: number, g: Grid, M: number, w: Float32Array,
   y: Float32Array, bias: ArrayLike<number> | undefined): boolean {
-  if (!useWinograd || g.img.length !== 2 || !worthIt(C, M)) return false;
+  if (!useWinograd || g.img.length !== 2) return false;
   if (g.kernel[0] !== 3 || g.kernel[1] !== 3 || g.strides.some((s) => s !== 1) || g.dilations.some((d) => d !== 1)) return false;
   const [IH, IW] = g.img as [number, number];
   const [OH, OW] = g.out as [number, number];
+  if (!winogradWorthIt(C, M, OH, OW)) return false;
   const top = g.padHead[0]!, left = g.padHead[1]!;
   const TH = (OH + 1) >> 1, TW = (OW + 1) >> 1, T = TH * TW;
   const Hp = 2 * TH + 2, Wp = 2 * TW + 2;

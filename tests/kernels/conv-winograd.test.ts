@@ -55,7 +55,7 @@ describe('Winograd F(2x2,3x3) Conv', () => {
     [1, 9, 7, 13, 17, [0, 0, 0, 0]], // no padding, odd output
     [2, 8, 10, 7, 9, [0, 1, 2, 1]], // asymmetric pads
     [1, 16, 5, 6, 8, [2, 2, 2, 2]], // pads wider than the kernel's reach
-    [1, 12, 3, 3, 12, [1, 1, 1, 1]], // one tile row
+    [1, 12, 2, 9, 12, [1, 1, 1, 1]], // one tile row
     [1, 11, 4, 5, 8, [0, 2, 1, 0]],
     [1, 64, 41, 40, 12, [1, 1, 1, 1]], // two passes over tile rows (12 + 9 of 21)
   ];
@@ -105,7 +105,7 @@ describe('Winograd F(2x2,3x3) Conv', () => {
     expect(Array.from(second)).toEqual(Array.from(first));
   });
 
-  it('is not taken for strides, dilations, groups, other kernels, few channels, or with the SIMD GEMM off', () => {
+  it('is not taken for strides, dilations, groups, other kernels, few channels, tiny maps, or with the SIMD GEMM off', () => {
     const x = new Float32Array(16 * 12 * 12).map((_, i) => Math.sin(i));
     const w = (m: number, c: number, k: number) => new Float32Array(m * c * k * k).map((_, i) => Math.cos(i));
     const before = winogradConvStats.calls;
@@ -115,6 +115,7 @@ describe('Winograd F(2x2,3x3) Conv', () => {
     conv(x, [1, 16, 12, 12], w(16, 16, 5), [16, 16, 5, 5], { kernel_shape: ints([5, 5]) });
     conv(x, [1, 16, 12, 12], w(4, 16, 3), [4, 16, 3, 3], { kernel_shape: ints([3, 3]) });
     conv(x.subarray(0, 3 * 144), [1, 3, 12, 12], w(16, 3, 3), [16, 3, 3, 3], { kernel_shape: ints([3, 3]) });
+    conv(x.subarray(0, 16 * 9), [1, 16, 3, 3], w(16, 16, 3), [16, 16, 3, 3], { kernel_shape: ints([3, 3]), pads: ints([1, 1, 1, 1]) }); // 4 tiles pad an 8-column GEMM tile
     const prev = setGemmSimd(false);
     try {
       conv(x, [1, 16, 12, 12], w(16, 16, 3), [16, 16, 3, 3], { kernel_shape: ints([3, 3]) });
