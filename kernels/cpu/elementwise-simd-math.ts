@@ -119,6 +119,41 @@ export function tanhOf(a: number[]): number[] {
   ];
 }
 
+const I_SHR_U = op(0xad), V_AND = op(0x4e), V_OR = op(0x50), F_EQ = op(0x41), F_NE = op(0x42), F_CONVERT_I = op(0xfa);
+/** The smallest normal float32, 2^-126. */
+const MIN_NORMAL = 1.1754943508222875e-38;
+
+/**
+ * log(a), Cephes' logf: a = m·2^e with m in [sqrt(1/2), sqrt(2)), log(m) = t + t²·P(t) - t²/2 with t = m - 1,
+ * plus e·ln 2 in two parts. Subnormals are scaled by 2^23 first; 0 gives -Inf, +Inf itself, negatives and
+ * NaN give NaN. Uses X0, AX, E, K, R, T.
+ */
+export function logOf(a: number[]): number[] {
+  return [
+    ...a, ...set(X0),
+    ...get(X0), ...fconst(MIN_NORMAL), ...F_LT, ...set(AX),
+    ...get(X0), ...fconst(2 ** 23), ...F_MUL, ...get(X0), ...get(AX), ...BITSELECT, ...set(E),
+    // e (as a float) = exponent field - 126, less 23 where scaled; m = the mantissa in [0.5, 1)
+    ...get(E), ...i32c(23), ...I_SHR_U, ...iconst(126), ...I_SUB, ...F_CONVERT_I, ...get(AX), ...fconst(23), ...V_AND, ...F_SUB, ...set(K),
+    ...get(E), ...iconst(0x007fffff), ...V_AND, ...iconst(0x3f000000), ...V_OR, ...set(R),
+    // m < sqrt(1/2): t = 2m - 1 and e - 1; else t = m - 1
+    ...get(R), ...fconst(Math.SQRT1_2), ...F_LT, ...set(AX),
+    ...get(K), ...get(AX), ...fconst(1), ...V_AND, ...F_SUB, ...set(K),
+    ...get(R), ...get(R), ...get(AX), ...V_AND, ...F_ADD, ...fconst(1), ...F_SUB, ...set(R),
+    ...get(R), ...get(R), ...F_MUL, ...set(T),
+    ...horner(R, [7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1]),
+    ...get(R), ...F_MUL, ...get(T), ...F_MUL,
+    ...get(K), ...fconst(-2.12194440e-4), ...F_MUL, ...F_ADD,
+    ...get(T), ...fconst(0.5), ...F_MUL, ...F_SUB,
+    ...get(R), ...F_ADD,
+    ...get(K), ...fconst(0.693359375), ...F_MUL, ...F_ADD, ...set(E),
+    // +Inf stays +Inf, ±0 gives -Inf, negatives and NaN give NaN
+    ...fconst(Infinity), ...get(E), ...get(X0), ...fconst(Infinity), ...F_EQ, ...BITSELECT, ...set(E),
+    ...fconst(-Infinity), ...get(E), ...get(X0), ...fconst(0), ...F_EQ, ...BITSELECT, ...set(E),
+    ...fconst(NaN), ...get(E), ...get(X0), ...fconst(0), ...F_LT, ...get(X0), ...get(X0), ...F_NE, ...V_OR, ...BITSELECT,
+  ];
+}
+
 /** erf(a): x·P(x²)/Q(x²) on x clamped to [-4, 4]. */
 export function erfOf(a: number[]): number[] {
   return [

@@ -7,14 +7,14 @@
 // and `a < b ? b : a` (NaN and -0 pass as in the JS comparisons); min/max propagate NaN and order -0 below
 // +0, as Math.min/Math.max do. The transcendental ones are approximations (a few ulps; see their file).
 import { F32, I32, V128, get, section, set, simd, simdAllowed, str, uleb } from './wasm-asm.js';
-import { BITSELECT, F_LT, F_MUL, SCRATCH_V128, erfOf, expOf, fconst, hoistConstants, sigmoidOf, tanhOf } from './elementwise-simd-math.js';
+import { BITSELECT, F_LT, F_MUL, SCRATCH_V128, erfOf, expOf, fconst, hoistConstants, logOf, sigmoidOf, tanhOf } from './elementwise-simd-math.js';
 
 /** Floats per staging region (the longest run one call handles). */
 const CHUNK = 16384;
 const A_BASE = 0, B_BASE = CHUNK * 4, O_BASE = CHUNK * 8;
 
 export type SimdBinOp = 'add' | 'sub' | 'mul' | 'div' | 'min' | 'max';
-export type SimdUnOp = 'abs' | 'neg' | 'sqrt' | 'exp' | 'sigmoid' | 'tanh' | 'erf';
+export type SimdUnOp = 'abs' | 'neg' | 'sqrt' | 'exp' | 'log' | 'sigmoid' | 'tanh' | 'erf';
 const BIN_CODE: Record<SimdBinOp, number> = { add: 0xe4, sub: 0xe5, mul: 0xe6, div: 0xe7, min: 0xe8, max: 0xe9 };
 const PMIN = 0xea, PMAX = 0xeb;
 
@@ -57,7 +57,7 @@ FNS.push(['clip', () => [...A, ...get(VS), ...simd(PMAX), ...get(VT), ...simd(PM
 // abs, neg (sign bit) and sqrt (correctly rounded) are exact in float32.
 const UN_CODE: Partial<Record<SimdUnOp, number>> = { abs: 0xe0, neg: 0xe1, sqrt: 0xe3 };
 for (const [op, c] of Object.entries(UN_CODE)) FNS.push([`u_${op}`, () => [...A, ...simd(c)]]);
-FNS.push(['u_exp', () => expOf(A)], ['u_sigmoid', () => sigmoidOf(A)], ['u_tanh', () => tanhOf(A)], ['u_erf', () => erfOf(A)]);
+FNS.push(['u_exp', () => expOf(A)], ['u_log', () => logOf(A)], ['u_sigmoid', () => sigmoidOf(A)], ['u_tanh', () => tanhOf(A)], ['u_erf', () => erfOf(A)]);
 // exp(a - s): the softmax numerator.
 FNS.push(['u_expsub', () => expOf([...A, ...get(VS), ...simd(0xe5)])]);
 // LeakyRelu: a < 0 ? s·a : a (bitselect keeps NaN and -0 as the JS comparison does).

@@ -11,17 +11,17 @@
 //   promoted (exact), computed with the same double operations in the same order as the JS (or ones
 //   shown to round to the same float32: see HardSwish), and demoted (round to nearest even, as
 //   Math.fround).
-// - Exp/Sigmoid/Tanh/Erf use the SIMD approximations of the unfused kernels (elementwise-simd-math.ts;
+// - Exp/Log/Sigmoid/Tanh/Erf use the SIMD approximations of the unfused kernels (elementwise-simd-math.ts;
 //   a few ulps from the JS loop's double functions, equal to the unfused ops on runs of 32 or more);
 //   Gelu computes its inner term in double, rounds it, applies the SIMD tanh/erf and its outer product
 //   in double, as the unfused Gelu kernel does.
-// Log and Pow have no SIMD code: a program using them stays on the JS loop.
+// Pow has no SIMD code: a program using it stays on the JS loop.
 // The program's constants and attribute values are parameters read from memory (programParams), so
 // programs that differ only in them (each Conv's folded scale and shift) share one module: the code
 // depends only on programKey, which keeps of each value what decides the code (whether float32 holds
 // it, whether it is -0).
 import { type Instr, type Operand, operandsOf, type Program } from '../../graph/ops/fused-program.js';
-import { BITSELECT, F_ABS, F_DIV, F_LT, F_MUL, F_NEG, FIRST_CONST, erfOf, expOf, fconst, hoistConstants, sigmoidOf, tanhOf } from './elementwise-simd-math.js';
+import { BITSELECT, F_ABS, F_DIV, F_LT, F_MUL, F_NEG, FIRST_CONST, erfOf, expOf, fconst, hoistConstants, logOf, sigmoidOf, tanhOf } from './elementwise-simd-math.js';
 import { I32, V128, get, i32c, section, set, simd, str, uleb } from './wasm-asm.js';
 
 /** Where a program input lives while the loop runs: a staged block region, or one splatted scalar. */
@@ -153,6 +153,7 @@ function instrCode(i: Instr, c: Ctx): number[] {
     case 'Sigmoid': return sigmoidOf(c.f(x));
     case 'Tanh': return tanhOf(c.f(x));
     case 'Erf': return erfOf(c.f(x));
+    case 'Log': return logOf(c.f(x));
     case 'Gelu': {
       // As geluRun: the inner term rounded to float32, SIMD tanh/erf of it, then 0.5 * x * (1 + that).
       const [g, u] = c.scratch;
@@ -167,7 +168,7 @@ function instrCode(i: Instr, c: Ctx): number[] {
     }
     // JS truthiness of the condition: neither 0, -0 nor NaN.
     case 'Where': return [...c.f(x), ...c.f(i.y), ...c.f(i.cond), ...fconst(0), ...F_NE, ...c.f(i.cond), ...c.f(i.cond), ...F_EQ, ...V_AND, ...BITSELECT];
-    case 'Pow': case 'Log': throw new Unsupported(`${i.op} has no SIMD code`);
+    case 'Pow': throw new Unsupported(`${i.op} has no SIMD code`);
   }
 }
 
