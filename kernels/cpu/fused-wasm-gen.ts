@@ -15,7 +15,7 @@
 //   a few ulps from the JS loop's double functions, equal to the unfused ops on runs of 32 or more);
 //   Gelu computes its inner term in double, rounds it, applies the SIMD tanh/erf and its outer product
 //   in double, as the unfused Gelu kernel does.
-// Pow has no SIMD code: a program using it stays on the JS loop.
+// Pow has SIMD code only for the constant exponent 2 (a product); a program with another Pow stays on the JS loop.
 // The program's constants and attribute values are parameters read from memory (programParams), so
 // programs that differ only in them (each Conv's folded scale and shift) share one module: the code
 // depends only on programKey, which keeps of each value what decides the code (whether float32 holds
@@ -60,6 +60,9 @@ const D_PMIN = simd(0xf6), D_PMAX = simd(0xf7), D_LT = simd(0x49);
 const isF32 = (v: number): boolean => Number.isNaN(v) || Math.fround(v) === v;
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
+/** Pow with the constant exponent 2: Math.pow(x, 2) equals the exact double x·x, so one float32 product rounds it the same. */
+const isSquare = (i: Instr): boolean => i.op === 'Pow' && 'c' in i.y && i.y.c === 2;
+
 /** Why a program cannot be compiled (it then runs on the JS loop). */
 export class Unsupported extends Error {}
 
@@ -87,7 +90,8 @@ export function programParams(p: Program): Float64Array {
 export function programKey(p: Program): string {
   const kind = (v: number) => (Object.is(v, -0) ? 'z' : isF32(v) ? 'f' : 'd');
   const o = (x: Operand) => ('in' in x ? `i${x.in}` : 't' in x ? `t${x.t}` : `c${kind(x.c)}`);
-  return p.code.map((i) => [i.op, ...operandsOf(i).map(o), ...(ATTR_PARAMS[i.op] ?? []).map((a) => kind(attrOf(i, a))), ...(i.op === 'Gelu' && i.tanh ? ['tanh'] : [])].join(' ')).join(';');
+  // Pow by a constant 2 is a product (squareOf): that value decides the code.
+  return p.code.map((i) => [i.op, ...operandsOf(i).map(o), ...(isSquare(i) ? ['sq'] : []), ...(ATTR_PARAMS[i.op] ?? []).map((a) => kind(attrOf(i, a))), ...(i.op === 'Gelu' && i.tanh ? ['tanh'] : [])].join(' ')).join(';');
 }
 
 interface Ctx {
@@ -168,7 +172,9 @@ function instrCode(i: Instr, c: Ctx): number[] {
     }
     // JS truthiness of the condition: neither 0, -0 nor NaN.
     case 'Where': return [...c.f(x), ...c.f(i.y), ...c.f(i.cond), ...fconst(0), ...F_NE, ...c.f(i.cond), ...c.f(i.cond), ...F_EQ, ...V_AND, ...BITSELECT];
-    case 'Pow': throw new Unsupported(`${i.op} has no SIMD code`);
+    case 'Pow':
+      if (isSquare(i)) return [...c.f(x), ...c.f(x), ...F_MUL];
+      throw new Unsupported('Pow has SIMD code only for the exponent 2');
   }
 }
 
