@@ -1,9 +1,11 @@
-// The transforms of Winograd F(2x2, 3x3) convolution (nn-winograd.ts) as WebAssembly SIMD, instantiated on
-// the SIMD GEMM's own memory (nn-gemm-simd.ts) so they read and write its operands in place:
+// The transforms of Winograd F(2x2, 3x3) convolution, and of F(2, 3) along one axis for 3x1 and 1x3 kernels
+// (nn-winograd.ts), as WebAssembly SIMD, instantiated on the SIMD GEMM's own memory (nn-gemm-simd.ts) so
+// they read and write its operands in place:
 //  - `input`: V = B^T d B of the 4x4 input tiles (stride 2) of zero-padded planes, four adjacent tiles per
-//    f32x4 (their columns 2 apart: an even/odd deinterleave of two loads), into 16 matrices [C, T];
-//  - `output`: Y = A^T m A (+ bias) of the 16 product matrices [Co, T], 2x2 outputs per tile, written as
-//    whole output rows (two tiles' columns interleaved back) of a padded output.
+//    f32x4 (their columns 2 apart: an even/odd deinterleave of two loads), into 16 matrices [C, T]
+//    (3x1: B^T d of 4x1 tiles, four adjacent columns per f32x4; 1x3: d B of 1x4 tiles; 4 matrices);
+//  - `output`: Y = A^T m A (+ bias) of the product matrices [Co, T], 2x2 (2x1, 1x2) outputs per tile,
+//    written as whole output rows (two tiles' columns interleaved back along a 3-tap row) of a padded output.
 // A group of four tiles past the end of a tile row reads into the next plane row (or the slack after the
 // planes) and writes lanes that are rewritten (input) or dropped (output): callers size regions for that.
 import { ADD, I32, MUL, V128, assembleModule, f32lanes, get, i32c, set, shuffle, simd, vload, vstore } from './wasm-asm.js';
@@ -29,38 +31,47 @@ const op = (a: number, b: number, o: number[]) => [...get(a), ...get(b), ...o];
 /** addr + xi * stride (bytes). */
 const at = (addr: number, stride: number, xi: number) => (xi === 0 ? get(addr) : [...get(addr), ...get(stride), ...i32c(xi), MUL, ADD]);
 
+/** Which axes the 3-tap kernel spans: 3x3 (both), 3x1 (rows: tiles of 4 rows, one column), 1x3 (columns). */
+export type WinogradKernel = '3x3' | '3x1' | '1x3';
+const axes = (k: WinogradKernel) => ({ kh3: k !== '1x3', kw3: k !== '3x1' });
+
 // input(src, dst, C, rows, TW, rowB, planeB, ldV, ms): for c < C, r < rows, tiles tw < TW (4 at a time), the
-// tile at plane row 2r, column 2tw of plane c (src + c*planeB + 2r*rowB + 8tw) goes to column r*TW + tw of
-// row c of the 16 matrices (dst + xi*ms + c*ldV + 4(r*TW + tw)). All addresses and strides in bytes.
-function inputFn(): number[] {
+// tile at plane row r*sh, column tw*sw of plane c (sh, sw: 2 along a 3-tap axis, else 1) goes to column
+// r*TW + tw of row c of the nx matrices (dst + xi*ms + c*ldV + 4(r*TW + tw)). Addresses and strides in bytes.
+function inputFn(k: WinogradKernel): number[] {
+  const { kh3, kw3 } = axes(k);
   const [SRC, DST, C, ROWS, TW, ROWB, PLANEB, LDV, MS] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   const [CI, R, TWI, P, Q, A] = [9, 10, 11, 12, 13, 14];
   const V0 = 15;
   const [L0, L1, L2, L3, D0, D1, D2, D3] = [V0, V0 + 1, V0 + 2, V0 + 3, V0 + 4, V0 + 5, V0 + 6, V0 + 7];
   const W = (i: number, j: number) => V0 + 8 + 4 * i + j;
-  // Row i of the tile: d_k = columns k, k+2, k+4, k+6 of plane row at A; t_i = d B.
+  const nr = kh3 ? 4 : 1, nc = kw3 ? 4 : 1;
+  // Row i of the tile: along a 3-tap row, d_k = columns k, k+2, k+4, k+6 of the plane row at A and t_i = d B;
+  // else the tiles' one column each, four adjacent.
   const row = (i: number) => [
     ...(i === 0 ? [...get(P), ...set(A)] : [...get(A), ...get(ROWB), ADD, ...set(A)]),
-    ...get(A), ...vload(0), ...set(L0), ...get(A), ...vload(16), ...set(L1),
-    ...get(A), ...vload(8), ...set(L2), ...get(A), ...vload(24), ...set(L3),
-    ...op(L0, L1, EVEN), ...set(D0), ...op(L0, L1, ODD), ...set(D1),
-    ...op(L2, L3, EVEN), ...set(D2), ...op(L2, L3, ODD), ...set(D3),
-    ...op(D0, D2, FSUB), ...set(W(i, 0)), ...op(D1, D2, FADD), ...set(W(i, 1)),
-    ...op(D2, D1, FSUB), ...set(W(i, 2)), ...op(D1, D3, FSUB), ...set(W(i, 3)),
+    ...(kw3 ? [
+      ...get(A), ...vload(0), ...set(L0), ...get(A), ...vload(16), ...set(L1),
+      ...get(A), ...vload(8), ...set(L2), ...get(A), ...vload(24), ...set(L3),
+      ...op(L0, L1, EVEN), ...set(D0), ...op(L0, L1, ODD), ...set(D1),
+      ...op(L2, L3, EVEN), ...set(D2), ...op(L2, L3, ODD), ...set(D3),
+      ...op(D0, D2, FSUB), ...set(W(i, 0)), ...op(D1, D2, FADD), ...set(W(i, 1)),
+      ...op(D2, D1, FSUB), ...set(W(i, 2)), ...op(D1, D3, FSUB), ...set(W(i, 3)),
+    ] : [...get(A), ...vload(0), ...set(W(i, 0))]),
   ];
-  const store = (a: number, j: number, v: number[]) => [...at(Q, MS, 4 * a + j), ...v, ...vstore(0)];
-  // V = B^T t: rows t0 - t2, t1 + t2, t2 - t1, t1 - t3.
-  const cols = [0, 1, 2, 3].flatMap((j) => [
+  const store = (a: number, j: number, v: number[]) => [...at(Q, MS, nc * a + j), ...v, ...vstore(0)];
+  // V = B^T t along a 3-tap column: rows t0 - t2, t1 + t2, t2 - t1, t1 - t3.
+  const cols = [...Array(nc).keys()].flatMap((j) => (kh3 ? [
     ...store(0, j, op(W(0, j), W(2, j), FSUB)), ...store(1, j, op(W(1, j), W(2, j), FADD)),
     ...store(2, j, op(W(2, j), W(1, j), FSUB)), ...store(3, j, op(W(1, j), W(3, j), FSUB)),
-  ]);
-  const group = [...row(0), ...row(1), ...row(2), ...row(3), ...cols,
-    ...get(P), ...i32c(32), ADD, ...set(P), ...get(Q), ...i32c(16), ADD, ...set(Q)];
+  ] : store(0, j, get(W(0, j)))));
+  const group = [...[...Array(nr).keys()].flatMap(row), ...cols,
+    ...get(P), ...i32c(kw3 ? 32 : 16), ADD, ...set(P), ...get(Q), ...i32c(16), ADD, ...set(Q)];
   return [
     2, 6, I32, 24, V128,
     ...loop(CI, C, 1, loop(R, ROWS, 1, [
-      // p = src + c*planeB + 2r*rowB; q = dst + c*ldV + 4*r*TW
-      ...get(SRC), ...get(CI), ...get(PLANEB), MUL, ADD, ...get(R), ...i32c(2), MUL, ...get(ROWB), MUL, ADD, ...set(P),
+      // p = src + c*planeB + r*sh*rowB; q = dst + c*ldV + 4*r*TW
+      ...get(SRC), ...get(CI), ...get(PLANEB), MUL, ADD, ...get(R), ...(kh3 ? [...i32c(2), MUL] : []), ...get(ROWB), MUL, ADD, ...set(P),
       ...get(DST), ...get(CI), ...get(LDV), MUL, ADD, ...get(R), ...get(TW), MUL, ...i32c(4), MUL, ADD, ...set(Q),
       ...loop(TWI, TW, 4, group),
     ])),
@@ -69,39 +80,43 @@ function inputFn(): number[] {
 }
 
 // output(src, dst, Co, rows, TW, ldM, ms, pbias, ldY, planeY): for co < Co, r < rows, tiles tw < TW (4 at a
-// time), Y = A^T m A + bias[co] of the tile at column r*TW + tw of row co of the 16 matrices (src + xi*ms +
-// co*ldM) goes to rows 2r, 2r+1 and columns 2tw.. of output plane co (dst + co*planeY + 2r*ldY + 8tw).
-function outputFn(): number[] {
+// time), Y = A^T m A + bias[co] (A^T only along 3-tap axes) of the tile at column r*TW + tw of row co of the
+// nx matrices (src + xi*ms + co*ldM) goes to rows r*sh.. and columns tw*sw.. of output plane co
+// (dst + co*planeY + r*sh*ldY + 4*tw*sw): whole rows of four tiles.
+function outputFn(k: WinogradKernel): number[] {
+  const { kh3, kw3 } = axes(k);
   const [SRC, DST, CO, ROWS, TW, LDM, MS, PBIAS, LDY, PLANEY] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
   const [CI, R, TWI, P, Q] = [10, 11, 12, 13, 14];
   const V0 = 15;
   const [BV, M0, M1, M2, M3] = [V0, V0 + 1, V0 + 2, V0 + 3, V0 + 4];
   const S = (a: number, j: number) => V0 + 5 + 4 * a + j;
   const [Y0, Y1] = [V0 + 13, V0 + 14];
-  const load = (a: number, j: number) => [...at(P, MS, 4 * a + j), ...vload(0)];
-  // S = A^T m: column j of rows m0 + m1 + m2 and m1 - m2 - m3.
-  const col = (j: number) => [
+  const nc = kw3 ? 4 : 1;
+  const load = (a: number, j: number) => [...at(P, MS, nc * a + j), ...vload(0)];
+  // S = A^T m along a 3-tap column: column j of rows m0 + m1 + m2 and m1 - m2 - m3.
+  const col = (j: number) => (kh3 ? [
     ...load(0, j), ...set(M0), ...load(1, j), ...set(M1), ...load(2, j), ...set(M2), ...load(3, j), ...set(M3),
     ...op(M0, M1, FADD), ...get(M2), ...FADD, ...set(S(0, j)),
     ...op(M1, M2, FSUB), ...get(M3), ...FSUB, ...set(S(1, j)),
-  ];
-  // Y = S A + bias: row a is (Sa0 + Sa1 + Sa2, Sa1 - Sa2 - Sa3), interleaved into 8 output columns.
-  const outRow = (a: number) => [
+  ] : [...load(0, j), ...set(S(0, j))]);
+  const rowAt = (a: number) => (a === 0 ? get(Q) : [...get(Q), ...get(LDY), ADD]);
+  // Y = S A + bias along a 3-tap row: (Sa0 + Sa1 + Sa2, Sa1 - Sa2 - Sa3), interleaved into 8 output columns.
+  const outRow = (a: number) => (kw3 ? [
     ...op(S(a, 0), S(a, 1), FADD), ...get(S(a, 2)), ...FADD, ...get(BV), ...FADD, ...set(Y0),
     ...op(S(a, 1), S(a, 2), FSUB), ...get(S(a, 3)), ...FSUB, ...get(BV), ...FADD, ...set(Y1),
-    ...(a === 0 ? get(Q) : [...get(Q), ...get(LDY), ADD]), ...op(Y0, Y1, LO), ...vstore(0),
-    ...(a === 0 ? get(Q) : [...get(Q), ...get(LDY), ADD]), ...op(Y0, Y1, HI), ...vstore(16),
-  ];
-  const group = [...col(0), ...col(1), ...col(2), ...col(3), ...outRow(0), ...outRow(1),
-    ...get(P), ...i32c(16), ADD, ...set(P), ...get(Q), ...i32c(32), ADD, ...set(Q)];
+    ...rowAt(a), ...op(Y0, Y1, LO), ...vstore(0),
+    ...rowAt(a), ...op(Y0, Y1, HI), ...vstore(16),
+  ] : [...rowAt(a), ...op(S(a, 0), BV, FADD), ...vstore(0)]);
+  const group = [...[...Array(nc).keys()].flatMap(col), ...outRow(0), ...(kh3 ? outRow(1) : []),
+    ...get(P), ...i32c(16), ADD, ...set(P), ...get(Q), ...i32c(kw3 ? 32 : 16), ADD, ...set(Q)];
   return [
     2, 5, I32, 15, V128,
     ...loop(CI, CO, 1, [
       ...get(PBIAS), ...get(CI), ...i32c(4), MUL, ADD, ...simd(0x09), 2, 0, ...set(BV),
       ...loop(R, ROWS, 1, [
-        // p = src + co*ldM + 4*r*TW; q = dst + co*planeY + 2r*ldY
+        // p = src + co*ldM + 4*r*TW; q = dst + co*planeY + r*sh*ldY
         ...get(SRC), ...get(CI), ...get(LDM), MUL, ADD, ...get(R), ...get(TW), MUL, ...i32c(4), MUL, ADD, ...set(P),
-        ...get(DST), ...get(CI), ...get(PLANEY), MUL, ADD, ...get(R), ...i32c(2), MUL, ...get(LDY), MUL, ADD, ...set(Q),
+        ...get(DST), ...get(CI), ...get(PLANEY), MUL, ADD, ...get(R), ...(kh3 ? [...i32c(2), MUL] : []), ...get(LDY), MUL, ADD, ...set(Q),
         ...loop(TWI, TW, 4, group),
       ]),
     ]),
@@ -109,10 +124,13 @@ function outputFn(): number[] {
   ];
 }
 
-export interface WinogradFns {
+export interface WinogradTransforms {
   input(src: number, dst: number, C: number, rows: number, TW: number, rowB: number, planeB: number, ldV: number, ms: number): void;
   output(src: number, dst: number, Co: number, rows: number, TW: number, ldM: number, ms: number, pbias: number, ldY: number, planeY: number): void;
 }
+
+export type WinogradFns = Record<WinogradKernel, WinogradTransforms>;
+const KERNELS: readonly WinogradKernel[] = ['3x3', '3x1', '1x3'];
 
 let bin: Uint8Array<ArrayBuffer> | null | undefined;
 const instances = new WeakMap<SimdGemm, WinogradFns | null>();
@@ -124,13 +142,16 @@ export function winogradKernels(g: SimdGemm): WinogradFns | undefined {
   k = null;
   try {
     if (bin === undefined) {
-      const b = assembleModule([
-        { name: 'input', params: new Array<number>(9).fill(I32), results: [], body: inputFn() },
-        { name: 'output', params: new Array<number>(10).fill(I32), results: [], body: outputFn() },
-      ], 1);
+      const b = assembleModule(KERNELS.flatMap((kk) => [
+        { name: `in${kk}`, params: new Array<number>(9).fill(I32), results: [], body: inputFn(kk) },
+        { name: `out${kk}`, params: new Array<number>(10).fill(I32), results: [], body: outputFn(kk) },
+      ]), 1);
       bin = WebAssembly.validate(b) ? b : null;
     }
-    if (bin) k = new WebAssembly.Instance(new WebAssembly.Module(bin), { env: { mem: g.memory } }).exports as unknown as WinogradFns;
+    if (bin) {
+      const e = new WebAssembly.Instance(new WebAssembly.Module(bin), { env: { mem: g.memory } }).exports as Record<string, WinogradTransforms['input'] & WinogradTransforms['output']>;
+      k = Object.fromEntries(KERNELS.map((kk) => [kk, { input: e[`in${kk}`]!, output: e[`out${kk}`]! }])) as unknown as WinogradFns;
+    }
   } catch {
     k = null;
   }

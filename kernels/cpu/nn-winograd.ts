@@ -1,6 +1,7 @@
 // Winograd F(2x2, 3x3) for stride-1 3x3 float32 convs (group 1, dilation 1, any pads): each 2x2 block of
 // outputs costs 16 multiply-adds per (input, output channel) pair instead of 36, so the same SIMD GEMM
-// (already at its FMA ceiling) does 2.25x less work. Per image:
+// (already at its FMA ceiling) does 2.25x less work; 3x1 and 1x3 convs take F(2, 3) along their 3-tap axis
+// (4 instead of 6 per output pair, 1.5x less). Per image (3x3; the 1-D forms have 4 matrices):
 //   V[xi] = B^T d B of the 4x4 input tiles at stride 2 (16 matrices [C, T], T tiles; wasm, nn-winograd-simd.ts),
 //   M[xi] = U[xi] V[xi] (16 GEMMs, U = G g G^T of the weights [Co, C], packed once per constant weight array),
 //   Y = A^T m A + bias per tile (wasm), cropped to the output.
@@ -10,7 +11,7 @@ import type { Grid } from './nn-im2col.js';
 import { isConstant } from './constants.js';
 import { MR, NV, type Resident, type SimdGemm } from './nn-gemm-simd.js';
 import { simdGemmInUse } from './nn-gemm.js';
-import { winogradKernels } from './nn-winograd-simd.js';
+import { type WinogradKernel, winogradKernels } from './nn-winograd-simd.js';
 
 let useWinograd = true;
 /** Turn the Winograd path off or on (tests compare it with the implicit GEMM); returns the previous setting. */
@@ -38,69 +39,83 @@ const align = (bytes: number) => (bytes + 63) & ~63;
 interface USlot { data?: Float32Array; res?: Resident }
 const packedU = new WeakMap<Float32Array, Map<string, USlot>>();
 
-/**
- * Whether F(2x2,3x3) is worth taking for this conv: its GEMMs have K = C and M = Co, so few channels leave
- * them too short to gain; and on tiny maps the tiles pad the 8-column GEMM tile (2x2 outputs: 4 tiles in
- * 8 columns), so it must beat the implicit GEMM's column panels (9 per channel over the padded width) by
- * a margin for the transforms: 96->24 at 3x3 measured even (0.059 against 0.063 ms), at 4x4 1.4x ahead.
- */
-export function winogradWorthIt(C: number, M: number, OH: number, OW: number): boolean {
-  const T = Math.ceil(OH / 2) * Math.ceil(OW / 2);
-  return C >= 8 && M >= 8 && 16 * Math.ceil(T / 8) <= 0.75 * 9 * Math.ceil(OH * (OW + 2) / 8);
+/** The Winograd kernel of a KH x KW kernel, if any. */
+function kernelOf(KH: number, KW: number): WinogradKernel | undefined {
+  return KH === 3 && KW === 3 ? '3x3' : KH === 3 && KW === 1 ? '3x1' : KH === 1 && KW === 3 ? '1x3' : undefined;
 }
 
 /**
- * The conv of all N images of x [N, C, IH, IW] with a 3x3 stride-1 kernel w [M, C, 3, 3] (group 1,
- * dilation 1; pads and geometry in g) into y [N, M, OH, OW], bias added. False (y untouched) where not taken.
+ * Whether Winograd is worth taking for this conv (3x3, 3x1 or 1x3, stride 1): its GEMMs have K = C and
+ * M = Co, so few channels leave them too short to gain; and on tiny maps the tiles pad the 8-column GEMM
+ * tile (2x2 outputs: 4 tiles in 8 columns), so it must beat the implicit GEMM's column panels (KH*KW per
+ * channel over the padded width) by a margin for the transforms: 96->24 3x3 at 3x3 measured even (0.059
+ * against 0.063 ms), at 4x4 1.4x ahead.
+ */
+export function winogradWorthIt(C: number, M: number, OH: number, OW: number, KH = 3, KW = 3): boolean {
+  const k = kernelOf(KH, KW);
+  if (!k) return false;
+  const TH = KH === 3 ? Math.ceil(OH / 2) : OH, TW = KW === 3 ? Math.ceil(OW / 2) : OW;
+  const nx = (KH + 1) * (KW + 1) / (KH === 3 && KW === 3 ? 1 : 2); // 16, or 4 for one 3-tap axis
+  return C >= 8 && M >= 8 && nx * Math.ceil(TH * TW / 8) <= 0.75 * KH * KW * Math.ceil(OH * (OW + KW - 1) / 8);
+}
+
+/**
+ * The conv of all N images of x [N, C, IH, IW] with a 3x3, 3x1 or 1x3 stride-1 kernel w [M, C, KH, KW]
+ * (group 1, dilation 1; pads and geometry in g) into y [N, M, OH, OW], bias added. False (y untouched)
+ * where not taken. Along a 3-tap axis tiles are 4 inputs at stride 2 (2 outputs), along a 1-tap axis 1.
  */
 export function convWinogradF32(x: Float32Array, N: number, C: number, g: Grid, M: number, w: Float32Array,
   y: Float32Array, bias: ArrayLike<number> | undefined): boolean {
-  if (!useWinograd || g.img.length !== 2) return false;
-  if (g.kernel[0] !== 3 || g.kernel[1] !== 3 || g.strides.some((s) => s !== 1) || g.dilations.some((d) => d !== 1)) return false;
+  if (!useWinograd || g.img.length !== 2 || g.strides.some((s) => s !== 1) || g.dilations.some((d) => d !== 1)) return false;
+  const [KH, KW] = g.kernel as [number, number];
+  const kind = kernelOf(KH, KW);
   const [IH, IW] = g.img as [number, number];
   const [OH, OW] = g.out as [number, number];
-  if (!winogradWorthIt(C, M, OH, OW)) return false;
+  if (!kind || !winogradWorthIt(C, M, OH, OW, KH, KW)) return false;
+  const kh3 = KH === 3, kw3 = KW === 3;
   const top = g.padHead[0]!, left = g.padHead[1]!;
-  const TH = (OH + 1) >> 1, TW = (OW + 1) >> 1, T = TH * TW;
-  const Hp = 2 * TH + 2, Wp = 2 * TW + 2;
+  const TH = kh3 ? (OH + 1) >> 1 : OH, TW = kw3 ? (OW + 1) >> 1 : OW, T = TH * TW;
+  const sh = kh3 ? 2 : 1, sw = kw3 ? 2 : 1;
+  const nx = (kh3 ? 4 : 1) * (kw3 ? 4 : 1);
+  const Hp = kh3 ? 2 * TH + 2 : OH, Wp = kw3 ? 2 * TW + 2 : OW;
   if (top + IH > Hp || left + IW > Wp) return false;
   const NR = 4 * NV;
   const mpan = Math.ceil(M / MR), Mp = mpan * MR;
-  // Tile rows per pass: the 16 V matrices of a pass stay in L2 for their GEMMs.
-  const RC = Math.max(1, Math.min(TH, Math.floor(CHUNK_BYTES / (16 * C * TW * 4))));
+  // Tile rows per pass: the V matrices of a pass stay in L2 for their GEMMs.
+  const RC = Math.max(1, Math.min(TH, Math.floor(CHUNK_BYTES / (nx * C * TW * 4))));
   const TC = RC * TW;
   // V and M row stride: every tile column plus the 3 a last group of four writes past T (never a multiple of
   // 1 KiB, which maps a column panel's rows to few cache sets).
   let ld = Math.ceil((TC + 3) / NR) * NR;
   if (ld % 256 === 0) ld += NR;
-  const OWp = 8 * Math.ceil(TW / 4); // padded output row: whole groups of four tiles
+  const OWp = 4 * sw * Math.ceil(TW / 4); // padded output row: whole groups of four tiles
   const plane = Hp * Wp;
   const pad = 0;
   const padFloats = C * plane + Wp + 16; // slack: the last group's reads past the last plane row
   const pV = align(padFloats * 4);
   const ms = C * ld * 4; // bytes between V matrices
-  const pM = align(pV + 16 * ms);
+  const pM = align(pV + nx * ms);
   const mms = Mp * ld * 4;
-  const pY = align(pM + 16 * mms);
-  const planeY = 2 * TH * OWp * 4;
+  const pY = align(pM + nx * mms);
+  const planeY = sh * TH * OWp * 4;
   const pYc = align(pY + M * planeY);
   const pBias = align(pYc + M * OH * OW * 4);
   const pU = align(pBias + Mp * 4);
-  const uFloats = 16 * Mp * C;
+  const uFloats = nx * Mp * C;
   const pRaw = align(pU + uFloats * 4);
   const total = pRaw + C * IH * IW * 4;
   if (total > STAGE_LIMIT) return false;
   const s = simdGemmInUse(M, T, C);
   if (!s) return false;
-  const k = winogradKernels(s);
+  const k = winogradKernels(s)?.[kind];
   if (!k) return false;
   s.reserve(total);
   let f = s.f32;
   // U: resident when the weights are a registered constant (read after the last reserve: it may move).
-  const slot = isConstant(w) ? uSlot(w, `${M},${C}`) : undefined;
+  const slot = isConstant(w) ? uSlot(w, `${kind},${M},${C}`) : undefined;
   if (slot?.data) f.set(slot.data, pU >> 2);
   else if (!slot?.res) {
-    weightTransform(w, M, C, mpan, f, pU >> 2);
+    weightTransform(w, M, C, kh3, kw3, mpan, f, pU >> 2);
     if (slot) {
       slot.res = s.keep(pU, uFloats * 4);
       f = s.f32;
@@ -110,18 +125,25 @@ export function convWinogradF32(x: Float32Array, N: number, C: number, g: Grid, 
   const u = slot?.res ? slot.res.addr : pU;
   for (let i = 0; i < Mp; i++) f[(pBias >> 2) + i] = bias && i < M ? bias[i]! : 0;
   const inSize = C * IH * IW, outSize = M * OH * OW;
+  const unpadded = top === 0 && left === 0 && Hp === IH && Wp === IW;
   for (let n = 0; n < N; n++) {
-    f.set(x.subarray(n * inSize, (n + 1) * inSize), pRaw >> 2);
-    f.fill(0, pad >> 2, padFloats);
-    s.copy2d(pRaw, pad + (top * Wp + left) * 4, C, IH, IW * 4, IH * IW * 4, IW * 4, plane * 4, Wp * 4);
+    if (unpadded) {
+      // The planes as they are (valid 3x1 convs): read where they are copied, then the slack.
+      f.set(x.subarray(n * inSize, (n + 1) * inSize), pad >> 2);
+      f.fill(0, (pad >> 2) + inSize, padFloats);
+    } else {
+      f.set(x.subarray(n * inSize, (n + 1) * inSize), pRaw >> 2);
+      f.fill(0, pad >> 2, padFloats);
+      s.copy2d(pRaw, pad + (top * Wp + left) * 4, C, IH, IW * 4, IH * IW * 4, IW * 4, plane * 4, Wp * 4);
+    }
     for (let r0 = 0; r0 < TH; r0 += RC) {
       const rows = Math.min(RC, TH - r0), npan = Math.ceil(rows * TW / NR);
-      k.input(pad + 2 * r0 * Wp * 4, pV, C, rows, TW, Wp * 4, plane * 4, ld * 4, ms);
-      for (let xi = 0; xi < 16; xi++) s.mm(u + xi * Mp * C * 4, pV + xi * ms, pM + xi * mms, mpan, npan, C, ld * 4, ld * 4, false, NR * 4, 0);
-      k.output(pM, pY + 2 * r0 * OWp * 4, M, rows, TW, ld * 4, mms, pBias, OWp * 4, planeY);
+      k.input(pad + sh * r0 * Wp * 4, pV, C, rows, TW, Wp * 4, plane * 4, ld * 4, ms);
+      for (let xi = 0; xi < nx; xi++) s.mm(u + xi * Mp * C * 4, pV + xi * ms, pM + xi * mms, mpan, npan, C, ld * 4, ld * 4, false, NR * 4, 0);
+      k.output(pM, pY + sh * r0 * OWp * 4, M, rows, TW, ld * 4, mms, pBias, OWp * 4, planeY);
     }
     let out = pY;
-    if (OWp !== OW || 2 * TH !== OH) {
+    if (OWp !== OW || sh * TH !== OH) {
       s.copy2d(pY, pYc, M, OH, OW * 4, planeY, OWp * 4, OH * OW * 4, OW * 4);
       out = pYc;
     }
@@ -140,18 +162,30 @@ function uSlot(w: Float32Array, key: string): USlot {
 }
 
 /**
- * U = G g G^T of each 3x3 filter g (float64, rounded once to float32), G = [[1,0,0],[.5,.5,.5],[.5,-.5,.5],[0,0,1]],
- * laid out as 16 matrices (element xi = 4a + b) of MR-row panels [mpan][C][MR] at f[o..] (rows past M zero).
+ * U = G g G^T of each 3x3 filter g (G g of a 3x1 one, g G^T of a 1x3 one; float64, rounded once to float32),
+ * G = [[1,0,0],[.5,.5,.5],[.5,-.5,.5],[0,0,1]], laid out as nx matrices (element xi = a*cols + b) of MR-row
+ * panels [mpan][C][MR] at f[o..] (rows past M zero).
  */
-function weightTransform(w: Float32Array, M: number, C: number, mpan: number, f: Float32Array, o: number): void {
-  const Mp = mpan * MR;
-  const per = Mp * C; // floats per matrix
-  f.fill(0, o, o + 16 * per);
+function weightTransform(w: Float32Array, M: number, C: number, kh3: boolean, kw3: boolean, mpan: number, f: Float32Array, o: number): void {
+  const nx = (kh3 ? 4 : 1) * (kw3 ? 4 : 1), nc = kw3 ? 4 : 1, taps = (kh3 ? 3 : 1) * (kw3 ? 3 : 1);
+  const per = mpan * MR * C; // floats per matrix
+  f.fill(0, o, o + nx * per);
   const t = new Float64Array(12);
+  const gRow = (g0: number, g1: number, g2: number, d: number, step: number) => {
+    f[d] = g0;
+    f[d + step] = 0.5 * (g0 + g1 + g2);
+    f[d + 2 * step] = 0.5 * (g0 - g1 + g2);
+    f[d + 3 * step] = g2;
+  };
   for (let m = 0; m < M; m++) {
     const panel = o + Math.floor(m / MR) * C * MR + (m % MR);
     for (let c = 0; c < C; c++) {
-      const g = (m * C + c) * 9;
+      const g = (m * C + c) * taps, d = panel + c * MR;
+      if (!kh3 || !kw3) {
+        // One 3-tap axis: u = G g (4 values).
+        gRow(w[g]!, w[g + 1]!, w[g + 2]!, d, per);
+        continue;
+      }
       // t = G g (4x3), then U = t G^T (4x4)
       for (let j = 0; j < 3; j++) {
         const g0 = w[g + j]!, g1 = w[g + 3 + j]!, g2 = w[g + 6 + j]!;
@@ -160,14 +194,7 @@ function weightTransform(w: Float32Array, M: number, C: number, mpan: number, f:
         t[6 + j] = 0.5 * (g0 - g1 + g2);
         t[9 + j] = g2;
       }
-      const d = panel + c * MR;
-      for (let a = 0; a < 4; a++) {
-        const r0 = t[3 * a]!, r1 = t[3 * a + 1]!, r2 = t[3 * a + 2]!;
-        f[d + (4 * a) * per] = r0;
-        f[d + (4 * a + 1) * per] = 0.5 * (r0 + r1 + r2);
-        f[d + (4 * a + 2) * per] = 0.5 * (r0 - r1 + r2);
-        f[d + (4 * a + 3) * per] = r2;
-      }
+      for (let a = 0; a < 4; a++) gRow(t[3 * a]!, t[3 * a + 1]!, t[3 * a + 2]!, d + nc * a * per, per);
     }
   }
 }

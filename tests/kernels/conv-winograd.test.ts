@@ -1,10 +1,12 @@
-// Stride-1 3x3 float32 convs (group 1) take Winograd F(2x2,3x3) (nn-winograd.ts): the same sums
+// Stride-1 3x3 float32 convs (group 1) take Winograd F(2x2,3x3), 3x1 and 1x3 ones F(2,3) along their
+// 3-tap axis (nn-winograd.ts): the same sums
 // reassociated through the transforms, so compared with a float64 direct conv and with the GEMM path
 // (setWinogradConv(false), the implicit im2col) within a bound derived from the transforms' magnitudes:
 // |V| <= 4 max|x| (B^T rows have two +-1 entries, applied twice), |U| <= 2.25 max|w| (G's rows sum to
 // at most 1.5 in absolute value, applied twice), each of the 16 products is a C-term float32 dot
 // product (error <= C eps |U||V|), and A^T m A sums 9 of them: |error| <= 81 C eps max|x| max|w| plus
-// the transforms' own roundings, so 128 C eps max|x| max|w| (eps = 2^-24) bounds it.
+// the transforms' own roundings, so 128 C eps max|x| max|w| (eps = 2^-24) bounds it (one 3-tap axis:
+// 2 max|x|, 1.5 max|w| and 3 products, a smaller bound).
 import { describe, expect, it } from 'vitest';
 import type { Attr, Node } from '../../graph/ir.js';
 import { AttrReader } from '../../graph/attrs.js';
@@ -18,16 +20,16 @@ import { runConv as conv } from '../helpers/conv.js';
 
 const ints = (value: number[]): Attr => ({ kind: 'ints', value }) as Attr;
 
-/** Direct float64 convolution (NCHW, 3x3, stride 1, pads [top, left, bottom, right]). */
-function reference(x: Float32Array, [N, C, H, W]: [number, number, number, number], w: Float32Array, M: number, pads: number[], b?: Float32Array): Float64Array {
-  const OH = H + pads[0]! + pads[2]! - 2, OW = W + pads[1]! + pads[3]! - 2;
+/** Direct float64 convolution (NCHW, KH x KW, stride 1, pads [top, left, bottom, right]). */
+function reference(x: Float32Array, [N, C, H, W]: [number, number, number, number], w: Float32Array, M: number, pads: number[], b?: Float32Array, [KH, KW] = [3, 3]): Float64Array {
+  const OH = H + pads[0]! + pads[2]! - KH + 1, OW = W + pads[1]! + pads[3]! - KW + 1;
   const y = new Float64Array(N * M * OH * OW);
   for (let n = 0; n < N; n++) for (let m = 0; m < M; m++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
     let acc = b ? b[m]! : 0;
-    for (let c = 0; c < C; c++) for (let kh = 0; kh < 3; kh++) for (let kw = 0; kw < 3; kw++) {
+    for (let c = 0; c < C; c++) for (let kh = 0; kh < KH!; kh++) for (let kw = 0; kw < KW!; kw++) {
       const ih = oh - pads[0]! + kh, iw = ow - pads[1]! + kw;
       if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
-      acc += x[((n * C + c) * H + ih) * W + iw]! * w[((m * C + c) * 3 + kh) * 3 + kw]!;
+      acc += x[((n * C + c) * H + ih) * W + iw]! * w[((m * C + c) * KH! + kh) * KW! + kw]!;
     }
     y[((n * M + m) * OH + oh) * OW + ow] = acc;
   }
@@ -47,8 +49,8 @@ function expectClose(got: Float32Array, want: ArrayLike<number>, tol: number, wh
 }
 
 describe('Winograd F(2x2,3x3) Conv', () => {
-  // N, C, H, W, M, pads [t, l, b, r]
-  const cases: [number, number, number, number, number, number[]][] = [
+  // N, C, H, W, M, pads [t, l, b, r], kernel (3x3 unless given)
+  const cases: [number, number, number, number, number, number[], number[]?][] = [
     [1, 96, 24, 24, 24, [1, 1, 1, 1]], // PP-OCRv4 detector
     [1, 96, 12, 12, 24, [1, 1, 1, 1]],
     [2, 13, 11, 9, 10, [1, 1, 1, 1]], // odd sizes, channels not multiples of 4 or 8, batch 2
@@ -58,26 +60,35 @@ describe('Winograd F(2x2,3x3) Conv', () => {
     [1, 12, 2, 9, 12, [1, 1, 1, 1]], // one tile row
     [1, 11, 4, 5, 8, [0, 2, 1, 0]],
     [1, 64, 41, 40, 12, [1, 1, 1, 1]], // two passes over tile rows (12 + 9 of 21)
+    // One 3-tap axis (openWakeWord's embedding model: 1x3 padded along W, 3x1 unpadded)
+    [1, 24, 74, 32, 24, [0, 1, 0, 1], [1, 3]],
+    [1, 72, 30, 8, 72, [0, 0, 0, 0], [3, 1]],
+    [2, 13, 9, 7, 10, [0, 1, 0, 1], [1, 3]], // odd output width, batch 2
+    [1, 9, 11, 2, 17, [0, 1, 0, 1], [1, 3]], // one tile per row
+    [2, 12, 12, 5, 9, [1, 0, 2, 0], [3, 1]], // padded rows, odd width
+    [1, 10, 13, 6, 8, [0, 0, 0, 0], [3, 1]], // odd output height: the planes are padded
+    [1, 16, 7, 9, 8, [1, 2, 0, 1], [1, 3]], // rows padded too (a 1-tap axis)
+    [1, 96, 80, 30, 8, [0, 1, 0, 1], [1, 3]], // two passes over rows
   ];
-  for (const [N, C, H, W, M, pads] of cases) {
-    it(`N${N} C${C} ${H}x${W} -> ${M} pads ${pads}: matches float64 and the GEMM path within the transform bound`, () => {
+  for (const [N, C, H, W, M, pads, [KH, KW] = [3, 3]] of cases) {
+    it(`N${N} C${C} ${H}x${W} -> ${M} k${KH}x${KW} pads ${pads}: matches float64 and the GEMM path within the transform bound`, () => {
       const x = new Float32Array(N * C * H * W).map((_, i) => Math.sin(i * 0.37) * (1 + (i % 5)));
-      const w = new Float32Array(M * C * 9).map((_, i) => Math.cos(i * 0.91) * 0.5);
+      const w = new Float32Array(M * C * KH! * KW!).map((_, i) => Math.cos(i * 0.91) * 0.5);
       const b = new Float32Array(M).map((_, i) => 0.5 - i * 0.3);
-      const attrs = { kernel_shape: ints([3, 3]), pads: ints(pads) };
+      const attrs = { kernel_shape: ints([KH!, KW!]), pads: ints(pads) };
       const tol = 128 * C * 2 ** -24 * maxAbs(x) * maxAbs(w);
       for (const bias of [undefined, b]) {
         const prev = setWinogradConv(false);
         let viaGemm: Float32Array;
         try {
-          viaGemm = conv(x, [N, C, H, W], w, [M, C, 3, 3], attrs, bias);
+          viaGemm = conv(x, [N, C, H, W], w, [M, C, KH!, KW!], attrs, bias);
         } finally {
           setWinogradConv(prev);
         }
         const before = winogradConvStats.calls;
-        const got = conv(x, [N, C, H, W], w, [M, C, 3, 3], attrs, bias);
+        const got = conv(x, [N, C, H, W], w, [M, C, KH!, KW!], attrs, bias);
         expect(winogradConvStats.calls - before, 'the Winograd path ran').toBe(1);
-        const ref = reference(x, [N, C, H, W], w, M, pads, bias);
+        const ref = reference(x, [N, C, H, W], w, M, pads, bias, [KH!, KW!]);
         expectClose(got, ref, tol, 'float64 reference');
         expectClose(got, viaGemm, tol, 'GEMM path');
         // Mostly much closer than the worst-case bound: a typical error of a few roundings.
@@ -113,6 +124,8 @@ describe('Winograd F(2x2,3x3) Conv', () => {
     conv(x, [1, 16, 12, 12], w(16, 16, 3), [16, 16, 3, 3], { kernel_shape: ints([3, 3]), dilations: ints([2, 2]) });
     conv(x, [1, 16, 12, 12], w(16, 8, 3), [16, 8, 3, 3], { kernel_shape: ints([3, 3]), group: { kind: 'int', value: 2 } as Attr });
     conv(x, [1, 16, 12, 12], w(16, 16, 5), [16, 16, 5, 5], { kernel_shape: ints([5, 5]) });
+    conv(x, [1, 16, 12, 12], new Float32Array(16 * 16 * 3).fill(0.5), [16, 16, 1, 3], { kernel_shape: ints([1, 3]), dilations: ints([1, 2]) });
+    conv(x, [1, 16, 12, 12], new Float32Array(16 * 16 * 3).fill(0.5), [16, 16, 3, 1], { kernel_shape: ints([3, 1]), strides: ints([2, 1]) });
     conv(x, [1, 16, 12, 12], w(4, 16, 3), [4, 16, 3, 3], { kernel_shape: ints([3, 3]) });
     conv(x.subarray(0, 3 * 144), [1, 3, 12, 12], w(16, 3, 3), [16, 3, 3, 3], { kernel_shape: ints([3, 3]) });
     conv(x.subarray(0, 16 * 9), [1, 16, 3, 3], w(16, 16, 3), [16, 16, 3, 3], { kernel_shape: ints([3, 3]), pads: ints([1, 1, 1, 1]) }); // 4 tiles pad an 8-column GEMM tile
