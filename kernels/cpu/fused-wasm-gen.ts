@@ -106,6 +106,8 @@ interface Ctx {
   dc(v: number): number[];
   /** Promotes half h of the float32 lanes `v` pushes. */
   promote(v: number[], h: 0 | 1): number[];
+  /** A float32 constant in all four lanes. */
+  fc(v: number): number[];
   /** Two scratch v128 locals of this function (Gelu's intermediates). */
   scratch: readonly [number, number];
 }
@@ -133,13 +135,13 @@ function instrCode(i: Instr, c: Ctx): number[] {
     case 'Sqrt': return [...c.f(x), ...F_SQRT];
     case 'Floor': return [...c.f(x), ...F_FLOOR];
     case 'Ceil': return [...c.f(x), ...F_CEIL];
-    case 'Reciprocal': return [...fconst(1), ...c.f(x), ...F_DIV];
-    case 'Relu': return [...c.f(x), ...fconst(0), ...F_PMAX];
+    case 'Reciprocal': return [...c.fc(1), ...c.f(x), ...F_DIV];
+    case 'Relu': return [...c.f(x), ...c.fc(0), ...F_PMAX];
     case 'Clip':
       if (isF32(i.lo) && isF32(i.hi)) return [...c.f(x), ...c.pf(i, 'lo'), ...F_PMAX, ...c.pf(i, 'hi'), ...F_PMIN];
       return inF64((h) => [...c.d(x, h), ...c.pd(i, 'lo'), ...D_PMAX, ...c.pd(i, 'hi'), ...D_PMIN]);
     case 'LeakyRelu':
-      if (isF32(i.alpha)) return [...c.f(x), ...c.pf(i, 'alpha'), ...F_MUL, ...c.f(x), ...c.f(x), ...fconst(0), ...F_LT, ...BITSELECT];
+      if (isF32(i.alpha)) return [...c.f(x), ...c.pf(i, 'alpha'), ...F_MUL, ...c.f(x), ...c.f(x), ...c.fc(0), ...F_LT, ...BITSELECT];
       return inF64((h) => [...c.d(x, h), ...c.pd(i, 'alpha'), ...F64_OP.Mul, ...c.d(x, h), ...c.d(x, h), ...c.dc(0), ...D_LT, ...BITSELECT]);
     // Math.max(0, Math.min(1, v)) is pmax(pmin(v, 1), 0) (single instructions, where min/max take
     // several) unless v can be -0: pmin keeps a NaN v and orders v against 1 as Math.min does, and
@@ -171,7 +173,7 @@ function instrCode(i: Instr, c: Ctx): number[] {
       ];
     }
     // JS truthiness of the condition: neither 0, -0 nor NaN.
-    case 'Where': return [...c.f(x), ...c.f(i.y), ...c.f(i.cond), ...fconst(0), ...F_NE, ...c.f(i.cond), ...c.f(i.cond), ...F_EQ, ...V_AND, ...BITSELECT];
+    case 'Where': return [...c.f(x), ...c.f(i.y), ...c.f(i.cond), ...c.fc(0), ...F_NE, ...c.f(i.cond), ...c.f(i.cond), ...F_EQ, ...V_AND, ...BITSELECT];
     case 'Pow':
       if (isSquare(i)) return [...c.f(x), ...c.f(x), ...F_MUL];
       throw new Unsupported('Pow has SIMD code only for the exponent 2');
@@ -219,7 +221,7 @@ function body(p: Program, modes: readonly (InputMode | undefined)[], layout: Lay
   const d = (o: Operand, h: 0 | 1): number[] => ('c' in o ? param(slot.get(o)!, true) : promote(f(o), h));
   const pf = (i: Instr, a: AttrName) => param(slot.get(attrKey(i, a))!, false);
   const pd = (i: Instr, a: AttrName) => param(slot.get(attrKey(i, a))!, true);
-  const ctx: Ctx = { f, d, dc, pf, pd, promote, scratch };
+  const ctx: Ctx = { f, d, dc, pf, pd, promote, fc: fconst, scratch };
   const I = 1;
   const { body: loop, prologue, count: hoisted } = hoistConstants(() => {
     const loads = modes.flatMap((m, k) => (m === 'region' ? [...get(I), ...SIMD.load(layout.region(k)), ...set(inLocal(k))] : []));
@@ -237,6 +239,44 @@ function body(p: Program, modes: readonly (InputMode | undefined)[], layout: Lay
   const scalars = modes.flatMap((m, k) => (m === 'scalar' ? [...i32c(layout.scalar(k)), 0x2a, 2, 0, ...SIMD.f32Splat, ...set(inLocal(k))] : []));
   const locals = [2, 1, I32, ...uleb(next - 2), V128];
   return { code: [...locals, ...prologue, ...dprologue, ...pprologue, ...scalars, ...loop, 0x0b], hoisted };
+}
+
+/** A constant that inlined program code reads: `value` in four float32 or two float64 lanes. */
+export interface InlineConstant { readonly f64: boolean; readonly value: number }
+
+/** Ops whose code needs the math sequences' fixed scratch locals, or a second input (not inlined); Pow inlines where it has code (the square). */
+const NOT_INLINED: ReadonlySet<Instr['op']> = new Set(['Exp', 'Sigmoid', 'Tanh', 'Erf', 'Log', 'Gelu', 'Where']);
+
+/**
+ * Program p of one input (in0) as code inlined in another kernel (a conv applying its epilogue to each
+ * accumulator before the store), bit for bit the module's code: pushes p's result for the f32x4 in local
+ * `input`, using v128 locals temps .. temps + p.code.length - 1. The kernel supplies each constant
+ * (`constant` returns code pushing it, e.g. a hoisted local); the requests' order and kinds depend only on
+ * programKey(p). Throws Unsupported for the ops above and for inputs other than in0.
+ */
+export function inlineProgram(p: Program, input: number, temps: number, constant: (c: InlineConstant) => number[]): number[] {
+  const f = (o: Operand): number[] => {
+    if ('in' in o) {
+      if (o.in !== 0) throw new Unsupported('inlined programs read only input 0');
+      return get(input);
+    }
+    return 't' in o ? get(temps + o.t) : constant({ f64: false, value: o.c });
+  };
+  const promote = (v: number[], h: 0 | 1): number[] => (h === 0 ? [...v, ...SIMD.promoteLow] : [...v, ...v, ...SIMD.highHalf, ...SIMD.promoteLow]);
+  const ctx: Ctx = {
+    f,
+    d: (o, h) => ('c' in o ? constant({ f64: true, value: o.c }) : promote(f(o), h)),
+    dc: (v) => constant({ f64: true, value: v }),
+    pf: (i, a) => constant({ f64: false, value: attrOf(i, a) }),
+    pd: (i, a) => constant({ f64: true, value: attrOf(i, a) }),
+    fc: (v) => constant({ f64: false, value: v }),
+    promote,
+    scratch: [-1, -1],
+  };
+  return p.code.flatMap((i, k) => {
+    if (NOT_INLINED.has(i.op)) throw new Unsupported(`${i.op} is not inlined`);
+    return [...instrCode(i, ctx), ...set(temps + k)];
+  }).concat(get(temps + p.code.length - 1));
 }
 
 /**

@@ -8,10 +8,11 @@
 // offsets.
 // Output rows are written compactly; a row's last vector may spill into the next row, which is written
 // after it. Falls back (returns false) where it does not apply.
-import { ADD, I32, MUL, V128, get, i32c, section, set, relaxedSimdAllowed, simd, simdAllowed, str, uleb } from './wasm-asm.js';
+import type { Program } from '../../graph/ops/fused-program.js';
+import { type InlineConstant, inlineProgram, programKey, Unsupported } from './fused-wasm-gen.js';
+import { ADD, I32, MUL, V128, get, i32c, section, set, relaxedSimdAllowed, simd, simdAllowed, str, tee, uleb } from './wasm-asm.js';
 
 const SUB = 0x6b, LT_S = 0x48, EQ = 0x46, AND = 0x71, SHR_U = 0x76, EQZ = 0x45;
-const memCopy = [0xfc, ...uleb(10), 0, 0];
 const memarg = (off: number) => [0, ...uleb(off)];
 const v128load = (off: number) => [...simd(0x00), ...memarg(off)];
 const v128store = (off: number) => [...simd(0x0b), ...memarg(off)];
@@ -40,46 +41,82 @@ function whileLt(v: number, limit: number[], body: number[]): number[] {
   ];
 }
 
-interface Shape { KW: number; SW: 1 | 2; DW: number; NV: number; relaxed: boolean }
+/** Code applying a conv's epilogue to an f32x4 local (fused-wasm-gen's inlineProgram), and what it reads. */
+export interface DirectEpilogue {
+  /** What the code depends on (programKey): modules are cached by it. */
+  readonly key: string;
+  /** v128 temporaries the code uses. */
+  readonly temps: number;
+  /** The constants it reads, in the order `code` asks for them. */
+  readonly constants: readonly InlineConstant[];
+  code(input: number, temps: number, constant: (k: number) => number[]): number[];
+}
+
+interface Shape { KW: number; SW: 1 | 2; DW: number; R: number; NV: number; relaxed: boolean; epi?: DirectEpilogue }
 
 function assemble(s: Shape): Uint8Array<ArrayBuffer> {
   // params: 0 xs, 1 xp, 2 w, 3 b, 4 o (byte addresses), 5 inst (batch x groups), 6 G (groups), 7 rows,
   //   8 cols, 9 IW (source row stride), 10 PH, 11 PW, 12 PW2 (staged row width), 13 PB (bytes from the even
-  //   to the odd columns), 14 OH, 15 OW, 16 steps (NV-vector groups per output row), 17 KH, 18 SHB (bytes
-  //   between output rows' first input rows), 19 DHB (bytes between kernel rows), 20 plane (floats per input
-  //   plane), 21 CG (input planes per group), 22 MG (output planes per group), 23 PS (bytes per staged plane),
-  //   24 TAB (per output row, the kernel rows [lo, hi) that read image rows, not padding: i32 pairs)
-  // locals (i32): 25 p (instance), 26 ci (its group), 27 r, 28 i, 29 src, 30 oh, 31 st, 32 kh, 33 rp, 34 wp,
-  //   35 op, 36 rowp, 37 wc, 38 rp0, 39 pc, 40 rq, 41 j, 42 mo, 43 mch, 44 xpj, 45 klo, 46 khe;
-  //   (v128) 47.. acc[NV], then wv
-  const [XS, XP, W, B, O, INST, G, ROWS, COLS, IW, PH, PW, PW2, PB, OH, OW, STEPS, KH, SHB, DHB, PLANE, CG, MG, PS, TAB] =
-    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24] as const;
-  const [P, CI, R, I, SRC, OHI, ST, KHI, RP, WP, OP, ROWP, WC, RP0, PC, RQ, J, MO, MCH, XPJ, KLO, KHE] =
-    [25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46] as const;
-  const acc = (j: number) => 47 + j;
-  const WV = 47 + s.NV;
-  const js = [...Array(s.NV).keys()];
+  //   to the odd columns), 14 OWB (bytes per output row), 15 blocks (of R output rows per plane), 16 steps
+  //   (NV-vector groups per output row), 17 KH, 18 SHB (bytes between output rows' first input rows),
+  //   19 DHB (bytes between kernel rows), 20 plane (floats per input plane), 21 CG (input planes per group),
+  //   22 MG (output planes per group), 23 PS (bytes per staged plane), 24 TAB (per row block, the kernel
+  //   rows [lo, hi) that read image rows, not padding: i32 pairs), 25 the epilogue's constants (v128 each),
+  //   26 OPB (bytes per output plane)
+  const [XS, XP, W, B, O, INST, G, ROWS, COLS, IW, PH, PW, PW2, PB, OWB, BLOCKS, STEPS, KH, SHB, DHB, PLANE, CG, MG, PS, TAB, CONSTS, OPB] =
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26] as const;
+  const NPARAMS = 27;
+  let next = NPARAMS;
+  const i32 = () => next++;
+  const P = i32(), CI = i32(), RR = i32(), I = i32(), SRC = i32(), BI = i32(), ST = i32(), KHI = i32(), RP0 = i32(), WP = i32(), OP = i32(), OPS = i32();
+  const ROWP = i32(), WC = i32(), PC = i32(), J = i32(), MO = i32(), MCH = i32(), XPJ = i32(), KLO = i32(), KHE = i32(), DST = i32(), OPL = i32();
+  const rows = [...Array(s.R).keys()], js = [...Array(s.NV).keys()];
+  const RP = [i32()], RQ = rows.map(i32), WQ = i32(), T = i32();
+  const nI32 = next - NPARAMS;
+  const v128 = () => next++;
+  const ACC = rows.map(() => js.map(v128));
+  const WV = v128(), T0 = v128(), T1 = v128();
+  const ET = next;
+  next += s.epi?.temps ?? 0;
+  const EC = next;
+  const nConst = s.epi?.constants.length ?? 0;
+  next += nConst;
+  const nV128 = next - NPARAMS - nI32;
+  const acc = (i: number, j: number) => ACC[i]![j]!;
   // dst = xp + ((PH + r)*PW2 + col)*4 for a staged column col
   const stage = s.SW === 1
-    ? loop(R, get(ROWS), [
-      ...get(XPJ), ...get(PH), ...get(R), ADD, ...get(PW2), MUL, ...get(PW), ADD, ...i32c(4), MUL, ADD,
-      ...get(SRC), ...get(R), ...get(IW), MUL, ...i32c(4), MUL, ADD,
-      ...get(COLS), ...i32c(4), MUL, ...memCopy,
+    ? loop(RR, get(ROWS), [
+      // the row in vectors (a memory.copy is a call into the engine: 2880 rows on a 240-plane map), then floats
+      ...get(XPJ), ...get(PH), ...get(RR), ADD, ...get(PW2), MUL, ...get(PW), ADD, ...i32c(4), MUL, ADD, ...set(DST),
+      ...get(SRC), ...get(RR), ...get(IW), MUL, ...i32c(4), MUL, ADD, ...set(I),
+      ...get(I), ...get(COLS), ...i32c(4), MUL, ADD, ...set(PC),
+      0x02, 0x40, 0x03, 0x40,
+      ...get(PC), ...get(I), SUB, ...i32c(16), LT_S, 0x0d, 1,
+      ...get(DST), ...get(I), ...v128load(0), ...v128store(0),
+      ...get(I), ...i32c(16), ADD, ...set(I),
+      ...get(DST), ...i32c(16), ADD, ...set(DST),
+      0x0c, 0, 0x0b, 0x0b,
+      0x02, 0x40, 0x03, 0x40,
+      ...get(I), ...get(PC), LT_S, EQZ, 0x0d, 1,
+      ...get(DST), ...get(I), ...f32load, ...f32store,
+      ...get(I), ...i32c(4), ADD, ...set(I),
+      ...get(DST), ...i32c(4), ADD, ...set(DST),
+      0x0c, 0, 0x0b, 0x0b,
     ])
-    : loop(R, get(ROWS), [
+    : loop(RR, get(ROWS), [
       // Eight columns per step: two vectors' even and odd lanes land in the two phases (the first column's
       // parity picks which); the scalar loop below finishes the row.
       ...i32c(0), ...set(I),
       0x02, 0x40, 0x03, 0x40,
       ...get(COLS), ...get(I), SUB, ...i32c(8), LT_S, 0x0d, 1,
-      ...get(SRC), ...get(R), ...get(IW), MUL, ...get(I), ADD, ...i32c(4), MUL, ADD, ...set(RQ),
-      ...get(RQ), ...v128load(0), ...set(acc(0)),
-      ...get(RQ), ...v128load(16), ...set(WV),
+      ...get(SRC), ...get(RR), ...get(IW), MUL, ...get(I), ADD, ...i32c(4), MUL, ADD, ...set(DST),
+      ...get(DST), ...v128load(0), ...set(T0),
+      ...get(DST), ...v128load(16), ...set(T1),
       ...[0, 1].flatMap((odd) => [
         ...get(PW), ...get(I), ADD, ...i32c(odd), ADD, ...set(PC),
         ...get(XPJ), ...get(PB), ...get(PC), ...i32c(1), AND, MUL, ADD,
-        ...get(PH), ...get(R), ADD, ...get(PW2), MUL, ...get(PC), ...i32c(1), SHR_U, ADD, ...i32c(4), MUL, ADD,
-        ...get(acc(0)), ...get(WV), ...(odd ? shuffleOdd : shuffleEven), ...v128store(0),
+        ...get(PH), ...get(RR), ADD, ...get(PW2), MUL, ...get(PC), ...i32c(1), SHR_U, ADD, ...i32c(4), MUL, ADD,
+        ...get(T0), ...get(T1), ...(odd ? shuffleOdd : shuffleEven), ...v128store(0),
       ]),
       ...get(I), ...i32c(8), ADD, ...set(I),
       0x0c, 0, 0x0b, 0x0b,
@@ -87,56 +124,89 @@ function assemble(s: Shape): Uint8Array<ArrayBuffer> {
         ...get(PW), ...get(I), ADD, ...set(PC),
         // even columns at xp, odd ones at xp + PB; column pc lands at index pc >> 1
         ...get(XPJ), ...get(PB), ...get(PC), ...i32c(1), AND, MUL, ADD,
-        ...get(PH), ...get(R), ADD, ...get(PW2), MUL, ...get(PC), ...i32c(1), SHR_U, ADD, ...i32c(4), MUL, ADD,
-        ...get(SRC), ...get(R), ...get(IW), MUL, ...get(I), ADD, ...i32c(4), MUL, ADD, ...f32load,
+        ...get(PH), ...get(RR), ADD, ...get(PW2), MUL, ...get(PC), ...i32c(1), SHR_U, ADD, ...i32c(4), MUL, ADD,
+        ...get(SRC), ...get(RR), ...get(IW), MUL, ...get(I), ADD, ...i32c(4), MUL, ADD, ...f32load,
         ...f32store,
       ]),
     ]);
-  const taps: number[] = [];
-  for (let kw = 0; kw < s.KW; kw++) {
-    const q = (kw * s.DW) % s.SW;
-    const off = Math.floor((kw * s.DW) / s.SW) * 4;
-    taps.push(...get(WP), ...splat32(kw * 4), ...set(WV));
-    for (const j of js) {
-      const x = [...get(q ? RQ : RP), ...v128load(off + 16 * j)];
-      taps.push(...(s.relaxed
-        ? [...get(WV), ...x, ...get(acc(j)), ...simd(RELAXED_MADD)]
-        : [...get(acc(j)), ...get(WV), ...x, ...simd(FMUL), ...simd(FADD)]), ...set(acc(j)));
-    }
-  }
+  // One kernel row: a loop over its taps, each one weight splat for R x NV multiply-adds (the R rows of a
+  // block read R input rows SHB apart). Unrolled taps measured slower: TurboFan schedules every load of
+  // the unrolled row first and spills them to the stack (2x the time). At column stride 2 with an odd
+  // dilation the even and odd taps are two loops, over the even and the odd column phase.
+  type TapClass = { count: number; w0: number; wStep: number; in0: number; inStep: number; odd: boolean };
+  const classes: TapClass[] = s.SW === 1
+    ? [{ count: s.KW, w0: 0, wStep: 4, in0: 0, inStep: 4 * s.DW, odd: false }]
+    : s.DW % 2 === 0
+      ? [{ count: s.KW, w0: 0, wStep: 4, in0: 0, inStep: 2 * s.DW, odd: false }]
+      : [
+        { count: Math.ceil(s.KW / 2), w0: 0, wStep: 8, in0: 0, inStep: 4 * s.DW, odd: false },
+        { count: Math.floor(s.KW / 2), w0: 4, wStep: 8, in0: Math.floor(s.DW / 2) * 4, inStep: 4 * s.DW, odd: true },
+      ];
+  const taps = classes.filter((c) => c.count > 0).flatMap((c) => [
+    ...get(RP[0]!), ...(c.odd ? [...get(PB), ADD] : []), ...(c.in0 ? [...i32c(c.in0), ADD] : []), ...set(RQ[0]!),
+    ...rows.slice(1).flatMap((i) => [...get(RQ[i - 1]!), ...get(SHB), ADD, ...set(RQ[i]!)]),
+    ...get(WP), ...(c.w0 ? [...i32c(c.w0), ADD] : []), ...set(WQ),
+    ...i32c(c.count), ...set(T),
+    0x03, 0x40,
+    ...get(WQ), ...splat32(0), ...set(WV),
+    ...rows.flatMap((i) => js.flatMap((j) => {
+      const x = [...get(RQ[i]!), ...v128load(16 * j)];
+      return [...(s.relaxed
+        ? [...get(WV), ...x, ...get(acc(i, j)), ...simd(RELAXED_MADD)]
+        : [...get(acc(i, j)), ...get(WV), ...x, ...simd(FMUL), ...simd(FADD)]), ...set(acc(i, j))];
+    })),
+    ...rows.flatMap((i) => [...get(RQ[i]!), ...i32c(c.inStep), ADD, ...set(RQ[i]!)]),
+    ...get(WQ), ...i32c(c.wStep), ADD, ...set(WQ),
+    ...get(T), ...i32c(1), SUB, ...tee(T), 0x0d, 0,
+    0x0b,
+  ]);
+  const epi = s.epi;
+  const out = (i: number, j: number): number[] => (epi ? epi.code(acc(i, j), ET, (k) => get(EC + k)) : get(acc(i, j)));
   const step = [
-    ...js.flatMap((j) => [...get(B), ...get(MCH), ...i32c(4), MUL, ADD, ...splat32(0), ...set(acc(j))]),
+    ...get(B), ...get(MCH), ...i32c(4), MUL, ADD, ...splat32(0), ...set(acc(0, 0)),
+    ...rows.flatMap((i) => js.flatMap((j) => (i || j ? [...get(acc(0, 0)), ...set(acc(i, j))] : []))),
     // every input plane of the group, the kernel rows that read image rows (weights [c][kh][kw])
     ...loop(J, get(CG), [
-      ...get(RP0), ...get(J), ...get(PS), MUL, ADD, ...get(KLO), ...get(DHB), MUL, ADD, ...set(RP),
+      ...get(RP0), ...get(J), ...get(PS), MUL, ADD, ...get(KLO), ...get(DHB), MUL, ADD, ...set(RP[0]!),
       ...get(WC), ...get(J), ...get(KH), MUL, ...get(KLO), ADD, ...i32c(4 * s.KW), MUL, ADD, ...set(WP),
       ...get(KLO), ...set(KHI),
       ...whileLt(KHI, get(KHE), [
-        ...(s.SW === 2 ? [...get(RP), ...get(PB), ADD, ...set(RQ)] : []),
         ...taps,
-        ...get(RP), ...get(DHB), ADD, ...set(RP),
+        ...get(RP[0]!), ...get(DHB), ADD, ...set(RP[0]!),
         ...get(WP), ...i32c(4 * s.KW), ADD, ...set(WP),
       ]),
     ]),
-    ...js.flatMap((j) => [...get(OP), ...get(acc(j)), ...v128store(16 * j)]),
-    ...get(OP), ...i32c(16 * s.NV), ADD, ...set(OP),
-    ...get(RP0), ...i32c(16 * s.NV), ADD, ...set(RP0),
+    ...get(OPS), ...set(DST),
+    ...rows.flatMap((i) => [
+      ...js.flatMap((j) => [...get(DST), ...out(i, j), ...v128store(16 * j)]),
+      ...get(DST), ...get(OWB), ADD, ...set(DST),
+    ]),
   ];
-  const row = [
-    ...get(TAB), ...get(OHI), ...i32c(8), MUL, ADD, ...i32load(0), ...set(KLO),
-    ...get(TAB), ...get(OHI), ...i32c(8), MUL, ADD, ...i32load(4), ...set(KHE),
-    ...get(ROWP), ...set(RP0),
-    ...loop(ST, get(STEPS), step),
-    // back to the start of the next output row (the last vectors may have run past this one)
-    ...get(OP), ...get(STEPS), ...i32c(16 * s.NV), MUL, SUB, ...get(OW), ...i32c(4), MUL, ADD, ...set(OP),
-    ...get(ROWP), ...get(SHB), ADD, ...set(ROWP),
+  const block = [
+    ...get(TAB), ...get(BI), ...i32c(8), MUL, ADD, ...i32load(0), ...set(KLO),
+    ...get(TAB), ...get(BI), ...i32c(8), MUL, ADD, ...i32load(4), ...set(KHE),
+    // Column steps last to first: a row's last vector may run past the row into the next row's first
+    // columns, which that row's first step (written after) overwrites.
+    ...get(STEPS), ...set(ST),
+    0x02, 0x40, 0x03, 0x40,
+    ...get(ST), EQZ, 0x0d, 1,
+    ...get(ST), ...i32c(1), SUB, ...set(ST),
+    ...get(ROWP), ...get(ST), ...i32c(16 * s.NV), MUL, ADD, ...set(RP0),
+    ...get(OP), ...get(ST), ...i32c(16 * s.NV), MUL, ADD, ...set(OPS),
+    ...step,
+    0x0c, 0, 0x0b, 0x0b,
+    ...get(OP), ...get(OWB), ...i32c(s.R), MUL, ADD, ...set(OP),
+    ...get(ROWP), ...get(SHB), ...i32c(s.R), MUL, ADD, ...set(ROWP),
   ];
   const outPlane = [
     // output channel mch = ci*MG + mo: its weights [CG][KH][KW] and bias
     ...get(CI), ...get(MG), MUL, ...get(MO), ADD, ...set(MCH),
     ...get(W), ...get(MCH), ...get(CG), MUL, ...get(KH), MUL, ...i32c(4 * s.KW), MUL, ADD, ...set(WC),
     ...get(XP), ...set(ROWP),
-    ...loop(OHI, get(OH), row),
+    ...get(OP), ...set(OPL),
+    ...loop(BI, get(BLOCKS), block),
+    // the last block's rows past the plane (written into the next plane's, which overwrites them) end here
+    ...get(OPL), ...get(OPB), ADD, ...set(OP),
   ];
   const instance = [
     // stage the instance's CG input planes (planes p*CG.. of x) at xp + j*PS
@@ -150,7 +220,8 @@ function assemble(s: Shape): Uint8Array<ArrayBuffer> {
     ...get(CI), ...get(G), EQ, 0x04, 0x40, ...i32c(0), ...set(CI), 0x0b,
   ];
   const body = [
-    2, 22, I32, s.NV + 1, V128,
+    2, ...uleb(nI32), I32, ...uleb(nV128), V128,
+    ...Array.from({ length: nConst }, (_, k) => [...get(CONSTS), ...v128load(16 * k), ...set(EC + k)]).flat(),
     ...i32c(0), ...set(CI),
     ...get(O), ...set(OP),
     ...loop(P, get(INST), instance),
@@ -159,7 +230,7 @@ function assemble(s: Shape): Uint8Array<ArrayBuffer> {
   const code = [1, ...uleb(body.length), ...body];
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [1, 0x60, 25, ...new Array<number>(25).fill(I32), 0]),
+    ...section(1, [1, 0x60, NPARAMS, ...new Array<number>(NPARAMS).fill(I32), 0]),
     ...section(2, [1, ...str('env'), ...str('mem'), 0x02, 0x00, ...uleb(1)]),
     ...section(3, [1, 0]),
     ...section(7, [1, ...str('dw'), 0x00, 0]),
@@ -194,7 +265,7 @@ function memory(bytes: number): Float32Array | undefined {
 }
 
 function kernel(sh: Omit<Shape, 'relaxed'>): DwFn | undefined {
-  const key = `${sh.KW},${sh.SW},${sh.DW},${sh.NV}`;
+  const key = `${sh.KW},${sh.SW},${sh.DW},${sh.R},${sh.NV}${sh.epi ? `|${sh.epi.key}` : ''}`;
   let fn = fns.get(key);
   if (fn === undefined) {
     fn = null;
@@ -215,14 +286,103 @@ function kernel(sh: Omit<Shape, 'relaxed'>): DwFn | undefined {
   return fn ?? undefined;
 }
 
+const epilogues = new WeakMap<Program, DirectEpilogue | null>();
+
 /**
- * f32x4 vectors per step for a row of V vectors (at most 4): the fewest of steps * (NV + 1.5), roughly a
- * step's loads plus its weight splat and loop work, so padding a row is weighed against short steps.
+ * The epilogue of a FusedConv (its program over the conv output, graph/ops/fused-program.ts) as code the
+ * direct conv applies to each accumulator before storing it, bit for bit what the fused elementwise module
+ * computes; undefined where the program reads another input or an op that is not inlined (Sigmoid...).
  */
-function vectorsPerStep(V: number): number {
-  let best = 1;
-  for (const nv of [2, 3, 4]) if (Math.ceil(V / nv) * (nv + 1.5) < Math.ceil(V / best) * (best + 1.5)) best = nv;
-  return best;
+export function directEpilogue(p: Program): DirectEpilogue | undefined {
+  let e = epilogues.get(p);
+  if (e === undefined) {
+    e = null;
+    try {
+      const constants: InlineConstant[] = [];
+      inlineProgram(p, 0, 0, (c) => (constants.push(c), []));
+      e = { key: programKey(p), temps: p.code.length, constants, code: (input, temps, constant) => inlineProgram(p, input, temps, ((k) => () => constant(k++))(0)) };
+    } catch (err) {
+      if (!(err instanceof Unsupported)) throw err;
+    }
+    epilogues.set(p, e);
+  }
+  return e ?? undefined;
+}
+
+const MAX_ACC = 7, MAX_ROWS = 4;
+interface Plan { R: number; NV: number; steps: number; blocks: number; tab: Int32Array }
+const plans = new Map<string, Plan>();
+let forced: { R: number; NV: number } | undefined;
+
+/** Force the rows and vectors per step (clamped to the output's), or undefined to choose; tests cover every module shape with it. Returns the previous setting. */
+export function setDepthwisePlan(p: { R: number; NV: number } | undefined): { R: number; NV: number } | undefined {
+  const prev = forced;
+  forced = p;
+  plans.clear();
+  return prev;
+}
+
+/**
+ * Output rows (R) and f32x4 vectors (NV) per step, at most 7 accumulators (with their loaded vectors and
+ * the weight splat they fill the 15 vector registers V8 allocates): the fewest estimated cycles, counting
+ * each block's kernel rows (those reaching image rows: the union over its rows), padded rows and vectors
+ * included. A tap costs at least 4 cycles (the latency of the multiply-add chain into each accumulator),
+ * else half a cycle per multiply-add (two per cycle), plus a little per row pointer it moves (more than 4
+ * rows measured 2x slower: the pointers no longer fit the registers).
+ */
+function plan(OH: number, OW: number, KH: number, KW: number, SH: number, DH: number, PH: number, rows: number): Plan {
+  const key = `${OH},${OW},${KH},${KW},${SH},${DH},${PH},${rows}`;
+  let best = plans.get(key);
+  if (best) return best;
+  const V = Math.ceil(OW / 4);
+  // per output row, the kernel rows whose staged row holds image data
+  const lo = new Int32Array(OH), hi = new Int32Array(OH);
+  for (let oh = 0; oh < OH; oh++) {
+    let l = KH, h = 0;
+    for (let kh = 0; kh < KH; kh++) {
+      const r = oh * SH + kh * DH;
+      if (r >= PH && r < PH + rows) {
+        l = Math.min(l, kh);
+        h = kh + 1;
+      }
+    }
+    lo[oh] = l < h ? l : 0;
+    hi[oh] = l < h ? h : 0;
+  }
+  const table = (R: number): Int32Array => {
+    const blocks = Math.ceil(OH / R);
+    const t = new Int32Array(2 * blocks);
+    for (let b = 0; b < blocks; b++) {
+      let l = KH, h = 0;
+      for (let oh = b * R; oh < Math.min(OH, b * R + R); oh++) {
+        if (lo[oh]! < hi[oh]!) {
+          l = Math.min(l, lo[oh]!);
+          h = Math.max(h, hi[oh]!);
+        }
+      }
+      t[2 * b] = l < h ? l : 0;
+      t[2 * b + 1] = l < h ? h : 0;
+    }
+    return t;
+  };
+  let bestCost = Infinity;
+  for (let R = 1; R <= Math.min(OH, forced ? 16 : MAX_ROWS); R++) {
+    if (forced && R !== Math.min(OH, forced.R)) continue;
+    const tab = table(R);
+    let kRows = 0;
+    for (let b = 0; b < tab.length; b += 2) kRows += tab[b + 1]! - tab[b]!;
+    for (let NV = 1; NV <= Math.min(V, forced ? 16 : Math.floor(MAX_ACC / R)); NV++) {
+      if (forced && NV !== Math.min(V, forced.NV)) continue;
+      const steps = Math.ceil(V / NV);
+      const cost = steps * (kRows * (KW * (Math.max(4, (R * NV + 1) / 2) + (R - 1) / 4) + 4) + (tab.length / 2) * (R * NV + 6));
+      if (cost < bestCost) {
+        bestCost = cost;
+        best = { R, NV, steps, blocks: tab.length / 2, tab };
+      }
+    }
+  }
+  plans.set(key, best!);
+  return best!;
 }
 
 /** A 2-D convolution's geometry for `conv2dDirectSimd` (N images of group x Cg channels to group x Mg). */
@@ -234,61 +394,55 @@ export interface DirectConv2d {
 
 /**
  * Direct 2-D convolution of float32 NCHW data, column stride 1 or 2: y = w (*) x + bias, each group's Cg
- * input planes staged once and read by its Mg output planes. Made for depthwise convs (Cg = 1) and convs
- * with few input channels (a first layer over RGB), where an im2col would copy more than it saves. False
- * (nothing written) where the SIMD path does not apply.
+ * input planes staged once and read by its Mg output planes, then `epi` (a FusedConv's epilogue) where
+ * given. Made for depthwise convs (Cg = 1) and convs with few input channels (a first layer over RGB),
+ * where an im2col would copy more than it saves. False (nothing written) where the SIMD path does not apply.
  */
-export function conv2dDirectSimd(x: unknown, w: unknown, bias: unknown, y: unknown, g: DirectConv2d): boolean {
+export function conv2dDirectSimd(x: unknown, w: unknown, bias: unknown, y: unknown, g: DirectConv2d, epi?: DirectEpilogue): boolean {
   const { N, group, Cg, Mg, IH, IW, OH, OW, KH, KW, SH, SW, DH, DW, PH, PW } = g;
   if (!enabled || (SW !== 1 && SW !== 2) || !(x instanceof Float32Array) || !(w instanceof Float32Array) || !(y instanceof Float32Array)) return false;
   if (bias !== undefined && !(bias instanceof Float32Array)) return false;
   const M = group * Mg;
-  const V = Math.ceil(OW / 4);
-  const NV = vectorsPerStep(V);
-  const steps = Math.ceil(V / NV);
   // The padded plane: rows cover every tap of every output row; columns every tap of every output.
   const PWD = Math.max(PW + IW, (OW - 1) * SW + (KW - 1) * DW + 1);
   const PHT = Math.max((OH - 1) * SH + (KH - 1) * DH + 1, PH + IH);
+  // Image rows and columns that land inside the padded plane (the geometry may cut trailing padding off).
+  const rows = Math.min(IH, PHT - PH);
+  const cols = Math.min(IW, PWD - PW);
+  const { R, NV, steps, blocks, tab } = plan(OH, OW, KH, KW, SH, DH, PH, rows);
   const PW2 = Math.ceil(PWD / SW);
   const PSf = (SW * PHT * PW2 + 3) & ~3;
   const wLen = M * Cg * KH * KW;
-  // Memory: weights, biases, all planes of x, the Cg staged planes (SW phases each) with slack for the
-  // vectors that run past a row, the compact outputs with slack for the last row's spill.
+  const nConst = epi?.constants.length ?? 0;
+  // Memory: weights, biases, the epilogue's constants, all planes of x, the Cg staged planes (SW phases
+  // each) with slack for the vectors that run past a row and the rows of a last block past the plane, the
+  // compact outputs with slack for the last plane's spill, the kernel-row table.
   const slack = steps * NV * 4 + KW * DW + 8;
   const xAll = N * group * Cg * IH * IW;
-  const xpFloats = Cg * PSf + slack;
-  const oFloats = N * M * OH * OW + slack;
-  const wBase = 0, bBase = (wLen + 3) & ~3, xsBase = bBase + ((M + 3) & ~3), xpBase = xsBase + ((xAll + 3) & ~3), oBase = xpBase + ((xpFloats + 3) & ~3);
-  const tBase = oBase + ((oFloats + 3) & ~3);
-  const f = memory((tBase + 2 * OH) * 4);
+  const xpFloats = Cg * PSf + R * SH * PW2 + slack;
+  const oFloats = N * M * OH * OW + R * OW + slack;
+  const up = (n: number) => (n + 3) & ~3;
+  const wBase = 0, bBase = up(wLen), cBase = bBase + up(M), xsBase = cBase + 4 * nConst, xpBase = xsBase + up(xAll), oBase = xpBase + up(xpFloats);
+  const tBase = oBase + up(oFloats);
+  const f = memory((tBase + tab.length) * 4);
   if (!f) return false;
-  const fn = kernel({ KW, SW, DW, NV });
+  const fn = kernel({ KW, SW, DW, R, NV, epi });
   if (!fn) return false;
   f.set(w.subarray(0, wLen), wBase);
   if (bias) f.set(bias.subarray(0, M), bBase);
   else f.fill(0, bBase, bBase + M);
+  if (epi) {
+    const d = new Float64Array(f.buffer, cBase * 4, 2 * nConst);
+    epi.constants.forEach((c, k) => {
+      if (c.f64) d.fill(c.value, 2 * k, 2 * k + 2);
+      else f.fill(c.value, cBase + 4 * k, cBase + 4 * k + 4);
+    });
+  }
   f.set(x.subarray(0, xAll), xsBase);
   f.fill(0, xpBase, xpBase + xpFloats);
-  // Image rows and columns that land inside the padded plane (the geometry may cut trailing padding off).
-  const rows = Math.min(IH, PHT - PH);
-  const cols = Math.min(IW, PWD - PW);
-  // Per output row, the kernel rows whose staged row holds image data: the rest read zero padding, which
-  // on small maps is most of a 5x5 kernel (a 2-row map at pad 2 reads 2 of 5 rows).
-  const tab = new Int32Array(f.buffer, tBase * 4, 2 * OH);
-  for (let oh = 0; oh < OH; oh++) {
-    let lo = KH, hi = 0;
-    for (let kh = 0; kh < KH; kh++) {
-      const r = oh * SH + kh * DH;
-      if (r >= PH && r < PH + rows) {
-        lo = Math.min(lo, kh);
-        hi = kh + 1;
-      }
-    }
-    tab[2 * oh] = lo < hi ? lo : 0;
-    tab[2 * oh + 1] = lo < hi ? hi : 0;
-  }
+  new Int32Array(f.buffer, tBase * 4, tab.length).set(tab);
   fn(xsBase * 4, xpBase * 4, wBase * 4, bBase * 4, oBase * 4, N * group, group, rows, cols, IW, PH, PW, PW2, PHT * PW2 * 4,
-    OH, OW, steps, KH, SH * PW2 * 4, DH * PW2 * 4, IH * IW, Cg, Mg, PSf * 4, tBase * 4);
+    OW * 4, blocks, steps, KH, SH * PW2 * 4, DH * PW2 * 4, IH * IW, Cg, Mg, PSf * 4, tBase * 4, cBase * 4, OH * OW * 4);
   y.set(f.subarray(oBase, oBase + N * M * OH * OW), 0);
   return true;
 }
