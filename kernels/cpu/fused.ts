@@ -3,7 +3,7 @@
 // the standard kernel, then apply the epilogue in place on its output (equal to the unfused graph bit
 // for bit; to a few ulps where the JS loop's double exp/sigmoid/tanh/erf meet the unfused kernels'
 // SIMD approximations). LayerNormalization is the standard kernel with the scale optional.
-import { decodeProgram, FUSED_OPS } from '../../graph/ops/fused-program.js';
+import { decodeProgram, FUSED_OPS, type Program } from '../../graph/ops/fused-program.js';
 import type { LoweringCapabilities } from '../../graph/passes/lower-types.js';
 import { EPILOGUE_BASE_INPUTS, type EpilogueOp, type fusedOps } from '../../graph/ops/fused.js';
 import { allocTensor, type HostTensor, type RtValue, UNINIT } from '../../graph/tensor.js';
@@ -12,6 +12,8 @@ import { evaluateProgram, type Leaf } from './fused-eval.js';
 import { linalgKernels } from './linalg.js';
 import { CPU_LAYOUT } from './nn-conv-nhwc-cost.js';
 import { layoutKernels } from './nn-conv-nhwc.js';
+import { convWithEpilogue } from './nn-conv.js';
+import { directEpilogue } from './nn-depthwise-simd.js';
 import { nnKernels } from './nn.js';
 import { lastAxesNorm } from './nn-norm.js';
 import type { CpuContext, CpuKernel } from './types.js';
@@ -33,13 +35,26 @@ const fusedElementwise: CpuKernel = (inputs, ctx) => {
   return [out];
 };
 
-function withEpilogue(name: EpilogueOp, base: CpuKernel): CpuKernel {
+/**
+ * A base kernel that may apply a one-input epilogue itself (the direct depthwise conv does, on each
+ * accumulator before its store: one pass over the output instead of two); `epilogue` says whether it did.
+ */
+type InKernel = (inputs: Parameters<CpuKernel>[0], ctx: CpuContext, p: Program) => { y: HostTensor; epilogue: boolean };
+
+function withEpilogue(name: EpilogueOp, base: CpuKernel, inKernel?: InKernel): CpuKernel {
   const n = EPILOGUE_BASE_INPUTS[name];
   return (inputs, ctx) => {
-    const [y] = base(inputs.slice(0, n), ctx) as HostTensor[];
-    if (!y || y.dtype !== 'float32') throw new KernelInputError(ctx, `the epilogue needs a float32 result, got ${y?.dtype}`);
     const extra = inputs.slice(n);
     const p = decodeProgram(ctx.attrs.string('epilogue', ''), 1 + extra.length, ctx.node.name);
+    let y: HostTensor | undefined;
+    if (inKernel && extra.length === 0) {
+      const r = inKernel(inputs.slice(0, n), ctx, p);
+      if (r.epilogue) return [r.y as RtValue];
+      y = r.y;
+    } else {
+      y = (base(inputs.slice(0, n), ctx) as HostTensor[])[0];
+    }
+    if (!y || y.dtype !== 'float32') throw new KernelInputError(ctx, `the epilogue needs a float32 result, got ${y?.dtype}`);
     const leaves: Leaf[] = [{ data: y.data as Float32Array, dims: y.dims }];
     extra.forEach((_, k) => {
       const t = optTensorArg(inputs, n + k, ctx);
@@ -55,7 +70,11 @@ function withEpilogue(name: EpilogueOp, base: CpuKernel): CpuKernel {
 
 export const fusedKernels = {
   'tgraph:FusedElementwise': fusedElementwise,
-  'tgraph:FusedConv': withEpilogue('FusedConv', nnKernels.Conv),
+  'tgraph:FusedConv': withEpilogue('FusedConv', nnKernels.Conv, (inputs, ctx, p) => {
+    const x = inputs[0];
+    if (x?.kind === 'tensor' && x.dtype === 'float32') return convWithEpilogue(inputs, ctx, directEpilogue(p));
+    return { y: (nnKernels.Conv(inputs, ctx) as HostTensor[])[0]!, epilogue: false };
+  }),
   'tgraph:FusedMatMul': withEpilogue('FusedMatMul', linalgKernels.MatMul),
   'tgraph:FusedGemm': withEpilogue('FusedGemm', linalgKernels.Gemm),
   'tgraph:FusedConvNhwc': withEpilogue('FusedConvNhwc', layoutKernels['tgraph:ConvNhwc']),

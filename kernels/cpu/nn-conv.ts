@@ -6,7 +6,7 @@ import { KernelInputError } from './errors.js';
 import type { CpuContext, CpuKernel } from './types.js';
 import { optTensorArg, tensorArg, viaF32 } from './util.js';
 import { convImplicitF32, gemmF32, gemmF32Staged, gemmF32TransB, gemmF64, gemmStageB, im2colStaged2d } from './nn-gemm.js';
-import { conv2dDirectSimd, type DirectConv2d } from './nn-depthwise-simd.js';
+import { conv2dDirectSimd, type DirectConv2d, type DirectEpilogue } from './nn-depthwise-simd.js';
 import { convWinogradF32 } from './nn-winograd.js';
 import { gemvF32, gemvWeights } from './linalg-gemv-simd.js';
 import { simdBinary } from './elementwise-simd.js';
@@ -69,9 +69,10 @@ function checkKernel(ctx: CpuContext, a: WindowAttrs, w: readonly number[]): voi
  * Forward convolution of float data: Y[N, M, out...] = W (*) X + bias. X and W hold the same array type.
  * Shared by Conv (float) and the integer convs (which feed zero-point-shifted float64 data). `exact`: the
  * sums must be exact for integer data within 2^24 (no Winograd, whose transforms halve and reassociate).
+ * `epi` (a FusedConv's epilogue) is applied by the direct SIMD conv where it runs: `epilogue` says so.
  */
 export function convForward(ctx: CpuContext, x: FloatArray, xd: readonly number[], w: FloatArray, wd: readonly number[],
-  bias: FloatArray | undefined, group: number, a: WindowAttrs, out: FloatArray | undefined, exact = false): { data: FloatArray; dims: number[] } {
+  bias: FloatArray | undefined, group: number, a: WindowAttrs, out: FloatArray | undefined, exact = false, epi?: DirectEpilogue): { data: FloatArray; dims: number[]; epilogue: boolean } {
   checkConvShapes(ctx, xd, wd, group);
   checkKernel(ctx, a, wd);
   const nd = xd.length - 2;
@@ -92,18 +93,19 @@ export function convForward(ctx: CpuContext, x: FloatArray, xd: readonly number[
   const pointwise = a.kernel.every((k) => k === 1) && a.strides.every((s) => s === 1) && geo.padHead.every((p) => p === 0) && geo.padTail.every((p) => p === 0);
   // float32 GEMMs start their rows from the bias (no second pass over the output); other paths add it after.
   let gBias: FloatArray | undefined;
+  let epilogue = false;
   if (Cg === 1 && Mg === 1 && nd === 2 && !pointwise) {
-    if (depthwise2d(x, w, y, N * C, inSp, geo.out, a, geo.padHead, bias)) gBias = bias;
+    if (depthwise2d(x, w, y, N * C, inSp, geo.out, a, geo.padHead, bias, epi)) [gBias, epilogue] = [bias, !!epi];
   } else if (Cg === 1 && Mg === 1 && nd === 1 && !pointwise) {
     // 1-D depthwise (audio/sequence models) runs as 2-D with a height of 1.
     const a2: WindowAttrs = { ...a, kernel: [1, a.kernel[0]!], strides: [1, a.strides[0]!], dilations: [1, a.dilations[0]!] };
-    if (depthwise2d(x, w, y, N * C, [1, inSp[0]!], [1, geo.out[0]!], a2, [0, geo.padHead[0]!], bias)) gBias = bias;
+    if (depthwise2d(x, w, y, N * C, [1, inSp[0]!], [1, geo.out[0]!], a2, [0, geo.padHead[0]!], bias, epi)) [gBias, epilogue] = [bias, !!epi];
   } else if (group > 1 && Cg <= DIRECT_MAX_CHANNELS && nd <= 2 && !pointwise && a.kernel[nd - 1]! <= 16 && y instanceof Float32Array &&
-    conv2dDirectSimd(x, w, bias, y, directGeometry(N, group, Cg, Mg, inSp, geo.out, a, geo.padHead))) {
+    conv2dDirectSimd(x, w, bias, y, directGeometry(N, group, Cg, Mg, inSp, geo.out, a, geo.padHead), epi)) {
     // Groups of few input channels (depthwise with a multiplier, small groups): direct, no im2col and no
     // GEMM per group (32 groups of 1 -> 2 channels at 24x48: 2.70 -> 0.14 ms). A first layer (group 1 over
     // RGB) measured faster as im2col + GEMM (3x224x224 -> 32: 1.24 against 1.82 ms direct).
-    gBias = bias;
+    [gBias, epilogue] = [bias, !!epi];
   } else if (group === 1 && nd === 2 && !exact && x instanceof Float32Array && w instanceof Float32Array && y instanceof Float32Array &&
     convWinogradF32(x, N, C, g, M, w, y, bias)) {
     // Stride-1 3x3: Winograd F(2x2,3x3), 2.25x fewer multiply-adds (nn-winograd.ts).
@@ -161,7 +163,7 @@ export function convForward(ctx: CpuContext, x: FloatArray, xd: readonly number[
     }
   }
   if (bias && !gBias) addChannelBias(y, bias, N, M, outSize);
-  return { data: y, dims };
+  return { data: y, dims, epilogue };
 }
 
 /**
@@ -249,7 +251,7 @@ function addChannelBias(y: FloatArray, bias: ArrayLike<number>, N: number, M: nu
  * True when the SIMD path ran, which adds the bias itself; the JS loops leave it to the caller.
  */
 function depthwise2d(x: FloatArray, w: FloatArray, y: FloatArray, planes: number, inSp: readonly number[], outSp: readonly number[], a: WindowAttrs, padHead: readonly number[],
-  bias: FloatArray | undefined): boolean {
+  bias: FloatArray | undefined, epi: DirectEpilogue | undefined): boolean {
   const [IH, IW] = inSp as [number, number];
   const [OH, OW] = outSp as [number, number];
   const [KH, KW] = a.kernel as [number, number];
@@ -257,7 +259,7 @@ function depthwise2d(x: FloatArray, w: FloatArray, y: FloatArray, planes: number
   const [DH, DW] = a.dilations as [number, number];
   const [PH, PW] = padHead as [number, number];
   const C = w.length / (KH * KW); // channels (one filter each)
-  if (conv2dDirectSimd(x, w, bias, y, { N: planes / C, group: C, Cg: 1, Mg: 1, IH, IW, OH, OW, KH, KW, SH, SW, DH, DW, PH, PW })) return true;
+  if (conv2dDirectSimd(x, w, bias, y, { N: planes / C, group: C, Cg: 1, Mg: 1, IH, IW, OH, OW, KH, KW, SH, SW, DH, DW, PH, PW }, epi)) return true;
   y.fill(0); // the loops below accumulate taps (and skip padded rows); y may be a recycled buffer
   // Valid output column range of each kernel column, and where all of them overlap.
   const lo = new Int32Array(KW), hi = new Int32Array(KW);
@@ -309,7 +311,8 @@ function depthwise2d(x: FloatArray, w: FloatArray, y: FloatArray, planes: number
   return false;
 }
 
-const conv: CpuKernel = (inputs, ctx) => {
+/** Conv, with `epi` (a FusedConv's epilogue) applied where the direct SIMD conv runs (`epilogue` true). */
+export function convWithEpilogue(inputs: Parameters<CpuKernel>[0], ctx: CpuContext, epi?: DirectEpilogue): { y: HostTensor; epilogue: boolean } {
   const X = tensorArg(inputs, 0, ctx);
   const W = tensorArg(inputs, 1, ctx);
   const B = optTensorArg(inputs, 2, ctx);
@@ -317,9 +320,11 @@ const conv: CpuKernel = (inputs, ctx) => {
   if (X.dims.length < 3) throw new KernelInputError(ctx, `input should have rank >= 3 (N, C, spatial...), got [${X.dims.join(',')}]`);
   const a = windowAttrsOf(ctx, X.dims.length - 2, W.dims.slice(2));
   const r = convForward(ctx, floatData(X, ctx, 'input'), X.dims, floatData(W, ctx, 'weight'), W.dims,
-    B ? floatData(B, ctx, 'bias') : undefined, ctx.attrs.int('group', 1), a, undefined);
-  return [{ kind: 'tensor', dtype: X.dtype, dims: r.dims, data: r.data } as HostTensor];
-};
+    B ? floatData(B, ctx, 'bias') : undefined, ctx.attrs.int('group', 1), a, undefined, false, epi);
+  return { y: { kind: 'tensor', dtype: X.dtype, dims: r.dims, data: r.data } as HostTensor, epilogue: r.epilogue };
+}
+
+const conv: CpuKernel = (inputs, ctx) => [convWithEpilogue(inputs, ctx).y];
 
 // ConvTranspose's column buffer, kept between calls (kernels run synchronously, one at a time per
 // thread; every element is written by the GEMM before col2im reads it): a fresh one per call cost an

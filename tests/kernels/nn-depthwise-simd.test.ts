@@ -1,9 +1,16 @@
 // The WebAssembly SIMD depthwise Conv against the JS loops (float32 accumulation: within float32 rounding),
 // over strides (column stride 2 runs on even/odd column phases), dilations, pads, odd widths, bias and
-// channel multiples of the batch.
+// channel multiples of the batch, every rows x vectors plan, grouped convs with a channel multiplier, and
+// FusedConv epilogues applied in the kernel (bit for bit the conv then the fused program).
 import { describe, expect, it } from 'vitest';
-import type { Attr } from '../../graph/ir.js';
-import { setDepthwiseSimd } from '../../kernels/cpu/nn-depthwise-simd.js';
+import { AttrReader } from '../../graph/attrs.js';
+import type { Attr, Node } from '../../graph/ir.js';
+import { encodeProgram, type Instr, type Operand, type Program } from '../../graph/ops/fused-program.js';
+import type { HostTensor } from '../../graph/tensor.js';
+import { evaluateProgram } from '../../kernels/cpu/fused-eval.js';
+import { CPU_KERNELS } from '../../kernels/cpu/index.js';
+import { directEpilogue, setDepthwisePlan, setDepthwiseSimd } from '../../kernels/cpu/nn-depthwise-simd.js';
+import type { CpuContext } from '../../kernels/cpu/types.js';
 import { runConv as conv } from '../helpers/conv.js';
 
 const ints = (value: number[]): Attr => ({ kind: 'ints', value }) as Attr;
@@ -63,3 +70,109 @@ describe('depthwise Conv SIMD', () => {
     });
   }
 });
+
+// Every module shape (rows and vectors per step, forced), groups with a channel multiplier or a few input
+// channels, and FusedConv epilogues applied inside the kernel.
+describe('direct Conv SIMD: plans, groups, epilogues', () => {
+  const geo = (K: number, S: [number, number], D: number, P: number, group: number) => ({
+    group: { kind: 'int', value: group } as Attr, kernel_shape: ints([K, K]), strides: ints(S), dilations: ints([D, D]), pads: ints([P, P, P, P]),
+  });
+  const near = (got: Float32Array, ref: Float32Array) => {
+    expect(got.length).toBe(ref.length);
+    for (let i = 0; i < ref.length; i++) if (Math.abs(got[i]! - ref[i]!) > 1e-5 * (1 + Math.abs(ref[i]!))) expect([i, got[i]]).toEqual([i, ref[i]]);
+  };
+  const jsConv = (...a: Parameters<typeof conv>) => {
+    const prev = setDepthwiseSimd(false);
+    try {
+      return conv(...a);
+    } finally {
+      setDepthwiseSimd(prev);
+    }
+  };
+  // N, C, H, W, K, strides, dilation, pad
+  const shapes: [number, number, number, number, number, [number, number], number, number][] = [
+    [2, 3, 9, 17, 3, [1, 1], 1, 1],
+    [1, 4, 12, 24, 5, [1, 1], 1, 2],
+    [1, 3, 11, 13, 3, [2, 2], 1, 1],
+    [1, 2, 10, 19, 5, [2, 1], 2, 3],
+    [1, 3, 7, 9, 3, [1, 2], 3, 2],
+    [1, 2, 3, 3, 5, [1, 1], 1, 2],
+    [2, 2, 5, 6, 3, [2, 2], 1, 0],
+  ];
+  const plans = [[1, 1], [1, 7], [2, 3], [3, 2], [4, 1], [2, 2], [5, 1]] as const;
+  for (const [N, C, H, W, K, S, D, P] of shapes) {
+    it(`N${N} C${C} ${H}x${W} k${K} s${S.join('x')} d${D} p${P}: every rows x vectors plan`, () => {
+      const x = new Float32Array(N * C * H * W).map((_, i) => Math.sin(i * 0.37));
+      const w = new Float32Array(C * K * K).map((_, i) => Math.cos(i * 0.91));
+      const b = new Float32Array(C).map((_, i) => 0.5 - i * 0.3);
+      const ref = jsConv(x, [N, C, H, W], w, [C, 1, K, K], geo(K, S, D, P, C), b);
+      for (const [R, NV] of plans) {
+        const prev = setDepthwisePlan({ R, NV });
+        try {
+          near(conv(x, [N, C, H, W], w, [C, 1, K, K], geo(K, S, D, P, C), b), ref);
+        } finally {
+          setDepthwisePlan(prev);
+        }
+      }
+    });
+  }
+
+  // group, input channels per group, output channels per group
+  for (const [G, Cg, Mg, K, S] of [[4, 1, 2, 3, [1, 1]], [3, 2, 3, 3, [2, 2]], [2, 4, 1, 5, [1, 2]], [5, 1, 3, 3, [2, 1]]] as const) {
+    it(`groups: ${G} x ${Cg} -> ${Mg} channels, k${K} s${S.join('x')}, batch 2`, () => {
+      const [N, H, W] = [2, 9, 14];
+      const x = new Float32Array(N * G * Cg * H * W).map((_, i) => Math.sin(i * 0.53));
+      const w = new Float32Array(G * Mg * Cg * K * K).map((_, i) => Math.cos(i * 0.71));
+      const b = new Float32Array(G * Mg).map((_, i) => 0.25 * i - 1);
+      for (const bias of [undefined, b]) {
+        const a = geo(K, [...S], 1, 1, G);
+        near(conv(x, [N, G * Cg, H, W], w, [G * Mg, Cg, K, K], a, bias), jsConv(x, [N, G * Cg, H, W], w, [G * Mg, Cg, K, K], a, bias));
+      }
+    });
+  }
+
+  const c = (v: number): Operand => ({ c: v });
+  const in0: Operand = { in: 0 };
+  const programs: [string, Instr[], boolean][] = [
+    ['Relu', [{ op: 'Relu', x: in0 }], true],
+    ['Clip 0..6', [{ op: 'Clip', x: in0, lo: 0, hi: 6 }], true],
+    ['LeakyRelu', [{ op: 'LeakyRelu', x: in0, alpha: 0.125 }], true],
+    ['LeakyRelu, double alpha', [{ op: 'LeakyRelu', x: in0, alpha: 0.1 }], true],
+    ['HardSigmoid', [{ op: 'HardSigmoid', x: in0, alpha: 0.2, beta: 0.5 }], true],
+    ['HardSwish', [{ op: 'HardSwish', x: in0 }], true],
+    // PP-LCNetV3's affine + hard swish + affine (float32 constants)
+    ['affine hard swish', [{ op: 'Mul', x: c(Math.fround(2.1388681)), y: in0 }, { op: 'Add', x: { t: 0 }, y: c(Math.fround(-0.45077202)) }, { op: 'Add', x: { t: 1 }, y: c(3) },
+      { op: 'Clip', x: { t: 2 }, lo: 0, hi: 6 }, { op: 'Mul', x: { t: 1 }, y: { t: 3 } }, { op: 'Div', x: { t: 4 }, y: c(6) }, { op: 'Mul', x: c(Math.fround(0.11814947)), y: { t: 5 } },
+      { op: 'Add', x: { t: 6 }, y: c(Math.fround(-0.0000601)) }], true],
+    ['double constants, Max, Neg, Abs', [{ op: 'Mul', x: in0, y: c(0.1) }, { op: 'Max', x: { t: 0 }, y: c(-0.3) }, { op: 'Neg', x: { t: 1 } }, { op: 'Abs', x: { t: 2 } }, { op: 'Sub', x: { t: 3 }, y: in0 }], true],
+    ['Sigmoid (not inlined)', [{ op: 'Sigmoid', x: in0 }, { op: 'Mul', x: in0, y: { t: 0 } }], false],
+  ];
+  for (const [name, code, inlined] of programs) {
+    it(`FusedConv epilogue ${name}: ${inlined ? 'in the kernel' : 'after it'}, equal to Conv then the program bit for bit`, () => {
+      const p: Program = { code };
+      expect(!!directEpilogue(p)).toBe(inlined);
+      for (const [N, C, H, W, K, S, D, P] of [[1, 4, 12, 24, 5, [1, 1], 1, 2], [2, 3, 9, 11, 3, [2, 2], 1, 1]] as const) {
+        const x = new Float32Array(N * C * H * W).map((_, i) => 4 * Math.sin(i * 0.37));
+        x[7] = NaN;
+        const w = new Float32Array(C * K * K).map((_, i) => Math.cos(i * 0.91));
+        const b = new Float32Array(C).map((_, i) => 0.5 - i * 0.3);
+        const a = geo(K, [...S], D, P, C);
+        for (const bias of [undefined, b]) {
+          const y = conv(x, [N, C, H, W], w, [C, 1, K, K], a, bias);
+          const OH = Math.floor((H + 2 * P - K) / S[0]) + 1, OW = Math.floor((W + 2 * P - K) / S[1]) + 1;
+          const want = new Float32Array(y.length);
+          evaluateProgram(p, [{ data: y, dims: [N, C, OH, OW] }], want, [N, C, OH, OW]);
+          const got = fusedConv(x, [N, C, H, W], w, [C, 1, K, K], a, bias, p);
+          for (let i = 0; i < want.length; i++) if (!Object.is(got[i], want[i])) expect([name, i, got[i]]).toEqual([name, i, want[i]]);
+        }
+      }
+    });
+  }
+});
+
+function fusedConv(x: Float32Array, xd: number[], w: Float32Array, wd: number[], attributes: Record<string, Attr>, b: Float32Array | undefined, p: Program): Float32Array {
+  const node: Node = { name: 'f', opType: 'FusedConv', domain: 'tgraph', inputs: ['x', 'w', b ? 'b' : ''], outputs: ['y'], attributes: { ...attributes, epilogue: { kind: 'string', value: encodeProgram(p) } } };
+  const ctx = { node, opset: 17, attrs: new AttrReader(node), runGraph: () => [] } as unknown as CpuContext;
+  const t = (dims: number[], data: Float32Array): HostTensor => ({ kind: 'tensor', dtype: 'float32', dims, data });
+  return (CPU_KERNELS['tgraph:FusedConv'](b ? [t(xd, x), t(wd, w), t([b.length], b)] : [t(xd, x), t(wd, w), undefined], ctx)[0] as HostTensor).data as Float32Array;
+}
