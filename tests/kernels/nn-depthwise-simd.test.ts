@@ -145,7 +145,9 @@ describe('direct Conv SIMD: plans, groups, epilogues', () => {
       { op: 'Clip', x: { t: 2 }, lo: 0, hi: 6 }, { op: 'Mul', x: { t: 1 }, y: { t: 3 } }, { op: 'Div', x: { t: 4 }, y: c(6) }, { op: 'Mul', x: c(Math.fround(0.11814947)), y: { t: 5 } },
       { op: 'Add', x: { t: 6 }, y: c(Math.fround(-0.0000601)) }], true],
     ['double constants, Max, Neg, Abs', [{ op: 'Mul', x: in0, y: c(0.1) }, { op: 'Max', x: { t: 0 }, y: c(-0.3) }, { op: 'Neg', x: { t: 1 } }, { op: 'Abs', x: { t: 2 } }, { op: 'Sub', x: { t: 3 }, y: in0 }], true],
+    ['Pow 2, Sqrt', [{ op: 'Pow', x: in0, y: c(2) }, { op: 'Sqrt', x: { t: 0 } }], true],
     ['Sigmoid (not inlined)', [{ op: 'Sigmoid', x: in0 }, { op: 'Mul', x: in0, y: { t: 0 } }], false],
+    ['Log (not inlined)', [{ op: 'Abs', x: in0 }, { op: 'Log', x: { t: 0 } }], false],
   ];
   for (const [name, code, inlined] of programs) {
     it(`FusedConv epilogue ${name}: ${inlined ? 'in the kernel' : 'after it'}, equal to Conv then the program bit for bit`, () => {
