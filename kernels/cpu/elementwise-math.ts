@@ -83,16 +83,16 @@ const maxRun: Run2<number, number, number> = (out, a, b, o, xa, sa, xb, sb, n) =
   for (const e = o + n; o < e; o++, xa += sa, xb += sb) out[o] = Math.max(a[xa]!, b[xb]!);
 };
 
-const add: BinaryDef = { types: 'numeric', num: (a, b) => a + b, run: addRun, big: (a, b) => a + b };
+const add: BinaryDef = { types: 'numeric', num: (a, b) => a + b, run: addRun, big: (a, b) => a + b, fused: 'Add' };
 const min: BinaryDef = { types: 'numeric', num: Math.min, run: minRun, big: (a, b) => (a < b ? a : b) };
 const max: BinaryDef = { types: 'numeric', num: Math.max, run: maxRun, big: (a, b) => (a > b ? a : b) };
 
 const binaryDefs = {
   Add: add,
-  Sub: { types: 'numeric', num: (a, b) => a - b, run: subRun, big: (a, b) => a - b },
+  Sub: { types: 'numeric', num: (a, b) => a - b, run: subRun, big: (a, b) => a - b, fused: 'Sub' },
   // Math.imul keeps the low 32 bits exactly where a double product of two 32-bit ints would round.
-  Mul: { types: 'numeric', num: (a, b) => a * b, run: mulRun, int: Math.imul, big: (a, b) => a * b },
-  Div: { types: 'numeric', num: (a, b) => a / b, run: divRun, int: divTrunc, big: (a, b) => a / b },
+  Mul: { types: 'numeric', num: (a, b) => a * b, run: mulRun, int: Math.imul, big: (a, b) => a * b, fused: 'Mul' },
+  Div: { types: 'numeric', num: (a, b) => a / b, run: divRun, int: divTrunc, big: (a, b) => a / b, fused: 'Div' },
   BitwiseAnd: bitwise((a, b) => a & b, (a, b) => a & b),
   BitwiseOr: bitwise((a, b) => a | b, (a, b) => a | b),
   BitwiseXor: bitwise((a, b) => a ^ b, (a, b) => a ^ b),

@@ -44,6 +44,8 @@ describe('broadcasting', () => {
   });
   const shapes: [number[], number[]][] = [
     [[2, 1, 3], [1, 4, 1]], [[3, 1, 5], [5]], [[2, 3, 4, 5], [1, 3, 1, 5]], [[1], [2, 3]], [[4, 1], [1, 1, 6]], [[2, 3], [2, 3]], [[0, 3], [1, 3]],
+    // Long enough for the one-instruction fused program (wasm): per-channel, periodic, tiled and gathered operands.
+    [[2, 24, 9, 8], [1, 24, 1, 1]], [[1, 7, 2, 96], [1, 7, 1, 1]], [[3, 5, 64], [64]], [[4, 1, 48], [4, 33, 1]], [[2, 33, 40], [2, 1, 40]], [[1, 9, 1, 1], [2, 9, 5, 7]],
   ];
   for (const [sa, sb] of shapes) {
     it(`Add/Sub/Mul/Div float32 [${sa}] with [${sb}]`, async () => {
