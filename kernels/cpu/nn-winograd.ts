@@ -45,17 +45,20 @@ function kernelOf(KH: number, KW: number): WinogradKernel | undefined {
 }
 
 /**
- * Whether Winograd is worth taking for this conv (3x3, 3x1 or 1x3, stride 1): its GEMMs have K = C and
- * M = Co, so few channels leave them too short to gain; and on tiny maps the tiles pad the 8-column GEMM
- * tile (2x2 outputs: 4 tiles in 8 columns), so it must beat the implicit GEMM's column panels (KH*KW per
- * channel over the padded width) by a margin for the transforms: 96->24 3x3 at 3x3 measured even (0.059
- * against 0.063 ms), at 4x4 1.4x ahead.
+ * Whether Winograd is worth taking for this conv (3x3, 3x1 or 1x3, stride 1; N images): its GEMMs have
+ * K = C and M = Co, so few channels leave them too short to gain; on tiny maps the tiles pad the 8-column
+ * GEMM tile (2x2 outputs: 4 tiles in 8 columns), so it must beat the implicit GEMM's column panels
+ * (KH*KW per channel over the padded width) by a margin for the transforms (96->24 3x3 at 3x3 measured
+ * even, 0.059 against 0.063 ms; at 4x4 1.4x ahead); and where all tiles fit one column panel the products
+ * stream their A once, so the transformed weights (16/9, 1-D 4/3 the weights) must stay in cache
+ * (PP-OCRv4 recognizer's 480->60 1x3 at 1x12, 460 KB: 147 -> 164 us).
  */
-export function winogradWorthIt(C: number, M: number, OH: number, OW: number, KH = 3, KW = 3): boolean {
+export function winogradWorthIt(C: number, M: number, OH: number, OW: number, KH = 3, KW = 3, N = 1): boolean {
   const k = kernelOf(KH, KW);
   if (!k) return false;
   const TH = KH === 3 ? Math.ceil(OH / 2) : OH, TW = KW === 3 ? Math.ceil(OW / 2) : OW;
   const nx = (KH + 1) * (KW + 1) / (KH === 3 && KW === 3 ? 1 : 2); // 16, or 4 for one 3-tap axis
+  if (N * TH * TW <= 8 && nx * Math.ceil(M / 4) * 4 * C * 4 > 1 << 18) return false;
   return C >= 8 && M >= 8 && nx * Math.ceil(TH * TW / 8) <= 0.75 * KH * KW * Math.ceil(OH * (OW + KW - 1) / 8);
 }
 
@@ -71,7 +74,7 @@ export function convWinogradF32(x: Float32Array, N: number, C: number, g: Grid, 
   const kind = kernelOf(KH, KW);
   const [IH, IW] = g.img as [number, number];
   const [OH, OW] = g.out as [number, number];
-  if (!kind || !winogradWorthIt(C, M, OH, OW, KH, KW)) return false;
+  if (!kind || !winogradWorthIt(C, M, OH, OW, KH, KW, N)) return false;
   const kh3 = KH === 3, kw3 = KW === 3;
   const top = g.padHead[0]!, left = g.padHead[1]!;
   const TH = kh3 ? (OH + 1) >> 1 : OH, TW = kw3 ? (OW + 1) >> 1 : OW, T = TH * TW;
@@ -81,9 +84,11 @@ export function convWinogradF32(x: Float32Array, N: number, C: number, g: Grid, 
   if (top + IH > Hp || left + IW > Wp) return false;
   const NR = 4 * NV;
   const mpan = Math.ceil(M / MR), Mp = mpan * MR;
-  // Tile rows per pass: the V matrices of a pass stay in L2 for their GEMMs.
+  // Tile rows per pass: the V matrices of a pass stay in L2 for their GEMMs. Where a whole image fits,
+  // images are folded into one product's columns instead (longer GEMMs: small maps, batches).
   const RC = Math.max(1, Math.min(TH, Math.floor(CHUNK_BYTES / (nx * C * TW * 4))));
-  const TC = RC * TW;
+  const NB = RC === TH ? Math.max(1, Math.min(N, Math.floor(CHUNK_BYTES / (nx * C * T * 4)))) : 1;
+  const TC = RC === TH ? NB * T : RC * TW;
   // V and M row stride: every tile column plus the 3 a last group of four writes past T (never a multiple of
   // 1 KiB, which maps a column panel's rows to few cache sets).
   let ld = Math.ceil((TC + 3) / NR) * NR;
@@ -91,19 +96,19 @@ export function convWinogradF32(x: Float32Array, N: number, C: number, g: Grid, 
   const OWp = 4 * sw * Math.ceil(TW / 4); // padded output row: whole groups of four tiles
   const plane = Hp * Wp;
   const pad = 0;
-  const padFloats = C * plane + Wp + 16; // slack: the last group's reads past the last plane row
+  const padFloats = NB * C * plane + Wp + 16; // slack: the last group's reads past the last plane row
   const pV = align(padFloats * 4);
   const ms = C * ld * 4; // bytes between V matrices
   const pM = align(pV + nx * ms);
   const mms = Mp * ld * 4;
   const pY = align(pM + nx * mms);
   const planeY = sh * TH * OWp * 4;
-  const pYc = align(pY + M * planeY);
-  const pBias = align(pYc + M * OH * OW * 4);
+  const pYc = align(pY + NB * M * planeY);
+  const pBias = align(pYc + NB * M * OH * OW * 4);
   const pU = align(pBias + Mp * 4);
   const uFloats = nx * Mp * C;
   const pRaw = align(pU + uFloats * 4);
-  const total = pRaw + C * IH * IW * 4;
+  const total = pRaw + NB * C * IH * IW * 4;
   if (total > STAGE_LIMIT) return false;
   const s = simdGemmInUse(M, T, C);
   if (!s) return false;
@@ -126,28 +131,38 @@ export function convWinogradF32(x: Float32Array, N: number, C: number, g: Grid, 
   for (let i = 0; i < Mp; i++) f[(pBias >> 2) + i] = bias && i < M ? bias[i]! : 0;
   const inSize = C * IH * IW, outSize = M * OH * OW;
   const unpadded = top === 0 && left === 0 && Hp === IH && Wp === IW;
-  for (let n = 0; n < N; n++) {
+  for (let n0 = 0; n0 < N; n0 += NB) {
+    const nb = Math.min(NB, N - n0);
+    const xs = x.subarray(n0 * inSize, (n0 + nb) * inSize);
     if (unpadded) {
       // The planes as they are (valid 3x1 convs): read where they are copied, then the slack.
-      f.set(x.subarray(n * inSize, (n + 1) * inSize), pad >> 2);
-      f.fill(0, (pad >> 2) + inSize, padFloats);
+      f.set(xs, pad >> 2);
+      f.fill(0, (pad >> 2) + nb * inSize, padFloats);
     } else {
-      f.set(x.subarray(n * inSize, (n + 1) * inSize), pRaw >> 2);
+      f.set(xs, pRaw >> 2);
       f.fill(0, pad >> 2, padFloats);
-      s.copy2d(pRaw, pad + (top * Wp + left) * 4, C, IH, IW * 4, IH * IW * 4, IW * 4, plane * 4, Wp * 4);
+      s.copy2d(pRaw, pad + (top * Wp + left) * 4, nb * C, IH, IW * 4, IH * IW * 4, IW * 4, plane * 4, Wp * 4);
     }
-    for (let r0 = 0; r0 < TH; r0 += RC) {
-      const rows = Math.min(RC, TH - r0), npan = Math.ceil(rows * TW / NR);
-      k.input(pad + sh * r0 * Wp * 4, pV, C, rows, TW, Wp * 4, plane * 4, ld * 4, ms);
+    if (RC === TH) {
+      // Image i's tiles are columns i*T.. (a last group's extra lanes land in image i+1's, rewritten next).
+      for (let i = 0; i < nb; i++) k.input(pad + i * C * plane * 4, pV + i * T * 4, C, TH, TW, Wp * 4, plane * 4, ld * 4, ms);
+      const npan = Math.ceil(nb * T / NR);
       for (let xi = 0; xi < nx; xi++) s.mm(u + xi * Mp * C * 4, pV + xi * ms, pM + xi * mms, mpan, npan, C, ld * 4, ld * 4, false, NR * 4, 0);
-      k.output(pM, pY + sh * r0 * OWp * 4, M, rows, TW, ld * 4, mms, pBias, OWp * 4, planeY);
+      for (let i = 0; i < nb; i++) k.output(pM + i * T * 4, pY + i * M * planeY, M, TH, TW, ld * 4, mms, pBias, OWp * 4, planeY);
+    } else {
+      for (let r0 = 0; r0 < TH; r0 += RC) {
+        const rows = Math.min(RC, TH - r0), npan = Math.ceil(rows * TW / NR);
+        k.input(pad + sh * r0 * Wp * 4, pV, C, rows, TW, Wp * 4, plane * 4, ld * 4, ms);
+        for (let xi = 0; xi < nx; xi++) s.mm(u + xi * Mp * C * 4, pV + xi * ms, pM + xi * mms, mpan, npan, C, ld * 4, ld * 4, false, NR * 4, 0);
+        k.output(pM, pY + sh * r0 * OWp * 4, M, rows, TW, ld * 4, mms, pBias, OWp * 4, planeY);
+      }
     }
     let out = pY;
     if (OWp !== OW || sh * TH !== OH) {
-      s.copy2d(pY, pYc, M, OH, OW * 4, planeY, OWp * 4, OH * OW * 4, OW * 4);
+      s.copy2d(pY, pYc, nb * M, OH, OW * 4, planeY, OWp * 4, OH * OW * 4, OW * 4);
       out = pYc;
     }
-    y.set(s.f32.subarray(out >> 2, (out >> 2) + outSize), n * outSize);
+    y.set(s.f32.subarray(out >> 2, (out >> 2) + nb * outSize), n0 * outSize);
   }
   winogradConvStats.calls++;
   return true;

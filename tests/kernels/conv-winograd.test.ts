@@ -60,6 +60,7 @@ describe('Winograd F(2x2,3x3) Conv', () => {
     [1, 12, 2, 9, 12, [1, 1, 1, 1]], // one tile row
     [1, 11, 4, 5, 8, [0, 2, 1, 0]],
     [1, 64, 41, 40, 12, [1, 1, 1, 1]], // two passes over tile rows (12 + 9 of 21)
+    [3, 24, 32, 32, 8, [1, 1, 1, 1]], // images folded into one product two at a time (2 + 1)
     // One 3-tap axis (openWakeWord's embedding model: 1x3 padded along W, 3x1 unpadded)
     [1, 24, 74, 32, 24, [0, 1, 0, 1], [1, 3]],
     [1, 72, 30, 8, 72, [0, 0, 0, 0], [3, 1]],
