@@ -7,6 +7,8 @@ import type { CpuContext, CpuKernel } from './types.js';
 import { optTensorArg, tensorArg, viaF32 } from './util.js';
 import { convImplicitF32, gemmF32, gemmF32Staged, gemmF32TransB, gemmF64, gemmStageB, im2colStaged2d } from './nn-gemm.js';
 import { conv2dDirectSimd, type DirectConv2d, type DirectEpilogue } from './nn-depthwise-simd.js';
+import { armGemmEpilogue, disarmGemmEpilogue } from './nn-gemm-epilogue.js';
+import { evaluateProgram } from './fused-eval.js';
 import { convWinogradF32 } from './nn-winograd.js';
 import { gemvF32, gemvWeights } from './linalg-gemv-simd.js';
 import { simdBinary } from './elementwise-simd.js';
@@ -94,6 +96,22 @@ export function convForward(ctx: CpuContext, x: FloatArray, xd: readonly number[
   // float32 GEMMs start their rows from the bias (no second pass over the output); other paths add it after.
   let gBias: FloatArray | undefined;
   let epilogue = false;
+  // The GEMM paths apply `epi` in the GEMM's memory (nn-gemm-epilogue.ts); `settle` applies it to any
+  // region a path left without (few positions, JS fallbacks), so every output gets it exactly once.
+  const gepi = epi && y instanceof Float32Array ? armGemmEpilogue(epi) : undefined;
+  const settle = (before: number, off: number, rows: number, cols: number, ld: number): void => {
+    if (!gepi) return;
+    const done = gepi.applied - before;
+    if (done === rows * cols) return;
+    if (done !== 0) throw new Error(`internal: the epilogue reached ${done} of ${rows * cols} outputs`);
+    const yf = y as Float32Array;
+    for (let r = 0, o = off; r < (cols === ld ? 1 : rows); r++, o += ld) {
+      const n = cols === ld ? rows * cols : cols;
+      evaluateProgram(gepi.epi.program, [{ data: yf.subarray(o, o + n), dims: [n] }], yf.subarray(o, o + n), [n]);
+    }
+    gepi.applied += rows * cols;
+  };
+  try {
   if (Cg === 1 && Mg === 1 && nd === 2 && !pointwise) {
     if (depthwise2d(x, w, y, N * C, inSp, geo.out, a, geo.padHead, bias, epi)) [gBias, epilogue] = [bias, !!epi];
   } else if (Cg === 1 && Mg === 1 && nd === 1 && !pointwise) {
@@ -110,6 +128,8 @@ export function convForward(ctx: CpuContext, x: FloatArray, xd: readonly number[
     convWinogradF32(x, N, C, g, M, w, y, bias)) {
     // Stride-1 3x3: Winograd F(2x2,3x3), 2.25x fewer multiply-adds (nn-winograd.ts).
     gBias = bias;
+    settle(0, 0, N * M, outSize, outSize);
+    epilogue = !!gepi;
   } else {
     // 2-D im2col runs over bands of output rows, so the col buffer stays bounded (and cache-friendly) on
     // large images; other ranks take the whole grid at once.
@@ -130,37 +150,52 @@ export function convForward(ctx: CpuContext, x: FloatArray, xd: readonly number[
         const xOff = (n * C + gi * Cg) * inSize;
         const yOff = (n * M + gi * Mg) * outSize;
         const wOff = gi * Mg * Cg * kSize;
+        const before = gepi?.applied ?? 0;
         if (y instanceof Float32Array && x instanceof Float32Array && w instanceof Float32Array) {
           const b = bias as Float32Array | undefined;
-          if (pointwise && pointwiseFewPositions(x, xOff, Cg, outSize, w, wOff, Mg, y, yOff, b, gi * Mg)) continue;
-          if (convGemv(x, xOff, Cg, g, pointwise, w, wOff, Mg, y, yOff, b, gi * Mg)) continue;
+          if ((pointwise && pointwiseFewPositions(x, xOff, Cg, outSize, w, wOff, Mg, y, yOff, b, gi * Mg)) ||
+            convGemv(x, xOff, Cg, g, pointwise, w, wOff, Mg, y, yOff, b, gi * Mg)) {
+            settle(before, yOff, Mg, outSize, outSize);
+            continue;
+          }
         }
         if (pointwise) {
           gemm(Mg, outSize, Cg, w, wOff, Cg, 1, x, xOff, inSize, y, yOff, outSize, false, gBias, gi * Mg);
         } else if (nd === 2) {
           if (useImplicit && y instanceof Float32Array && x instanceof Float32Array && w instanceof Float32Array &&
-            convImplicitF32(x, xOff, Cg, g, Mg, w, wOff, y, yOff, gBias, gi * Mg)) continue;
+            convImplicitF32(x, xOff, Cg, g, Mg, w, wOff, y, yOff, gBias, gi * Mg)) {
+            settle(before, yOff, Mg, outSize, outSize);
+            continue;
+          }
           const OH = geo.out[0]!, OW = geo.out[1]!;
           for (let r0 = 0; r0 < OH; r0 += rowsPerBand) {
             const r1 = Math.min(OH, r0 + rowsPerBand);
             const cols = (r1 - r0) * OW;
+            const band = gepi?.applied ?? 0;
             if (y instanceof Float32Array && im2colStaged2d(x as Float32Array, xOff, Cg, g, r0, r1, Mg)) {
               gemmF32Staged(Mg, cols, Cg * kSize, w as Float32Array, wOff, Cg * kSize, 1, y, yOff + r0 * OW, outSize, false, gBias, gi * Mg);
-              continue;
+            } else {
+              const c = colFor(Mg, cols, Cg * kSize);
+              im2colRows2d(x, xOff, Cg, g, c.buf, r0, r1);
+              if (c.staged) gemmF32Staged(Mg, cols, Cg * kSize, w as Float32Array, wOff, Cg * kSize, 1, y as Float32Array, yOff + r0 * OW, outSize, false, gBias, gi * Mg);
+              else gemm(Mg, cols, Cg * kSize, w, wOff, Cg * kSize, 1, c.buf, 0, cols, y, yOff + r0 * OW, outSize, false, gBias, gi * Mg);
             }
-            const c = colFor(Mg, cols, Cg * kSize);
-            im2colRows2d(x, xOff, Cg, g, c.buf, r0, r1);
-            if (c.staged) gemmF32Staged(Mg, cols, Cg * kSize, w as Float32Array, wOff, Cg * kSize, 1, y as Float32Array, yOff + r0 * OW, outSize, false, gBias, gi * Mg);
-            else gemm(Mg, cols, Cg * kSize, w, wOff, Cg * kSize, 1, c.buf, 0, cols, y, yOff + r0 * OW, outSize, false, gBias, gi * Mg);
+            settle(band, yOff + r0 * OW, Mg, cols, outSize);
           }
+          continue;
         } else {
           const c = colFor(Mg, outSize, Cg * kSize);
           im2col(x, xOff, Cg, g, c.buf, 0);
           if (c.staged) gemmF32Staged(Mg, outSize, Cg * kSize, w as Float32Array, wOff, Cg * kSize, 1, y as Float32Array, yOff, outSize, false, gBias, gi * Mg);
           else gemm(Mg, outSize, Cg * kSize, w, wOff, Cg * kSize, 1, c.buf, 0, outSize, y, yOff, outSize, false, gBias, gi * Mg);
         }
+        settle(before, yOff, Mg, outSize, outSize);
       }
     }
+    epilogue = !!gepi;
+  }
+  } finally {
+    disarmGemmEpilogue();
   }
   if (bias && !gBias) addChannelBias(y, bias, N, M, outSize);
   return { data: y, dims, epilogue };

@@ -43,6 +43,8 @@ function whileLt(v: number, limit: number[], body: number[]): number[] {
 
 /** Code applying a conv's epilogue to an f32x4 local (fused-wasm-gen's inlineProgram), and what it reads. */
 export interface DirectEpilogue {
+  /** The program (for paths that apply it with the fused elementwise module instead). */
+  readonly program: Program;
   /** What the code depends on (programKey): modules are cached by it. */
   readonly key: string;
   /** v128 temporaries the code uses. */
@@ -300,7 +302,7 @@ export function directEpilogue(p: Program): DirectEpilogue | undefined {
     try {
       const constants: InlineConstant[] = [];
       inlineProgram(p, 0, 0, (c) => (constants.push(c), []));
-      e = { key: programKey(p), temps: p.code.length, constants, code: (input, temps, constant) => inlineProgram(p, input, temps, ((k) => () => constant(k++))(0)) };
+      e = { program: p, key: programKey(p), temps: p.code.length, constants, code: (input, temps, constant) => inlineProgram(p, input, temps, ((k) => () => constant(k++))(0)) };
     } catch (err) {
       if (!(err instanceof Unsupported)) throw err;
     }

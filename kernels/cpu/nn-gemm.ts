@@ -6,6 +6,7 @@
 import type { Grid } from './nn-im2col.js';
 import { isConstant } from './constants.js';
 import { MR as SIMD_MR, NV as SIMD_NV, type Resident, type SimdGemm, simdGemm } from './nn-gemm-simd.js';
+import { applyGemmEpilogue } from './nn-gemm-epilogue.js';
 
 const MC = 64;
 const KC = 256;
@@ -155,7 +156,7 @@ function gemmSimdStaged(
   A: Float32Array, aOff: number, aRow: number, aCol: number,
   ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean,
   bias: ArrayLike<number> | undefined, biasOff: number,
-  bRes?: Resident, ib?: IndexedB, panels?: PackSlot,
+  bRes?: Resident, ib?: IndexedB, panels?: PackSlot, final = true,
 ): void {
   // With C read back in, the bias goes onto C first; otherwise the kernel starts C from it.
   if (bias && accumulate) startC(M, N, C, cOff, ldc, true, bias, biasOff);
@@ -210,6 +211,8 @@ function gemmSimdStaged(
   }
   if (ib) {
     s.mmi(paUse, pb, pc, mpan, npan, K, ib.table, ldcp * 4, false, NR * 4, pbias);
+    // A FusedConv's epilogue, armed by convForward, on C where it is (the dropped columns too: cheaper than skipping).
+    applyGemmEpilogue(s, pc, M * ldcp * 4, M * ib.out.runs * ib.out.runLen);
     // C's rows hold `runs` runs of runStride columns of which the first runLen are output: compact them
     // in place, then copy out as a product of runs*runLen columns.
     const { runs, runLen, runStride } = ib.out;
@@ -233,6 +236,8 @@ function gemmSimdStaged(
   } else {
     s.mm(paUse, pb, pc, mpan, npan, K, ldb * 4, ldcp * 4, accumulate, NR * 4, pbias);
   }
+  // (Not where the caller adds the bias after, as gemmF32TransB's callers do.)
+  if (final) applyGemmEpilogue(s, pc, M * ldcp * 4, M * N);
   if (ldcp === N && ldc === N) C.set(f.subarray(c0, c0 + M * N), cOff);
   else if (N < 16) {
     // Short rows (1-3 columns padded to a tile): a subarray per row would cost more than the copy.
@@ -370,7 +375,7 @@ export function gemmF32TransB(
     if (slot) slot.res = useResident ? s.keep(0, stageBytes(K, N, N)) : undefined;
     if (slot && !slot.res) slot.data = s.f32.slice(0, K * N);
   }
-  gemmSimdStaged(s, M, N, K, A, aOff, aRow, aCol, N, C, cOff, ldc, accumulate, undefined, 0, slot?.res);
+  gemmSimdStaged(s, M, N, K, A, aOff, aRow, aCol, N, C, cOff, ldc, accumulate, undefined, 0, slot?.res, undefined, undefined, false);
   return true;
 }
 

@@ -11,6 +11,7 @@ import type { Grid } from './nn-im2col.js';
 import { isConstant } from './constants.js';
 import { MR, NV, type Resident, type SimdGemm } from './nn-gemm-simd.js';
 import { simdGemmInUse } from './nn-gemm.js';
+import { applyGemmEpilogue } from './nn-gemm-epilogue.js';
 import { type WinogradKernel, winogradKernels } from './nn-winograd-simd.js';
 
 let useWinograd = true;
@@ -162,6 +163,8 @@ export function convWinogradF32(x: Float32Array, N: number, C: number, g: Grid, 
       s.copy2d(pY, pYc, nb * M, OH, OW * 4, planeY, OWp * 4, OH * OW * 4, OW * 4);
       out = pYc;
     }
+    // A FusedConv's epilogue armed by convForward, on the cropped outputs (the region's 64-byte alignment is the slack of its last vector).
+    applyGemmEpilogue(s, out, nb * outSize * 4, nb * outSize);
     y.set(s.f32.subarray(out >> 2, (out >> 2) + nb * outSize), n0 * outSize);
   }
   winogradConvStats.calls++;
