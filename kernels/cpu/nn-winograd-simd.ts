@@ -8,7 +8,7 @@
 //    written as whole output rows (two tiles' columns interleaved back along a 3-tap row) of a padded output.
 // A group of four tiles past the end of a tile row reads into the next plane row (or the slack after the
 // planes) and writes lanes that are rewritten (input) or dropped (output): callers size regions for that.
-import { ADD, I32, MUL, V128, assembleModule, f32lanes, get, i32c, set, shuffle, simd, vload, vstore } from './wasm-asm.js';
+import { ADD, I32, MUL, V128, assembleModule, f32lanes, get, i32c, set, shuffle, simd, uleb, vload, vstore } from './wasm-asm.js';
 import type { SimdGemm } from './nn-gemm-simd.js';
 
 const LT_S = 0x48, EQZ = 0x45;
@@ -31,14 +31,18 @@ const op = (a: number, b: number, o: number[]) => [...get(a), ...get(b), ...o];
 /** addr + xi * stride (bytes). */
 const at = (addr: number, stride: number, xi: number) => (xi === 0 ? get(addr) : [...get(addr), ...get(stride), ...i32c(xi), MUL, ADD]);
 
-/** Which axes the 3-tap kernel spans: 3x3 (both), 3x1 (rows: tiles of 4 rows, one column), 1x3 (columns). */
-export type WinogradKernel = '3x3' | '3x1' | '1x3';
+/**
+ * Which axes the 3-tap kernel spans: 3x3 (both), 3x1 (rows: tiles of 4 rows, one column), 1x3 (columns);
+ * `m4`: F(4, 3) along the one 3-tap axis (tiles of 6 inputs at stride 4, 4 outputs, 6 matrices).
+ */
+export type WinogradKernel = '3x3' | '3x1' | '1x3' | '3x1m4' | '1x3m4';
 const axes = (k: WinogradKernel) => ({ kh3: k !== '1x3', kw3: k !== '3x1' });
 
 // input(src, dst, C, rows, TW, rowB, planeB, ldV, ms): for c < C, r < rows, tiles tw < TW (4 at a time), the
 // tile at plane row r*sh, column tw*sw of plane c (sh, sw: 2 along a 3-tap axis, else 1) goes to column
 // r*TW + tw of row c of the nx matrices (dst + xi*ms + c*ldV + 4(r*TW + tw)). Addresses and strides in bytes.
 function inputFn(k: WinogradKernel): number[] {
+  if (k === '3x1m4' || k === '1x3m4') return inputFn4(k === '3x1m4');
   const { kh3, kw3 } = axes(k);
   const [SRC, DST, C, ROWS, TW, ROWB, PLANEB, LDV, MS] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   const [CI, R, TWI, P, Q, A] = [9, 10, 11, 12, 13, 14];
@@ -84,6 +88,7 @@ function inputFn(k: WinogradKernel): number[] {
 // nx matrices (src + xi*ms + co*ldM) goes to rows r*sh.. and columns tw*sw.. of output plane co
 // (dst + co*planeY + r*sh*ldY + 4*tw*sw): whole rows of four tiles.
 function outputFn(k: WinogradKernel): number[] {
+  if (k === '3x1m4' || k === '1x3m4') return outputFn4(k === '3x1m4');
   const { kh3, kw3 } = axes(k);
   const [SRC, DST, CO, ROWS, TW, LDM, MS, PBIAS, LDY, PLANEY] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
   const [CI, R, TWI, P, Q] = [10, 11, 12, 13, 14];
@@ -124,13 +129,114 @@ function outputFn(k: WinogradKernel): number[] {
   ];
 }
 
+const FMUL = simd(0xe6);
+/** An f32x4 of four copies of v. */
+const splat4 = (v: number) => [...simd(0x0c), ...[...new Uint8Array(Float32Array.of(v, v, v, v).buffer)]];
+const PAIR_LO = shuffle(f32lanes(0, 1, 4, 5)), PAIR_HI = shuffle(f32lanes(2, 3, 6, 7));
+/** Scale the vector on the stack by c. */
+const times = (c: number) => [...splat4(c), ...FMUL];
+
+// F(4, 3) along one axis, same signatures: 3x1 tiles are 6 rows at stride 4 (four adjacent columns per
+// f32x4: plain loads), 1x3 tiles 6 columns at stride 4 (four tiles per f32x4 from a 4x4 transpose of four
+// loads and one more), B^T d with B^T = [[4,0,-5,0,1,0],[0,-4,-4,1,1,0],[0,4,-4,-1,1,0],[0,-2,-1,2,1,0],
+// [0,2,-1,-2,1,0],[0,4,0,-5,0,1]] into 6 matrices.
+function inputFn4(rows: boolean): number[] {
+  const [SRC, DST, C, ROWS, TW, ROWB, PLANEB, LDV, MS] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [CI, R, TWI, P, Q, A] = [9, 10, 11, 12, 13, 14];
+  const V0 = 15;
+  const L = (i: number) => V0 + i; // 0..4
+  const T = (i: number) => V0 + 5 + i; // 0..3
+  const D = (i: number) => V0 + 9 + i; // 0..5
+  const [TA, TB, TC, TE] = [V0 + 15, V0 + 16, V0 + 17, V0 + 18];
+  const load = rows
+    ? [0, 1, 2, 3, 4, 5].flatMap((i) => [...(i === 0 ? get(P) : [...get(A), ...get(ROWB), ADD]), ...(i < 5 ? [0x22, ...uleb(A)] : []), ...vload(0), ...set(D(i))])
+    : [
+      ...[0, 1, 2, 3, 4].flatMap((i) => [...get(P), ...vload(16 * i), ...set(L(i))]),
+      ...op(L(0), L(1), LO), ...set(T(0)), ...op(L(2), L(3), LO), ...set(T(1)),
+      ...op(T(0), T(1), PAIR_LO), ...set(D(0)), ...op(T(0), T(1), PAIR_HI), ...set(D(1)),
+      ...op(L(0), L(1), HI), ...set(T(0)), ...op(L(2), L(3), HI), ...set(T(1)),
+      ...op(T(0), T(1), PAIR_LO), ...set(D(2)), ...op(T(0), T(1), PAIR_HI), ...set(D(3)),
+      ...op(L(1), L(2), LO), ...set(T(0)), ...op(L(3), L(4), LO), ...set(T(1)),
+      ...op(T(0), T(1), PAIR_LO), ...set(D(4)), ...op(T(0), T(1), PAIR_HI), ...set(D(5)),
+    ];
+  const store = (i: number, v: number[]) => [...at(Q, MS, i), ...v, ...vstore(0)];
+  const transform = [
+    ...op(D(1), D(2), FADD), ...set(TA), ...op(D(1), D(2), FSUB), ...set(TB),
+    ...op(D(4), D(2), FSUB), ...set(TC), ...op(D(3), D(1), FSUB), ...times(2), ...set(TE),
+    // 4d0 - 5d2 + d4; d4 + d3 - 4(d1 + d2); d4 - d3 + 4(d1 - d2); (d4 - d2) +- 2(d3 - d1); 4d1 - 5d3 + d5
+    ...store(0, [...get(D(0)), ...times(4), ...get(D(2)), ...times(5), ...FSUB, ...get(D(4)), ...FADD]),
+    ...store(1, [...op(D(4), D(3), FADD), ...get(TA), ...times(4), ...FSUB]),
+    ...store(2, [...op(D(4), D(3), FSUB), ...get(TB), ...times(4), ...FADD]),
+    ...store(3, op(TC, TE, FADD)),
+    ...store(4, op(TC, TE, FSUB)),
+    ...store(5, [...get(D(1)), ...times(4), ...get(D(3)), ...times(5), ...FSUB, ...get(D(5)), ...FADD]),
+  ];
+  const group = [...load, ...transform,
+    ...get(P), ...i32c(rows ? 16 : 64), ADD, ...set(P), ...get(Q), ...i32c(16), ADD, ...set(Q)];
+  return [
+    2, 6, I32, 24, V128,
+    ...loop(CI, C, 1, loop(R, ROWS, 1, [
+      // p = src + c*planeB + r*sh*rowB; q = dst + c*ldV + 4*r*TW
+      ...get(SRC), ...get(CI), ...get(PLANEB), MUL, ADD, ...get(R), ...(rows ? [...i32c(4), MUL] : []), ...get(ROWB), MUL, ADD, ...set(P),
+      ...get(DST), ...get(CI), ...get(LDV), MUL, ADD, ...get(R), ...get(TW), MUL, ...i32c(4), MUL, ADD, ...set(Q),
+      ...loop(TWI, TW, 4, group),
+    ])),
+    0x0b,
+  ];
+}
+
+// F(4, 3) output: Y = A^T m + bias, A^T = [[1,1,1,1,1,0],[0,1,-1,2,-2,0],[0,1,1,4,4,0],[0,1,-1,8,-8,1]]; 3x1:
+// four output rows of four columns, 1x3: four tiles' outputs transposed back into 16 columns of one row.
+function outputFn4(rows: boolean): number[] {
+  const [SRC, DST, CO, ROWS, TW, LDM, MS, PBIAS, LDY, PLANEY] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const [CI, R, TWI, P, Q] = [10, 11, 12, 13, 14];
+  const V0 = 15;
+  const BV = V0;
+  const Mv = (i: number) => V0 + 1 + i; // 0..5
+  const [TP, TQ, TR, TS] = [V0 + 7, V0 + 8, V0 + 9, V0 + 10];
+  const Y = (i: number) => V0 + 11 + i; // 0..3
+  const [U0, U1] = [V0 + 15, V0 + 16];
+  const loads = [0, 1, 2, 3, 4, 5].flatMap((i) => [...at(P, MS, i), ...vload(0), ...set(Mv(i))]);
+  const transform = [
+    ...op(Mv(1), Mv(2), FADD), ...set(TP), ...op(Mv(1), Mv(2), FSUB), ...set(TQ),
+    ...op(Mv(3), Mv(4), FADD), ...set(TR), ...op(Mv(3), Mv(4), FSUB), ...set(TS),
+    ...op(Mv(0), TP, FADD), ...get(TR), ...FADD, ...get(BV), ...FADD, ...set(Y(0)),
+    ...get(TQ), ...get(TS), ...times(2), ...FADD, ...get(BV), ...FADD, ...set(Y(1)),
+    ...get(TP), ...get(TR), ...times(4), ...FADD, ...get(BV), ...FADD, ...set(Y(2)),
+    ...get(TQ), ...get(TS), ...times(8), ...FADD, ...get(Mv(5)), ...FADD, ...get(BV), ...FADD, ...set(Y(3)),
+  ];
+  const stores = rows
+    ? [0, 1, 2, 3].flatMap((b) => [...get(Q), ...(b ? [...get(LDY), ...i32c(b), MUL, ADD] : []), ...get(Y(b)), ...vstore(0)])
+    : [
+      ...op(Y(0), Y(1), LO), ...set(U0), ...op(Y(2), Y(3), LO), ...set(U1),
+      ...get(Q), ...op(U0, U1, PAIR_LO), ...vstore(0), ...get(Q), ...op(U0, U1, PAIR_HI), ...vstore(16),
+      ...op(Y(0), Y(1), HI), ...set(U0), ...op(Y(2), Y(3), HI), ...set(U1),
+      ...get(Q), ...op(U0, U1, PAIR_LO), ...vstore(32), ...get(Q), ...op(U0, U1, PAIR_HI), ...vstore(48),
+    ];
+  const group = [...loads, ...transform, ...stores,
+    ...get(P), ...i32c(16), ADD, ...set(P), ...get(Q), ...i32c(rows ? 16 : 64), ADD, ...set(Q)];
+  return [
+    2, 5, I32, 17, V128,
+    ...loop(CI, CO, 1, [
+      ...get(PBIAS), ...get(CI), ...i32c(4), MUL, ADD, ...simd(0x09), 2, 0, ...set(BV),
+      ...loop(R, ROWS, 1, [
+        // p = src + co*ldM + 4*r*TW; q = dst + co*planeY + r*sh*ldY
+        ...get(SRC), ...get(CI), ...get(LDM), MUL, ADD, ...get(R), ...get(TW), MUL, ...i32c(4), MUL, ADD, ...set(P),
+        ...get(DST), ...get(CI), ...get(PLANEY), MUL, ADD, ...get(R), ...(rows ? [...i32c(4), MUL] : []), ...get(LDY), MUL, ADD, ...set(Q),
+        ...loop(TWI, TW, 4, group),
+      ]),
+    ]),
+    0x0b,
+  ];
+}
+
 export interface WinogradTransforms {
   input(src: number, dst: number, C: number, rows: number, TW: number, rowB: number, planeB: number, ldV: number, ms: number): void;
   output(src: number, dst: number, Co: number, rows: number, TW: number, ldM: number, ms: number, pbias: number, ldY: number, planeY: number): void;
 }
 
 export type WinogradFns = Record<WinogradKernel, WinogradTransforms>;
-const KERNELS: readonly WinogradKernel[] = ['3x3', '3x1', '1x3'];
+const KERNELS: readonly WinogradKernel[] = ['3x3', '3x1', '1x3', '3x1m4', '1x3m4'];
 
 let bin: Uint8Array<ArrayBuffer> | null | undefined;
 const instances = new WeakMap<SimdGemm, WinogradFns | null>();

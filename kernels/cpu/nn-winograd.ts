@@ -22,8 +22,8 @@ export function setWinogradConv(on: boolean): boolean {
   return prev;
 }
 
-/** Convs (per batch) that took the Winograd path: tests check the path they mean to cover ran. */
-export const winogradConvStats = { calls: 0 };
+/** Convs (per batch) that took the Winograd path, in all and per form: tests check the path they mean to cover ran. */
+export const winogradConvStats = { calls: 0, kinds: {} as Partial<Record<WinogradKernel, number>> };
 
 /** Most bytes the path stages (padded input, the 16 V and M matrices, outputs); larger convs take the GEMM. */
 const STAGE_LIMIT = 1 << 28;
@@ -40,27 +40,43 @@ const align = (bytes: number) => (bytes + 63) & ~63;
 interface USlot { data?: Float32Array; res?: Resident }
 const packedU = new WeakMap<Float32Array, Map<string, USlot>>();
 
-/** The Winograd kernel of a KH x KW kernel, if any. */
-function kernelOf(KH: number, KW: number): WinogradKernel | undefined {
-  return KH === 3 && KW === 3 ? '3x3' : KH === 3 && KW === 1 ? '3x1' : KH === 1 && KW === 3 ? '1x3' : undefined;
+/** A Winograd form for a conv: the transforms, outputs per tile along a 3-tap axis, matrices, tiles per row and column. */
+interface Plan { kind: WinogradKernel; mo: 2 | 4; nx: number; TH: number; TW: number }
+
+/** The forms of a KH x KW kernel (3x3: F(2x2,3x3); 3x1, 1x3: F(2,3) or F(4,3) along the 3-tap axis). */
+function plans(KH: number, KW: number, OH: number, OW: number): Plan[] {
+  if (KH === 3 && KW === 3) return [{ kind: '3x3', mo: 2, nx: 16, TH: Math.ceil(OH / 2), TW: Math.ceil(OW / 2) }];
+  if (KH === 3 && KW === 1) return ([2, 4] as const).map((mo) => ({ kind: mo === 2 ? '3x1' : '3x1m4', mo, nx: mo + 2, TH: Math.ceil(OH / mo), TW: OW }));
+  if (KH === 1 && KW === 3) return ([2, 4] as const).map((mo) => ({ kind: mo === 2 ? '1x3' : '1x3m4', mo, nx: mo + 2, TH: OH, TW: Math.ceil(OW / mo) }));
+  return [];
 }
 
 /**
- * Whether Winograd is worth taking for this conv (3x3, 3x1 or 1x3, stride 1; N images): its GEMMs have
- * K = C and M = Co, so few channels leave them too short to gain; on tiny maps the tiles pad the 8-column
- * GEMM tile (2x2 outputs: 4 tiles in 8 columns), so it must beat the implicit GEMM's column panels
- * (KH*KW per channel over the padded width) by a margin for the transforms (96->24 3x3 at 3x3 measured
- * even, 0.059 against 0.063 ms; at 4x4 1.4x ahead); and where all tiles fit one column panel the products
- * stream their A once, so the transformed weights (16/9, 1-D 4/3 the weights) must stay in cache
- * (PP-OCRv4 recognizer's 480->60 1x3 at 1x12, 460 KB: 147 -> 164 us).
+ * The Winograd form to take for this conv (3x3, 3x1 or 1x3, stride 1; N images), or undefined where none
+ * is worth it. Of F(2,3) and F(4,3) along one axis, the one with fewer GEMM column panels (F(2,3) on a tie:
+ * cheaper transforms and rounding; F(4,3) pads a row of 2 outputs to 4). Its GEMMs have K = C and M = Co,
+ * so few channels leave them too short to gain; on tiny maps the tiles pad the 8-column GEMM tile (2x2
+ * outputs: 4 tiles in 8 columns), so it must beat the implicit GEMM's column panels (KH*KW per channel over
+ * the padded width) by a margin for the transforms (96->24 3x3 at 3x3 measured even, 0.059 against
+ * 0.063 ms; at 4x4 1.4x ahead); and where all tiles fit one column panel the products stream their A once,
+ * so the transformed weights (16/9, 1-D 4/3 or 2x the weights) must stay in cache (PP-OCRv4 recognizer's
+ * 480->60 1x3 at 1x12, 460 KB: 147 -> 164 us).
  */
+function planFor(C: number, M: number, OH: number, OW: number, KH: number, KW: number, N: number): Plan | undefined {
+  if (C < 8 || M < 8) return undefined;
+  let best: Plan | undefined, bestCols = Infinity;
+  for (const p of plans(KH, KW, OH, OW)) {
+    const cols = p.nx * Math.ceil(p.TH * p.TW / 8);
+    if (cols < bestCols) { best = p; bestCols = cols; }
+  }
+  if (!best || bestCols > 0.75 * KH * KW * Math.ceil(OH * (OW + KW - 1) / 8)) return undefined;
+  if (N * best.TH * best.TW <= 8 && best.nx * Math.ceil(M / 4) * 4 * C * 4 > 1 << 18) return undefined;
+  return best;
+}
+
+/** Whether a conv takes Winograd (the layout cost model's estimate follows it). */
 export function winogradWorthIt(C: number, M: number, OH: number, OW: number, KH = 3, KW = 3, N = 1): boolean {
-  const k = kernelOf(KH, KW);
-  if (!k) return false;
-  const TH = KH === 3 ? Math.ceil(OH / 2) : OH, TW = KW === 3 ? Math.ceil(OW / 2) : OW;
-  const nx = (KH + 1) * (KW + 1) / (KH === 3 && KW === 3 ? 1 : 2); // 16, or 4 for one 3-tap axis
-  if (N * TH * TW <= 8 && nx * Math.ceil(M / 4) * 4 * C * 4 > 1 << 18) return false;
-  return C >= 8 && M >= 8 && nx * Math.ceil(TH * TW / 8) <= 0.75 * KH * KW * Math.ceil(OH * (OW + KW - 1) / 8);
+  return planFor(C, M, OH, OW, KH, KW, N) !== undefined;
 }
 
 /**
@@ -72,16 +88,16 @@ export function convWinogradF32(x: Float32Array, N: number, C: number, g: Grid, 
   y: Float32Array, bias: ArrayLike<number> | undefined): boolean {
   if (!useWinograd || g.img.length !== 2 || g.strides.some((s) => s !== 1) || g.dilations.some((d) => d !== 1)) return false;
   const [KH, KW] = g.kernel as [number, number];
-  const kind = kernelOf(KH, KW);
   const [IH, IW] = g.img as [number, number];
   const [OH, OW] = g.out as [number, number];
-  if (!kind || !winogradWorthIt(C, M, OH, OW, KH, KW, N)) return false;
+  const plan = planFor(C, M, OH, OW, KH, KW, N);
+  if (!plan) return false;
+  const { kind, mo, nx, TH, TW } = plan;
   const kh3 = KH === 3, kw3 = KW === 3;
   const top = g.padHead[0]!, left = g.padHead[1]!;
-  const TH = kh3 ? (OH + 1) >> 1 : OH, TW = kw3 ? (OW + 1) >> 1 : OW, T = TH * TW;
-  const sh = kh3 ? 2 : 1, sw = kw3 ? 2 : 1;
-  const nx = (kh3 ? 4 : 1) * (kw3 ? 4 : 1);
-  const Hp = kh3 ? 2 * TH + 2 : OH, Wp = kw3 ? 2 * TW + 2 : OW;
+  const T = TH * TW;
+  const sh = kh3 ? mo : 1, sw = kw3 ? mo : 1;
+  const Hp = kh3 ? mo * TH + 2 : OH, Wp = kw3 ? mo * TW + 2 : OW;
   if (top + IH > Hp || left + IW > Wp) return false;
   const NR = 4 * NV;
   const mpan = Math.ceil(M / MR), Mp = mpan * MR;
@@ -121,7 +137,7 @@ export function convWinogradF32(x: Float32Array, N: number, C: number, g: Grid, 
   const slot = isConstant(w) ? uSlot(w, `${kind},${M},${C}`) : undefined;
   if (slot?.data) f.set(slot.data, pU >> 2);
   else if (!slot?.res) {
-    weightTransform(w, M, C, kh3, kw3, mpan, f, pU >> 2);
+    weightTransform(w, M, C, kh3, kw3, mo, mpan, f, pU >> 2);
     if (slot) {
       slot.res = s.keep(pU, uFloats * 4);
       f = s.f32;
@@ -168,6 +184,7 @@ export function convWinogradF32(x: Float32Array, N: number, C: number, g: Grid, 
     y.set(s.f32.subarray(out >> 2, (out >> 2) + nb * outSize), n0 * outSize);
   }
   winogradConvStats.calls++;
+  winogradConvStats.kinds[kind] = (winogradConvStats.kinds[kind] ?? 0) + 1;
   return true;
 }
 
@@ -184,8 +201,8 @@ function uSlot(w: Float32Array, key: string): USlot {
  * G = [[1,0,0],[.5,.5,.5],[.5,-.5,.5],[0,0,1]], laid out as nx matrices (element xi = a*cols + b) of MR-row
  * panels [mpan][C][MR] at f[o..] (rows past M zero).
  */
-function weightTransform(w: Float32Array, M: number, C: number, kh3: boolean, kw3: boolean, mpan: number, f: Float32Array, o: number): void {
-  const nx = (kh3 ? 4 : 1) * (kw3 ? 4 : 1), nc = kw3 ? 4 : 1, taps = (kh3 ? 3 : 1) * (kw3 ? 3 : 1);
+function weightTransform(w: Float32Array, M: number, C: number, kh3: boolean, kw3: boolean, mo: number, mpan: number, f: Float32Array, o: number): void {
+  const nx = kh3 && kw3 ? 16 : mo + 2, nc = kw3 ? 4 : 1, taps = (kh3 ? 3 : 1) * (kw3 ? 3 : 1);
   const per = mpan * MR * C; // floats per matrix
   f.fill(0, o, o + nx * per);
   const t = new Float64Array(12);
@@ -199,6 +216,17 @@ function weightTransform(w: Float32Array, M: number, C: number, kh3: boolean, kw
     const panel = o + Math.floor(m / MR) * C * MR + (m % MR);
     for (let c = 0; c < C; c++) {
       const g = (m * C + c) * taps, d = panel + c * MR;
+      if ((!kh3 || !kw3) && mo === 4) {
+        // F(4, 3): u = G g with G = [[1/4,0,0],[-1/6,-1/6,-1/6],[-1/6,1/6,-1/6],[1/24,1/12,1/6],[1/24,-1/12,1/6],[0,0,1]].
+        const g0 = w[g]!, g1 = w[g + 1]!, g2 = w[g + 2]!;
+        f[d] = g0 / 4;
+        f[d + per] = -(g0 + g1 + g2) / 6;
+        f[d + 2 * per] = -(g0 - g1 + g2) / 6;
+        f[d + 3 * per] = g0 / 24 + g1 / 12 + g2 / 6;
+        f[d + 4 * per] = g0 / 24 - g1 / 12 + g2 / 6;
+        f[d + 5 * per] = g2;
+        continue;
+      }
       if (!kh3 || !kw3) {
         // One 3-tap axis: u = G g (4 values).
         gRow(w[g]!, w[g + 1]!, w[g + 2]!, d, per);

@@ -5,8 +5,9 @@
 // |V| <= 4 max|x| (B^T rows have two +-1 entries, applied twice), |U| <= 2.25 max|w| (G's rows sum to
 // at most 1.5 in absolute value, applied twice), each of the 16 products is a C-term float32 dot
 // product (error <= C eps |U||V|), and A^T m A sums 9 of them: |error| <= 81 C eps max|x| max|w| plus
-// the transforms' own roundings, so 128 C eps max|x| max|w| (eps = 2^-24) bounds it (one 3-tap axis:
-// 2 max|x|, 1.5 max|w| and 3 products, a smaller bound).
+// the transforms' own roundings, so 128 C eps max|x| max|w| (eps = 2^-24) bounds it. Along one axis,
+// F(2,3) has a smaller bound (2 max|x|, 1.5 max|w|, 3 products); F(4,3)'s B^T rows sum to 10 in absolute
+// value, G's to at most 1 and A^T's to 19 (row 1, 1, 8, 8, 1): 190 C eps, so 256 C eps.
 import { describe, expect, it } from 'vitest';
 import type { Attr, Node } from '../../graph/ir.js';
 import { AttrReader } from '../../graph/attrs.js';
@@ -70,6 +71,10 @@ describe('Winograd F(2x2,3x3) Conv', () => {
     [1, 10, 13, 6, 8, [0, 0, 0, 0], [3, 1]], // odd output height: the planes are padded
     [1, 16, 7, 9, 8, [1, 2, 0, 1], [1, 3]], // rows padded too (a 1-tap axis)
     [1, 96, 80, 30, 8, [0, 1, 0, 1], [1, 3]], // two passes over rows
+    // F(2,3) where F(4,3) would pad more: rows of 2 or 4 outputs
+    [2, 12, 9, 4, 10, [0, 1, 0, 1], [1, 3]],
+    [1, 16, 4, 7, 12, [0, 0, 0, 0], [3, 1]],
+    [2, 16, 5, 7, 12, [0, 0, 1, 0], [3, 1]],
   ];
   for (const [N, C, H, W, M, pads, [KH, KW] = [3, 3]] of cases) {
     it(`N${N} C${C} ${H}x${W} -> ${M} k${KH}x${KW} pads ${pads}: matches float64 and the GEMM path within the transform bound`, () => {
@@ -77,7 +82,7 @@ describe('Winograd F(2x2,3x3) Conv', () => {
       const w = new Float32Array(M * C * KH! * KW!).map((_, i) => Math.cos(i * 0.91) * 0.5);
       const b = new Float32Array(M).map((_, i) => 0.5 - i * 0.3);
       const attrs = { kernel_shape: ints([KH!, KW!]), pads: ints(pads) };
-      const tol = 128 * C * 2 ** -24 * maxAbs(x) * maxAbs(w);
+      const tol = (KH === 3 && KW === 3 ? 128 : 256) * C * 2 ** -24 * maxAbs(x) * maxAbs(w);
       for (const bias of [undefined, b]) {
         const prev = setWinogradConv(false);
         let viaGemm: Float32Array;
@@ -99,6 +104,10 @@ describe('Winograd F(2x2,3x3) Conv', () => {
       }
     });
   }
+
+  it('ran every form: F(2x2,3x3), F(2,3) and F(4,3) along rows and columns', () => {
+    for (const k of ['3x3', '3x1', '1x3', '3x1m4', '1x3m4'] as const) expect(winogradConvStats.kinds[k] ?? 0, k).toBeGreaterThan(0);
+  });
 
   it('keeps the transformed weights of a constant weight array (resident) and reuses them', () => {
     const [N, C, H, W, M] = [1, 24, 9, 10, 16];
