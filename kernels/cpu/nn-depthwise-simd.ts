@@ -45,8 +45,11 @@ function whileLt(v: number, limit: number[], body: number[]): number[] {
 export interface DirectEpilogue {
   /** The program (for paths that apply it with the fused elementwise module instead). */
   readonly program: Program;
-  /** What the code depends on (programKey): modules are cached by it. */
+  /** What the code depends on (programKey): modules are cached by it (as `id`, one per key). */
   readonly key: string;
+  readonly id: number;
+  /** The constants as the kernel's memory holds them: a v128 each (four float32 or two float64 lanes). */
+  readonly block: Float32Array;
   /** v128 temporaries the code uses. */
   readonly temps: number;
   /** The constants it reads, in the order `code` asks for them. */
@@ -267,7 +270,7 @@ function memory(bytes: number): Float32Array | undefined {
 }
 
 function kernel(sh: Omit<Shape, 'relaxed'>): DwFn | undefined {
-  const key = `${sh.KW},${sh.SW},${sh.DW},${sh.R},${sh.NV}${sh.epi ? `|${sh.epi.key}` : ''}`;
+  const key = `${sh.KW},${sh.SW},${sh.DW},${sh.R},${sh.NV},${sh.epi?.id ?? ''}`;
   let fn = fns.get(key);
   if (fn === undefined) {
     fn = null;
@@ -289,6 +292,7 @@ function kernel(sh: Omit<Shape, 'relaxed'>): DwFn | undefined {
 }
 
 const epilogues = new WeakMap<Program, DirectEpilogue | null>();
+const epilogueIds = new Map<string, number>();
 
 /**
  * The epilogue of a FusedConv (its program over the conv output, graph/ops/fused-program.ts) as code the
@@ -302,7 +306,13 @@ export function directEpilogue(p: Program): DirectEpilogue | undefined {
     try {
       const constants: InlineConstant[] = [];
       inlineProgram(p, 0, 0, (c) => (constants.push(c), []));
-      e = { program: p, key: programKey(p), temps: p.code.length, constants, code: (input, temps, constant) => inlineProgram(p, input, temps, ((k) => () => constant(k++))(0)) };
+      const block = new Float32Array(4 * constants.length);
+      const d = new Float64Array(block.buffer);
+      constants.forEach((c, k) => (c.f64 ? d.fill(c.value, 2 * k, 2 * k + 2) : block.fill(c.value, 4 * k, 4 * k + 4)));
+      const key = programKey(p);
+      let id = epilogueIds.get(key);
+      if (id === undefined) epilogueIds.set(key, (id = epilogueIds.size));
+      e = { program: p, key, id, block, temps: p.code.length, constants, code: (input, temps, constant) => inlineProgram(p, input, temps, ((k) => () => constant(k++))(0)) };
     } catch (err) {
       if (!(err instanceof Unsupported)) throw err;
     }
@@ -312,7 +322,8 @@ export function directEpilogue(p: Program): DirectEpilogue | undefined {
 }
 
 const MAX_ACC = 7, MAX_ROWS = 4;
-interface Plan { R: number; NV: number; steps: number; blocks: number; tab: Int32Array }
+/** tab: per row block the kernel rows [lo, hi) that reach image rows, as the kernel reads them (int32 bits). */
+interface Plan { R: number; NV: number; steps: number; blocks: number; tab: Float32Array }
 const plans = new Map<string, Plan>();
 let forced: { R: number; NV: number } | undefined;
 
@@ -379,7 +390,7 @@ function plan(OH: number, OW: number, KH: number, KW: number, SH: number, DH: nu
       const cost = steps * (kRows * (KW * (Math.max(4, (R * NV + 1) / 2) + (R - 1) / 4) + 4) + (tab.length / 2) * (R * NV + 6));
       if (cost < bestCost) {
         bestCost = cost;
-        best = { R, NV, steps, blocks: tab.length / 2, tab };
+        best = { R, NV, steps, blocks: tab.length / 2, tab: new Float32Array(tab.buffer) };
       }
     }
   }
@@ -433,16 +444,10 @@ export function conv2dDirectSimd(x: unknown, w: unknown, bias: unknown, y: unkno
   f.set(w.subarray(0, wLen), wBase);
   if (bias) f.set(bias.subarray(0, M), bBase);
   else f.fill(0, bBase, bBase + M);
-  if (epi) {
-    const d = new Float64Array(f.buffer, cBase * 4, 2 * nConst);
-    epi.constants.forEach((c, k) => {
-      if (c.f64) d.fill(c.value, 2 * k, 2 * k + 2);
-      else f.fill(c.value, cBase + 4 * k, cBase + 4 * k + 4);
-    });
-  }
+  if (epi) f.set(epi.block, cBase);
   f.set(x.subarray(0, xAll), xsBase);
   f.fill(0, xpBase, xpBase + xpFloats);
-  new Int32Array(f.buffer, tBase * 4, tab.length).set(tab);
+  f.set(tab, tBase);
   fn(xsBase * 4, xpBase * 4, wBase * 4, bBase * 4, oBase * 4, N * group, group, rows, cols, IW, PH, PW, PW2, PHT * PW2 * 4,
     OW * 4, blocks, steps, KH, SH * PW2 * 4, DH * PW2 * 4, IH * IW, Cg, Mg, PSf * 4, tBase * 4, cBase * 4, OH * OW * 4);
   y.set(f.subarray(oBase, oBase + N * M * OH * OW), 0);
