@@ -153,19 +153,25 @@ describe('direct Conv SIMD: plans, groups, epilogues', () => {
     it(`FusedConv epilogue ${name}: ${inlined ? 'in the kernel' : 'after it'}, equal to Conv then the program bit for bit`, () => {
       const p: Program = { code };
       expect(!!directEpilogue(p)).toBe(inlined);
-      for (const [N, C, H, W, K, S, D, P] of [[1, 4, 12, 24, 5, [1, 1], 1, 2], [2, 3, 9, 11, 3, [2, 2], 1, 1]] as const) {
-        const x = new Float32Array(N * C * H * W).map((_, i) => 4 * Math.sin(i * 0.37));
+      // depthwise 2-D (stride 1, stride 2 at batch 2), grouped with a multiplier, depthwise 1-D
+      const cases: [number[], number[], Record<string, Attr>][] = [
+        [[1, 4, 12, 24], [4, 1, 5, 5], geo(5, [1, 1], 1, 2, 4)],
+        [[2, 3, 9, 11], [3, 1, 3, 3], geo(3, [2, 2], 1, 1, 3)],
+        [[1, 6, 7, 10], [6, 2, 3, 3], geo(3, [1, 1], 1, 1, 3)],
+        [[2, 5, 30], [5, 1, 5], { group: { kind: 'int', value: 5 } as Attr, kernel_shape: ints([5]), pads: ints([2, 2]) }],
+      ];
+      for (const [xd, wd, a] of cases) {
+        const x = new Float32Array(xd.reduce((u, v) => u * v)).map((_, i) => 4 * Math.sin(i * 0.37));
         x[7] = NaN;
-        const w = new Float32Array(C * K * K).map((_, i) => Math.cos(i * 0.91));
-        const b = new Float32Array(C).map((_, i) => 0.5 - i * 0.3);
-        const a = geo(K, [...S], D, P, C);
+        const w = new Float32Array(wd.reduce((u, v) => u * v)).map((_, i) => Math.cos(i * 0.91));
+        const b = new Float32Array(wd[0]!).map((_, i) => 0.5 - i * 0.3);
         for (const bias of [undefined, b]) {
-          const y = conv(x, [N, C, H, W], w, [C, 1, K, K], a, bias);
-          const OH = Math.floor((H + 2 * P - K) / S[0]) + 1, OW = Math.floor((W + 2 * P - K) / S[1]) + 1;
+          const y = conv(x, xd, w, wd, a, bias);
           const want = new Float32Array(y.length);
-          evaluateProgram(p, [{ data: y, dims: [N, C, OH, OW] }], want, [N, C, OH, OW]);
-          const got = fusedConv(x, [N, C, H, W], w, [C, 1, K, K], a, bias, p);
-          for (let i = 0; i < want.length; i++) if (!Object.is(got[i], want[i])) expect([name, i, got[i]]).toEqual([name, i, want[i]]);
+          evaluateProgram(p, [{ data: y, dims: [y.length] }], want, [y.length]);
+          const got = fusedConv(x, xd, w, wd, a, bias, p);
+          expect(got.length).toBe(want.length);
+          for (let i = 0; i < want.length; i++) if (!Object.is(got[i], want[i])) expect([name, xd, i, got[i]]).toEqual([name, xd, i, want[i]]);
         }
       }
     });
