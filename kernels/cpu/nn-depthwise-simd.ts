@@ -76,7 +76,7 @@ function assemble(s: Shape): Uint8Array<ArrayBuffer> {
   const P = i32(), CI = i32(), RR = i32(), I = i32(), SRC = i32(), BI = i32(), ST = i32(), KHI = i32(), RP0 = i32(), WP = i32(), OP = i32(), OPS = i32();
   const ROWP = i32(), WC = i32(), PC = i32(), J = i32(), MO = i32(), MCH = i32(), XPJ = i32(), KLO = i32(), KHE = i32(), DST = i32(), OPL = i32();
   const rows = [...Array(s.R).keys()], js = [...Array(s.NV).keys()];
-  const RP = [i32()], RQ = rows.map(i32), WQ = i32(), T = i32();
+  const RP = [i32()], RQ = rows.map(i32), WQ = i32(), T = i32(), SD0 = i32(), SD1 = i32();
   const nI32 = next - NPARAMS;
   const v128 = () => next++;
   const ACC = rows.map(() => js.map(v128));
@@ -110,19 +110,23 @@ function assemble(s: Shape): Uint8Array<ArrayBuffer> {
     ])
     : loop(RR, get(ROWS), [
       // Eight columns per step: two vectors' even and odd lanes land in the two phases (the first column's
-      // parity picks which); the scalar loop below finishes the row.
+      // parity picks which), each four floats on; the scalar loop below finishes the row.
+      ...get(SRC), ...get(RR), ...get(IW), MUL, ...i32c(4), MUL, ADD, ...set(DST),
+      ...[0, 1].flatMap((odd) => [
+        ...get(XPJ), ...get(PB), ...get(PW), ...i32c(odd), ADD, ...i32c(1), AND, MUL, ADD,
+        ...get(PH), ...get(RR), ADD, ...get(PW2), MUL, ...get(PW), ...i32c(odd), ADD, ...i32c(1), SHR_U, ADD, ...i32c(4), MUL, ADD,
+        ...set(odd ? SD1 : SD0),
+      ]),
       ...i32c(0), ...set(I),
       0x02, 0x40, 0x03, 0x40,
       ...get(COLS), ...get(I), SUB, ...i32c(8), LT_S, 0x0d, 1,
-      ...get(SRC), ...get(RR), ...get(IW), MUL, ...get(I), ADD, ...i32c(4), MUL, ADD, ...set(DST),
       ...get(DST), ...v128load(0), ...set(T0),
       ...get(DST), ...v128load(16), ...set(T1),
-      ...[0, 1].flatMap((odd) => [
-        ...get(PW), ...get(I), ADD, ...i32c(odd), ADD, ...set(PC),
-        ...get(XPJ), ...get(PB), ...get(PC), ...i32c(1), AND, MUL, ADD,
-        ...get(PH), ...get(RR), ADD, ...get(PW2), MUL, ...get(PC), ...i32c(1), SHR_U, ADD, ...i32c(4), MUL, ADD,
-        ...get(T0), ...get(T1), ...(odd ? shuffleOdd : shuffleEven), ...v128store(0),
-      ]),
+      ...get(SD0), ...get(T0), ...get(T1), ...shuffleEven, ...v128store(0),
+      ...get(SD1), ...get(T0), ...get(T1), ...shuffleOdd, ...v128store(0),
+      ...get(SD0), ...i32c(16), ADD, ...set(SD0),
+      ...get(SD1), ...i32c(16), ADD, ...set(SD1),
+      ...get(DST), ...i32c(32), ADD, ...set(DST),
       ...get(I), ...i32c(8), ADD, ...set(I),
       0x0c, 0, 0x0b, 0x0b,
       ...whileLt(I, get(COLS), [
