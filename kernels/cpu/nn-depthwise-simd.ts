@@ -102,7 +102,7 @@ function assemble(s: Shape): Uint8Array<ArrayBuffer> {
       ...get(DST), ...i32c(16), ADD, ...set(DST),
       0x0c, 0, 0x0b, 0x0b,
       0x02, 0x40, 0x03, 0x40,
-      ...get(I), ...get(PC), LT_S, EQZ, 0x0d, 1,
+      ...get(PC), ...get(I), SUB, ...i32c(1), LT_S, 0x0d, 1,
       ...get(DST), ...get(I), ...f32load, ...f32store,
       ...get(I), ...i32c(4), ADD, ...set(I),
       ...get(DST), ...i32c(4), ADD, ...set(DST),
@@ -267,8 +267,15 @@ function memory(bytes: number): Float32Array | undefined {
     if (!simdAllowed()) return undefined;
     mem = new WebAssembly.Memory({ initial: 4 });
   }
-  if (!mem) return undefined;
-  if (mem.buffer.byteLength < bytes) mem.grow(Math.ceil((bytes - mem.buffer.byteLength) / 65536));
+  // Addresses are i32 byte offsets: past 2 GiB (or where the engine refuses to grow) the JS loops run.
+  if (!mem || bytes >= 2 ** 31) return undefined;
+  if (mem.buffer.byteLength < bytes) {
+    try {
+      mem.grow(Math.ceil((bytes - mem.buffer.byteLength) / 65536));
+    } catch {
+      return undefined;
+    }
+  }
   if (f32.buffer !== mem.buffer) f32 = new Float32Array(mem.buffer);
   return f32;
 }
