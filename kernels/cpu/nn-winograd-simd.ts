@@ -8,7 +8,7 @@
 //    written as whole output rows (two tiles' columns interleaved back along a 3-tap row) of a padded output.
 // A group of four tiles past the end of a tile row reads into the next plane row (or the slack after the
 // planes) and writes lanes that are rewritten (input) or dropped (output): callers size regions for that.
-import { ADD, I32, MUL, V128, assembleModule, f32lanes, get, i32c, set, shuffle, simd, uleb, vload, vstore } from './wasm-asm.js';
+import { ADD, F32, I32, MUL, V128, assembleModule, f32lanes, get, i32c, set, shuffle, simd, uleb, vload, vstore } from './wasm-asm.js';
 import type { SimdGemm } from './nn-gemm-simd.js';
 
 const LT_S = 0x48, EQZ = 0x45;
@@ -230,12 +230,32 @@ function outputFn4(rows: boolean): number[] {
   ];
 }
 
+// finite(src, n16): 0 where the 16*n16 floats at src are all finite, else NaN (x - x is NaN for Inf and
+// NaN, and NaN survives the sums; four accumulators keep the adds independent). The driver falls back to
+// the GEMM on non-finite inputs, whose Inf the transforms would turn into NaN (Inf - Inf) where the
+// direct sums give Inf.
+function finiteFn(): number[] {
+  const [SRC, N16, I] = [0, 1, 2];
+  const ACC = (j: number) => 3 + j;
+  const lane = (l: number) => [...get(ACC(0)), ...simd(0x1f), l];
+  return [
+    2, 1, I32, 4, V128,
+    ...loop(I, N16, 1, [
+      ...[0, 1, 2, 3].flatMap((j) => [...get(ACC(j)), ...get(SRC), ...vload(16 * j), ...get(SRC), ...vload(16 * j), ...FSUB, ...FADD, ...set(ACC(j))]),
+      ...get(SRC), ...i32c(64), ADD, ...set(SRC),
+    ]),
+    ...op(ACC(0), ACC(1), FADD), ...get(ACC(2)), ...FADD, ...get(ACC(3)), ...FADD, ...set(ACC(0)),
+    ...lane(0), ...lane(1), 0x92, ...lane(2), 0x92, ...lane(3), 0x92,
+    0x0b,
+  ];
+}
+
 export interface WinogradTransforms {
   input(src: number, dst: number, C: number, rows: number, TW: number, rowB: number, planeB: number, ldV: number, ms: number): void;
   output(src: number, dst: number, Co: number, rows: number, TW: number, ldM: number, ms: number, pbias: number, ldY: number, planeY: number): void;
 }
 
-export type WinogradFns = Record<WinogradKernel, WinogradTransforms>;
+export type WinogradFns = Record<WinogradKernel, WinogradTransforms> & { finite(src: number, n16: number): number };
 const KERNELS: readonly WinogradKernel[] = ['3x3', '3x1', '1x3', '3x1m4', '1x3m4'];
 
 let bin: Uint8Array<ArrayBuffer> | null | undefined;
@@ -248,15 +268,15 @@ export function winogradKernels(g: SimdGemm): WinogradFns | undefined {
   k = null;
   try {
     if (bin === undefined) {
-      const b = assembleModule(KERNELS.flatMap((kk) => [
+      const b = assembleModule([...KERNELS.flatMap((kk) => [
         { name: `in${kk}`, params: new Array<number>(9).fill(I32), results: [], body: inputFn(kk) },
         { name: `out${kk}`, params: new Array<number>(10).fill(I32), results: [], body: outputFn(kk) },
-      ]), 1);
+      ]), { name: 'finite', params: [I32, I32], results: [F32], body: finiteFn() }], 1);
       bin = WebAssembly.validate(b) ? b : null;
     }
     if (bin) {
       const e = new WebAssembly.Instance(new WebAssembly.Module(bin), { env: { mem: g.memory } }).exports as Record<string, WinogradTransforms['input'] & WinogradTransforms['output']>;
-      k = Object.fromEntries(KERNELS.map((kk) => [kk, { input: e[`in${kk}`]!, output: e[`out${kk}`]! }])) as unknown as WinogradFns;
+      k = { ...Object.fromEntries(KERNELS.map((kk) => [kk, { input: e[`in${kk}`]!, output: e[`out${kk}`]! }])), finite: e.finite } as unknown as WinogradFns;
     }
   } catch {
     k = null;

@@ -36,8 +36,15 @@ const STAGE_LIMIT = 1 << 28;
 const CHUNK_BYTES = 1 << 20;
 const align = (bytes: number) => (bytes + 63) & ~63;
 
-/** Packed U of constant weights (16 matrices of MR-row panels), per (array, offset, shape). */
-interface USlot { data?: Float32Array; res?: Resident }
+/** Packed U of constant weights (16 matrices of MR-row panels), per (array, offset, shape); `bad`: non-finite weights. */
+interface USlot { data?: Float32Array; res?: Resident; bad?: boolean }
+
+/**
+ * Largest |weight| the path takes: Inf or NaN (and magnitudes near overflow) go to the GEMM, as the
+ * transforms' differences would turn an Inf the direct sums keep into NaN; inputs are checked for Inf and
+ * NaN (in wasm, as they are staged).
+ */
+const FINITE_LIMIT = 1e30;
 const packedU = new WeakMap<Float32Array, Map<string, USlot>>();
 
 /** A Winograd form for a conv: the transforms, outputs per tile along a 3-tap axis, matrices, tiles per row and column. */
@@ -125,19 +132,23 @@ export function convWinogradF32(x: Float32Array, N: number, C: number, g: Grid, 
   const pU = align(pBias + Mp * 4);
   const uFloats = nx * Mp * C;
   const pRaw = align(pU + uFloats * 4);
-  const total = pRaw + NB * C * IH * IW * 4;
+  const total = pRaw + NB * C * IH * IW * 4 + 64;
   if (total > STAGE_LIMIT) return false;
   const s = simdGemmInUse(M, T, C);
   if (!s) return false;
-  const k = winogradKernels(s)?.[kind];
-  if (!k) return false;
+  const fns = winogradKernels(s), k = fns?.[kind];
+  if (!fns || !k) return false;
   s.reserve(total);
   let f = s.f32;
   // U: resident when the weights are a registered constant (read after the last reserve: it may move).
   const slot = isConstant(w) ? uSlot(w, `${kind},${M},${C}`) : undefined;
+  if (slot?.bad) return false;
   if (slot?.data) f.set(slot.data, pU >> 2);
   else if (!slot?.res) {
-    weightTransform(w, M, C, kh3, kw3, mo, mpan, f, pU >> 2);
+    if (!weightTransform(w, M, C, kh3, kw3, mo, mpan, f, pU >> 2)) {
+      if (slot) slot.bad = true;
+      return false;
+    }
     if (slot) {
       slot.res = s.keep(pU, uFloats * 4);
       f = s.f32;
@@ -151,12 +162,16 @@ export function convWinogradF32(x: Float32Array, N: number, C: number, g: Grid, 
   for (let n0 = 0; n0 < N; n0 += NB) {
     const nb = Math.min(NB, N - n0);
     const xs = x.subarray(n0 * inSize, (n0 + nb) * inSize);
+    const n = nb * inSize;
     if (unpadded) {
       // The planes as they are (valid 3x1 convs): read where they are copied, then the slack.
       f.set(xs, pad >> 2);
-      f.fill(0, (pad >> 2) + nb * inSize, padFloats);
+      f.fill(0, (pad >> 2) + n, padFloats);
+      if (fns.finite(pad, (n + 15) >> 4) !== 0) return false;
     } else {
       f.set(xs, pRaw >> 2);
+      f.fill(0, (pRaw >> 2) + n, (pRaw >> 2) + ((n + 15) & ~15));
+      if (fns.finite(pRaw, (n + 15) >> 4) !== 0) return false;
       f.fill(0, pad >> 2, padFloats);
       s.copy2d(pRaw, pad + (top * Wp + left) * 4, nb * C, IH, IW * 4, IH * IW * 4, IW * 4, plane * 4, Wp * 4);
     }
@@ -199,11 +214,13 @@ function uSlot(w: Float32Array, key: string): USlot {
 /**
  * U = G g G^T of each 3x3 filter g (G g of a 3x1 one, g G^T of a 1x3 one; float64, rounded once to float32),
  * G = [[1,0,0],[.5,.5,.5],[.5,-.5,.5],[0,0,1]], laid out as nx matrices (element xi = a*cols + b) of MR-row
- * panels [mpan][C][MR] at f[o..] (rows past M zero).
+ * panels [mpan][C][MR] at f[o..] (rows past M zero). False (f partly written) where a weight is not finite
+ * or past FINITE_LIMIT.
  */
-function weightTransform(w: Float32Array, M: number, C: number, kh3: boolean, kw3: boolean, mo: number, mpan: number, f: Float32Array, o: number): void {
+function weightTransform(w: Float32Array, M: number, C: number, kh3: boolean, kw3: boolean, mo: number, mpan: number, f: Float32Array, o: number): boolean {
   const nx = kh3 && kw3 ? 16 : mo + 2, nc = kw3 ? 4 : 1, taps = (kh3 ? 3 : 1) * (kw3 ? 3 : 1);
   const per = mpan * MR * C; // floats per matrix
+  for (let i = 0, n = M * C * taps; i < n; i++) if (!(Math.abs(w[i]!) <= FINITE_LIMIT)) return false;
   f.fill(0, o, o + nx * per);
   const t = new Float64Array(12);
   const gRow = (g0: number, g1: number, g2: number, d: number, step: number) => {
@@ -243,4 +260,5 @@ function weightTransform(w: Float32Array, M: number, C: number, kh3: boolean, kw
       for (let a = 0; a < 4; a++) gRow(t[3 * a]!, t[3 * a + 1]!, t[3 * a + 2]!, d + nc * a * per, per);
     }
   }
+  return true;
 }

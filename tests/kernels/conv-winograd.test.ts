@@ -148,6 +148,33 @@ describe('Winograd F(2x2,3x3) Conv', () => {
     expect(winogradConvStats.calls).toBe(before);
   });
 
+  it('leaves Inf and NaN inputs and weights to the GEMM (the transforms would turn an Inf into NaN)', () => {
+    const [C, H, W, M] = [16, 8, 8, 8];
+    const attrs = { kernel_shape: ints([3, 3]), pads: ints([1, 1, 1, 1]) };
+    const x = new Float32Array(C * H * W).map((_, i) => Math.sin(i));
+    const w = new Float32Array(M * C * 9).map((_, i) => Math.cos(i));
+    const xInf = x.slice(); xInf[3 * 64 + 27] = Infinity;
+    const xNaN = x.slice(); xNaN[100] = NaN;
+    const wInf = w.slice(); wInf[17] = -Infinity;
+    markConstant(wInf);
+    for (const [xs, ws] of [[xInf, w], [xNaN, w], [x, wInf], [x, wInf]] as const) {
+      const before = winogradConvStats.calls;
+      const got = conv(xs, [1, C, H, W], ws, [M, C, 3, 3], attrs);
+      expect(winogradConvStats.calls, 'not taken').toBe(before);
+      const prev = setWinogradConv(false);
+      let want: Float32Array;
+      try {
+        want = conv(xs, [1, C, H, W], ws, [M, C, 3, 3], attrs);
+      } finally {
+        setWinogradConv(prev);
+      }
+      for (let i = 0; i < got.length; i++) if (!Object.is(got[i], want[i])) expect([i, got[i]]).toEqual([i, want[i]]);
+    }
+    // The direct sums keep an Inf where every term beside it is finite.
+    const y = conv(xInf, [1, C, H, W], w, [M, C, 3, 3], attrs);
+    expect(y.some((v) => v === Infinity || v === -Infinity)).toBe(true);
+  });
+
   it('ConvInteger stays exact (no Winograd: its transforms halve and reassociate)', () => {
     const [C, H, W, M] = [16, 8, 8, 8];
     const xs = new Uint8Array(C * H * W).map((_, i) => (i * 37) % 256);
