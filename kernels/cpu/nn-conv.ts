@@ -124,9 +124,9 @@ export function convForward(ctx: CpuContext, x: FloatArray, xd: readonly number[
     // GEMM per group (32 groups of 1 -> 2 channels at 24x48: 2.70 -> 0.14 ms). A first layer (group 1 over
     // RGB) measured faster as im2col + GEMM (3x224x224 -> 32: 1.24 against 1.82 ms direct).
     [gBias, epilogue] = [bias, !!epi];
-  } else if (group === 1 && nd === 2 && !exact && x instanceof Float32Array && w instanceof Float32Array && y instanceof Float32Array &&
-    convWinogradF32(x, N, C, g, M, w, y, bias)) {
-    // Stride-1 3x3: Winograd F(2x2,3x3), 2.25x fewer multiply-adds (nn-winograd.ts).
+  } else if (group === 1 && nd <= 2 && !exact && x instanceof Float32Array && w instanceof Float32Array && y instanceof Float32Array &&
+    convWinogradF32(x, N, C, nd === 2 ? g : rowGrid(g), M, w, y, bias)) {
+    // Stride-1 3x3, 3x1, 1x3 and 1-D 3-tap: Winograd, 1.5-2.25x fewer multiply-adds (nn-winograd.ts).
     gBias = bias;
     settle(0, 0, N * M, outSize, outSize);
     epilogue = !!gepi;
@@ -250,6 +250,11 @@ function convGemv(x: Float32Array, xOff: number, Cg: number, g: Grid, pointwise:
   gemvF32(wts, P, A, aOff, 1, P, t, 0, Mg, false, bias, biasOff);
   for (let m = 0; m < Mg; m++) for (let p = 0; p < P; p++) y[yOff + m * P + p] = t[p * Mg + m]!;
   return true;
+}
+
+/** A 1-D conv's grid as a 2-D one of height 1. */
+function rowGrid(g: Grid): Grid {
+  return { img: [1, g.img[0]!], out: [1, g.out[0]!], kernel: [1, g.kernel[0]!], strides: [1, g.strides[0]!], dilations: [1, g.dilations[0]!], padHead: [0, g.padHead[0]!] };
 }
 
 /** Input channels per group up to which grouped 2-D convs run direct (`conv2dDirectSimd`) rather than im2col + GEMM. */

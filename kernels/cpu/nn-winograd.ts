@@ -72,11 +72,12 @@ function plans(KH: number, KW: number, OH: number, OW: number): Plan[] {
 function planFor(C: number, M: number, OH: number, OW: number, KH: number, KW: number, N: number): Plan | undefined {
   if (C < 8 || M < 8) return undefined;
   let best: Plan | undefined, bestCols = Infinity;
+  // Images are folded into one product's columns (where they fit a pass); the implicit GEMM runs per image.
   for (const p of plans(KH, KW, OH, OW)) {
-    const cols = p.nx * Math.ceil(p.TH * p.TW / 8);
+    const cols = p.nx * Math.ceil(N * p.TH * p.TW / 8);
     if (cols < bestCols) { best = p; bestCols = cols; }
   }
-  if (!best || bestCols > 0.75 * KH * KW * Math.ceil(OH * (OW + KW - 1) / 8)) return undefined;
+  if (!best || bestCols > 0.75 * N * KH * KW * Math.ceil(OH * (OW + KW - 1) / 8)) return undefined;
   if (N * best.TH * best.TW <= 8 && best.nx * Math.ceil(M / 4) * 4 * C * 4 > 1 << 18) return undefined;
   return best;
 }

@@ -105,6 +105,19 @@ describe('Winograd F(2x2,3x3) Conv', () => {
     });
   }
 
+  it('1-D convs with 3 taps take F(4,3) or F(2,3) as 1x3 (batch 2, pads, bias)', () => {
+    const [N, C, L, M] = [2, 40, 61, 24];
+    const x = new Float32Array(N * C * L).map((_, i) => Math.sin(i * 0.37));
+    const w = new Float32Array(M * C * 3).map((_, i) => Math.cos(i * 0.91) * 0.5);
+    const b = new Float32Array(M).map((_, i) => 0.25 * i);
+    const attrs = { kernel_shape: ints([3]), pads: ints([2, 1]) };
+    const before = winogradConvStats.calls;
+    const got = conv(x, [N, C, L], w, [M, C, 3], attrs, b);
+    expect(winogradConvStats.calls - before).toBe(1);
+    const ref = reference(x, [N, C, 1, L], w, M, [0, 2, 0, 1], b, [1, 3]);
+    expectClose(got, ref, 256 * C * 2 ** -24 * maxAbs(x) * maxAbs(w), 'float64 reference');
+  });
+
   it('ran every form: F(2x2,3x3), F(2,3) and F(4,3) along rows and columns', () => {
     for (const k of ['3x3', '3x1', '1x3', '3x1m4', '1x3m4'] as const) expect(winogradConvStats.kinds[k] ?? 0, k).toBeGreaterThan(0);
   });
