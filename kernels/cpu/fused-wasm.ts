@@ -97,7 +97,8 @@ function sharedState(): Shared | undefined {
 // constants share one. Each program object (decodeProgram returns one per program text) keeps its key
 // and parameter values.
 const modules = new Map<string, Run | null>();
-const keys = new WeakMap<Program, { key: string; params: Float64Array }>();
+/** Per program object: its key, parameters, inputs read, and its module per input layout (no key built per call). */
+const keys = new WeakMap<Program, { key: string; params: Float64Array; used: number[]; runs: Map<string, Run | null> }>();
 
 function moduleFor(p: Program, modes: readonly (InputMode | undefined)[], s: Shared, key: string): Run | null {
   const k = `${key}|${modes.map((m) => (m === 'region' ? 'r' : m === 'scalar' ? 's' : '-')).join('')}`;
@@ -225,13 +226,18 @@ export function evaluateWasm(p: Program, leaves: readonly (Leaf | undefined)[], 
   if (!enabled || total < MIN_TOTAL) return false;
   const s = sharedState();
   if (!s) return false;
-  const used = programInputs(p);
+  let info = keys.get(p);
+  if (!info) keys.set(p, (info = { key: programKey(p), params: programParams(p), used: programInputs(p), runs: new Map() }));
+  const used = info.used;
   if (used.some((i) => i >= MAX_INPUTS || !leaves[i])) return false;
   const modes: (InputMode | undefined)[] = [];
-  for (const i of used) modes[i] = leaves[i]!.data.length === 1 && total !== 1 ? 'scalar' : 'region';
-  let info = keys.get(p);
-  if (!info) keys.set(p, (info = { key: programKey(p), params: programParams(p) }));
-  const run = moduleFor(p, modes, s, info.key);
+  let layout = '';
+  for (const i of used) {
+    modes[i] = leaves[i]!.data.length === 1 && total !== 1 ? 'scalar' : 'region';
+    layout += modes[i] === 'scalar' ? 's' : 'r';
+  }
+  let run = info.runs.get(layout);
+  if (run === undefined) info.runs.set(layout, (run = moduleFor(p, modes, s, info.key)));
   if (!run) return false;
   s.params.set(info.params);
   const stages: [number, Stage][] = [];
