@@ -57,7 +57,8 @@ export interface DirectEpilogue {
   code(input: number, temps: number, constant: (k: number) => number[]): number[];
 }
 
-interface Shape { KW: number; SW: 1 | 2; DW: number; R: number; NV: number; relaxed: boolean; epi?: DirectEpilogue }
+/** cg1: one input plane per group (depthwise), no loop over them. */
+interface Shape { KW: number; SW: 1 | 2; DW: number; R: number; NV: number; cg1: boolean; relaxed: boolean; epi?: DirectEpilogue }
 
 function assemble(s: Shape): Uint8Array<ArrayBuffer> {
   // params: 0 xs, 1 xp, 2 w, 3 b, 4 o (byte addresses), 5 inst (batch x groups), 6 G (groups), 7 rows,
@@ -76,11 +77,11 @@ function assemble(s: Shape): Uint8Array<ArrayBuffer> {
   const P = i32(), CI = i32(), RR = i32(), I = i32(), SRC = i32(), BI = i32(), ST = i32(), KHI = i32(), RP0 = i32(), WP = i32(), OP = i32(), OPS = i32();
   const ROWP = i32(), WC = i32(), PC = i32(), J = i32(), MO = i32(), MCH = i32(), XPJ = i32(), KLO = i32(), KHE = i32(), DST = i32(), OPL = i32();
   const rows = [...Array(s.R).keys()], js = [...Array(s.NV).keys()];
-  const RP = [i32()], RQ = rows.map(i32), WQ = i32(), T = i32(), SD0 = i32(), SD1 = i32();
+  const RP = [i32()], RQ = rows.map(i32), WQ = i32(), T = i32(), SD0 = i32(), SD1 = i32(), KIN = i32(), KWO = i32();
   const nI32 = next - NPARAMS;
   const v128 = () => next++;
   const ACC = rows.map(() => js.map(v128));
-  const WV = v128(), T0 = v128(), T1 = v128();
+  const WV = v128(), T0 = v128(), T1 = v128(), BV = v128();
   const ET = next;
   next += s.epi?.temps ?? 0;
   const EC = next;
@@ -171,20 +172,25 @@ function assemble(s: Shape): Uint8Array<ArrayBuffer> {
   ]);
   const epi = s.epi;
   const out = (i: number, j: number): number[] => (epi ? epi.code(acc(i, j), ET, (k) => get(EC + k)) : get(acc(i, j)));
-  const step = [
-    ...get(B), ...get(MCH), ...i32c(4), MUL, ADD, ...splat32(0), ...set(acc(0, 0)),
-    ...rows.flatMap((i) => js.flatMap((j) => (i || j ? [...get(acc(0, 0)), ...set(acc(i, j))] : []))),
-    // every input plane of the group, the kernel rows that read image rows (weights [c][kh][kw])
-    ...loop(J, get(CG), [
-      ...get(RP0), ...get(J), ...get(PS), MUL, ADD, ...get(KLO), ...get(DHB), MUL, ADD, ...set(RP[0]!),
-      ...get(WC), ...get(J), ...get(KH), MUL, ...get(KLO), ADD, ...i32c(4 * s.KW), MUL, ADD, ...set(WP),
-      ...get(KLO), ...set(KHI),
-      ...whileLt(KHI, get(KHE), [
-        ...taps,
-        ...get(RP[0]!), ...get(DHB), ADD, ...set(RP[0]!),
-        ...get(WP), ...i32c(4 * s.KW), ADD, ...set(WP),
-      ]),
+  // the kernel rows that read image rows (weights [c][kh][kw])
+  const kernelRows = [
+    ...get(KLO), ...set(KHI),
+    ...whileLt(KHI, get(KHE), [
+      ...taps,
+      ...get(RP[0]!), ...get(DHB), ADD, ...set(RP[0]!),
+      ...get(WP), ...i32c(4 * s.KW), ADD, ...set(WP),
     ]),
+  ];
+  const step = [
+    ...rows.flatMap((i) => js.flatMap((j) => [...get(BV), ...set(acc(i, j))])),
+    // every input plane of the group (one for a depthwise conv: no loop)
+    ...(s.cg1
+      ? [...get(RP0), ...get(KIN), ADD, ...set(RP[0]!), ...get(WC), ...get(KWO), ADD, ...set(WP), ...kernelRows]
+      : loop(J, get(CG), [
+        ...get(RP0), ...get(J), ...get(PS), MUL, ADD, ...get(KIN), ADD, ...set(RP[0]!),
+        ...get(WC), ...get(J), ...get(KH), MUL, ...i32c(4 * s.KW), MUL, ADD, ...get(KWO), ADD, ...set(WP),
+        ...kernelRows,
+      ])),
     ...get(OPS), ...set(DST),
     ...rows.flatMap((i) => [
       ...js.flatMap((j) => [...get(DST), ...out(i, j), ...v128store(16 * j)]),
@@ -194,6 +200,8 @@ function assemble(s: Shape): Uint8Array<ArrayBuffer> {
   const block = [
     ...get(TAB), ...get(BI), ...i32c(8), MUL, ADD, ...i32load(0), ...set(KLO),
     ...get(TAB), ...get(BI), ...i32c(8), MUL, ADD, ...i32load(4), ...set(KHE),
+    ...get(KLO), ...get(DHB), MUL, ...set(KIN),
+    ...get(KLO), ...i32c(4 * s.KW), MUL, ...set(KWO),
     // Column steps last to first: a row's last vector may run past the row into the next row's first
     // columns, which that row's first step (written after) overwrites.
     ...get(STEPS), ...set(ST),
@@ -211,6 +219,7 @@ function assemble(s: Shape): Uint8Array<ArrayBuffer> {
     // output channel mch = ci*MG + mo: its weights [CG][KH][KW] and bias
     ...get(CI), ...get(MG), MUL, ...get(MO), ADD, ...set(MCH),
     ...get(W), ...get(MCH), ...get(CG), MUL, ...get(KH), MUL, ...i32c(4 * s.KW), MUL, ADD, ...set(WC),
+    ...get(B), ...get(MCH), ...i32c(4), MUL, ADD, ...splat32(0), ...set(BV),
     ...get(XP), ...set(ROWP),
     ...get(OP), ...set(OPL),
     ...loop(BI, get(BLOCKS), block),
@@ -281,7 +290,7 @@ function memory(bytes: number): Float32Array | undefined {
 }
 
 function kernel(sh: Omit<Shape, 'relaxed'>): DwFn | undefined {
-  const key = `${sh.KW},${sh.SW},${sh.DW},${sh.R},${sh.NV},${sh.epi?.id ?? ''}`;
+  const key = `${sh.KW},${sh.SW},${sh.DW},${sh.R},${sh.NV},${+sh.cg1},${sh.epi?.id ?? ''}`;
   let fn = fns.get(key);
   if (fn === undefined) {
     fn = null;
@@ -450,7 +459,7 @@ export function conv2dDirectSimd(x: unknown, w: unknown, bias: unknown, y: unkno
   const tBase = oBase + up(oFloats);
   const f = memory((tBase + tab.length) * 4);
   if (!f) return false;
-  const fn = kernel({ KW, SW, DW, R, NV, epi });
+  const fn = kernel({ KW, SW, DW, R, NV, cg1: Cg === 1, epi });
   if (!fn) return false;
   f.set(w.subarray(0, wLen), wBase);
   if (bias) f.set(bias.subarray(0, M), bBase);
