@@ -117,6 +117,18 @@ describe('direct Conv SIMD: plans, groups, epilogues', () => {
     });
   }
 
+  // 1-D depthwise with long kernels (conformer-style convolution modules), dilated, strided
+  for (const [W, K, S, D, P] of [[100, 31, 1, 1, 15], [57, 15, 2, 2, 7], [40, 9, 1, 3, 0]] as const) {
+    it(`1-D depthwise W${W} k${K} s${S} d${D} p${P}, batch 2`, () => {
+      const [N, C] = [2, 6];
+      const x = new Float32Array(N * C * W).map((_, i) => Math.sin(i * 0.41));
+      const w = new Float32Array(C * K).map((_, i) => Math.cos(i * 0.29));
+      const b = new Float32Array(C).map((_, i) => 0.1 * i);
+      const a = { group: { kind: 'int', value: C } as Attr, kernel_shape: ints([K]), strides: ints([S]), dilations: ints([D]), pads: ints([P, P]) };
+      near(conv(x, [N, C, W], w, [C, 1, K], a, b), jsConv(x, [N, C, W], w, [C, 1, K], a, b));
+    });
+  }
+
   // group, input channels per group, output channels per group
   for (const [G, Cg, Mg, K, S] of [[4, 1, 2, 3, [1, 1]], [3, 2, 3, 3, [2, 2]], [2, 4, 1, 5, [1, 2]], [5, 1, 3, 3, [2, 1]]] as const) {
     it(`groups: ${G} x ${Cg} -> ${Mg} channels, k${K} s${S.join('x')}, batch 2`, () => {
