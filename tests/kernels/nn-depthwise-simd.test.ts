@@ -9,7 +9,7 @@ import { encodeProgram, type Instr, type Operand, type Program } from '../../gra
 import type { HostTensor } from '../../graph/tensor.js';
 import { evaluateProgram } from '../../kernels/cpu/fused-eval.js';
 import { CPU_KERNELS } from '../../kernels/cpu/index.js';
-import { directEpilogue, setDepthwisePlan, setDepthwiseSimd } from '../../kernels/cpu/nn-depthwise-simd.js';
+import { directEpilogue, setDepthwiseChunk, setDepthwisePlan, setDepthwiseSimd } from '../../kernels/cpu/nn-depthwise-simd.js';
 import type { CpuContext } from '../../kernels/cpu/types.js';
 import { runConv as conv } from '../helpers/conv.js';
 
@@ -126,6 +126,25 @@ describe('direct Conv SIMD: plans, groups, epilogues', () => {
       const b = new Float32Array(C).map((_, i) => 0.1 * i);
       const a = { group: { kind: 'int', value: C } as Attr, kernel_shape: ints([K]), strides: ints([S]), dilations: ints([D]), pads: ints([P, P]) };
       near(conv(x, [N, C, W], w, [C, 1, K], a, b), jsConv(x, [N, C, W], w, [C, 1, K], a, b));
+    });
+  }
+
+  // Chunks of planes (a chunk may end mid-image: the next starts at a group other than 0)
+  for (const floats of [1, 700, 2000]) {
+    it(`chunks of ~${floats} floats: depthwise at batch 3, grouped with a multiplier at batch 2`, () => {
+      const prev = setDepthwiseChunk(floats);
+      try {
+        const x = new Float32Array(3 * 5 * 9 * 13).map((_, i) => Math.sin(i * 0.37));
+        const w = new Float32Array(5 * 9).map((_, i) => Math.cos(i * 0.91));
+        const b = new Float32Array(5).map((_, i) => 0.5 - i * 0.3);
+        near(conv(x, [3, 5, 9, 13], w, [5, 1, 3, 3], geo(3, [1, 1], 1, 1, 5), b), jsConv(x, [3, 5, 9, 13], w, [5, 1, 3, 3], geo(3, [1, 1], 1, 1, 5), b));
+        const xg = new Float32Array(2 * 6 * 8 * 10).map((_, i) => Math.sin(i * 0.53));
+        const wg = new Float32Array(9 * 2 * 9).map((_, i) => Math.cos(i * 0.71));
+        const a = geo(3, [2, 2], 1, 1, 3);
+        near(conv(xg, [2, 6, 8, 10], wg, [9, 2, 3, 3], a), jsConv(xg, [2, 6, 8, 10], wg, [9, 2, 3, 3], a));
+      } finally {
+        setDepthwiseChunk(prev);
+      }
     });
   }
 
