@@ -183,6 +183,20 @@ describe('Winograd F(2x2,3x3) Conv', () => {
       }
       for (let i = 0; i < got.length; i++) if (!Object.is(got[i], want[i])) expect([i, got[i]]).toEqual([i, want[i]]);
     }
+    // An Inf in the third image, found after the first two (folded into one product) were written: all redone.
+    const xb = new Float32Array(3 * 24 * 32 * 32).map((_, i) => Math.sin(i * 0.1));
+    xb[2 * 24 * 1024 + 500] = Infinity;
+    const wb = new Float32Array(8 * 24 * 9).map((_, i) => Math.cos(i));
+    const before = winogradConvStats.calls;
+    const gotB = conv(xb, [3, 24, 32, 32], wb, [8, 24, 3, 3], attrs);
+    expect(winogradConvStats.calls).toBe(before);
+    const prevB = setWinogradConv(false);
+    try {
+      const wantB = conv(xb, [3, 24, 32, 32], wb, [8, 24, 3, 3], attrs);
+      for (let i = 0; i < gotB.length; i++) if (!Object.is(gotB[i], wantB[i])) expect([i, gotB[i]]).toEqual([i, wantB[i]]);
+    } finally {
+      setWinogradConv(prevB);
+    }
     // The direct sums keep an Inf where every term beside it is finite.
     const y = conv(xInf, [1, C, H, W], w, [M, C, 3, 3], attrs);
     expect(y.some((v) => v === Infinity || v === -Infinity)).toBe(true);
