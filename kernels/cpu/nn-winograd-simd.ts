@@ -255,32 +255,36 @@ export interface WinogradTransforms {
   output(src: number, dst: number, Co: number, rows: number, TW: number, ldM: number, ms: number, pbias: number, ldY: number, planeY: number): void;
 }
 
-export type WinogradFns = Record<WinogradKernel, WinogradTransforms> & { finite(src: number, n16: number): number };
-const KERNELS: readonly WinogradKernel[] = ['3x3', '3x1', '1x3', '3x1m4', '1x3m4'];
+/** One form's transforms and the input check, on one GEMM's memory. */
+export type WinogradFns = WinogradTransforms & { finite(src: number, n16: number): number };
 
-let bin: Uint8Array<ArrayBuffer> | null | undefined;
-const instances = new WeakMap<SimdGemm, WinogradFns | null>();
+// A module per form, assembled on first use (assembling all five took ~27 ms of first-run JS; a model
+// needs one or two), instantiated once per GEMM.
+const bins = new Map<WinogradKernel, Uint8Array<ArrayBuffer> | null>();
+const instances = new WeakMap<SimdGemm, Map<WinogradKernel, WinogradFns | null>>();
 
-/** The transforms on the GEMM's memory (one instance per GEMM), or undefined where the engine rejects them. */
-export function winogradKernels(g: SimdGemm): WinogradFns | undefined {
-  let k = instances.get(g);
+/** The transforms of `kind` on the GEMM's memory, or undefined where the engine rejects them. */
+export function winogradKernels(g: SimdGemm, kind: WinogradKernel): WinogradFns | undefined {
+  let byKind = instances.get(g);
+  if (!byKind) instances.set(g, (byKind = new Map()));
+  let k = byKind.get(kind);
   if (k !== undefined) return k ?? undefined;
   k = null;
   try {
+    let bin = bins.get(kind);
     if (bin === undefined) {
-      const b = assembleModule([...KERNELS.flatMap((kk) => [
-        { name: `in${kk}`, params: new Array<number>(9).fill(I32), results: [], body: inputFn(kk) },
-        { name: `out${kk}`, params: new Array<number>(10).fill(I32), results: [], body: outputFn(kk) },
-      ]), { name: 'finite', params: [I32, I32], results: [F32], body: finiteFn() }], 1);
+      const b = assembleModule([
+        { name: 'input', params: new Array<number>(9).fill(I32), results: [], body: inputFn(kind) },
+        { name: 'output', params: new Array<number>(10).fill(I32), results: [], body: outputFn(kind) },
+        { name: 'finite', params: [I32, I32], results: [F32], body: finiteFn() },
+      ], 1);
       bin = WebAssembly.validate(b) ? b : null;
+      bins.set(kind, bin);
     }
-    if (bin) {
-      const e = new WebAssembly.Instance(new WebAssembly.Module(bin), { env: { mem: g.memory } }).exports as Record<string, WinogradTransforms['input'] & WinogradTransforms['output']>;
-      k = { ...Object.fromEntries(KERNELS.map((kk) => [kk, { input: e[`in${kk}`]!, output: e[`out${kk}`]! }])), finite: e.finite } as unknown as WinogradFns;
-    }
+    if (bin) k = new WebAssembly.Instance(new WebAssembly.Module(bin), { env: { mem: g.memory } }).exports as unknown as WinogradFns;
   } catch {
     k = null;
   }
-  instances.set(g, k);
+  byKind.set(kind, k);
   return k ?? undefined;
 }

@@ -137,8 +137,8 @@ export function convWinogradF32(x: Float32Array, N: number, C: number, g: Grid, 
   if (total > STAGE_LIMIT) return false;
   const s = simdGemmInUse(M, T, C);
   if (!s) return false;
-  const fns = winogradKernels(s), k = fns?.[kind];
-  if (!fns || !k) return false;
+  const k = winogradKernels(s, kind);
+  if (!k) return false;
   s.reserve(total);
   let f = s.f32;
   // U: resident when the weights are a registered constant (read after the last reserve: it may move).
@@ -168,11 +168,11 @@ export function convWinogradF32(x: Float32Array, N: number, C: number, g: Grid, 
       // The planes as they are (valid 3x1 convs): read where they are copied, then the slack.
       f.set(xs, pad >> 2);
       f.fill(0, (pad >> 2) + n, padFloats);
-      if (fns.finite(pad, (n + 15) >> 4) !== 0) return false;
+      if (k.finite(pad, (n + 15) >> 4) !== 0) return false;
     } else {
       f.set(xs, pRaw >> 2);
       f.fill(0, (pRaw >> 2) + n, (pRaw >> 2) + ((n + 15) & ~15));
-      if (fns.finite(pRaw, (n + 15) >> 4) !== 0) return false;
+      if (k.finite(pRaw, (n + 15) >> 4) !== 0) return false;
       f.fill(0, pad >> 2, padFloats);
       s.copy2d(pRaw, pad + (top * Wp + left) * 4, nb * C, IH, IW * 4, IH * IW * 4, IW * 4, plane * 4, Wp * 4);
     }
