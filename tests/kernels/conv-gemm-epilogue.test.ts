@@ -44,6 +44,7 @@ const convs: [string, number[], number[], Record<string, Attr>][] = [
   ['3x3 stride 2 (im2col)', [2, 8, 15, 14], [16, 8, 3, 3], { pads: ints([1, 1, 1, 1]), strides: ints([2, 2]) }],
   ['1-D', [2, 12, 40], [16, 12, 5], { pads: ints([2, 2]) }],
   ['groups of 4 channels', [1, 16, 8, 8], [32, 4, 1, 1], { group: { kind: 'int', value: 4 } }],
+  ['1x1 few positions, batch 3 (one transposed product for the batch)', [3, 40, 3, 3], [32, 40, 1, 1], {}],
 ];
 
 describe('FusedConv epilogues in the GEMM memory', () => {

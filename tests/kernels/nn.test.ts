@@ -268,6 +268,9 @@ describe('Conv', () => {
     ['1x1 strided', [1, 8, 9, 9], [4, 8, 1, 1], { strides: ints([2, 2]) }, true],
     // 1-3 output positions: a matrix-vector product against the laid-out weight (linalg-gemv-simd.ts).
     ['1x1 on a 1x1 map, squeeze-excite (GEMV)', [2, 120, 1, 1], [40, 120, 1, 1], {}, true],
+    // Batches of small maps: one product over every image's positions.
+    ['1x1 on a 2x3 map, batch 3 (one transposed product)', [3, 48, 2, 3], [36, 48, 1, 1], {}, true],
+    ['1x1 on a 1x1 map, batch 4, no bias (one GEMV of four rows)', [4, 128, 1, 1], [40, 128, 1, 1], {}, false],
     ['3x1 onto one position, no bias (GEMV over im2col)', [1, 48, 3, 1], [37, 48, 3, 1], {}, false],
     ['1x3 onto 3 positions, padded (GEMV, transposed out)', [1, 80, 1, 3], [24, 80, 1, 3], { pads: ints([0, 1, 0, 1]) }, true],
     ['1-D onto 2 positions, grouped (GEMV per group)', [1, 128, 4], [48, 64, 3], { group: int(2) }, true],
