@@ -56,6 +56,7 @@ describe('Winograd F(2x2,3x3) Conv', () => {
     [1, 96, 12, 12, 24, [1, 1, 1, 1]],
     [2, 13, 11, 9, 10, [1, 1, 1, 1]], // odd sizes, channels not multiples of 4 or 8, batch 2
     [1, 9, 7, 13, 17, [0, 0, 0, 0]], // no padding, odd output
+    [1, 16, 10, 12, 8, [0, 0, 0, 0]], // no padding, even output: the planes are read as staged
     [2, 8, 10, 7, 9, [0, 1, 2, 1]], // asymmetric pads
     [1, 16, 5, 6, 8, [2, 2, 2, 2]], // pads wider than the kernel's reach
     [1, 12, 2, 9, 12, [1, 1, 1, 1]], // one tile row
