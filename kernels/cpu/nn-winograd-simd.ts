@@ -63,12 +63,14 @@ function inputFn(k: WinogradKernel): number[] {
       ...op(D2, D1, FSUB), ...set(W(i, 2)), ...op(D1, D3, FSUB), ...set(W(i, 3)),
     ] : [...get(A), ...vload(0), ...set(W(i, 0))]),
   ];
-  const store = (a: number, j: number, v: number[]) => [...at(Q, MS, nc * a + j), ...v, ...vstore(0)];
-  // V = B^T t along a 3-tap column: rows t0 - t2, t1 + t2, t2 - t1, t1 - t3.
-  const cols = [...Array(nc).keys()].flatMap((j) => (kh3 ? [
-    ...store(0, j, op(W(0, j), W(2, j), FSUB)), ...store(1, j, op(W(1, j), W(2, j), FADD)),
-    ...store(2, j, op(W(2, j), W(1, j), FSUB)), ...store(3, j, op(W(1, j), W(3, j), FSUB)),
-  ] : store(0, j, get(W(0, j)))));
+  // V = B^T t along a 3-tap column: rows t0 - t2, t1 + t2, t2 - t1, t1 - t3; stored in matrix order
+  // through a running address (A, free once the rows are loaded).
+  const vOf = (a: number, j: number) => (!kh3 ? get(W(0, j))
+    : a === 0 ? op(W(0, j), W(2, j), FSUB) : a === 1 ? op(W(1, j), W(2, j), FADD)
+    : a === 2 ? op(W(2, j), W(1, j), FSUB) : op(W(1, j), W(3, j), FSUB));
+  const cols = [...get(Q), ...set(A), ...[...Array(kh3 ? 4 : 1).keys()].flatMap((a) => [...Array(nc).keys()].flatMap((j) => [
+    ...get(A), ...vOf(a, j), ...vstore(0), ...get(A), ...get(MS), ADD, ...set(A),
+  ]))];
   const group = [...[...Array(nr).keys()].flatMap(row), ...cols,
     ...get(P), ...i32c(kw3 ? 32 : 16), ADD, ...set(P), ...get(Q), ...i32c(16), ADD, ...set(Q)];
   return [
