@@ -362,20 +362,19 @@ export function gemmF32TransB(
 ): boolean {
   const s = simdFor(M, N, K);
   if (!s) return false;
-  s.reserve(stageBytes(K, N, N));
-  const f = s.f32;
+  // A constant B is kept as column panels of B^T (packed by gemmSimdStaged from the staged transpose on
+  // first use), as gemmF32 keeps a constant B: a call streams contiguous panels rather than 32 bytes of
+  // each row of B^T (measured even on the detector's 384->384 1x1 convs over 9 positions).
   const slot = usePackCache && isConstant(B) ? cacheSlot(transposedB, B, `${bOff},${ldb},${N},${K}`) : undefined;
-  if (slot?.data) f.set(slot.data, 0);
-  else if (!slot?.res) {
+  if (!slot?.res && !slot?.data) {
+    s.reserve(stageBytes(K, N, N));
+    const f = s.f32;
     for (let j = 0; j < N; j++) {
       const r = bOff + j * ldb;
       for (let k = 0, d = j; k < K; k++, d += N) f[d] = B[r + k]!;
     }
-    // Kept resident with a tile of slack columns (the last column panel reads past N).
-    if (slot) slot.res = useResident ? s.keep(0, stageBytes(K, N, N)) : undefined;
-    if (slot && !slot.res) slot.data = s.f32.slice(0, K * N);
   }
-  gemmSimdStaged(s, M, N, K, A, aOff, aRow, aCol, N, C, cOff, ldc, accumulate, undefined, 0, slot?.res, undefined, undefined, false);
+  gemmSimdStaged(s, M, N, K, A, aOff, aRow, aCol, N, C, cOff, ldc, accumulate, undefined, 0, undefined, undefined, slot, false);
   return true;
 }
 
@@ -409,7 +408,7 @@ function aPacked(A: Float32Array, aOff: number, aRow: number, aCol: number, M: n
 /** Column panels of constant B operands of gemmF32 (MatMul weights), per (array, offset, stride, shape). */
 const panelsB = new WeakMap<Float32Array, Map<string, PackSlot>>();
 
-/** Transposed constant B operands of gemmF32TransB, per (array, offset, stride, shape). */
+/** Constant B operands of gemmF32TransB as column panels of B^T, per (array, offset, stride, shape). */
 const transposedB = new WeakMap<Float32Array, Map<string, PackSlot>>();
 
 function cacheSlot(cache: WeakMap<Float32Array, Map<string, PackSlot>>, arr: Float32Array, key: string): PackSlot {
