@@ -41,11 +41,30 @@ const axes = (k: WinogradKernel) => ({ kh3: k !== '1x3', kw3: k !== '3x1' });
 // input(src, dst, C, rows, TW, rowB, planeB, ldV, ms): for c < C, r < rows, tiles tw < TW (4 at a time), the
 // tile at plane row r*sh, column tw*sw of plane c (sh, sw: 2 along a 3-tap axis, else 1) goes to column
 // r*TW + tw of row c of the nx matrices (dst + xi*ms + c*ldV + 4(r*TW + tw)). Addresses and strides in bytes.
+/**
+ * The frame both input transforms share (their locals: 0 src, 2 C, 3 rows, 4 TW, 5 rowB, 6 planeB, 7 ldV,
+ * 9 c, 10 r, 11 tw, 12 p, 13 q): per channel c and tile row r, p = src + c*planeB + r*sh*rowB (sh input rows
+ * per tile row) and q = dst + c*ldV + 4*r*TW, then `group` over the row's tiles, four at a time.
+ */
+function inputLoops(sh: number, group: number[]): number[] {
+  const [SRC, DST, C, ROWS, TW, ROWB, PLANEB, LDV] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [CI, R, TWI, P, Q] = [9, 10, 11, 12, 13];
+  return [
+    2, 6, I32, 24, V128,
+    ...loop(CI, C, 1, loop(R, ROWS, 1, [
+      ...get(SRC), ...get(CI), ...get(PLANEB), MUL, ADD, ...get(R), ...(sh > 1 ? [...i32c(sh), MUL] : []), ...get(ROWB), MUL, ADD, ...set(P),
+      ...get(DST), ...get(CI), ...get(LDV), MUL, ADD, ...get(R), ...get(TW), MUL, ...i32c(4), MUL, ADD, ...set(Q),
+      ...loop(TWI, TW, 4, group),
+    ])),
+    0x0b,
+  ];
+}
+
 function inputFn(k: WinogradKernel): number[] {
   if (k === '3x1m4' || k === '1x3m4') return inputFn4(k === '3x1m4');
   const { kh3, kw3 } = axes(k);
-  const [SRC, DST, C, ROWS, TW, ROWB, PLANEB, LDV, MS] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const [CI, R, TWI, P, Q, A] = [9, 10, 11, 12, 13, 14];
+  // locals: 5 rowB, 8 ms (bytes between V matrices), 12 p, 13 q, 14 a (the frame's: inputLoops)
+  const [ROWB, MS, P, Q, A] = [5, 8, 12, 13, 14];
   const V0 = 15;
   const [L0, L1, L2, L3, D0, D1, D2, D3] = [V0, V0 + 1, V0 + 2, V0 + 3, V0 + 4, V0 + 5, V0 + 6, V0 + 7];
   const W = (i: number, j: number) => V0 + 8 + 4 * i + j;
@@ -73,16 +92,7 @@ function inputFn(k: WinogradKernel): number[] {
   ]))];
   const group = [...[...Array(nr).keys()].flatMap(row), ...cols,
     ...get(P), ...i32c(kw3 ? 32 : 16), ADD, ...set(P), ...get(Q), ...i32c(16), ADD, ...set(Q)];
-  return [
-    2, 6, I32, 24, V128,
-    ...loop(CI, C, 1, loop(R, ROWS, 1, [
-      // p = src + c*planeB + r*sh*rowB; q = dst + c*ldV + 4*r*TW
-      ...get(SRC), ...get(CI), ...get(PLANEB), MUL, ADD, ...get(R), ...(kh3 ? [...i32c(2), MUL] : []), ...get(ROWB), MUL, ADD, ...set(P),
-      ...get(DST), ...get(CI), ...get(LDV), MUL, ADD, ...get(R), ...get(TW), MUL, ...i32c(4), MUL, ADD, ...set(Q),
-      ...loop(TWI, TW, 4, group),
-    ])),
-    0x0b,
-  ];
+  return inputLoops(kh3 ? 2 : 1, group);
 }
 
 // output(src, dst, Co, rows, TW, ldM, ms, pbias, ldY, planeY): for co < Co, r < rows, tiles tw < TW (4 at a
@@ -143,8 +153,8 @@ const times = (c: number) => [...splat4(c), ...FMUL];
 // loads and one more), B^T d with B^T = [[4,0,-5,0,1,0],[0,-4,-4,1,1,0],[0,4,-4,-1,1,0],[0,-2,-1,2,1,0],
 // [0,2,-1,-2,1,0],[0,4,0,-5,0,1]] into 6 matrices.
 function inputFn4(rows: boolean): number[] {
-  const [SRC, DST, C, ROWS, TW, ROWB, PLANEB, LDV, MS] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const [CI, R, TWI, P, Q, A] = [9, 10, 11, 12, 13, 14];
+  // locals: 5 rowB, 8 ms (bytes between V matrices), 12 p, 13 q, 14 a (the frame's: inputLoops)
+  const [ROWB, MS, P, Q, A] = [5, 8, 12, 13, 14];
   const V0 = 15;
   const L = (i: number) => V0 + i; // 0..4
   const T = (i: number) => V0 + 5 + i; // 0..3
@@ -175,16 +185,7 @@ function inputFn4(rows: boolean): number[] {
   ];
   const group = [...load, ...transform,
     ...get(P), ...i32c(rows ? 16 : 64), ADD, ...set(P), ...get(Q), ...i32c(16), ADD, ...set(Q)];
-  return [
-    2, 6, I32, 24, V128,
-    ...loop(CI, C, 1, loop(R, ROWS, 1, [
-      // p = src + c*planeB + r*sh*rowB; q = dst + c*ldV + 4*r*TW
-      ...get(SRC), ...get(CI), ...get(PLANEB), MUL, ADD, ...get(R), ...(rows ? [...i32c(4), MUL] : []), ...get(ROWB), MUL, ADD, ...set(P),
-      ...get(DST), ...get(CI), ...get(LDV), MUL, ADD, ...get(R), ...get(TW), MUL, ...i32c(4), MUL, ADD, ...set(Q),
-      ...loop(TWI, TW, 4, group),
-    ])),
-    0x0b,
-  ];
+  return inputLoops(rows ? 4 : 1, group);
 }
 
 // F(4, 3) output: Y = A^T m + bias, A^T = [[1,1,1,1,1,0],[0,1,-1,2,-2,0],[0,1,1,4,4,0],[0,1,-1,8,-8,1]]; 3x1:
