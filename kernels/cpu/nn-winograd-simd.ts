@@ -99,11 +99,34 @@ function inputFn(k: WinogradKernel): number[] {
 // time), Y = A^T m A + bias[co] (A^T only along 3-tap axes) of the tile at column r*TW + tw of row co of the
 // nx matrices (src + xi*ms + co*ldM) goes to rows r*sh.. and columns tw*sw.. of output plane co
 // (dst + co*planeY + r*sh*ldY + 4*tw*sw): whole rows of four tiles.
+/**
+ * The frame both output transforms share (their locals: 0 src, 1 dst, 2 Co, 3 rows, 4 TW, 5 ldM, 7 pbias,
+ * 8 ldY, 9 planeY, 10 co, 11 r, 12 tw, 13 p, 14 q; `v128s` vector locals, `bv` the bias splat): per output
+ * channel co (bias[co] splat) and tile row r, p = src + co*ldM + 4*r*TW and q = dst + co*planeY + r*sh*ldY
+ * (sh output rows per tile row), then `group` over the row's tiles, four at a time.
+ */
+function outputLoops(sh: number, v128s: number, bv: number, group: number[]): number[] {
+  const [SRC, DST, CO, ROWS, TW, LDM, PBIAS, LDY, PLANEY] = [0, 1, 2, 3, 4, 5, 7, 8, 9];
+  const [CI, R, TWI, P, Q] = [10, 11, 12, 13, 14];
+  return [
+    2, 5, I32, v128s, V128,
+    ...loop(CI, CO, 1, [
+      ...get(PBIAS), ...get(CI), ...i32c(4), MUL, ADD, ...simd(0x09), 2, 0, ...set(bv),
+      ...loop(R, ROWS, 1, [
+        ...get(SRC), ...get(CI), ...get(LDM), MUL, ADD, ...get(R), ...get(TW), MUL, ...i32c(4), MUL, ADD, ...set(P),
+        ...get(DST), ...get(CI), ...get(PLANEY), MUL, ADD, ...get(R), ...(sh > 1 ? [...i32c(sh), MUL] : []), ...get(LDY), MUL, ADD, ...set(Q),
+        ...loop(TWI, TW, 4, group),
+      ]),
+    ]),
+    0x0b,
+  ];
+}
+
 function outputFn(k: WinogradKernel): number[] {
   if (k === '3x1m4' || k === '1x3m4') return outputFn4(k === '3x1m4');
   const { kh3, kw3 } = axes(k);
-  const [SRC, DST, CO, ROWS, TW, LDM, MS, PBIAS, LDY, PLANEY] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-  const [CI, R, TWI, P, Q] = [10, 11, 12, 13, 14];
+  // locals: 6 ms (bytes between M matrices), 8 ldY, 13 p, 14 q (the frame's: outputLoops)
+  const [MS, LDY, P, Q] = [6, 8, 13, 14];
   const V0 = 15;
   const [BV, M0, M1, M2, M3] = [V0, V0 + 1, V0 + 2, V0 + 3, V0 + 4];
   const S = (a: number, j: number) => V0 + 5 + 4 * a + j;
@@ -126,19 +149,7 @@ function outputFn(k: WinogradKernel): number[] {
   ] : [...rowAt(a), ...op(S(a, 0), BV, FADD), ...vstore(0)]);
   const group = [...[...Array(nc).keys()].flatMap(col), ...outRow(0), ...(kh3 ? outRow(1) : []),
     ...get(P), ...i32c(16), ADD, ...set(P), ...get(Q), ...i32c(kw3 ? 32 : 16), ADD, ...set(Q)];
-  return [
-    2, 5, I32, 15, V128,
-    ...loop(CI, CO, 1, [
-      ...get(PBIAS), ...get(CI), ...i32c(4), MUL, ADD, ...simd(0x09), 2, 0, ...set(BV),
-      ...loop(R, ROWS, 1, [
-        // p = src + co*ldM + 4*r*TW; q = dst + co*planeY + r*sh*ldY
-        ...get(SRC), ...get(CI), ...get(LDM), MUL, ADD, ...get(R), ...get(TW), MUL, ...i32c(4), MUL, ADD, ...set(P),
-        ...get(DST), ...get(CI), ...get(PLANEY), MUL, ADD, ...get(R), ...(kh3 ? [...i32c(2), MUL] : []), ...get(LDY), MUL, ADD, ...set(Q),
-        ...loop(TWI, TW, 4, group),
-      ]),
-    ]),
-    0x0b,
-  ];
+  return outputLoops(kh3 ? 2 : 1, 15, BV, group);
 }
 
 const FMUL = simd(0xe6);
@@ -191,8 +202,8 @@ function inputFn4(rows: boolean): number[] {
 // F(4, 3) output: Y = A^T m + bias, A^T = [[1,1,1,1,1,0],[0,1,-1,2,-2,0],[0,1,1,4,4,0],[0,1,-1,8,-8,1]]; 3x1:
 // four output rows of four columns, 1x3: four tiles' outputs transposed back into 16 columns of one row.
 function outputFn4(rows: boolean): number[] {
-  const [SRC, DST, CO, ROWS, TW, LDM, MS, PBIAS, LDY, PLANEY] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-  const [CI, R, TWI, P, Q] = [10, 11, 12, 13, 14];
+  // locals: 6 ms (bytes between M matrices), 8 ldY, 13 p, 14 q (the frame's: outputLoops)
+  const [MS, LDY, P, Q] = [6, 8, 13, 14];
   const V0 = 15;
   const BV = V0;
   const Mv = (i: number) => V0 + 1 + i; // 0..5
@@ -218,19 +229,7 @@ function outputFn4(rows: boolean): number[] {
     ];
   const group = [...loads, ...transform, ...stores,
     ...get(P), ...i32c(16), ADD, ...set(P), ...get(Q), ...i32c(rows ? 16 : 64), ADD, ...set(Q)];
-  return [
-    2, 5, I32, 17, V128,
-    ...loop(CI, CO, 1, [
-      ...get(PBIAS), ...get(CI), ...i32c(4), MUL, ADD, ...simd(0x09), 2, 0, ...set(BV),
-      ...loop(R, ROWS, 1, [
-        // p = src + co*ldM + 4*r*TW; q = dst + co*planeY + r*sh*ldY
-        ...get(SRC), ...get(CI), ...get(LDM), MUL, ADD, ...get(R), ...get(TW), MUL, ...i32c(4), MUL, ADD, ...set(P),
-        ...get(DST), ...get(CI), ...get(PLANEY), MUL, ADD, ...get(R), ...(rows ? [...i32c(4), MUL] : []), ...get(LDY), MUL, ADD, ...set(Q),
-        ...loop(TWI, TW, 4, group),
-      ]),
-    ]),
-    0x0b,
-  ];
+  return outputLoops(rows ? 4 : 1, 17, BV, group);
 }
 
 // finite(src, n16): 0 where the 16*n16 floats at src are all finite, else NaN (x - x is NaN for Inf and
