@@ -112,93 +112,93 @@ export function convForward(ctx: CpuContext, x: FloatArray, xd: readonly number[
     gepi.applied += rows * cols;
   };
   try {
-  if (Cg === 1 && Mg === 1 && nd === 2 && !pointwise) {
-    if (depthwise2d(x, w, y, N * C, inSp, geo.out, a, geo.padHead, bias, epi)) [gBias, epilogue] = [bias, !!epi];
-  } else if (Cg === 1 && Mg === 1 && nd === 1 && !pointwise) {
-    // 1-D depthwise (audio/sequence models) runs as 2-D with a height of 1.
-    const a2: WindowAttrs = { ...a, kernel: [1, a.kernel[0]!], strides: [1, a.strides[0]!], dilations: [1, a.dilations[0]!] };
-    if (depthwise2d(x, w, y, N * C, [1, inSp[0]!], [1, geo.out[0]!], a2, [0, geo.padHead[0]!], bias, epi)) [gBias, epilogue] = [bias, !!epi];
-  } else if (group > 1 && Cg <= DIRECT_MAX_CHANNELS && nd <= 2 && !pointwise && a.kernel[nd - 1]! <= 16 && y instanceof Float32Array &&
-    conv2dDirectSimd(x, w, bias, y, directGeometry(N, group, Cg, Mg, inSp, geo.out, a, geo.padHead), epi)) {
-    // Groups of few input channels (depthwise with a multiplier, small groups): direct, no im2col and no
-    // GEMM per group (32 groups of 1 -> 2 channels at 24x48: 2.70 -> 0.14 ms). A first layer (group 1 over
-    // RGB) measured faster as im2col + GEMM (3x224x224 -> 32: 1.24 against 1.82 ms direct).
-    [gBias, epilogue] = [bias, !!epi];
-  } else if (group === 1 && nd <= 2 && !exact && x instanceof Float32Array && w instanceof Float32Array && y instanceof Float32Array &&
-    convWinogradF32(x, N, C, nd === 2 ? g : rowGrid(g), M, w, y, bias)) {
-    // Stride-1 3x3, 3x1, 1x3 and 1-D 3-tap: Winograd, 1.5-2.25x fewer multiply-adds (nn-winograd.ts).
-    gBias = bias;
-    settle(0, 0, N * M, outSize, outSize);
-    epilogue = !!gepi;
-  } else {
-    // 2-D im2col runs over bands of output rows, so the col buffer stays bounded (and cache-friendly) on
-    // large images; other ranks take the whole grid at once.
-    gBias = y instanceof Float32Array ? bias : undefined;
-    const rowLen = Cg * kSize * (nd === 2 ? geo.out[1]! : outSize);
-    const rowsPerBand = nd === 2 ? Math.max(1, Math.min(geo.out[0]!, Math.floor(COL_LIMIT / rowLen))) : 1;
-    const colLen = nd === 2 ? rowLen * rowsPerBand : rowLen;
-    let col: FloatArray | undefined;
-    // The col buffer: the SIMD GEMM's own B stage where it has one (saves copying the columns there).
-    const colFor = (m: number, cols: number, k: number): { buf: FloatArray; staged: boolean } => {
-      const st = y instanceof Float32Array ? gemmStageB(m, cols, k) : undefined;
-      if (st) return { buf: st, staged: true };
-      col ??= x instanceof Float32Array ? new Float32Array(colLen) : new Float64Array(colLen);
-      return { buf: col, staged: false };
-    };
-    // A batch of 1x1 convs on small maps: one product over every image's positions (the weight read once).
-    const b0 = gepi?.applied ?? 0;
-    const batched = group === 1 && pointwise && N > 1 && x instanceof Float32Array && w instanceof Float32Array && y instanceof Float32Array &&
-      pointwiseBatched(x, N, C, outSize, w, M, y, bias as Float32Array | undefined);
-    if (batched) settle(b0, 0, N * M, outSize, outSize);
-    for (let n = 0; n < (batched ? 0 : N); n++) {
-      for (let gi = 0; gi < group; gi++) {
-        const xOff = (n * C + gi * Cg) * inSize;
-        const yOff = (n * M + gi * Mg) * outSize;
-        const wOff = gi * Mg * Cg * kSize;
-        const before = gepi?.applied ?? 0;
-        if (y instanceof Float32Array && x instanceof Float32Array && w instanceof Float32Array) {
-          const b = bias as Float32Array | undefined;
-          if ((pointwise && pointwiseFewPositions(x, xOff, Cg, outSize, w, wOff, Mg, y, yOff, b, gi * Mg)) ||
-            convGemv(x, xOff, Cg, g, pointwise, w, wOff, Mg, y, yOff, b, gi * Mg)) {
-            settle(before, yOff, Mg, outSize, outSize);
-            continue;
-          }
-        }
-        if (pointwise) {
-          gemm(Mg, outSize, Cg, w, wOff, Cg, 1, x, xOff, inSize, y, yOff, outSize, false, gBias, gi * Mg);
-        } else if (nd === 2) {
-          if (useImplicit && y instanceof Float32Array && x instanceof Float32Array && w instanceof Float32Array &&
-            convImplicitF32(x, xOff, Cg, g, Mg, w, wOff, y, yOff, gBias, gi * Mg)) {
-            settle(before, yOff, Mg, outSize, outSize);
-            continue;
-          }
-          const OH = geo.out[0]!, OW = geo.out[1]!;
-          for (let r0 = 0; r0 < OH; r0 += rowsPerBand) {
-            const r1 = Math.min(OH, r0 + rowsPerBand);
-            const cols = (r1 - r0) * OW;
-            const band = gepi?.applied ?? 0;
-            if (y instanceof Float32Array && im2colStaged2d(x as Float32Array, xOff, Cg, g, r0, r1, Mg)) {
-              gemmF32Staged(Mg, cols, Cg * kSize, w as Float32Array, wOff, Cg * kSize, 1, y, yOff + r0 * OW, outSize, false, gBias, gi * Mg);
-            } else {
-              const c = colFor(Mg, cols, Cg * kSize);
-              im2colRows2d(x, xOff, Cg, g, c.buf, r0, r1);
-              if (c.staged) gemmF32Staged(Mg, cols, Cg * kSize, w as Float32Array, wOff, Cg * kSize, 1, y as Float32Array, yOff + r0 * OW, outSize, false, gBias, gi * Mg);
-              else gemm(Mg, cols, Cg * kSize, w, wOff, Cg * kSize, 1, c.buf, 0, cols, y, yOff + r0 * OW, outSize, false, gBias, gi * Mg);
+    if (Cg === 1 && Mg === 1 && nd === 2 && !pointwise) {
+      if (depthwise2d(x, w, y, N * C, inSp, geo.out, a, geo.padHead, bias, epi)) [gBias, epilogue] = [bias, !!epi];
+    } else if (Cg === 1 && Mg === 1 && nd === 1 && !pointwise) {
+      // 1-D depthwise (audio/sequence models) runs as 2-D with a height of 1.
+      const a2: WindowAttrs = { ...a, kernel: [1, a.kernel[0]!], strides: [1, a.strides[0]!], dilations: [1, a.dilations[0]!] };
+      if (depthwise2d(x, w, y, N * C, [1, inSp[0]!], [1, geo.out[0]!], a2, [0, geo.padHead[0]!], bias, epi)) [gBias, epilogue] = [bias, !!epi];
+    } else if (group > 1 && Cg <= DIRECT_MAX_CHANNELS && nd <= 2 && !pointwise && a.kernel[nd - 1]! <= 16 && y instanceof Float32Array &&
+      conv2dDirectSimd(x, w, bias, y, directGeometry(N, group, Cg, Mg, inSp, geo.out, a, geo.padHead), epi)) {
+      // Groups of few input channels (depthwise with a multiplier, small groups): direct, no im2col and no
+      // GEMM per group (32 groups of 1 -> 2 channels at 24x48: 2.70 -> 0.14 ms). A first layer (group 1 over
+      // RGB) measured faster as im2col + GEMM (3x224x224 -> 32: 1.24 against 1.82 ms direct).
+      [gBias, epilogue] = [bias, !!epi];
+    } else if (group === 1 && nd <= 2 && !exact && x instanceof Float32Array && w instanceof Float32Array && y instanceof Float32Array &&
+      convWinogradF32(x, N, C, nd === 2 ? g : rowGrid(g), M, w, y, bias)) {
+      // Stride-1 3x3, 3x1, 1x3 and 1-D 3-tap: Winograd, 1.5-2.25x fewer multiply-adds (nn-winograd.ts).
+      gBias = bias;
+      settle(0, 0, N * M, outSize, outSize);
+      epilogue = !!gepi;
+    } else {
+      // 2-D im2col runs over bands of output rows, so the col buffer stays bounded (and cache-friendly) on
+      // large images; other ranks take the whole grid at once.
+      gBias = y instanceof Float32Array ? bias : undefined;
+      const rowLen = Cg * kSize * (nd === 2 ? geo.out[1]! : outSize);
+      const rowsPerBand = nd === 2 ? Math.max(1, Math.min(geo.out[0]!, Math.floor(COL_LIMIT / rowLen))) : 1;
+      const colLen = nd === 2 ? rowLen * rowsPerBand : rowLen;
+      let col: FloatArray | undefined;
+      // The col buffer: the SIMD GEMM's own B stage where it has one (saves copying the columns there).
+      const colFor = (m: number, cols: number, k: number): { buf: FloatArray; staged: boolean } => {
+        const st = y instanceof Float32Array ? gemmStageB(m, cols, k) : undefined;
+        if (st) return { buf: st, staged: true };
+        col ??= x instanceof Float32Array ? new Float32Array(colLen) : new Float64Array(colLen);
+        return { buf: col, staged: false };
+      };
+      // A batch of 1x1 convs on small maps: one product over every image's positions (the weight read once).
+      const b0 = gepi?.applied ?? 0;
+      const batched = group === 1 && pointwise && N > 1 && x instanceof Float32Array && w instanceof Float32Array && y instanceof Float32Array &&
+        pointwiseBatched(x, N, C, outSize, w, M, y, bias as Float32Array | undefined);
+      if (batched) settle(b0, 0, N * M, outSize, outSize);
+      for (let n = 0; n < (batched ? 0 : N); n++) {
+        for (let gi = 0; gi < group; gi++) {
+          const xOff = (n * C + gi * Cg) * inSize;
+          const yOff = (n * M + gi * Mg) * outSize;
+          const wOff = gi * Mg * Cg * kSize;
+          const before = gepi?.applied ?? 0;
+          if (y instanceof Float32Array && x instanceof Float32Array && w instanceof Float32Array) {
+            const b = bias as Float32Array | undefined;
+            if ((pointwise && pointwiseFewPositions(x, xOff, Cg, outSize, w, wOff, Mg, y, yOff, b, gi * Mg)) ||
+              convGemv(x, xOff, Cg, g, pointwise, w, wOff, Mg, y, yOff, b, gi * Mg)) {
+              settle(before, yOff, Mg, outSize, outSize);
+              continue;
             }
-            settle(band, yOff + r0 * OW, Mg, cols, outSize);
           }
-          continue;
-        } else {
-          const c = colFor(Mg, outSize, Cg * kSize);
-          im2col(x, xOff, Cg, g, c.buf, 0);
-          if (c.staged) gemmF32Staged(Mg, outSize, Cg * kSize, w as Float32Array, wOff, Cg * kSize, 1, y as Float32Array, yOff, outSize, false, gBias, gi * Mg);
-          else gemm(Mg, outSize, Cg * kSize, w, wOff, Cg * kSize, 1, c.buf, 0, outSize, y, yOff, outSize, false, gBias, gi * Mg);
+          if (pointwise) {
+            gemm(Mg, outSize, Cg, w, wOff, Cg, 1, x, xOff, inSize, y, yOff, outSize, false, gBias, gi * Mg);
+          } else if (nd === 2) {
+            if (useImplicit && y instanceof Float32Array && x instanceof Float32Array && w instanceof Float32Array &&
+              convImplicitF32(x, xOff, Cg, g, Mg, w, wOff, y, yOff, gBias, gi * Mg)) {
+              settle(before, yOff, Mg, outSize, outSize);
+              continue;
+            }
+            const OH = geo.out[0]!, OW = geo.out[1]!;
+            for (let r0 = 0; r0 < OH; r0 += rowsPerBand) {
+              const r1 = Math.min(OH, r0 + rowsPerBand);
+              const cols = (r1 - r0) * OW;
+              const band = gepi?.applied ?? 0;
+              if (y instanceof Float32Array && im2colStaged2d(x as Float32Array, xOff, Cg, g, r0, r1, Mg)) {
+                gemmF32Staged(Mg, cols, Cg * kSize, w as Float32Array, wOff, Cg * kSize, 1, y, yOff + r0 * OW, outSize, false, gBias, gi * Mg);
+              } else {
+                const c = colFor(Mg, cols, Cg * kSize);
+                im2colRows2d(x, xOff, Cg, g, c.buf, r0, r1);
+                if (c.staged) gemmF32Staged(Mg, cols, Cg * kSize, w as Float32Array, wOff, Cg * kSize, 1, y as Float32Array, yOff + r0 * OW, outSize, false, gBias, gi * Mg);
+                else gemm(Mg, cols, Cg * kSize, w, wOff, Cg * kSize, 1, c.buf, 0, cols, y, yOff + r0 * OW, outSize, false, gBias, gi * Mg);
+              }
+              settle(band, yOff + r0 * OW, Mg, cols, outSize);
+            }
+            continue;
+          } else {
+            const c = colFor(Mg, outSize, Cg * kSize);
+            im2col(x, xOff, Cg, g, c.buf, 0);
+            if (c.staged) gemmF32Staged(Mg, outSize, Cg * kSize, w as Float32Array, wOff, Cg * kSize, 1, y as Float32Array, yOff, outSize, false, gBias, gi * Mg);
+            else gemm(Mg, outSize, Cg * kSize, w, wOff, Cg * kSize, 1, c.buf, 0, outSize, y, yOff, outSize, false, gBias, gi * Mg);
+          }
+          settle(before, yOff, Mg, outSize, outSize);
         }
-        settle(before, yOff, Mg, outSize, outSize);
       }
+      epilogue = !!gepi;
     }
-    epilogue = !!gepi;
-  }
   } finally {
     disarmGemmEpilogue();
   }
