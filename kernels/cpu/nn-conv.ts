@@ -5,10 +5,11 @@ import { convTransposeGeometry, readWindowAttrs, windowGeometry, type WindowAttr
 import { KernelInputError } from './errors.js';
 import type { CpuContext, CpuKernel } from './types.js';
 import { optTensorArg, tensorArg, viaF32 } from './util.js';
-import { convImplicitF32, gemmF32, gemmF32Staged, gemmF32TransB, gemmF64, gemmStageB, im2colStaged2d } from './nn-gemm.js';
+import { convImplicitF32, gemmF32, gemmF32Out, gemmF32Staged, gemmF32TransB, gemmF64, gemmStageB, im2colStaged2d, simdGemmInUse } from './nn-gemm.js';
 import { conv2dDirectSimd, type DirectConv2d, type DirectEpilogue } from './nn-depthwise-simd.js';
 import { armGemmEpilogue, disarmGemmEpilogue } from './nn-gemm-epilogue.js';
 import { evaluateProgram } from './fused-eval.js';
+import { tiles2CopyOut, tiles2Kernel } from './nn-convt-simd.js';
 import { convWinogradF32 } from './nn-winograd.js';
 import { gemvF32, gemvWeights } from './linalg-gemv-simd.js';
 import { simdBinary } from './elementwise-simd.js';
@@ -464,6 +465,21 @@ const convTranspose: CpuKernel = (inputs, ctx) => {
   const Y = allocTensor(X.dtype === 'float64' ? 'float64' : 'float32', dims, tiles ? UNINIT : undefined);
   const y = Y.data;
   const inSize = prod(inSp), outSize = prod(geo.out), kSize = prod(a.kernel);
+  // KH x 2 tiles: the GEMM's C is permuted in wasm memory and copied out once (nn-convt-simd.ts).
+  const simd = tiles && a.kernel[1] === 2 ? simdGemmInUse(Mg * kSize, inSize, Cg) : undefined;
+  const tiles2 = simd && tiles2Kernel(simd);
+  if (tiles2) {
+    const [OH, OW] = inSp as [number, number], KH = a.kernel[0]!;
+    const yf = y as Float32Array, wf = w as Float32Array, xf = x as Float32Array;
+    for (let n = 0; n < N; n++) {
+      for (let gi = 0; gi < group; gi++) {
+        const yOff = (n * M + gi * Mg) * outSize;
+        gemmF32Out(Mg * kSize, inSize, Cg, wf, gi * Cg * Mg * kSize, 1, Mg * kSize, xf, (n * C + gi * Cg) * inSize, inSize,
+          (s, pc, ldc, free) => tiles2CopyOut(s, tiles2, pc, ldc, free, Mg, KH, OH, OW, yf, yOff, bias, gi * Mg));
+      }
+    }
+    return [{ ...Y, dtype: X.dtype } as HostTensor];
+  }
   const col = colScratch(y instanceof Float32Array, Mg * kSize * inSize);
   // The block grid of col2im is the input grid; the image is the output.
   const g: Grid = { img: geo.out, out: inSp, kernel: a.kernel, strides: a.strides, dilations: a.dilations, padHead: geo.padHead };

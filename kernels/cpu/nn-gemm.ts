@@ -102,13 +102,13 @@ function gemmSimd(
   A: Float32Array, aOff: number, aRow: number, aCol: number,
   B: Float32Array, bOff: number, ldb: number,
   C: Float32Array, cOff: number, ldc: number,
-  accumulate: boolean, bias: ArrayLike<number> | undefined, biasOff: number,
+  accumulate: boolean, bias: ArrayLike<number> | undefined, biasOff: number, out?: GemmCopyOut,
 ): void {
   // A constant B (a MatMul weight) is packed into column panels once and kept resident: a call then
   // copies no weights, and the product streams each panel contiguously.
   const panels = usePackCache && isConstant(B) ? cacheSlot(panelsB, B, `${bOff},${ldb},${K},${N}`) : undefined;
   if (panels?.res || panels?.data) {
-    gemmSimdStaged(s, M, N, K, A, aOff, aRow, aCol, 0, C, cOff, ldc, accumulate, bias, biasOff, undefined, undefined, panels);
+    gemmSimdStaged(s, M, N, K, A, aOff, aRow, aCol, 0, C, cOff, ldc, accumulate, bias, biasOff, undefined, undefined, panels, true, out);
     return;
   }
   // B rows copied as one block when they are (nearly) adjacent, else row by row with row stride N.
@@ -118,8 +118,32 @@ function gemmSimd(
   const f = s.f32;
   if (bDense) f.set(B.subarray(bOff, bOff + (K - 1) * ldb + N), 0);
   else for (let k = 0; k < K; k++) f.set(B.subarray(bOff + k * ldb, bOff + k * ldb + N), k * N);
-  gemmSimdStaged(s, M, N, K, A, aOff, aRow, aCol, ldbp, C, cOff, ldc, accumulate, bias, biasOff, undefined, undefined, panels);
+  gemmSimdStaged(s, M, N, K, A, aOff, aRow, aCol, ldbp, C, cOff, ldc, accumulate, bias, biasOff, undefined, undefined, panels, true, out);
 }
+
+/**
+ * A copy-out of the SIMD GEMM's C in place of its own: C at byte `pc` of `s`'s memory with row stride
+ * `ldcBytes`, memory from byte `free` unused (a `reserve` past it keeps C).
+ */
+export type GemmCopyOut = (s: SimdGemm, pc: number, ldcBytes: number, free: number) => void;
+
+/**
+ * C = A * B as gemmF32 (no bias, not accumulating) on the SIMD path, handed to `out` in wasm memory
+ * instead of copied to a C array (ConvTranspose permutes it there); false, with nothing done, when the
+ * product is not for the SIMD path.
+ */
+export function gemmF32Out(
+  M: number, N: number, K: number,
+  A: Float32Array, aOff: number, aRow: number, aCol: number,
+  B: Float32Array, bOff: number, ldb: number,
+  out: GemmCopyOut,
+): boolean {
+  const s = simdFor(M, N, K);
+  if (!s) return false;
+  gemmSimd(s, M, N, K, A, aOff, aRow, aCol, B, bOff, ldb, noC, 0, N, false, undefined, 0, out);
+  return true;
+}
+const noC = new Float32Array(0);
 
 /** C's starting value: 0 or the row bias, or C plus the row bias when accumulating. */
 function startC(M: number, N: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean, bias: ArrayLike<number> | undefined, biasOff: number): void {
@@ -156,7 +180,7 @@ function gemmSimdStaged(
   A: Float32Array, aOff: number, aRow: number, aCol: number,
   ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean,
   bias: ArrayLike<number> | undefined, biasOff: number,
-  bRes?: Resident, ib?: IndexedB, panels?: PackSlot, final = true,
+  bRes?: Resident, ib?: IndexedB, panels?: PackSlot, final = true, out?: GemmCopyOut,
 ): void {
   // With C read back in, the bias goes onto C first; otherwise the kernel starts C from it.
   if (bias && accumulate) startC(M, N, C, cOff, ldc, true, bias, biasOff);
@@ -177,7 +201,8 @@ function gemmSimdStaged(
   const pa = align(raw + rawLen * 4);
   const pc = align(pa + mpan * SIMD_MR * K * 4);
   const pbias = bias && !accumulate ? align(pc + mpan * SIMD_MR * ldcp * 4) : 0;
-  s.reserve((pbias || pc + mpan * SIMD_MR * ldcp * 4) + mpan * SIMD_MR * 4);
+  const free = (pbias || pc + mpan * SIMD_MR * ldcp * 4) + mpan * SIMD_MR * 4;
+  s.reserve(free);
   let f = s.f32;
   // A constant A is packed once and kept resident in wasm memory (else copied in from a JS copy).
   const cached = aPacked(A, aOff, aRow, aCol, M, K);
@@ -238,6 +263,10 @@ function gemmSimdStaged(
   }
   // (Not where the caller adds the bias after, as gemmF32TransB's callers do.)
   if (final) applyGemmEpilogue(s, pc, M * ldcp * 4, M * N);
+  if (out) {
+    out(s, pc, ldcp * 4, free);
+    return;
+  }
   if (ldcp === N && ldc === N) C.set(f.subarray(c0, c0 + M * N), cOff);
   else if (N < 16) {
     // Short rows (1-3 columns padded to a tile): a subarray per row would cost more than the copy.

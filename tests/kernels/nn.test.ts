@@ -16,6 +16,7 @@ import { gemmF32, gemmF32TransB, im2colStaged2d, setGemmPackBStride, setGemmSimd
 import { im2colRows2d } from '../../kernels/cpu/nn-im2col.js';
 import { markConstant } from '../../kernels/cpu/constants.js';
 import { setConvColLimit } from '../../kernels/cpu/nn-conv.js';
+import { convTransposeTilesStats, setConvTransposeTilesSimd } from '../../kernels/cpu/nn-convt-simd.js';
 import { plainSimdGemm, setResidentLimit, simdGemm } from '../../kernels/cpu/nn-gemm-simd.js';
 import { oneNodeVsOrt } from '../helpers/ort.js';
 
@@ -312,6 +313,11 @@ describe('ConvTranspose', () => {
     // Kernel = stride (every output element takes one tap: the permutation path), batch 2, groups, 2x2 and 3x2.
     ['2x2/2 upsampling', [2, 5, 3, 4], [5, 3, 2, 2], { strides: ints([2, 2]) }],
     ['3x2 tiles with groups', [1, 4, 3, 5], [4, 2, 3, 2], { strides: ints([3, 2]), group: int(2) }],
+    // The wasm permutation (KH x 2 tiles): odd widths (a partial group of 4 blocks), batch 3, groups.
+    ['2x2/2 upsampling, width 5', [1, 6, 4, 5], [6, 4, 2, 2], { strides: ints([2, 2]) }],
+    ['2x2/2 upsampling, width 7, batch 3', [3, 5, 3, 7], [5, 3, 2, 2], { strides: ints([2, 2]) }],
+    ['2x2/2 upsampling with groups, width 6', [2, 6, 5, 6], [6, 2, 2, 2], { strides: ints([2, 2]), group: int(3) }],
+    ['3x2 tiles, width 9', [1, 4, 2, 9], [4, 3, 3, 2], { strides: ints([3, 2]) }],
   ];
   for (const [name, xs, ws, attrs] of cases) {
     it(name, async () => {
@@ -321,6 +327,35 @@ describe('ConvTranspose', () => {
   }
   it('2x2/2 upsampling without a bias', async () => {
     await vsOrt('ConvTranspose', [R([1, 3, 4, 6]), R([3, 2, 2, 2])], { strides: ints([2, 2]) });
+  });
+  it('KH x 2 tiles: the wasm permutation equals col2imTilesF32 bit for bit, and ran', () => {
+    const shapes: [number[], number[], number, number][] = [
+      [[1, 24, 24, 24], [24, 24, 2, 2], 1, 2], [[3, 5, 3, 7], [5, 3, 2, 2], 1, 2], [[2, 6, 5, 5], [6, 2, 2, 2], 3, 2],
+      [[1, 4, 2, 9], [4, 3, 3, 2], 1, 3], [[1, 8, 2, 2], [8, 4, 2, 2], 1, 2], [[2, 4, 6, 3], [4, 5, 1, 2], 2, 1],
+    ];
+    for (const [xs, ws, g, kh] of shapes) {
+      for (const variant of ['bias', 'no bias', '-0'] as const) {
+        // '-0': all-(-0) weights (zero products): both paths must give the same signs of zero.
+        const x = variant === '-0' ? R(xs, 0.5, 2) : R(xs, -2, 2);
+        const w = variant === '-0' ? T('float32', ws, new Array<number>(prod(ws)).fill(-0)) : R(ws);
+        const withBias = variant === 'bias';
+        const inputs = [x, w, withBias ? R([ws[1]! * g]) : undefined];
+        const attrs = { strides: ints([kh, 2]), group: int(g) };
+        const before = convTransposeTilesStats.calls;
+        const got = run('ConvTranspose', inputs, attrs)[0]!;
+        expect(convTransposeTilesStats.calls - before, 'the wasm permutation ran').toBe(xs[0]! * g);
+        const prev = setConvTransposeTilesSimd(false);
+        let want: HostTensor;
+        try {
+          want = run('ConvTranspose', inputs, attrs)[0]!;
+        } finally {
+          setConvTransposeTilesSimd(prev);
+        }
+        expect(convTransposeTilesStats.calls - before).toBe(xs[0]! * g);
+        expect(got.dims).toEqual(want.dims);
+        expect(new Uint32Array((got.data as Float32Array).buffer)).toEqual(new Uint32Array((want.data as Float32Array).buffer));
+      }
+    }
   });
 });
 
