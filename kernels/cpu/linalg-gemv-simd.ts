@@ -170,7 +170,9 @@ export interface GemvWeights {
   readonly src: readonly [B: Float32Array, bOff: number, ldb: number, transB: boolean];
 }
 
-const resident = new WeakMap<Float32Array, Map<string, GemvWeights>>();
+// Per source array, its layouts (usually one), matched on their fields: a string key per call cost
+// about as much as a small conv's product.
+const resident = new WeakMap<Float32Array, GemvWeights[]>();
 
 /**
  * W for `gemvF32`: the [K, N] operand B, row-major (element (k, n) at B[bOff + k*ldb + n]), or with `transB`
@@ -183,10 +185,19 @@ export function gemvWeights(B: Float32Array, bOff: number, ldb: number, N: numbe
   const np = Math.ceil(N / PANEL);
   const bytes = np * K * PANEL_BYTES;
   const keep = isConstant(B) && bytes <= RESIDENT_BYTES / 4;
-  const key = `${bOff},${ldb},${N},${K},${transB ? 1 : 0}`;
+  let at = -1;
   if (keep) {
-    const hit = resident.get(B)?.get(key);
-    if (hit && hit.gen === generation) return hit;
+    const list = resident.get(B);
+    if (list) {
+      for (let i = 0; i < list.length; i++) {
+        const w = list[i]!;
+        if (w.N === N && w.K === K && w.src[1] === bOff && w.src[2] === ldb && w.src[3] === transB) {
+          if (w.gen === generation) return w;
+          at = i;
+          break;
+        }
+      }
+    }
     if (residentEnd + bytes > RESIDENT_BYTES) {
       generation++;
       residentEnd = 0;
@@ -200,9 +211,10 @@ export function gemvWeights(B: Float32Array, bOff: number, ldb: number, N: numbe
   const w: GemvWeights = { addr, N, K, np, gen: generation, temp: keep ? 0 : tempSeq, src: [B, bOff, ldb, transB] };
   if (keep) {
     residentEnd = align(addr + bytes);
-    let byKey = resident.get(B);
-    if (!byKey) resident.set(B, (byKey = new Map()));
-    byKey.set(key, w);
+    let list = resident.get(B);
+    if (!list) resident.set(B, (list = []));
+    if (at >= 0) list[at] = w;
+    else list.push(w);
     tempEnd = residentEnd;
   } else tempEnd = align(addr + bytes);
   return w;

@@ -284,7 +284,7 @@ function convGemv(x: Float32Array, xOff: number, Cg: number, g: Grid, pointwise:
   Mg: number, y: Float32Array, yOff: number, bias: Float32Array | undefined, biasOff: number): boolean {
   const P = prod(g.out);
   const K = Cg * prod(g.kernel);
-  if (P > 3 || Mg < 8 || Mg * K < 4096) return false;
+  if (P > 3 || Mg < 8 || Mg * K < 1024) return false;
   const wts = gemvWeights(w, wOff, K, Mg, K, true);
   if (!wts) return false;
   let A = x, aOff = xOff;

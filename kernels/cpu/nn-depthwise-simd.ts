@@ -343,8 +343,10 @@ export function directEpilogue(p: Program): DirectEpilogue | undefined {
 
 const MAX_ACC = 7, MAX_ROWS = 4;
 /** tab: per row block the kernel rows [lo, hi) that reach image rows, as the kernel reads them (int32 bits). */
-interface Plan { R: number; NV: number; steps: number; blocks: number; tab: Float32Array }
-const plans = new Map<string, Plan>();
+interface Plan { R: number; NV: number; steps: number; blocks: number; tab: Float32Array; geom: readonly number[] }
+// Keyed by a numeric hash of the geometry (entries compare it in full): a string key per call cost ~1% of
+// silero VAD, whose convs are a few microseconds each.
+const plans = new Map<number, Plan[]>();
 let forced: { R: number; NV: number } | undefined;
 let chunkFloats = 32768;
 
@@ -371,10 +373,19 @@ export function setDepthwisePlan(p: { R: number; NV: number } | undefined): { R:
  * else half a cycle per multiply-add (two per cycle), plus a little per row pointer it moves (more than 4
  * rows measured 2x slower: the pointers no longer fit the registers).
  */
+const mix = (h: number, v: number) => (Math.imul(h, 0x01000193) ^ v) | 0;
+
 function plan(OH: number, OW: number, KH: number, KW: number, SH: number, DH: number, PH: number, rows: number): Plan {
-  const key = `${OH},${OW},${KH},${KW},${SH},${DH},${PH},${rows}`;
-  let best = plans.get(key);
-  if (best) return best;
+  const key = mix(mix(mix(mix(mix(mix(mix(mix(0, OH), OW), KH), KW), SH), DH), PH), rows);
+  const same = plans.get(key);
+  if (same) {
+    for (const p of same) {
+      const g = p.geom;
+      if (g[0] === OH && g[1] === OW && g[2] === KH && g[3] === KW && g[4] === SH && g[5] === DH && g[6] === PH && g[7] === rows) return p;
+    }
+  }
+  const geom = [OH, OW, KH, KW, SH, DH, PH, rows];
+  let best: Plan | undefined;
   const V = Math.ceil(OW / 4);
   // per output row, the kernel rows whose staged row holds image data
   const lo = new Int32Array(OH), hi = new Int32Array(OH);
@@ -418,11 +429,12 @@ function plan(OH: number, OW: number, KH: number, KW: number, SH: number, DH: nu
       const cost = steps * (kRows * (KW * (Math.max(4, (R * NV + 1) / 2) + (R - 1) / 4) + 4) + (tab.length / 2) * (R * NV + 6));
       if (cost < bestCost) {
         bestCost = cost;
-        best = { R, NV, steps, blocks: tab.length / 2, tab: new Float32Array(tab.buffer) };
+        best = { R, NV, steps, blocks: tab.length / 2, tab: new Float32Array(tab.buffer), geom };
       }
     }
   }
-  plans.set(key, best!);
+  if (same) same.push(best!);
+  else plans.set(key, [best!]);
   return best!;
 }
 
