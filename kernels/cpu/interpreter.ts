@@ -10,8 +10,13 @@ import { isConstant, markConstant } from './constants.js';
 import { findCpuKernel } from './index.js';
 import type { CpuContext, CpuKernel } from './types.js';
 
+/** A scope's values by name (a Map, or a subgraph run's slot table). */
+export interface ValueTable {
+  get(name: string): RtValue | undefined;
+}
+
 export interface Scope {
-  readonly values: Map<string, RtValue>;
+  readonly values: ValueTable;
   /** Initializers, looked up after `values` (kept apart so a run does not copy them). */
   readonly consts?: ReadonlyMap<string, RtValue>;
   readonly parent?: Scope;
@@ -124,39 +129,91 @@ function runFolded(node: Node, inputs: (RtValue | undefined)[], scope: Scope, op
 /** Run `graph` with `feeds` for its inputs; returns its outputs by name. */
 export function interpret(graph: Graph, feeds: ReadonlyMap<string, RtValue>, opts: InterpretOptions, parent?: Scope): Map<string, RtValue> {
   const plan = graphPlan(graph);
-  const values = new Map<string, RtValue>(feeds);
-  const scope: Scope = { values, consts: graph.initializers, parent };
+  const vals = new Array<RtValue | undefined>(plan.slotCount);
+  let extra: Map<string, RtValue> | undefined;
+  for (const [name, v] of feeds) {
+    const s = plan.slots.get(name);
+    if (s !== undefined) vals[s] = v;
+    else (extra ??= new Map()).set(name, v);
+  }
+  const scope = runPlan(graph, plan, vals, extra, opts, parent);
+  const result = new Map<string, RtValue>();
+  for (const o of graph.outputs) result.set(o.name, output(graph, scope, o.name));
+  return result;
+}
+
+/** Run a subgraph with `args` for its inputs in order (undefined: not given); returns its outputs in order. */
+export function interpretArgs(graph: Graph, args: readonly (RtValue | undefined)[], opts: InterpretOptions, parent?: Scope): RtValue[] {
+  const plan = graphPlan(graph);
+  const vals = new Array<RtValue | undefined>(plan.slotCount);
+  const ins = plan.inputSlots;
+  for (let i = 0; i < ins.length; i++) {
+    const v = args[i];
+    if (v !== undefined) vals[ins[i]!] = v;
+  }
+  const scope = runPlan(graph, plan, vals, undefined, opts, parent);
+  const outs = graph.outputs;
+  const result = new Array<RtValue>(outs.length);
+  for (let i = 0; i < outs.length; i++) result[i] = output(graph, scope, outs[i]!.name);
+  return result;
+}
+
+function output(graph: Graph, scope: Scope, name: string): RtValue {
+  const v = lookup(scope, name);
+  if (v === undefined) throw new GraphError(`graph '${graph.name}' output '${name}' was not produced`);
+  return v;
+}
+
+/**
+ * A run's values in slots numbered by the plan (graph inputs and node outputs), so steps read and write
+ * them by index; nested scopes and kernels look names up through `get`. `extra`: feeds the graph does
+ * not declare. (A Map per run grew and rehashed through ~100 entries in silero VAD's If bodies.)
+ */
+class SlotTable implements ValueTable {
+  constructor(private readonly slots: ReadonlyMap<string, number>, readonly vals: (RtValue | undefined)[], private readonly extra: Map<string, RtValue> | undefined) {}
+  get(name: string): RtValue | undefined {
+    const s = this.slots.get(name);
+    return (s !== undefined ? this.vals[s] : undefined) ?? this.extra?.get(name);
+  }
+}
+
+function runPlan(graph: Graph, plan: GraphPlan, vals: (RtValue | undefined)[], extra: Map<string, RtValue> | undefined, opts: InterpretOptions, parent: Scope | undefined): Scope {
+  const consts = graph.initializers;
+  const scope: Scope = { values: new SlotTable(plan.slots, vals, extra), consts, parent };
   const steps = plan.steps;
   for (let i = 0; i < steps.length; i++) {
     if (opts.signal?.aborted) throw new AbortError();
     const st = steps[i]!;
-    const inputs = gatherInputs(st, scope);
-    const outs = parent && st.foldable && allConstant(inputs) ? runFolded(st.node, inputs, scope, opts) : runStep(st, inputs, scope, opts);
-    const names = st.outputs;
+    const names = st.inputs;
+    const inSlots = st.inSlots;
+    const inputs = new Array<RtValue | undefined>(names.length);
     for (let k = 0; k < names.length; k++) {
+      const s = inSlots[k]!;
+      if (s === -2) continue;
+      // Not this graph's: an initializer or an outer value. A slot left empty (an omitted output)
+      // falls back to the scope chain.
+      const v = s >= 0 ? vals[s] ?? lookup(scope, names[k]!) : (extra?.get(names[k]!) ?? consts.get(names[k]!) ?? (parent && lookup(parent, names[k]!)));
+      if (v === undefined) throw new GraphError(`node '${st.node.name}' (${st.node.opType}) reads '${names[k]}', which no node, input or initializer defines`);
+      inputs[k] = v;
+    }
+    const outs = parent && st.foldable && allConstant(inputs) ? runFolded(st.node, inputs, scope, opts) : runStep(st, inputs, scope, opts);
+    const outSlots = st.outSlots;
+    for (let k = 0; k < outSlots.length; k++) {
       const v = outs[k];
-      if (names[k] && v !== undefined) {
-        values.set(names[k]!, v);
+      const s = outSlots[k]!;
+      if (s >= 0 && v !== undefined) {
+        vals[s] = v;
         storedInRun(v);
       }
     }
-    // Dead values stay in `values` (nothing reads them again, and the map dies with the run): a delete
-    // per value was a tenth of this loop's time in silero VAD's If bodies.
-    const dead = st.dead;
+    // Dead values stay in their slots (nothing reads them again; the table dies with the run).
+    const dead = st.recycleSlots;
     for (let d = 0; d < dead.length; d++) {
-      if (!st.recycleDead[d]) continue;
-      const v = values.get(dead[d]!);
+      const v = vals[dead[d]!];
       if (v !== undefined) droppedInRun(v);
     }
   }
-
-  const result = new Map<string, RtValue>();
-  for (const o of graph.outputs) {
-    const v = lookup(scope, o.name);
-    if (v === undefined) throw new GraphError(`graph '${graph.name}' output '${o.name}' was not produced`);
-    result.set(o.name, v);
-  }
-  return result;
+  return scope;
 }
 
 /**
@@ -173,14 +230,23 @@ export interface Step {
   readonly dead: readonly string[];
   /** Those of `dead` produced by a node of this graph (a run may recycle their buffers; feeds are not its to recycle). */
   readonly recycle: ReadonlySet<string>;
-  /** Per entry of `dead`, whether it is in `recycle`. */
-  readonly recycleDead: readonly boolean[];
+  /** Slots (GraphPlan.slots) of the inputs: -1 where not this graph's (initializers, outer scopes), -2 omitted. */
+  readonly inSlots: readonly number[];
+  /** Slots of the outputs, -1 for omitted ones. */
+  readonly outSlots: readonly number[];
+  /** Slots of `recycle`. */
+  readonly recycleSlots: readonly number[];
   /** May be folded when its inputs are constant (inside subgraphs): a foldable op, no graph output. */
   readonly foldable: boolean;
 }
 
 export interface GraphPlan {
   readonly steps: readonly Step[];
+  /** A slot per graph input and node output, for subgraph runs (interpret). */
+  readonly slots: ReadonlyMap<string, number>;
+  readonly slotCount: number;
+  /** Slots of graph.inputs, in order. */
+  readonly inputSlots: readonly number[];
 }
 
 class StepContext implements CpuContext {
@@ -195,17 +261,11 @@ class StepContext implements CpuContext {
     this.attrs = new AttrReader(node);
   }
   runGraph(g: Graph, args: readonly (RtValue | undefined)[]): RtValue[] {
-    const feeds = new Map<string, RtValue>();
-    g.inputs.forEach((inp, i) => {
-      const v = args[i];
-      if (v !== undefined) feeds.set(inp.name, v);
-    });
     if (this.bodyOf !== this.opts) {
       this.bodyOf = this.opts;
       this.body = bodyOptions(this.opts, this.node);
     }
-    const outs = interpret(g, feeds, this.body!, this.scope);
-    return g.outputs.map((o) => outs.get(o.name)!);
+    return interpretArgs(g, args, this.body!, this.scope);
   }
 }
 
@@ -219,6 +279,8 @@ export function graphPlan(graph: Graph): GraphPlan {
   const last = lastUses(graph);
   const keep = new Set(graph.outputs.map((o) => o.name));
   const produced = new Set(graph.nodes.flatMap((n) => n.outputs.filter(Boolean)));
+  const slots = new Map<string, number>();
+  for (const name of [...graph.inputs.map((i) => i.name), ...produced]) if (!slots.has(name)) slots.set(name, slots.size);
   const steps = graph.nodes.map((node, index): Step => {
     const dead = new Set<string>();
     for (const name of node.inputs) if (name && last.get(name) === index && !keep.has(name) && !graph.initializers.has(name)) dead.add(name);
@@ -230,11 +292,13 @@ export function graphPlan(graph: Graph): GraphPlan {
       outputs: node.outputs,
       dead: [...dead],
       recycle: new Set([...dead].filter((d) => produced.has(d))),
-      recycleDead: [...dead].map((d) => produced.has(d)),
+      inSlots: node.inputs.map((n) => (n ? slots.get(n) ?? -1 : -2)),
+      outSlots: node.outputs.map((n) => (n ? slots.get(n)! : -1)),
+      recycleSlots: [...dead].filter((d) => produced.has(d)).map((d) => slots.get(d)!),
       foldable: mayFold(node) && !node.outputs.some((o) => keep.has(o)),
     };
   });
-  const plan = { steps };
+  const plan = { steps, slots, slotCount: slots.size, inputSlots: graph.inputs.map((i) => slots.get(i.name)!) };
   planCache.set(graph.nodes, plan);
   return plan;
 }
