@@ -274,9 +274,22 @@ const pad: CpuKernel = (inputs, ctx) => {
       if (value !== 0) for (let i = 0; i < out.data.length; i++) setElement(out, i, value);
     } else (out.data as { fill(v: unknown): unknown }).fill((value.data as Elems)[0]);
   }
-  mapGather(out.data, x.data, x.dims, dims, dims.map((n, a) => padMap(mode, x.dims[a]!, n, before[a]!, ctx)));
+  mapGather(out.data, x.data, x.dims, dims, padMaps(ctx, mode, x.dims, dims, before));
   return [out];
 };
+
+// A node's last pad maps with what they were made from: a model pads the same shapes every run, and
+// making the maps (a % per position) was most of silero VAD's 704-sample reflect pad.
+const lastPadMaps = new WeakMap<object, { mode: string; src: readonly number[]; dims: readonly number[]; before: readonly number[]; maps: Int32Array[] }>();
+const sameInts = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
+
+function padMaps(ctx: CpuContext, mode: string, src: readonly number[], dims: readonly number[], before: readonly number[]): Int32Array[] {
+  const hit = lastPadMaps.get(ctx.node);
+  if (hit && hit.mode === mode && sameInts(hit.src, src) && sameInts(hit.dims, dims) && sameInts(hit.before, before)) return hit.maps;
+  const maps = dims.map((n, a) => padMap(mode, src[a]!, n, before[a]!, ctx));
+  lastPadMaps.set(ctx.node, { mode, src: [...src], dims: [...dims], before: [...before], maps });
+  return maps;
+}
 
 const centerCropPad: CpuKernel = (inputs, ctx) => {
   const x = tensorArg(inputs, 0, ctx);
