@@ -166,7 +166,9 @@ const LSTM: CpuKernel = viaF32((inputs, ctx) => {
   const y = Y.data as Arr;
   const yh = Yh.data as Arr;
   const yc = Yc.data as Arr;
-  const hr = new Float64Array(4 * H);
+  // Made only for the JS recurrence: the wasm path never reads it, and a fresh 4H-double array per call
+  // was the LSTM kernel's largest own cost in silero VAD.
+  let hr: Float64Array | undefined;
   const names = ctx.attrs.strings('activations');
   const plain = !P && !inputForget && s.clip === Infinity && (!names || names.every((n, i) => n.toLowerCase() === ['sigmoid', 'tanh', 'tanh'][i % 3]));
   const acts = activations(ctx, ['Sigmoid', 'Tanh', 'Tanh'], s.dirs);
@@ -182,7 +184,8 @@ const LSTM: CpuKernel = viaF32((inputs, ctx) => {
     const st = R && lstmState(R, s.batch);
     if (st) lstmSteps(s, d, st, xw, h, c, y);
     const recur = st ? undefined : stepProduct(s, d * 4 * H * H, 4 * H);
-    for (let step = 0; recur && step < s.seqLen; step++) {
+    if (recur) hr ??= new Float64Array(4 * H);
+    for (let step = 0; recur && hr && step < s.seqLen; step++) {
       for (let b = 0; b < s.batch; b++) {
         const t = timeOf(s, s.dirKinds[d]!, step, b);
         if (t < 0) continue;
