@@ -234,12 +234,12 @@ export function outDims(s: RnnSetup): { y: number[]; state: number[] } {
  * Done as one pass over the whole sequence since it does not depend on the recurrence.
  */
 export function projectInputs(s: RnnSetup, d: number, gh: number, bias: Float64Array): Float64Array {
-  const xw = new Float64Array(s.seqLen * s.batch * gh);
+  const xw = scratchXw(s.seqLen * s.batch * gh);
   if (s.x32 && s.w32 && s.layout === 0) {
     // float32 in layout 0: X's rows are already in (t, b) order, so all steps are one X.W^T product on
     // the SIMD GEMM (float32 sums, as onnxruntime; W's staged form is cached when it is constant).
     const M = s.seqLen * s.batch;
-    const p = new Float32Array(M * gh);
+    const p = scratchP(M * gh);
     sgemm(false, true, M, gh, s.inputSize, 1, s.x32, 0, s.inputSize, s.w32, d * gh * s.inputSize, s.inputSize, 0, p, 0, gh);
     for (let r = 0, o = 0; r < M; r++) for (let g = 0; g < gh; g++, o++) xw[o] = p[o]! + bias[g]!;
     return xw;
@@ -253,6 +253,20 @@ export function projectInputs(s: RnnSetup, d: number, gh: number, bias: Float64A
     }
   }
   return xw;
+}
+
+// The projection and its float32 product live in arrays kept between calls: every element is written
+// before it is read, the kernels run one at a time per thread and read a direction's projection before
+// projecting the next; fresh ones (2 KiB each for silero VAD's LSTM) cost more than its whole step.
+let xwKept = new Float64Array(0);
+let pKept = new Float32Array(0);
+function scratchXw(n: number): Float64Array {
+  if (xwKept.length < n) xwKept = new Float64Array(n);
+  return xwKept.length === n ? xwKept : xwKept.subarray(0, n);
+}
+function scratchP(n: number): Float32Array {
+  if (pKept.length < n) pKept = new Float32Array(n);
+  return pKept.length === n ? pKept : pKept.subarray(0, n);
 }
 
 const NO_X = new Float64Array(0);
