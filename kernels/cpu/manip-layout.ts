@@ -2,7 +2,7 @@
 // Tile, Pad, CenterCropPad, DepthToSpace, SpaceToDepth, Trilu, ReverseSequence.
 import type { HostData } from '../../graph/dtype.js';
 import { sliceRange, splitSizes } from '../../graph/ops/manip-util.js';
-import { type HostTensor, allocTensor, getNumber, setElement, stridesOf } from '../../graph/tensor.js';
+import { type HostTensor, UNINIT, allocTensor, getNumber, setElement, stridesOf } from '../../graph/tensor.js';
 import { KernelInputError } from './errors.js';
 import type { CpuContext, CpuKernel } from './types.js';
 import { broadcastShapes, broadcastStrides, optTensorArg, tensorArg } from './util.js';
@@ -15,7 +15,8 @@ const transpose: CpuKernel = (inputs, ctx) => {
   if (perm.length !== r || [...perm].sort((a, b) => a - b).some((v, i) => v !== i)) {
     throw new KernelInputError(ctx, `perm [${perm.join(',')}] is not a permutation of rank ${r}`);
   }
-  const out = allocTensor(x.dtype, perm.map((p) => x.dims[p]!));
+  // Transpose, Concat, Slice and Expand write every element: their outputs are not zeroed first.
+  const out = allocTensor(x.dtype, perm.map((p) => x.dims[p]!), UNINIT);
   transposeData(x, perm, out.data);
   return [out];
 };
@@ -36,7 +37,7 @@ const concat: CpuKernel = (inputs, ctx) => {
   }
   const dims = [...first.dims];
   dims[axis] = total;
-  const out = allocTensor(first.dtype, dims);
+  const out = allocTensor(first.dtype, dims, UNINIT);
   const outer = prod(dims, 0, axis);
   const inner = prod(dims, axis + 1);
   let o = 0;
@@ -117,7 +118,7 @@ const slice: CpuKernel = (inputs, ctx) => {
     strides[a] = inStrides[a]! * step;
     if (len > 0) base += start * inStrides[a]!;
   });
-  const out = allocTensor(x.dtype, dims);
+  const out = allocTensor(x.dtype, dims, UNINIT);
   stridedCopy(out.data, x.data, dims, strides, base);
   return [out];
 };
@@ -127,7 +128,7 @@ const expand: CpuKernel = (inputs, ctx) => {
   const shape = intList(tensorArg(inputs, 1, ctx), ctx, 'shape');
   const dims = broadcastShapes(x.dims, shape);
   if (!dims) throw new KernelInputError(ctx, `cannot expand [${x.dims.join(',')}] to [${shape.join(',')}]`);
-  const out = allocTensor(x.dtype, dims);
+  const out = allocTensor(x.dtype, dims, UNINIT);
   stridedCopy(out.data, x.data, dims, broadcastStrides(x.dims, dims), 0);
   return [out];
 };
