@@ -10,10 +10,17 @@ import { optTensorArg, viaF32 } from './util.js';
 import { type LstmState, gemvWeights, lstmState } from './linalg-gemv-simd.js';
 import { type Arr, type RnnSetup, activations, clamp, combinedBias, outDims, projectInputs, rnnSetup, stateOffset, stepProduct, yOffset } from './rnn-util.js';
 
-/** Initial state of direction d as [batch * hidden] (zeros when not given). */
-function initState(s: RnnSetup, init: Arr | undefined, d: number): Float64Array {
-  const h = new Float64Array(s.batch * s.hidden);
-  if (init) for (let b = 0; b < s.batch; b++) for (let j = 0; j < s.hidden; j++) h[b * s.hidden + j] = init[stateOffset(s, d, b) + j]!;
+// State arrays kept between calls (slot 0: h, 1: c): a direction reads and writes its state, then copies
+// it out before the next direction starts; the kernels run one at a time per thread.
+const kept = [new Float64Array(0), new Float64Array(0)];
+
+/** Initial state of direction d as [batch * hidden] (zeros when not given), in the kept array `slot`. */
+function initState(s: RnnSetup, init: Arr | undefined, d: number, slot: 0 | 1 = 0): Float64Array {
+  const n = s.batch * s.hidden;
+  if (kept[slot]!.length < n) kept[slot] = new Float64Array(n);
+  const h = kept[slot]!.length === n ? kept[slot]! : kept[slot]!.subarray(0, n);
+  if (!init) h.fill(0);
+  else for (let b = 0; b < s.batch; b++) for (let j = 0; j < s.hidden; j++) h[b * s.hidden + j] = init[stateOffset(s, d, b) + j]!;
   return h;
 }
 
@@ -177,7 +184,7 @@ const LSTM: CpuKernel = viaF32((inputs, ctx) => {
     const xw = projectInputs(s, d, 4 * H, combinedBias(s, d, 4 * H));
     const pOff = d * 3 * H;
     const h = initState(s, s.initH, d);
-    const c = initState(s, initC, d);
+    const c = initState(s, initC, d, 1);
     // The common LSTM (default activations, no peepholes, clip or input_forget) keeps its state in wasm
     // memory and runs each step's product and cell update there (linalg-gemv-simd.ts).
     const R = plain && s.r32 ? gemvWeights(s.r32, d * 4 * H * H, H, 4 * H, H, true) : undefined;
