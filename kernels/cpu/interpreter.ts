@@ -89,10 +89,9 @@ function readsOf(g: Graph): Set<string> {
 // Nodes of If/Loop bodies whose inputs are all constant arrays (a model's initializers, registered by
 // the CPU backend, or earlier such results): the optimizer folds none inside subgraphs, so without
 // this every run re-did them (silero VAD's LSTM weights go through Unsqueeze each run). Results are
-// kept per node with the input values they came from, allocated outside any run's buffer pool, and
+// kept per step (Step.fold) with the input values they came from, allocated outside any run's buffer pool, and
 // registered as constant themselves so chains fold and kernels keep derived forms (packed weights).
 const NOT_FOLDED = new Set(['RandomNormal', 'RandomUniform', 'RandomNormalLike', 'RandomUniformLike', 'Multinomial', 'Bernoulli', 'Dropout']);
-const folded = new WeakMap<Node, { inputs: (RtValue | undefined)[]; outs: RtValue[] }>();
 
 /** Whether a node's op may be folded at all (deterministic, ai.onnx, no subgraph), kept per node. */
 const foldable = new WeakMap<Node, boolean>();
@@ -115,15 +114,23 @@ function allConstant(inputs: readonly (RtValue | undefined)[]): boolean {
   return true;
 }
 
-function runFolded(node: Node, inputs: (RtValue | undefined)[], scope: Scope, opts: InterpretOptions): RtValue[] {
-  const hit = folded.get(node);
-  if (hit && hit.inputs.length === inputs.length && hit.inputs.every((v, i) => v === inputs[i])) return hit.outs;
-  const outs = unowned(() => runNode(node, inputs, scope, opts));
+/** The step's folded result for these inputs: kept from an earlier run when they are the same values. */
+function runFolded(st: Step, inputs: (RtValue | undefined)[], scope: Scope, opts: InterpretOptions): RtValue[] | undefined {
+  const hit = st.fold;
+  if (hit && sameValues(hit.inputs, inputs)) return hit.outs;
+  if (!allConstant(inputs)) return undefined;
+  const outs = unowned(() => runNode(st.node, inputs, scope, opts));
   if (outs.every((v) => v.kind === 'tensor' && !Array.isArray(v.data))) {
     for (const v of outs) markConstant((v as { data: object }).data);
-    folded.set(node, { inputs, outs });
+    st.fold = { inputs, outs };
   }
   return outs;
+}
+
+function sameValues(a: readonly (RtValue | undefined)[], b: readonly (RtValue | undefined)[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Run `graph` with `feeds` for its inputs; returns its outputs by name. */
@@ -196,7 +203,7 @@ function runPlan(graph: Graph, plan: GraphPlan, vals: (RtValue | undefined)[], e
       if (v === undefined) throw new GraphError(`node '${st.node.name}' (${st.node.opType}) reads '${names[k]}', which no node, input or initializer defines`);
       inputs[k] = v;
     }
-    const outs = parent && st.foldable && allConstant(inputs) ? runFolded(st.node, inputs, scope, opts) : runStep(st, inputs, scope, opts);
+    const outs = (parent && st.foldable ? runFolded(st, inputs, scope, opts) : undefined) ?? runStep(st, inputs, scope, opts);
     const outSlots = st.outSlots;
     for (let k = 0; k < outSlots.length; k++) {
       const v = outs[k];
@@ -238,6 +245,8 @@ export interface Step {
   readonly recycleSlots: readonly number[];
   /** May be folded when its inputs are constant (inside subgraphs): a foldable op, no graph output. */
   readonly foldable: boolean;
+  /** The last folded result and the (constant) inputs it came from. */
+  fold?: { readonly inputs: readonly (RtValue | undefined)[]; readonly outs: RtValue[] };
 }
 
 export interface GraphPlan {
