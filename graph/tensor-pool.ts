@@ -23,6 +23,8 @@ import type { RtValue } from './tensor.js';
  * a view of a pooled buffer (0.12 vs 1.2 us at 4 KiB), which is most of a small model's node cost.
  */
 const MIN_BYTES = 128;
+/** Arrays under this many bytes are never pooled (noteAllocation ignores them). */
+export const POOL_MIN_BYTES = MIN_BYTES;
 /** Free-list ceiling, so an idle process does not keep a model's intermediates forever. */
 const MAX_POOLED_BYTES = 256 * 1024 * 1024;
 

@@ -1,7 +1,7 @@
 // Host tensors: the values that initializers, constants and CPU kernels hold.
 import { type ArrayFor, BYTES, type DType, type HostData, newArray, f16BitsToNumber, bf16BitsToNumber, numberToF16Bits, numberToBf16Bits, isBig } from './dtype.js';
 import { ResourceLimitError } from './errors.js';
-import { noteAllocation, takeBuffer, takeSharedBuffer } from './tensor-pool.js';
+import { POOL_MIN_BYTES, noteAllocation, takeBuffer, takeSharedBuffer } from './tensor-pool.js';
 
 export interface HostTensor<D extends DType = DType> {
   readonly kind: 'tensor';
@@ -105,9 +105,17 @@ const ARRAY_OF: Partial<Record<DType, new (b: ArrayBuffer, off: number, n: numbe
 function pooledArray<D extends DType>(dtype: D, n: number, zeroed: boolean): ArrayFor<D> {
   const ctor = ARRAY_OF[dtype];
   if (!ctor) return newArray(dtype, n);
-  const buf = takeBuffer(n * BYTES[dtype], dtype, zeroed);
-  const a = (buf ? new ctor(buf.buffer as ArrayBuffer, buf.byteOffset, n) : newArray(dtype, n)) as ArrayFor<D>;
-  noteAllocation((a as unknown as { buffer: ArrayBuffer }).buffer);
+  const bytes = n * BYTES[dtype];
+  const buf = takeBuffer(bytes, dtype, zeroed);
+  if (buf) {
+    noteAllocation(buf.buffer);
+    // float32 gets its own construct site: through `ctor` the call is polymorphic over every array type.
+    return (dtype === 'float32' ? new Float32Array(buf.buffer, buf.byteOffset, n) : new ctor(buf.buffer as ArrayBuffer, buf.byteOffset, n)) as ArrayFor<D>;
+  }
+  const a = newArray(dtype, n);
+  // Reading a small array's .buffer makes V8 move it off its heap (a fresh backing store per call, most
+  // of this function's time in silero VAD); the pool ignores arrays that small anyway.
+  if (bytes >= POOL_MIN_BYTES) noteAllocation((a as unknown as { buffer: ArrayBuffer }).buffer);
   return a;
 }
 
