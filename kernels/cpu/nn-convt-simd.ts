@@ -3,24 +3,12 @@
 // which a JS loop did at ~2 ns an element (most of PP-OCRv4's detector upsampling); here it is two loads,
 // two shuffles, a bias add and two stores per 8 outputs, then one copy out. col2imTilesF32
 // (nn-im2col.ts) is the reference and the fallback.
-import { ADD, I32, MUL, V128, assembleModule, f32lanes, get, i32c, set, shuffle, simd, vload, vstore } from './wasm-asm.js';
+import { ADD, I32, INTERLEAVE_HI, INTERLEAVE_LO, MUL, V128, assembleModule, get, i32c, set, simd, stepLoop as loop, vload, vstore } from './wasm-asm.js';
 import type { SimdGemm } from './nn-gemm-simd.js';
 
-const LT_S = 0x48, EQZ = 0x45;
 const FADD = simd(0xe4), SPLAT = simd(0x13), F32_LOAD = [0x2a, 2, 0];
-const LO = shuffle(f32lanes(0, 4, 1, 5)), HI = shuffle(f32lanes(2, 6, 3, 7));
+const LO = INTERLEAVE_LO, HI = INTERLEAVE_HI; // [a0 b0 a1 b1], [a2 b2 a3 b3]
 
-/** `v = 0; while (v < limit) { body; v += step }` (limit a local). */
-function loop(v: number, limit: number, step: number, body: number[]): number[] {
-  return [
-    ...i32c(0), ...set(v),
-    0x02, 0x40, 0x03, 0x40,
-    ...get(v), ...get(limit), LT_S, EQZ, 0x0d, 1,
-    ...body,
-    ...get(v), ...i32c(step), ADD, ...set(v),
-    0x0c, 0, 0x0b, 0x0b,
-  ];
-}
 
 // tiles2(src, dst, C, KH, OH, OW, ldc, pbias): col row (c, kh, kw) (byte stride ldc) holds the OH x OW
 // block taps; output plane c (OH*KH rows of 2*OW) row oh*KH + kh = interleave(row (c,kh,0), row (c,kh,1))

@@ -8,25 +8,13 @@
 //    written as whole output rows (two tiles' columns interleaved back along a 3-tap row) of a padded output.
 // A group of four tiles past the end of a tile row reads into the next plane row (or the slack after the
 // planes) and writes lanes that are rewritten (input) or dropped (output): callers size regions for that.
-import { ADD, F32, I32, MUL, V128, assembleModule, f32lanes, get, i32c, set, shuffle, simd, uleb, vload, vstore } from './wasm-asm.js';
+import { ADD, F32, I32, INTERLEAVE_HI, INTERLEAVE_LO, MUL, V128, assembleModule, f32lanes, get, i32c, set, shuffle, simd, stepLoop as loop, uleb, vload, vstore } from './wasm-asm.js';
 import type { SimdGemm } from './nn-gemm-simd.js';
 
-const LT_S = 0x48, EQZ = 0x45;
 const FADD = simd(0xe4), FSUB = simd(0xe5);
 const EVEN = shuffle(f32lanes(0, 2, 4, 6)), ODD = shuffle(f32lanes(1, 3, 5, 7));
-const LO = shuffle(f32lanes(0, 4, 1, 5)), HI = shuffle(f32lanes(2, 6, 3, 7));
+const LO = INTERLEAVE_LO, HI = INTERLEAVE_HI; // [a0 b0 a1 b1], [a2 b2 a3 b3]
 
-/** `v = 0; while (v < limit) { body; v += step }`. */
-function loop(v: number, limit: number, step: number, body: number[]): number[] {
-  return [
-    ...i32c(0), ...set(v),
-    0x02, 0x40, 0x03, 0x40,
-    ...get(v), ...get(limit), LT_S, EQZ, 0x0d, 1,
-    ...body,
-    ...get(v), ...i32c(step), ADD, ...set(v),
-    0x0c, 0, 0x0b, 0x0b,
-  ];
-}
 const op = (a: number, b: number, o: number[]) => [...get(a), ...get(b), ...o];
 /** addr + xi * stride (bytes). */
 const at = (addr: number, stride: number, xi: number) => (xi === 0 ? get(addr) : [...get(addr), ...get(stride), ...i32c(xi), MUL, ADD]);
