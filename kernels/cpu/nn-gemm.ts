@@ -108,7 +108,7 @@ function gemmSimd(
   // copies no weights, and the product streams each panel contiguously.
   const panels = usePackCache && isConstant(B) ? cacheSlot(panelsB, B, `${bOff},${ldb},${K},${N}`) : undefined;
   if (panels?.res || panels?.data) {
-    gemmSimdStaged(s, M, N, K, A, aOff, aRow, aCol, 0, C, cOff, ldc, accumulate, bias, biasOff, undefined, undefined, panels, true, out);
+    gemmSimdStaged(s, M, N, K, A, aOff, aRow, aCol, 0, C, cOff, ldc, accumulate, bias, biasOff, { panels, out });
     return;
   }
   // B rows copied as one block when they are (nearly) adjacent, else row by row with row stride N.
@@ -118,7 +118,7 @@ function gemmSimd(
   const f = s.f32;
   if (bDense) f.set(B.subarray(bOff, bOff + (K - 1) * ldb + N), 0);
   else for (let k = 0; k < K; k++) f.set(B.subarray(bOff + k * ldb, bOff + k * ldb + N), k * N);
-  gemmSimdStaged(s, M, N, K, A, aOff, aRow, aCol, ldbp, C, cOff, ldc, accumulate, bias, biasOff, undefined, undefined, panels, true, out);
+  gemmSimdStaged(s, M, N, K, A, aOff, aRow, aCol, ldbp, C, cOff, ldc, accumulate, bias, biasOff, { panels, out });
 }
 
 /**
@@ -175,13 +175,26 @@ export function setGemmPackBStride(n: number): number {
   return prev;
 }
 
+/** How gemmSimdStaged reads B and hands C over; every field optional (B staged at 0, C copied out). */
+interface StagedOptions {
+  /** B read through a row table (the implicit im2col of convImplicitF32). */
+  indexed?: IndexedB;
+  /** A constant B's cache slot: packed column panels (resident, or copied in at 0), or packed now from the stage. */
+  panels?: PackSlot;
+  /** Whether C is final here (bias included), so an armed epilogue may run on it; false where the caller adds the bias after. */
+  final?: boolean;
+  /** A copy-out in place of C's (gemmF32Out). */
+  out?: GemmCopyOut;
+}
+
 function gemmSimdStaged(
   s: SimdGemm, M: number, N: number, K: number,
   A: Float32Array, aOff: number, aRow: number, aCol: number,
   ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean,
   bias: ArrayLike<number> | undefined, biasOff: number,
-  bRes?: Resident, ib?: IndexedB, panels?: PackSlot, final = true, out?: GemmCopyOut,
+  opts: StagedOptions = {},
 ): void {
+  const { indexed: ib, panels, final = true, out } = opts;
   // With C read back in, the bias goes onto C first; otherwise the kernel starts C from it.
   if (bias && accumulate) startC(M, N, C, cOff, ldc, true, bias, biasOff);
   const NR = 4 * SIMD_NV;
@@ -227,8 +240,8 @@ function gemmSimdStaged(
     for (let i = 0; i < M; i++) f[(pbias >> 2) + i] = bias![biasOff + i]!;
     f.fill(0, (pbias >> 2) + M, (pbias >> 2) + mpan * SIMD_MR);
   }
-  // B: the stage at 0, or a resident block (read after the last reserve, which may move it).
-  const pb = bRes ? bRes.addr : 0;
+  // B's stage is at address 0 (resident panels are read below, after the last reserve, which may move them).
+  const pb = 0;
   const c0 = pc >> 2;
   if (accumulate) {
     if (N < 16) for (let i = 0; i < M; i++) for (let j = 0, src = cOff + i * ldc, dst = c0 + i * ldcp; j < N; j++) f[dst + j] = C[src + j]!;
@@ -361,7 +374,7 @@ export function convImplicitF32(x: Float32Array, xOff: number, C: number, g: Gri
   }
   const t = new Int32Array(f.buffer, table, K);
   for (let c = 0, k = 0; c < C; c++) for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW; kw++) t[k++] = (c * plane + kh * DH * Wp + kw * DW) * 4;
-  gemmSimdStaged(s, M, N, K, w, wOff, K, 1, 0, y, yOff, OH * OW, false, bias, biasOff, undefined, { bBytes: xBase, table, out: { runs: OH, runLen: OW, runStride: Wp } });
+  gemmSimdStaged(s, M, N, K, w, wOff, K, 1, 0, y, yOff, OH * OW, false, bias, biasOff, { indexed: { bBytes: xBase, table, out: { runs: OH, runLen: OW, runStride: Wp } } });
   implicitConvStats.calls++;
   return true;
 }
@@ -403,7 +416,7 @@ export function gemmF32TransB(
       for (let k = 0, d = j; k < K; k++, d += N) f[d] = B[r + k]!;
     }
   }
-  gemmSimdStaged(s, M, N, K, A, aOff, aRow, aCol, N, C, cOff, ldc, accumulate, undefined, 0, undefined, undefined, slot, false);
+  gemmSimdStaged(s, M, N, K, A, aOff, aRow, aCol, N, C, cOff, ldc, accumulate, undefined, 0, { panels: slot, final: false });
   return true;
 }
 
