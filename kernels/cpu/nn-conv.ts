@@ -72,10 +72,12 @@ function checkKernel(ctx: CpuContext, a: WindowAttrs, w: readonly number[]): voi
  * Forward convolution of float data: Y[N, M, out...] = W (*) X + bias. X and W hold the same array type.
  * Shared by Conv (float) and the integer convs (which feed zero-point-shifted float64 data). `exact`: the
  * sums must be exact for integer data within 2^24 (no Winograd, whose transforms halve and reassociate).
- * `epi` (a FusedConv's epilogue) is applied by the direct SIMD conv where it runs: `epilogue` says so.
+ * `epi` (a FusedConv's epilogue) is applied by the direct SIMD conv and the GEMM paths: `epilogue` says
+ * whether the result has it.
  */
 export function convForward(ctx: CpuContext, x: FloatArray, xd: readonly number[], w: FloatArray, wd: readonly number[],
-  bias: FloatArray | undefined, group: number, a: WindowAttrs, out: FloatArray | undefined, exact = false, epi?: DirectEpilogue): { data: FloatArray; dims: number[]; epilogue: boolean } {
+  bias: FloatArray | undefined, group: number, a: WindowAttrs, opts: { exact?: boolean; epi?: DirectEpilogue } = {}): { data: FloatArray; dims: number[]; epilogue: boolean } {
+  const { exact = false, epi } = opts;
   checkConvShapes(ctx, xd, wd, group);
   checkKernel(ctx, a, wd);
   const nd = xd.length - 2;
@@ -91,7 +93,7 @@ export function convForward(ctx: CpuContext, x: FloatArray, xd: readonly number[
   const Cg = C / group, Mg = M / group;
   // Every path below writes each output element (GEMMs without accumulation, the direct conv's copy-out,
   // the JS depthwise loops after zeroing), so a recycled buffer is not zeroed first.
-  const y = out ?? (x instanceof Float32Array ? allocTensor('float32', dims, UNINIT).data : allocTensor('float64', dims, UNINIT).data);
+  const y = x instanceof Float32Array ? allocTensor('float32', dims, UNINIT).data : allocTensor('float64', dims, UNINIT).data;
   const g: Grid = { img: inSp, out: geo.out, kernel: a.kernel, strides: a.strides, dilations: a.dilations, padHead: geo.padHead };
   const pointwise = a.kernel.every((k) => k === 1) && a.strides.every((s) => s === 1) && geo.padHead.every((p) => p === 0) && geo.padTail.every((p) => p === 0);
   // float32 GEMMs start their rows from the bias (no second pass over the output); other paths add it after.
@@ -411,7 +413,7 @@ export function convWithEpilogue(inputs: Parameters<CpuKernel>[0], ctx: CpuConte
   if (X.dims.length < 3) throw new KernelInputError(ctx, `input should have rank >= 3 (N, C, spatial...), got [${X.dims.join(',')}]`);
   const a = windowAttrsOf(ctx, X.dims.length - 2, W.dims.slice(2));
   const r = convForward(ctx, floatData(X, ctx, 'input'), X.dims, floatData(W, ctx, 'weight'), W.dims,
-    B ? floatData(B, ctx, 'bias') : undefined, ctx.attrs.int('group', 1), a, undefined, false, epi);
+    B ? floatData(B, ctx, 'bias') : undefined, ctx.attrs.int('group', 1), a, { epi });
   return { y: { kind: 'tensor', dtype: X.dtype, dims: r.dims, data: r.data } as HostTensor, epilogue: r.epilogue };
 }
 
@@ -536,8 +538,8 @@ function integerConv(ctx: CpuContext, x: Float32Array, xd: readonly number[], w:
   const C = xd[1]!, Cg = C / group, kSize = prod(wd.slice(2));
   const perChannel = kSize * maxAbs(x) * maxAbs(w);
   const chunk = perChannel === 0 ? Cg : Math.floor(2 ** 24 / perChannel);
-  if (chunk >= Cg) return convForward(ctx, x, xd, w, wd, undefined, group, a, undefined, true);
-  if (group !== 1 || chunk < 1) return convForward(ctx, Float64Array.from(x), xd, Float64Array.from(w), wd, undefined, group, a, undefined);
+  if (chunk >= Cg) return convForward(ctx, x, xd, w, wd, undefined, group, a, { exact: true });
+  if (group !== 1 || chunk < 1) return convForward(ctx, Float64Array.from(x), xd, Float64Array.from(w), wd, undefined, group, a);
   const N = xd[0]!, M = wd[0]!, inSize = prod(xd.slice(2));
   let acc: Float64Array | undefined;
   let dims: number[] = [];
@@ -547,7 +549,7 @@ function integerConv(ctx: CpuContext, x: Float32Array, xd: readonly number[], w:
     for (let n = 0; n < N; n++) xs.set(x.subarray((n * C + c0) * inSize, (n * C + c1) * inSize), n * cn * inSize);
     const ws = new Float32Array(M * cn * kSize);
     for (let m = 0; m < M; m++) ws.set(w.subarray((m * C + c0) * kSize, (m * C + c1) * kSize), m * cn * kSize);
-    const r = convForward(ctx, xs, [N, cn, ...xd.slice(2)], ws, [M, cn, ...wd.slice(2)], undefined, 1, a, undefined, true);
+    const r = convForward(ctx, xs, [N, cn, ...xd.slice(2)], ws, [M, cn, ...wd.slice(2)], undefined, 1, a, { exact: true });
     acc ??= new Float64Array(r.data.length);
     for (let i = 0; i < acc.length; i++) acc[i] = acc[i]! + r.data[i]!;
     dims = r.dims;
