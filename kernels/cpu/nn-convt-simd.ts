@@ -4,11 +4,9 @@
 // two shuffles, a bias add and two stores per 8 outputs, then one copy out. col2imTilesF32
 // (nn-im2col.ts) is the reference and the fallback.
 import { ADD, I32, INTERLEAVE_HI, INTERLEAVE_LO, MUL, V128, assembleModule, get, i32c, set, simd, stepLoop as loop, vload, vstore } from './wasm-asm.js';
-import type { SimdGemm } from './nn-gemm-simd.js';
+import { onGemmMemory, type SimdGemm } from './nn-gemm-simd.js';
 
 const FADD = simd(0xe4), SPLAT = simd(0x13), F32_LOAD = [0x2a, 2, 0];
-const LO = INTERLEAVE_LO, HI = INTERLEAVE_HI; // [a0 b0 a1 b1], [a2 b2 a3 b3]
-
 
 // tiles2(src, dst, C, KH, OH, OW, ldc, pbias): col row (c, kh, kw) (byte stride ldc) holds the OH x OW
 // block taps; output plane c (OH*KH rows of 2*OW) row oh*KH + kh = interleave(row (c,kh,0), row (c,kh,1))
@@ -22,8 +20,8 @@ function tiles2Fn(): number[] {
   const group = [
     ...get(S), ...vload(0), ...set(A),
     ...get(S), ...get(LDC), ADD, ...vload(0), ...set(B),
-    ...get(D), ...get(A), ...get(B), ...LO, ...get(BV), ...FADD, ...vstore(0),
-    ...get(D), ...get(A), ...get(B), ...HI, ...get(BV), ...FADD, ...vstore(16),
+    ...get(D), ...get(A), ...get(B), ...INTERLEAVE_LO, ...get(BV), ...FADD, ...vstore(0),
+    ...get(D), ...get(A), ...get(B), ...INTERLEAVE_HI, ...get(BV), ...FADD, ...vstore(16),
     ...get(S), ...i32c(16), ADD, ...set(S),
     ...get(D), ...i32c(32), ADD, ...set(D),
   ];
@@ -49,8 +47,6 @@ function tiles2Fn(): number[] {
 
 type Tiles2 = (src: number, dst: number, C: number, KH: number, OH: number, OW: number, ldc: number, pbias: number) => void;
 
-let bin: Uint8Array<ArrayBuffer> | null | undefined;
-const instances = new WeakMap<SimdGemm, Tiles2 | null>();
 let enabled = true;
 
 /** Turn the wasm permutation off or on (tests compare it with col2imTilesF32); returns the previous setting. */
@@ -66,20 +62,8 @@ export const convTransposeTilesStats = { calls: 0 };
 /** The permutation on the GEMM's memory, or undefined where it is off or the engine rejects it. */
 export function tiles2Kernel(g: SimdGemm): Tiles2 | undefined {
   if (!enabled) return undefined;
-  let k = instances.get(g);
-  if (k !== undefined) return k ?? undefined;
-  k = null;
-  try {
-    if (bin === undefined) {
-      const b = assembleModule([{ name: 'tiles2', params: new Array<number>(8).fill(I32), results: [], body: tiles2Fn() }], 1);
-      bin = WebAssembly.validate(b) ? b : null;
-    }
-    if (bin) k = new WebAssembly.Instance(new WebAssembly.Module(bin), { env: { mem: g.memory } }).exports.tiles2 as Tiles2;
-  } catch {
-    k = null;
-  }
-  instances.set(g, k);
-  return k ?? undefined;
+  return onGemmMemory<{ tiles2: Tiles2 }>(g, 'convt:tiles2',
+    () => assembleModule([{ name: 'tiles2', params: new Array<number>(8).fill(I32), results: [], body: tiles2Fn() }], 1))?.tiles2;
 }
 
 const align = (bytes: number) => (bytes + 63) & ~63;

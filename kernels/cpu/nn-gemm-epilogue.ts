@@ -11,7 +11,7 @@
 // left (few output positions, the JS fallbacks).
 import type { InlineConstant } from './fused-wasm-gen.js';
 import type { DirectEpilogue } from './nn-depthwise-simd.js';
-import type { SimdGemm } from './nn-gemm-simd.js';
+import { onGemmMemory, type SimdGemm } from './nn-gemm-simd.js';
 import { ADD, GE_S, I32, V128, assembleModule, get, i32c, set, vload, vstore } from './wasm-asm.js';
 
 /** The epilogue armed for the GEMM paths of one conv, and how many output elements they applied it to. */
@@ -44,7 +44,6 @@ export function disarmGemmEpilogue(): void {
 }
 
 type Apply = (p: number, end: number) => void;
-const modules = new WeakMap<WebAssembly.Memory, Map<string, Apply | null>>();
 
 const f32Bytes = (v: number) => [...new Uint8Array(Float32Array.of(v, v, v, v).buffer)];
 const f64Bytes = (v: number) => [...new Uint8Array(Float64Array.of(v, v).buffer)];
@@ -67,23 +66,13 @@ function assemble(epi: DirectEpilogue): Uint8Array<ArrayBuffer> {
   return assembleModule([{ name: 'apply', params: [I32, I32], results: [], body }], 1);
 }
 
+// The code depends on the program's structure and its constants (immediates): the module key, made once per epilogue.
+const keys = new WeakMap<DirectEpilogue, string>();
+
 function applyFn(s: SimdGemm, epi: DirectEpilogue): Apply | undefined {
-  let m = modules.get(s.memory);
-  if (!m) modules.set(s.memory, (m = new Map()));
-  // The code depends on the program's structure and its constants (immediates).
-  const key = `${epi.key}|${epi.constants.map((c) => `${c.f64 ? 'd' : 'f'}${Object.is(c.value, -0) ? '-0' : c.value}`).join(',')}`;
-  let fn = m.get(key);
-  if (fn === undefined) {
-    fn = null;
-    try {
-      const bin = assemble(epi);
-      if (WebAssembly.validate(bin)) fn = new WebAssembly.Instance(new WebAssembly.Module(bin), { env: { mem: s.memory } }).exports.apply as Apply;
-    } catch {
-      fn = null;
-    }
-    m.set(key, fn);
-  }
-  return fn ?? undefined;
+  let key = keys.get(epi);
+  if (key === undefined) keys.set(epi, (key = `epilogue:${epi.key}|${epi.constants.map((c) => `${c.f64 ? 'd' : 'f'}${Object.is(c.value, -0) ? '-0' : c.value}`).join(',')}`));
+  return onGemmMemory<{ apply: Apply }>(s, key, () => assemble(epi))?.apply;
 }
 
 /**

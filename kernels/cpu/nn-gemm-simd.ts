@@ -286,6 +286,35 @@ function build(relaxed: boolean): SimdGemm | undefined {
   return g;
 }
 
+const gemmModuleBins = new Map<string, Uint8Array<ArrayBuffer> | null>();
+const gemmModuleExports = new WeakMap<SimdGemm, Map<string, WebAssembly.Exports | null>>();
+
+/**
+ * The exports of a module that works on the GEMM's operands in place (Winograd transforms, epilogues, the
+ * ConvTranspose permutation): assembled once per `key` and validated, instantiated once per GEMM on its
+ * memory; undefined where the engine rejects it.
+ */
+export function onGemmMemory<E>(g: SimdGemm, key: string, assemble: () => Uint8Array<ArrayBuffer>): E | undefined {
+  let byKey = gemmModuleExports.get(g);
+  if (!byKey) gemmModuleExports.set(g, (byKey = new Map()));
+  let e = byKey.get(key);
+  if (e === undefined) {
+    e = null;
+    try {
+      let bin = gemmModuleBins.get(key);
+      if (bin === undefined) {
+        const b = assemble();
+        gemmModuleBins.set(key, (bin = WebAssembly.validate(b) ? b : null));
+      }
+      if (bin) e = new WebAssembly.Instance(new WebAssembly.Module(bin), { env: { mem: g.memory } }).exports;
+    } catch {
+      e = null;
+    }
+    byKey.set(key, e);
+  }
+  return (e ?? undefined) as E | undefined;
+}
+
 /** The SIMD GEMM (one per thread), or undefined where WebAssembly SIMD is unavailable or turned off. */
 export function simdGemm(): SimdGemm | undefined {
   if (cached !== undefined) return cached ?? undefined;

@@ -9,7 +9,7 @@
 // A group of four tiles past the end of a tile row reads into the next plane row (or the slack after the
 // planes) and writes lanes that are rewritten (input) or dropped (output): callers size regions for that.
 import { ADD, F32, I32, INTERLEAVE_HI, INTERLEAVE_LO, MUL, V128, assembleModule, f32lanes, get, i32c, set, shuffle, simd, stepLoop as loop, uleb, vload, vstore } from './wasm-asm.js';
-import type { SimdGemm } from './nn-gemm-simd.js';
+import { onGemmMemory, type SimdGemm } from './nn-gemm-simd.js';
 
 const FADD = simd(0xe4), FSUB = simd(0xe5);
 const EVEN = shuffle(f32lanes(0, 2, 4, 6)), ODD = shuffle(f32lanes(1, 3, 5, 7));
@@ -250,31 +250,11 @@ export type WinogradFns = WinogradTransforms & { finite(src: number, n16: number
 
 // A module per form, assembled on first use (assembling all five took ~27 ms of first-run JS; a model
 // needs one or two), instantiated once per GEMM.
-const bins = new Map<WinogradKernel, Uint8Array<ArrayBuffer> | null>();
-const instances = new WeakMap<SimdGemm, Map<WinogradKernel, WinogradFns | null>>();
-
 /** The transforms of `kind` on the GEMM's memory, or undefined where the engine rejects them. */
 export function winogradKernels(g: SimdGemm, kind: WinogradKernel): WinogradFns | undefined {
-  let byKind = instances.get(g);
-  if (!byKind) instances.set(g, (byKind = new Map()));
-  let k = byKind.get(kind);
-  if (k !== undefined) return k ?? undefined;
-  k = null;
-  try {
-    let bin = bins.get(kind);
-    if (bin === undefined) {
-      const b = assembleModule([
-        { name: 'input', params: new Array<number>(9).fill(I32), results: [], body: inputFn(kind) },
-        { name: 'output', params: new Array<number>(10).fill(I32), results: [], body: outputFn(kind) },
-        { name: 'finite', params: [I32, I32], results: [F32], body: finiteFn() },
-      ], 1);
-      bin = WebAssembly.validate(b) ? b : null;
-      bins.set(kind, bin);
-    }
-    if (bin) k = new WebAssembly.Instance(new WebAssembly.Module(bin), { env: { mem: g.memory } }).exports as unknown as WinogradFns;
-  } catch {
-    k = null;
-  }
-  byKind.set(kind, k);
-  return k ?? undefined;
+  return onGemmMemory<WinogradFns>(g, `winograd:${kind}`, () => assembleModule([
+    { name: 'input', params: new Array<number>(9).fill(I32), results: [], body: inputFn(kind) },
+    { name: 'output', params: new Array<number>(10).fill(I32), results: [], body: outputFn(kind) },
+    { name: 'finite', params: [I32, I32], results: [F32], body: finiteFn() },
+  ], 1));
 }
