@@ -4,7 +4,7 @@ import { allocTensor, type HostTensor, toIntList, UNINIT } from '../../graph/ten
 import { convTransposeGeometry, readWindowAttrs, windowGeometry, type WindowAttrs } from '../../graph/ops/nn-window.js';
 import { KernelInputError } from './errors.js';
 import type { CpuContext, CpuKernel } from './types.js';
-import { optTensorArg, tensorArg, viaF32 } from './util.js';
+import { keptArray, optTensorArg, tensorArg, viaF32 } from './util.js';
 import { convImplicitF32, gemmF32, gemmF32Out, gemmF32Staged, gemmF32TransB, gemmF64, gemmStageB, im2colStaged2d, simdGemmInUse } from './nn-gemm.js';
 import { conv2dDirectSimd, type DirectConv2d, type DirectEpilogue } from './nn-depthwise-simd.js';
 import { armGemmEpilogue, disarmGemmEpilogue } from './nn-gemm-epilogue.js';
@@ -234,11 +234,7 @@ function pointwiseFewPositions(x: Float32Array, xOff: number, Cg: number, P: num
 // The transposed products' result, kept between calls (kernels run one at a time per thread; the GEMM
 // writes every element before it is read): a fresh zeroed array cost ~10 us a call, about a tenth of a
 // 384->384 1x1 conv on a 3x3 map.
-let transposed = new Float32Array(0);
-function transposedScratch(n: number): Float32Array {
-  if (transposed.length < n) transposed = new Float32Array(n);
-  return transposed;
-}
+const transposedScratch = keptArray((n) => new Float32Array(n));
 
 /**
  * 1x1 convs of N images with few positions each (P = 1, or P in 4-63 where pointwiseFewPositions would
@@ -422,16 +418,9 @@ const conv: CpuKernel = (inputs, ctx) => [convWithEpilogue(inputs, ctx).y];
 // ConvTranspose's column buffer, kept between calls (kernels run synchronously, one at a time per
 // thread; every element is written by the GEMM before col2im reads it): a fresh one per call cost an
 // allocation and zeroing of Mg*KH*KW*H*W floats (220 KB on PP-OCRv4's detector upsampling).
-let colF32 = new Float32Array(0);
-let colF64 = new Float64Array(0);
-function colScratch(f32: boolean, n: number): Float32Array | Float64Array {
-  if (f32) {
-    if (colF32.length < n) colF32 = new Float32Array(n);
-    return colF32;
-  }
-  if (colF64.length < n) colF64 = new Float64Array(n);
-  return colF64;
-}
+const colF32 = keptArray((n) => new Float32Array(n));
+const colF64 = keptArray((n) => new Float64Array(n));
+const colScratch = (f32: boolean, n: number): Float32Array | Float64Array => (f32 ? colF32(n) : colF64(n));
 
 const convTranspose: CpuKernel = (inputs, ctx) => {
   const X = tensorArg(inputs, 0, ctx);

@@ -2,7 +2,7 @@
 import type { HostTensor, RtValue } from '../../graph/tensor.js';
 import { KernelInputError } from './errors.js';
 import type { CpuContext } from './types.js';
-import { optTensorArg, tensorArg } from './util.js';
+import { keptArray, optTensorArg, tensorArg } from './util.js';
 import { isConstant } from './constants.js';
 import { sgemm } from './linalg-gemm.js';
 import { gemvF32, gemvWeights } from './linalg-gemv-simd.js';
@@ -258,16 +258,8 @@ export function projectInputs(s: RnnSetup, d: number, gh: number, bias: Float64A
 // The projection and its float32 product live in arrays kept between calls: every element is written
 // before it is read, the kernels run one at a time per thread and read a direction's projection before
 // projecting the next; fresh ones (2 KiB each for silero VAD's LSTM) cost more than its whole step.
-let xwKept = new Float64Array(0);
-let pKept = new Float32Array(0);
-function scratchXw(n: number): Float64Array {
-  if (xwKept.length < n) xwKept = new Float64Array(n);
-  return xwKept.length === n ? xwKept : xwKept.subarray(0, n);
-}
-function scratchP(n: number): Float32Array {
-  if (pKept.length < n) pKept = new Float32Array(n);
-  return pKept.length === n ? pKept : pKept.subarray(0, n);
-}
+const scratchXw = keptArray((n) => new Float64Array(n));
+const scratchP = keptArray((n) => new Float32Array(n));
 
 const NO_X = new Float64Array(0);
 

@@ -6,19 +6,18 @@ import type { rnnOps } from '../../graph/ops/rnn.js';
 import { allocTensor } from '../../graph/tensor.js';
 import { KernelInputError } from './errors.js';
 import type { CpuKernel } from './types.js';
-import { optTensorArg, viaF32 } from './util.js';
+import { keptArray, optTensorArg, viaF32 } from './util.js';
 import { type LstmState, gemvWeights, lstmState } from './linalg-gemv-simd.js';
 import { type Arr, type RnnSetup, activations, clamp, combinedBias, outDims, projectInputs, rnnSetup, stateOffset, stepProduct, yOffset } from './rnn-util.js';
 
-// State arrays kept between calls (slot 0: h, 1: c): a direction reads and writes its state, then copies
-// it out before the next direction starts; the kernels run one at a time per thread.
-const kept = [new Float64Array(0), new Float64Array(0)];
+// State arrays kept between calls (h, and c for the LSTM): a direction reads and writes its state, then
+// copies it out before the next direction starts; the kernels run one at a time per thread.
+const keptH = keptArray((n) => new Float64Array(n));
+const keptC = keptArray((n) => new Float64Array(n));
 
-/** Initial state of direction d as [batch * hidden] (zeros when not given), in the kept array `slot`. */
-function initState(s: RnnSetup, init: Arr | undefined, d: number, slot: 0 | 1 = 0): Float64Array {
-  const n = s.batch * s.hidden;
-  if (kept[slot]!.length < n) kept[slot] = new Float64Array(n);
-  const h = kept[slot]!.length === n ? kept[slot]! : kept[slot]!.subarray(0, n);
+/** Initial state of direction d as [batch * hidden] (zeros when not given), in a kept array. */
+function initState(s: RnnSetup, init: Arr | undefined, d: number, kept = keptH): Float64Array {
+  const h = kept(s.batch * s.hidden);
   if (!init) h.fill(0);
   else for (let b = 0; b < s.batch; b++) for (let j = 0; j < s.hidden; j++) h[b * s.hidden + j] = init[stateOffset(s, d, b) + j]!;
   return h;
@@ -184,7 +183,7 @@ const LSTM: CpuKernel = viaF32((inputs, ctx) => {
     const xw = projectInputs(s, d, 4 * H, combinedBias(s, d, 4 * H));
     const pOff = d * 3 * H;
     const h = initState(s, s.initH, d);
-    const c = initState(s, initC, d, 1);
+    const c = initState(s, initC, d, keptC);
     // The common LSTM (default activations, no peepholes, clip or input_forget) keeps its state in wasm
     // memory and runs each step's product and cell update there (linalg-gemv-simd.ts).
     const R = plain && s.r32 ? gemvWeights(s.r32, d * 4 * H * H, H, 4 * H, H, true) : undefined;

@@ -97,3 +97,16 @@ export function sameDType(a: HostTensor, b: HostTensor, ctx: CpuContext): DType 
   if (a.dtype !== b.dtype) throw new KernelInputError(ctx, `input dtypes differ: ${a.dtype} and ${b.dtype}`);
   return a.dtype;
 }
+
+/**
+ * A grow-only array kept between calls, for kernel scratch whose every element is written before it is
+ * read (kernels run one at a time per thread, and finish with their scratch before returning): `(n)`
+ * gives n elements. A fresh zeroed array per call cost more than some small kernels' work.
+ */
+export function keptArray<T extends Float32Array | Float64Array>(make: (n: number) => T): (n: number) => T {
+  let a = make(0);
+  return (n) => {
+    if (a.length < n) a = make(n);
+    return (a.length === n ? a : a.subarray(0, n)) as T;
+  };
+}
