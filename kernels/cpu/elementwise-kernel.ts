@@ -7,7 +7,7 @@ import { KernelInputError } from './errors.js';
 import { type Run2, broadcast2, map1, map2, type Vec } from './elementwise-loops.js';
 import type { UnaryRun } from './elementwise-runs.js';
 import type { CpuContext, CpuKernel } from './types.js';
-import { broadcastShapes, tensorArg } from './util.js';
+import { broadcastShapes, sameItems, tensorArg } from './util.js';
 import { evaluateProgram } from './fused-eval.js';
 import type { Program } from '../../graph/ops/fused-program.js';
 
@@ -87,7 +87,6 @@ export interface BinaryDef {
 }
 
 const PROGRAMS = Object.fromEntries((['Add', 'Sub', 'Mul', 'Div'] as const).map((op) => [op, { code: [{ op, x: { in: 0 }, y: { in: 1 } }] } satisfies Program]));
-const sameDims = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** Dims of input 1 as broadcast against input 0: NumPy rules, or the `broadcast`/`axis` attributes before opset 7. */
 export function rightDims(ctx: CpuContext, a: HostTensor, b: HostTensor): readonly number[] {
@@ -119,7 +118,7 @@ export function binaryOp(ctx: CpuContext, def: BinaryDef, a: HostTensor, b: Host
       const xs = x.data as Vec<number>;
       const ys = y.data as Vec<number>;
       if (int) map2(xs, x.dims, ys, yDims, o, outDims, int);
-      else if (def.fused && xs instanceof Float32Array && ys instanceof Float32Array && o instanceof Float32Array && xs.length > 1 && ys.length > 1 && !sameDims(x.dims, yDims)) {
+      else if (def.fused && xs instanceof Float32Array && ys instanceof Float32Array && o instanceof Float32Array && xs.length > 1 && ys.length > 1 && !sameItems(x.dims, yDims)) {
         evaluateProgram(PROGRAMS[def.fused]!, [{ data: xs, dims: x.dims }, { data: ys, dims: yDims }], o, outDims);
       } else if (def.run) broadcast2(xs, x.dims, ys, yDims, o, outDims, def.run);
       else map2(xs, x.dims, ys, yDims, o, outDims, def.num);

@@ -9,6 +9,7 @@ import { droppedInRun, storedInRun, unowned } from '../../graph/tensor-pool.js';
 import { isConstant, markConstant } from './constants.js';
 import { findCpuKernel } from './index.js';
 import type { CpuContext, CpuKernel } from './types.js';
+import { sameItems } from './util.js';
 
 /** A scope's values by name (a Map, or a subgraph run's slot table). */
 export interface ValueTable {
@@ -117,7 +118,7 @@ function allConstant(inputs: readonly (RtValue | undefined)[]): boolean {
 /** The step's folded result for these inputs: kept from an earlier run when they are the same values. */
 function runFolded(st: Step, inputs: (RtValue | undefined)[], scope: Scope, opts: InterpretOptions): RtValue[] | undefined {
   const hit = st.fold;
-  if (hit && sameValues(hit.inputs, inputs)) return hit.outs;
+  if (hit && sameItems(hit.inputs, inputs)) return hit.outs;
   if (!allConstant(inputs)) return undefined;
   const outs = unowned(() => runNode(st.node, inputs, scope, opts));
   if (outs.every((v) => v.kind === 'tensor' && !Array.isArray(v.data))) {
@@ -127,11 +128,6 @@ function runFolded(st: Step, inputs: (RtValue | undefined)[], scope: Scope, opts
   return outs;
 }
 
-function sameValues(a: readonly (RtValue | undefined)[], b: readonly (RtValue | undefined)[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 /** Run `graph` with `feeds` for its inputs; returns its outputs by name. */
 export function interpret(graph: Graph, feeds: ReadonlyMap<string, RtValue>, opts: InterpretOptions, parent?: Scope): Map<string, RtValue> {

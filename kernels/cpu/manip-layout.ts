@@ -5,7 +5,7 @@ import { sliceRange, splitSizes } from '../../graph/ops/manip-util.js';
 import { type HostTensor, UNINIT, allocTensor, getNumber, setElement, stridesOf } from '../../graph/tensor.js';
 import { KernelInputError } from './errors.js';
 import type { CpuContext, CpuKernel } from './types.js';
-import { broadcastShapes, broadcastStrides, optTensorArg, tensorArg } from './util.js';
+import { broadcastShapes, broadcastStrides, optTensorArg, sameItems, tensorArg } from './util.js';
 import { type Elems, type Words, copyElems, copyWords, intList, normAxesK, normAxisK, prod, stridedCopy, transposeData, viaIndexWords, words } from './manip-util.js';
 
 const transpose: CpuKernel = (inputs, ctx) => {
@@ -282,11 +282,10 @@ const pad: CpuKernel = (inputs, ctx) => {
 // A node's last pad maps with what they were made from: a model pads the same shapes every run, and
 // making the maps (a % per position) was most of silero VAD's 704-sample reflect pad.
 const lastPadMaps = new WeakMap<object, { mode: string; src: readonly number[]; dims: readonly number[]; before: readonly number[]; maps: Int32Array[] }>();
-const sameInts = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
 
 function padMaps(ctx: CpuContext, mode: string, src: readonly number[], dims: readonly number[], before: readonly number[]): Int32Array[] {
   const hit = lastPadMaps.get(ctx.node);
-  if (hit && hit.mode === mode && sameInts(hit.src, src) && sameInts(hit.dims, dims) && sameInts(hit.before, before)) return hit.maps;
+  if (hit && hit.mode === mode && sameItems(hit.src, src) && sameItems(hit.dims, dims) && sameItems(hit.before, before)) return hit.maps;
   const maps = dims.map((n, a) => padMap(mode, src[a]!, n, before[a]!, ctx));
   lastPadMaps.set(ctx.node, { mode, src: [...src], dims: [...dims], before: [...before], maps });
   return maps;

@@ -110,3 +110,10 @@ export function keptArray<T extends Float32Array | Float64Array>(make: (n: numbe
     return (a.length === n ? a : a.subarray(0, n)) as T;
   };
 }
+
+/** Whether two lists hold the same items in order (===): shapes, index lists, input values. */
+export function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
