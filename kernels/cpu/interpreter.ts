@@ -94,16 +94,10 @@ function readsOf(g: Graph): Set<string> {
 // registered as constant themselves so chains fold and kernels keep derived forms (packed weights).
 const NOT_FOLDED = new Set(['RandomNormal', 'RandomUniform', 'RandomNormalLike', 'RandomUniformLike', 'Multinomial', 'Bernoulli', 'Dropout']);
 
-/** Whether a node's op may be folded at all (deterministic, ai.onnx, no subgraph), kept per node. */
-const foldable = new WeakMap<Node, boolean>();
+/** Whether a node's op may be folded at all (deterministic, ai.onnx, no subgraph); its plan step keeps the answer. */
 function mayFold(node: Node): boolean {
-  let ok = foldable.get(node);
-  if (ok === undefined) {
-    ok = !NOT_FOLDED.has(node.opType) && (node.domain === '' || node.domain === 'ai.onnx') && (node.inputs.length > 0 || node.opType === 'Constant') &&
-      !Object.values(node.attributes).some((a) => a.kind === 'graph' || a.kind === 'graphs');
-    foldable.set(node, ok);
-  }
-  return ok;
+  return !NOT_FOLDED.has(node.opType) && (node.domain === '' || node.domain === 'ai.onnx') && (node.inputs.length > 0 || node.opType === 'Constant') &&
+    !Object.values(node.attributes).some((a) => a.kind === 'graph' || a.kind === 'graphs');
 }
 
 /** Whether every given input is a constant array (the step's `foldable` already says the op may fold). */
@@ -231,13 +225,11 @@ export interface Step {
   readonly outputs: readonly string[];
   /** Values of this graph (not its outputs or initializers) whose last reader is this node. */
   readonly dead: readonly string[];
-  /** Those of `dead` produced by a node of this graph (a run may recycle their buffers; feeds are not its to recycle). */
-  readonly recycle: ReadonlySet<string>;
   /** Slots (GraphPlan.slots) of the inputs: -1 where not this graph's (initializers, outer scopes), -2 omitted. */
   readonly inSlots: readonly number[];
   /** Slots of the outputs, -1 for omitted ones. */
   readonly outSlots: readonly number[];
-  /** Slots of `recycle`. */
+  /** Slots of those of `dead` produced by a node of this graph (a run may recycle their buffers; feeds are not its to recycle). */
   readonly recycleSlots: readonly number[];
   /** May be folded when its inputs are constant (inside subgraphs): a foldable op, no graph output. */
   readonly foldable: boolean;
@@ -296,7 +288,6 @@ export function graphPlan(graph: Graph): GraphPlan {
       inputs: node.inputs,
       outputs: node.outputs,
       dead: [...dead],
-      recycle: new Set([...dead].filter((d) => produced.has(d))),
       inSlots: node.inputs.map((n) => (n ? slots.get(n) ?? -1 : -2)),
       outSlots: node.outputs.map((n) => (n ? slots.get(n)! : -1)),
       recycleSlots: [...dead].filter((d) => produced.has(d)).map((d) => slots.get(d)!),
