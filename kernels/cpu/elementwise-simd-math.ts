@@ -6,7 +6,7 @@
 // sigmoid is 1 / (1 + exp(-x)); tanh is Cephes' tanhf (an odd polynomial below 0.625, else
 // 1 - 2 / (exp(2|x|) + 1) with the sign put back); erf is the rational approximation Eigen and XLA use
 // on [-4, 4], where float32 erf reaches ±1. NaN gives NaN, ±Inf the limits.
-import { get, i32c, set, simd } from './wasm-asm.js';
+import { PMAX, PMIN, get, i32c, set, simd } from './wasm-asm.js';
 
 // Locals the sequences use (declared by the loop in elementwise-simd.ts): v128 scratch.
 export const X = 6, K = 7, R = 8, E = 9, T = 10, X0 = 11, AX = 12;
@@ -55,13 +55,14 @@ const iconst = (v: number): number[] => constant(i32bytes(v));
 
 export const F_ABS = op(0xe0), F_NEG = op(0xe1), F_ADD = op(0xe4), F_SUB = op(0xe5), F_MUL = op(0xe6), F_DIV = op(0xe7);
 export const F_LT = op(0x43), F_GE = op(0x46), BITSELECT = op(0x52);
-const F_PMIN = op(0xea), F_PMAX = op(0xeb), I_ADD = op(0xae), I_SUB = op(0xb1), I_SHL = op(0xab), I_SHR_S = op(0xac);
+const I_ADD = op(0xae), I_SUB = op(0xb1), I_SHL = op(0xab), I_SHR_S = op(0xac);
 /** 1.5·2^23: a float32 in [2^23, 2^24) has integer spacing, so x + this is x rounded, in the low mantissa bits. */
-const ROUND_MAGIC = 12582912;
-const ROUND_MAGIC_BITS = 0x4b400000;
+export const ROUND_MAGIC = 12582912;
+/** ROUND_MAGIC's bits: bits(k + ROUND_MAGIC) - this is the integer k. */
+export const ROUND_MAGIC_BITS = 0x4b400000;
 
 /** A polynomial in local `v` by Horner's rule, highest coefficient first. */
-function horner(v: number, coeffs: readonly number[]): number[] {
+export function horner(v: number, coeffs: readonly number[]): number[] {
   const out = [...fconst(coeffs[0]!)];
   for (const c of coeffs.slice(1)) out.push(...get(v), ...F_MUL, ...fconst(c), ...F_ADD);
   return out;
@@ -72,7 +73,7 @@ export function expOfX(): number[] {
   return [
     // Beyond these the result is 0 or Inf anyway; clamping keeps k in range. pmin(x, c) is `c < x ? c : x`,
     // so NaN stays NaN, in one instruction (min/max cost V8 about eight for their NaN and -0 rules).
-    ...get(X), ...fconst(89), ...F_PMIN, ...fconst(-104), ...F_PMAX, ...set(X),
+    ...get(X), ...fconst(89), ...PMIN, ...fconst(-104), ...PMAX, ...set(X),
     // k = nearest(x·log2e): adding 1.5·2^23 rounds to an integer (to nearest even, as nearest does) whose
     // bits, less the constant's, are k as an i32 (one integer subtract, where trunc_sat costs V8 about seven).
     ...get(X), ...fconst(Math.LOG2E), ...F_MUL, ...fconst(ROUND_MAGIC), ...F_ADD, ...set(E),
@@ -157,7 +158,7 @@ export function logOf(a: number[]): number[] {
 /** erf(a): x·P(x²)/Q(x²) on x clamped to [-4, 4]. */
 export function erfOf(a: number[]): number[] {
   return [
-    ...a, ...fconst(4), ...F_PMIN, ...fconst(-4), ...F_PMAX, ...set(X0),
+    ...a, ...fconst(4), ...PMIN, ...fconst(-4), ...PMAX, ...set(X0),
     ...get(X0), ...get(X0), ...F_MUL, ...set(R),
     ...horner(R, [-2.72614225801306e-10, 2.77068142495902e-8, -2.10102402082508e-6, -5.69250639462346e-5, -7.34990630326855e-4, -2.95459980854025e-3, -1.60960333262415e-2]),
     ...get(X0), ...F_MUL,

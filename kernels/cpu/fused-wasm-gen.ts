@@ -22,7 +22,7 @@
 // it, whether it is -0).
 import { type Instr, type Operand, operandsOf, type Program } from '../../graph/ops/fused-program.js';
 import { BITSELECT, F_ABS, F_DIV, F_LT, F_MUL, F_NEG, FIRST_CONST, erfOf, expOf, fconst, hoistConstants, logOf, sigmoidOf, tanhOf } from './elementwise-simd-math.js';
-import { I32, V128, get, i32c, section, set, simd, str, uleb } from './wasm-asm.js';
+import { I32, PMAX, PMIN, V128, get, i32c, section, set, simd, str, uleb } from './wasm-asm.js';
 
 /** Where a program input lives while the loop runs: a staged block region, or one splatted scalar. */
 export type InputMode = 'region' | 'scalar';
@@ -54,7 +54,7 @@ const SIMD = {
 };
 const F32_OP = { Add: simd(0xe4), Sub: simd(0xe5), Mul: simd(0xe6), Div: simd(0xe7), Min: simd(0xe8), Max: simd(0xe9) } as const;
 const F64_OP = { Add: simd(0xf0), Sub: simd(0xf1), Mul: simd(0xf2), Div: simd(0xf3), Min: simd(0xf4), Max: simd(0xf5) } as const;
-const F_PMIN = simd(0xea), F_PMAX = simd(0xeb), F_SQRT = simd(0xe3), F_CEIL = simd(0x67), F_FLOOR = simd(0x68), F_EQ = simd(0x41), F_NE = simd(0x42), V_AND = simd(0x4e);
+const F_SQRT = simd(0xe3), F_CEIL = simd(0x67), F_FLOOR = simd(0x68), F_EQ = simd(0x41), F_NE = simd(0x42), V_AND = simd(0x4e);
 const D_PMIN = simd(0xf6), D_PMAX = simd(0xf7), D_LT = simd(0x49);
 
 const isF32 = (v: number): boolean => Number.isNaN(v) || Math.fround(v) === v;
@@ -136,9 +136,9 @@ function instrCode(i: Instr, c: Ctx): number[] {
     case 'Floor': return [...c.f(x), ...F_FLOOR];
     case 'Ceil': return [...c.f(x), ...F_CEIL];
     case 'Reciprocal': return [...c.fc(1), ...c.f(x), ...F_DIV];
-    case 'Relu': return [...c.f(x), ...c.fc(0), ...F_PMAX];
+    case 'Relu': return [...c.f(x), ...c.fc(0), ...PMAX];
     case 'Clip':
-      if (isF32(i.lo) && isF32(i.hi)) return [...c.f(x), ...c.pf(i, 'lo'), ...F_PMAX, ...c.pf(i, 'hi'), ...F_PMIN];
+      if (isF32(i.lo) && isF32(i.hi)) return [...c.f(x), ...c.pf(i, 'lo'), ...PMAX, ...c.pf(i, 'hi'), ...PMIN];
       return inF64((h) => [...c.d(x, h), ...c.pd(i, 'lo'), ...D_PMAX, ...c.pd(i, 'hi'), ...D_PMIN]);
     case 'LeakyRelu':
       if (isF32(i.alpha)) return [...c.f(x), ...c.pf(i, 'alpha'), ...F_MUL, ...c.f(x), ...c.f(x), ...c.fc(0), ...F_LT, ...BITSELECT];

@@ -11,7 +11,7 @@
 //    by ~n·2^-53 relative, the rounded float32 result by at most 1 ulp).
 //  - accRun: acc[j] += x[j] in float64 element by element, bit for bit the JS loop.
 import { ADD, D_ADD, F64, GE_S, I32, LT_U, MUL, PMAX, PROMOTE_LO, V128, assembleModule, f32lanes, get, i32c, lazyKernels, set, shuffle, simd, tee, vload, vstore } from './wasm-asm.js';
-import { E, FIRST_CONST, F_LT, F_MUL, F_SUB, K, R, T, X, fconst, hoistConstants } from './elementwise-simd-math.js';
+import { E, FIRST_CONST, F_ADD, F_LT, F_MUL, F_SUB, K, R, ROUND_MAGIC, ROUND_MAGIC_BITS, T, X, fconst, hoistConstants, horner } from './elementwise-simd-math.js';
 
 const F_EQ = simd(0x41), ANDNOT = simd(0x4f);
 const D_LANE = (i: number) => [...simd(0x21), i];
@@ -30,14 +30,12 @@ const accumulate = (v: number, lo: number, hi: number) => [
 /** The f64 sum of the lanes of lo + hi, on the stack. */
 const lanesSum = (lo: number, hi: number) => [...get(lo), ...get(hi), ...D_ADD, ...tee(lo), ...D_LANE(0), ...get(lo), ...D_LANE(1), F64_ADD];
 
-const F_ADD = simd(0xe4), I_SUB = simd(0xb1), I_SHL = simd(0xab);
-/** 1.5·2^23: adding it rounds a float32 below 2^22 to an integer held in the low mantissa bits. */
-const ROUND_MAGIC = 12582912;
+const I_SUB = simd(0xb1), I_SHL = simd(0xab);
 /** ln(2^-126): below it exp(x) is under the smallest normal float32. */
 const LN_MIN_NORMAL = -87.33654;
 /** The int32 ROUND_MAGIC's bits - 127 in every lane (so bits(k + ROUND_MAGIC) - it = k + 127, the exponent
  * field of 2^k), as the float32 with those bits so fconst hoists it like the others. */
-const ROUND_MAGIC_BIAS = new Float32Array(Int32Array.of(0x4b400000 - 127).buffer)[0]!;
+const ROUND_MAGIC_BIAS = new Float32Array(Int32Array.of(ROUND_MAGIC_BITS - 127).buffer)[0]!;
 
 /**
  * exp(x) of local X for x <= 0, NaN or -Inf (softmax's shifted values): the reduction and polynomial of
@@ -45,11 +43,6 @@ const ROUND_MAGIC_BIAS = new Float32Array(Int32Array.of(0x4b400000 - 127).buffer
  * below the float32 normals (x < ln 2^-126) flushed to 0. Leaves the result on the stack.
  */
 function expNonPositiveOfX(): number[] {
-  const horner = (v: number, cs: number[]) => {
-    const out = [...fconst(cs[0]!)];
-    for (const c of cs.slice(1)) out.push(...get(v), ...F_MUL, ...fconst(c), ...F_ADD);
-    return out;
-  };
   return [
     ...get(X), ...fconst(LN_MIN_NORMAL), ...F_LT, ...set(E),
     // pmax(x, c) = `x < c ? c : x` keeps NaN in one instruction; k rounded and made an i32 through 1.5·2^23

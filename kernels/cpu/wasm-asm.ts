@@ -44,9 +44,8 @@ export const vstore = (off = 0): number[] => [...simd(0x0b), 4, ...uleb(off)];
 export const shuffle = (lanes: number[]): number[] => [...simd(0x0d), ...lanes];
 /** Byte lanes of f32 lanes (0-3 the first vector, 4-7 the second). */
 export const f32lanes = (...l: number[]): number[] => l.flatMap((i) => [4 * i, 4 * i + 1, 4 * i + 2, 4 * i + 3]);
-export const PMAX = simd(0xeb), PROMOTE_LO = simd(0x5f), DEMOTE = simd(0x5e), D_ADD = simd(0xf0), D_SPLAT = simd(0x14);
+export const PMIN = simd(0xea), PMAX = simd(0xeb), PROMOTE_LO = simd(0x5f), DEMOTE = simd(0x5e), D_ADD = simd(0xf0), D_SPLAT = simd(0x14);
 
-/** A counted loop: `v = 0; while (v < limit) { body; v++ }`. */
 /** `v = 0; while (v < limit) { body; v += step }` with limit a local (signed compare). */
 export function stepLoop(v: number, limit: number, step: number, body: number[]): number[] {
   return [
@@ -58,19 +57,14 @@ export function stepLoop(v: number, limit: number, step: number, body: number[])
     0x0c, 0, 0x0b, 0x0b,
   ];
 }
+
+/** A counted loop: `v = 0; while (v < limit) { body; v++ }`. */
+export function forLoop(v: number, limit: number, body: number[]): number[] {
+  return stepLoop(v, limit, 1, body);
+}
+
 /** i8x16.shuffle interleaving the low (then high) halves of two f32x4: [a0, b0, a1, b1] and [a2, b2, a3, b3]. */
 export const INTERLEAVE_LO = shuffle(f32lanes(0, 4, 1, 5)), INTERLEAVE_HI = shuffle(f32lanes(2, 6, 3, 7));
-
-export function forLoop(v: number, limit: number, body: number[]): number[] {
-  return [
-    ...i32c(0), ...set(v),
-    0x02, 0x40, 0x03, 0x40,
-    ...get(v), ...get(limit), GE_S, 0x0d, 1,
-    ...body,
-    ...get(v), ...i32c(1), ADD, ...set(v),
-    0x0c, 0, 0x0b, 0x0b,
-  ];
-}
 
 /** A compiled kernel module on its own growable memory (imported as env.mem), with a float32 view of it. */
 export interface WasmKernels<E> {
