@@ -93,15 +93,15 @@ function sharedState(): Shared | undefined {
   return shared ?? undefined;
 }
 
-// Modules by program key and input layout ('r'/'s'/'-' per input): programs that differ only in their
-// constants share one. Each program object (decodeProgram returns one per program text) keeps its key
+// Modules by program key and input layout ('r'/'s' per input read, in order): programs that differ only in
+// their constants share one. Each program object (decodeProgram returns one per program text) keeps its key
 // and parameter values.
 const modules = new Map<string, Run | null>();
 /** Per program object: its key, parameters, inputs read, and its module per input layout (no key built per call). */
 const keys = new WeakMap<Program, { key: string; params: Float64Array; used: number[]; runs: Map<string, Run | null> }>();
 
-function moduleFor(p: Program, modes: readonly (InputMode | undefined)[], s: Shared, key: string): Run | null {
-  const k = `${key}|${modes.map((m) => (m === 'region' ? 'r' : m === 'scalar' ? 's' : '-')).join('')}`;
+function moduleFor(p: Program, modes: readonly (InputMode | undefined)[], s: Shared, key: string, layout: string): Run | null {
+  const k = `${key}|${layout}`;
   let run = modules.get(k);
   if (run === undefined) {
     run = null;
@@ -109,7 +109,7 @@ function moduleFor(p: Program, modes: readonly (InputMode | undefined)[], s: Sha
       const bin = fusedModule(p, modes, LAYOUT);
       run = new WebAssembly.Instance(new WebAssembly.Module(bin), { env: { mem: s.mem } }).exports.run as unknown as Run;
     } catch {
-      // Unsupported (Log, Pow, ...) or refused by the platform: the JS loop runs it. The tests check
+      // Unsupported (Pow other than a square, ...) or refused by the platform: the JS loop runs it. The tests check
       // that every supported instruction does compile.
     }
     modules.set(k, run);
@@ -237,7 +237,7 @@ export function evaluateWasm(p: Program, leaves: readonly (Leaf | undefined)[], 
     layout += modes[i] === 'scalar' ? 's' : 'r';
   }
   let run = info.runs.get(layout);
-  if (run === undefined) info.runs.set(layout, (run = moduleFor(p, modes, s, info.key)));
+  if (run === undefined) info.runs.set(layout, (run = moduleFor(p, modes, s, info.key, layout)));
   if (!run) return false;
   s.params.set(info.params);
   const stages: [number, Stage][] = [];
