@@ -207,7 +207,7 @@ function gatherNearest(x: HostTensor, outDims: number[], taps: (AxisTaps | undef
  * source column wIdx[ow]; an output row reading the previous one's source row is a copy of it.
  */
 function gatherPlanesF32(src: Float32Array, dst: Float32Array, planes: number, IH: number, IW: number, H: number, W: number, hIdx: ArrayLike<number> | undefined, wIdx: Int32Array): void {
-  if (H === 2 * IH && W === 2 * IW && hIdx && isDoubling(hIdx) && isDoubling(wIdx)) {
+  if (H === 2 * IH && W === 2 * IW && hIdx && isRepeat(hIdx, 2) && isRepeat(wIdx, 2)) {
     // 2x upsampling (FPN/U-Net decoders): each source value fills a 2x2 block, read once.
     for (let pl = 0, s = 0, d = 0; pl < planes; pl++) {
       for (let r = 0; r < IH; r++, d += 2 * W) {
@@ -253,11 +253,6 @@ function gatherPlanesF32(src: Float32Array, dst: Float32Array, planes: number, I
       }
     }
   }
-}
-
-/** idx[o] = floor(o / 2) for every o. */
-function isDoubling(idx: ArrayLike<number>): boolean {
-  return isRepeat(idx, 2);
 }
 
 /** idx[o] = floor(o / s) for every o. */
