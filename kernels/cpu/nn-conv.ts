@@ -218,23 +218,34 @@ export function convForward(ctx: CpuContext, x: FloatArray, xd: readonly number[
  */
 function pointwiseFewPositions(x: Float32Array, xOff: number, Cg: number, P: number, w: Float32Array, wOff: number,
   Mg: number, y: Float32Array, yOff: number, bias: Float32Array | undefined, biasOff: number): boolean {
-  if (P < 4 || P >= 64) return false;
-  const padded = Math.ceil(Mg / 4) * 4 * Math.ceil(P / 8) * 8;
-  const transposed = Math.ceil(P / 4) * 4 * Math.ceil(Mg / 8) * 8;
-  if (transposed > 0.85 * padded) return false;
+  if (!transposedPadsLess(P, Mg)) return false;
   const t = transposedScratch(P * Mg);
   if (!gemmF32TransB(P, Mg, Cg, x, xOff, 1, P, w, wOff, Cg, t, 0, Mg, false)) return false;
-  for (let m = 0; m < Mg; m++) {
-    const b = bias ? bias[biasOff + m]! : 0;
-    for (let p = 0, d = yOff + m * P; p < P; p++) y[d + p] = t[p * Mg + m]! + b;
-  }
+  transposeOut(t, 0, P, Mg, y, yOff, bias, biasOff);
   return true;
 }
 
-// The transposed products' result, kept between calls (kernels run one at a time per thread; the GEMM
-// writes every element before it is read): a fresh zeroed array cost ~10 us a call, about a tenth of a
-// 384->384 1x1 conv on a 3x3 map.
+/** Whether Y^T = X^T W^T (positions as rows, tiles of 4) pads P positions and M channels less than Y = W X (tiles of 8 positions). */
+function transposedPadsLess(P: number, M: number): boolean {
+  return P >= 4 && P < 64 && Math.ceil(P / 4) * 4 * Math.ceil(M / 8) * 8 <= 0.85 * Math.ceil(M / 4) * 4 * Math.ceil(P / 8) * 8;
+}
+
+/** One image's Y [M, P] from its Y^T rows at t[tOff..] ([P, M]), adding bias[biasOff + m] (0 where none). */
+function transposeOut(t: Float32Array, tOff: number, P: number, M: number, y: Float32Array, yOff: number, bias: Float32Array | undefined, biasOff: number): void {
+  for (let m = 0; m < M; m++) {
+    const b = bias ? bias[biasOff + m]! : 0;
+    for (let p = 0, d = yOff + m * P, s = tOff + m; p < P; p++, s += M) y[d + p] = t[s]! + b;
+  }
+}
+
+// The transposed products' result and the batched X^T, kept between calls (kernels run one at a time per
+// thread; every element is written before it is read): a fresh zeroed array cost ~10 us a call, about a
+// tenth of a 384->384 1x1 conv on a 3x3 map.
 const transposedScratch = keptArray((n) => new Float32Array(n));
+const gatheredScratch = keptArray((n) => new Float32Array(n));
+
+/** Whether an M x K weight goes to the GEMV module for 1-3 positions (from 1024 weights: 32x2x32 ~1.8 against ~5 us in JS). */
+const gemvTakes = (M: number, K: number): boolean => M >= 8 && M * K >= 1024;
 
 /**
  * 1x1 convs of N images with few positions each (P = 1, or P in 4-63 where pointwiseFewPositions would
@@ -245,17 +256,15 @@ const transposedScratch = keptArray((n) => new Float32Array(n));
  */
 function pointwiseBatched(x: Float32Array, N: number, C: number, P: number, w: Float32Array, M: number, y: Float32Array, bias: Float32Array | undefined): boolean {
   if (P === 1) {
-    if (M < 8 || M * C < 4096) return false;
+    if (!gemvTakes(M, C)) return false;
     const wts = gemvWeights(w, 0, C, M, C, true);
     if (!wts) return false;
     gemvF32(wts, N, x, 0, C, 1, y, 0, M, false, bias, 0);
     return true;
   }
-  if (P < 4 || P >= 64) return false;
-  // As pointwiseFewPositions decides per image: the transposed product must pad the positions less.
-  if (Math.ceil(P / 4) * 4 * Math.ceil(M / 8) * 8 > 0.85 * Math.ceil(M / 4) * 4 * Math.ceil(P / 8) * 8) return false;
+  if (!transposedPadsLess(P, M)) return false;
   const R = N * P;
-  const xt = new Float32Array(R * C);
+  const xt = gatheredScratch(R * C);
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       for (let p = 0, s = (n * C + c) * P, d = n * P * C + c; p < P; p++, d += C) xt[d] = x[s + p]!;
@@ -263,12 +272,7 @@ function pointwiseBatched(x: Float32Array, N: number, C: number, P: number, w: F
   }
   const t = transposedScratch(R * M);
   if (!gemmF32TransB(R, M, C, xt, 0, C, 1, w, 0, C, t, 0, M, false)) return false;
-  for (let n = 0; n < N; n++) {
-    for (let m = 0; m < M; m++) {
-      const b = bias ? bias[m]! : 0;
-      for (let p = 0, d = (n * M + m) * P, s = n * P * M + m; p < P; p++, s += M) y[d + p] = t[s]! + b;
-    }
-  }
+  for (let n = 0; n < N; n++) transposeOut(t, n * P * M, P, M, y, n * M * P, bias, 0);
   return true;
 }
 
@@ -282,7 +286,7 @@ function convGemv(x: Float32Array, xOff: number, Cg: number, g: Grid, pointwise:
   Mg: number, y: Float32Array, yOff: number, bias: Float32Array | undefined, biasOff: number): boolean {
   const P = prod(g.out);
   const K = Cg * prod(g.kernel);
-  if (P > 3 || Mg < 8 || Mg * K < 1024) return false;
+  if (P > 3 || !gemvTakes(Mg, K)) return false;
   const wts = gemvWeights(w, wOff, K, Mg, K, true);
   if (!wts) return false;
   let A = x, aOff = xOff;
@@ -295,7 +299,7 @@ function convGemv(x: Float32Array, xOff: number, Cg: number, g: Grid, pointwise:
     gemvF32(wts, 1, A, aOff, 0, 1, y, yOff, Mg, false, bias, biasOff);
     return true;
   }
-  const t = new Float32Array(P * Mg);
+  const t = transposedScratch(P * Mg);
   gemvF32(wts, P, A, aOff, 1, P, t, 0, Mg, false, bias, biasOff);
   for (let m = 0; m < Mg; m++) for (let p = 0; p < P; p++) y[yOff + m * P + p] = t[p * Mg + m]!;
   return true;
