@@ -120,7 +120,7 @@ export function convWinogradF32(x: Float32Array, N: number, C: number, g: Grid, 
   if (ld % 256 === 0) ld += NR;
   const OWp = 4 * sw * Math.ceil(TW / 4); // padded output row: whole groups of four tiles
   const plane = Hp * Wp;
-  const pad = 0;
+  const pX = 0; // the zero-padded input planes, first in the GEMM's scratch
   const padFloats = NB * C * plane + Wp + 16; // slack: the last group's reads past the last plane row
   const pV = align(padFloats * 4);
   const ms = C * ld * 4; // bytes between V matrices
@@ -166,26 +166,26 @@ export function convWinogradF32(x: Float32Array, N: number, C: number, g: Grid, 
     const n = nb * inSize;
     if (unpadded) {
       // The planes as they are (valid 3x1 convs): read where they are copied, then the slack.
-      f.set(xs, pad >> 2);
-      f.fill(0, (pad >> 2) + n, padFloats);
-      if (k.finite(pad, (n + 15) >> 4) !== 0) return false;
+      f.set(xs, pX >> 2);
+      f.fill(0, (pX >> 2) + n, padFloats);
+      if (k.finite(pX, (n + 15) >> 4) !== 0) return false;
     } else {
       f.set(xs, pRaw >> 2);
       f.fill(0, (pRaw >> 2) + n, (pRaw >> 2) + ((n + 15) & ~15));
       if (k.finite(pRaw, (n + 15) >> 4) !== 0) return false;
-      f.fill(0, pad >> 2, padFloats);
-      s.copy2d(pRaw, pad + (top * Wp + left) * 4, nb * C, IH, IW * 4, IH * IW * 4, IW * 4, plane * 4, Wp * 4);
+      f.fill(0, pX >> 2, padFloats);
+      s.copy2d(pRaw, pX + (top * Wp + left) * 4, nb * C, IH, IW * 4, IH * IW * 4, IW * 4, plane * 4, Wp * 4);
     }
     if (RC === TH) {
       // Image i's tiles are columns i*T.. (a last group's extra lanes land in image i+1's, rewritten next).
-      for (let i = 0; i < nb; i++) k.input(pad + i * C * plane * 4, pV + i * T * 4, C, TH, TW, Wp * 4, plane * 4, ld * 4, ms);
+      for (let i = 0; i < nb; i++) k.input(pX + i * C * plane * 4, pV + i * T * 4, C, TH, TW, Wp * 4, plane * 4, ld * 4, ms);
       const npan = Math.ceil(nb * T / NR);
       for (let xi = 0; xi < nx; xi++) s.mm(u + xi * Mp * C * 4, pV + xi * ms, pM + xi * mms, mpan, npan, C, ld * 4, ld * 4, false, NR * 4, 0);
       for (let i = 0; i < nb; i++) k.output(pM + i * T * 4, pY + i * M * planeY, M, TH, TW, ld * 4, mms, pBias, OWp * 4, planeY);
     } else {
       for (let r0 = 0; r0 < TH; r0 += RC) {
         const rows = Math.min(RC, TH - r0), npan = Math.ceil(rows * TW / NR);
-        k.input(pad + sh * r0 * Wp * 4, pV, C, rows, TW, Wp * 4, plane * 4, ld * 4, ms);
+        k.input(pX + sh * r0 * Wp * 4, pV, C, rows, TW, Wp * 4, plane * 4, ld * 4, ms);
         for (let xi = 0; xi < nx; xi++) s.mm(u + xi * Mp * C * 4, pV + xi * ms, pM + xi * mms, mpan, npan, C, ld * 4, ld * 4, false, NR * 4, 0);
         k.output(pM, pY + sh * r0 * OWp * 4, M, rows, TW, ld * 4, mms, pBias, OWp * 4, planeY);
       }
