@@ -10,7 +10,7 @@
 // after it. Falls back (returns false) where it does not apply.
 import type { Program } from '../../graph/ops/fused-program.js';
 import { type InlineConstant, inlineProgram, programKey, Unsupported } from './fused-wasm-gen.js';
-import { ADD, I32, MUL, V128, get, i32c, section, set, relaxedSimdAllowed, simd, simdAllowed, str, tee, uleb } from './wasm-asm.js';
+import { ADD, I32, MUL, V128, copyRun, get, i32c, section, set, relaxedSimdAllowed, simd, simdAllowed, str, tee, uleb } from './wasm-asm.js';
 
 const SUB = 0x6b, LT_S = 0x48, EQ = 0x46, AND = 0x71, SHR_U = 0x76, EQZ = 0x45;
 const memarg = (off: number) => [0, ...uleb(off)];
@@ -96,18 +96,7 @@ function assemble(s: Shape): Uint8Array<ArrayBuffer> {
       ...get(XPJ), ...get(PH), ...get(RR), ADD, ...get(PW2), MUL, ...get(PW), ADD, ...i32c(4), MUL, ADD, ...set(DST),
       ...get(SRC), ...get(RR), ...get(IW), MUL, ...i32c(4), MUL, ADD, ...set(I),
       ...get(I), ...get(COLS), ...i32c(4), MUL, ADD, ...set(PC),
-      0x02, 0x40, 0x03, 0x40,
-      ...get(PC), ...get(I), SUB, ...i32c(16), LT_S, 0x0d, 1,
-      ...get(DST), ...get(I), ...v128load(0), ...v128store(0),
-      ...get(I), ...i32c(16), ADD, ...set(I),
-      ...get(DST), ...i32c(16), ADD, ...set(DST),
-      0x0c, 0, 0x0b, 0x0b,
-      0x02, 0x40, 0x03, 0x40,
-      ...get(PC), ...get(I), SUB, ...i32c(1), LT_S, 0x0d, 1,
-      ...get(DST), ...get(I), ...f32load, ...f32store,
-      ...get(I), ...i32c(4), ADD, ...set(I),
-      ...get(DST), ...i32c(4), ADD, ...set(DST),
-      0x0c, 0, 0x0b, 0x0b,
+      ...copyRun(DST, I, PC),
     ])
     : loop(RR, get(ROWS), [
       // Eight columns per step: two vectors' even and odd lanes land in the two phases (the first column's

@@ -2,7 +2,7 @@
 // the GEMM's B stage in the same memory: the image is copied in once and each column row is built with
 // bulk memory.fill / memory.copy (unit column stride) or a strided scalar loop, instead of a JS loop or a
 // subarray per row. Same contract as im2colRows2d (nn-im2col.ts), which stays the reference.
-import { ADD, GE_S, MUL, get, i32c, set, uleb } from './wasm-asm.js';
+import { ADD, GE_S, MUL, copyRun, get, i32c, set, uleb } from './wasm-asm.js';
 
 const SUB = 0x6b, LT_S = 0x48, GT_S = 0x4a, EQ = 0x46, OR = 0x72, DIV_S = 0x6d, SELECT = 0x1b;
 const memFill = [0xfc, ...uleb(11), 0];
@@ -109,20 +109,7 @@ export function copy2dBody(): number[] {
   const [SRC, DST, OUTER, INNER, LEN, SO, SI, DO, DI, O, I, S, D, END] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
   // Runs under 256 bytes (a conv row of a small map) are copied 16 bytes at a time, then by floats:
   // memory.copy is a call into the engine (~20 ns), several times the copy itself at that size.
-  const small = [
-    ...get(S), ...get(LEN), ...i32c(-16), 0x71 /* i32.and */, ADD, ...set(END),
-    0x02, 0x40, 0x03, 0x40,
-    ...get(S), ...get(END), GE_S, 0x0d, 1,
-    ...get(D), ...get(S), ...v128load(0), ...v128store,
-    ...get(S), ...i32c(16), ADD, ...set(S), ...get(D), ...i32c(16), ADD, ...set(D),
-    0x0c, 0, 0x0b, 0x0b,
-    ...get(S), ...get(LEN), ...i32c(15), 0x71, ADD, ...set(END),
-    0x02, 0x40, 0x03, 0x40,
-    ...get(S), ...get(END), GE_S, 0x0d, 1,
-    ...get(D), ...get(S), ...f32load, ...f32store,
-    ...get(S), ...i32c(4), ADD, ...set(S), ...get(D), ...i32c(4), ADD, ...set(D),
-    0x0c, 0, 0x0b, 0x0b,
-  ];
+  const small = [...get(S), ...get(LEN), ADD, ...set(END), ...copyRun(D, S, END)];
   return [
     1, 5, 0x7f,
     ...i32c(0), ...set(O),

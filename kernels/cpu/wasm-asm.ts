@@ -63,6 +63,23 @@ export function forLoop(v: number, limit: number, body: number[]): number[] {
   return stepLoop(v, limit, 1, body);
 }
 
+/**
+ * Copy the bytes from local `src` up to local `end` (a multiple of 4 away) to local `dst`, 16 at a time, then
+ * 4 (a memory.copy is a call into the engine, several times a short copy's own cost); moves src and dst.
+ */
+export function copyRun(dst: number, src: number, end: number): number[] {
+  const SUB = 0x6b, LT_S = 0x48;
+  const steps = (n: number, move: number[]) => [
+    0x02, 0x40, 0x03, 0x40,
+    ...get(end), ...get(src), SUB, ...i32c(n), LT_S, 0x0d, 1,
+    ...get(dst), ...get(src), ...move,
+    ...get(src), ...i32c(n), ADD, ...set(src),
+    ...get(dst), ...i32c(n), ADD, ...set(dst),
+    0x0c, 0, 0x0b, 0x0b,
+  ];
+  return [...steps(16, [...vload(), ...vstore()]), ...steps(4, [0x2a, 2, 0, 0x38, 2, 0])];
+}
+
 /** i8x16.shuffle interleaving the low (then high) halves of two f32x4: [a0, b0, a1, b1] and [a2, b2, a3, b3]. */
 export const INTERLEAVE_LO = shuffle(f32lanes(0, 4, 1, 5)), INTERLEAVE_HI = shuffle(f32lanes(2, 6, 3, 7));
 
