@@ -22,9 +22,7 @@ import type { RtValue } from './tensor.js';
  * one gets its own backing store: measured 0.84 us for a new 512-byte Float32Array against 0.085 us for
  * a view of a pooled buffer (0.12 vs 1.2 us at 4 KiB), which is most of a small model's node cost.
  */
-const MIN_BYTES = 128;
-/** Arrays under this many bytes are never pooled (noteAllocation ignores them). */
-export const POOL_MIN_BYTES = MIN_BYTES;
+export const POOL_MIN_BYTES = 128;
 /** Free-list ceiling, so an idle process does not keep a model's intermediates forever. */
 const MAX_POOLED_BYTES = 256 * 1024 * 1024;
 
@@ -113,7 +111,7 @@ export function takeBuffer(bytes: number, dtype: string, zeroed = true): { buffe
     return { buffer: target.buffer, byteOffset: target.byteOffset };
   }
   if (sharedFrom > 0 && bytes >= sharedFrom) return { buffer: new SharedArrayBuffer(bytes), byteOffset: 0 };
-  if (bytes < MIN_BYTES) return undefined;
+  if (bytes < POOL_MIN_BYTES) return undefined;
   const buf = free.get(bytes)?.pop();
   if (!buf) return undefined;
   pooledBytes -= bytes;
@@ -128,7 +126,7 @@ export function takeBuffer(bytes: number, dtype: string, zeroed = true): { buffe
  * has one (then `dirty`: each part zeroes its own block, in parallel) or fresh (zeroed).
  */
 export function takeSharedBuffer(bytes: number): { buffer: SharedArrayBuffer; dirty: boolean } {
-  const buf = bytes >= MIN_BYTES ? freeShared.get(bytes)?.pop() : undefined;
+  const buf = bytes >= POOL_MIN_BYTES ? freeShared.get(bytes)?.pop() : undefined;
   if (!buf) return { buffer: new SharedArrayBuffer(bytes), dirty: false };
   pooledBytes -= bytes;
   reused++;
@@ -152,7 +150,7 @@ function zero(buf: Buf, at: number, n: number): void {
 
 /** Tell the active run that `allocTensor` created `buf` (it may be recycled when the run drops it). */
 export function noteAllocation(buf: Buf): void {
-  if (active && buf.byteLength >= MIN_BYTES && (!target || buf !== target.buffer)) active.refs.set(buf, 0);
+  if (active && buf.byteLength >= POOL_MIN_BYTES && (!target || buf !== target.buffer)) active.refs.set(buf, 0);
 }
 
 /** Worker threads: allocate every array of `minBytes` or more in shared memory (0: off). */
@@ -235,7 +233,7 @@ export class RunBuffers {
   /** A value made outside `node` (a worker's fresh output, a split node's output) becomes the run's to recycle. */
   adopt(v: RtValue): void {
     const b = bufferOf(v);
-    if (b && b.byteLength >= MIN_BYTES && !this.refs.has(b)) this.refs.set(b, 0);
+    if (b && b.byteLength >= POOL_MIN_BYTES && !this.refs.has(b)) this.refs.set(b, 0);
   }
 
   /** Run one node's kernel with its allocations owned by this run. */
