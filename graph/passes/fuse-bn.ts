@@ -63,20 +63,13 @@ function tryFold(g: Graph, bn: Node, cons: Map<string, Node[]>): boolean {
 
   const w2 = scaledWeights(prod, wT.dims, W, scale);
   if (!w2) return false;
-  const dims = wT.dims;
   const oldB = prod.inputs[2] ? f32(constantOf(g, prod.inputs[2])) : new Float32Array(C);
   if (!oldB || (oldB.length !== C && oldB.length !== 1)) return false;
   if (prod.opType === 'Gemm' && prod.inputs[2] && new AttrReader(prod).float('beta', 1) !== 1) return false;
   const b2 = new Float32Array(C);
   for (let c = 0; c < C; c++) b2[c] = ((oldB.length === 1 ? oldB[0]! : oldB[c]!) - mean[c]!) * scale[c]! + beta[c]!;
 
-  const wName = uniqueValueName(g, `${prod.inputs[1]}_bnfold`);
-  const bName = uniqueValueName(g, `${prod.name}_bias_bnfold`);
-  g.initializers.set(wName, { kind: 'tensor', dtype: 'float32', dims: [...dims], data: w2 });
-  g.initializers.set(bName, { kind: 'tensor', dtype: 'float32', dims: [C], data: b2 });
-  prod.inputs = [prod.inputs[0]!, wName, bName];
-  prod.outputs = [bn.outputs[0]!];
-  g.nodes.splice(g.nodes.indexOf(bn), 1);
+  absorb(g, bn, prod, w2, b2, 'bnfold');
   return true;
 }
 
